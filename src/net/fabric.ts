@@ -1,0 +1,212 @@
+/**
+ * The network fabric: hosts attached by IPv4 address, and one link per direction between any
+ * two of them, each with its own fault settings and its own seeded random stream
+ * (`link/<src>-><dst>`), so adding a host never changes another link's draws.
+ *
+ * The fabric is generic over what it carries: it knows addresses, the send time and an id,
+ * nothing of TCP (imports point downward). Every fate of every datagram is reported to an
+ * optional observer; with none attached, reporting costs one null check.
+ */
+import { rngStream, type Rng } from '../sim/rng.js';
+import { SimEvent, type EventHandler, type Scheduler } from '../sim/scheduler.js';
+import { formatIpv4 } from './address.js';
+import { CLEAN_LINK, insideWindow, type LinkFaults } from './faults.js';
+
+export interface Datagram {
+  /** Unique per datagram and per copy, assigned by whoever creates it. */
+  readonly id: number;
+  readonly srcIp: number;
+  readonly dstIp: number;
+  /** When the original was handed to the fabric; copies keep it, so MSL counts from the first send. */
+  sentAtUs: number;
+}
+
+export interface DatagramReceiver<D extends Datagram> {
+  receive(datagram: D, nowUs: number): void;
+}
+
+export type DropReason = 'loss' | 'burst-loss' | 'partition' | 'msl-expired' | 'no-route';
+export type DelayReason = 'reorder' | 'hold' | 'old-duplicate';
+
+export interface FabricObserver<D extends Datagram> {
+  sent(datagram: D, nowUs: number): void;
+  delivered(datagram: D, nowUs: number): void;
+  dropped(datagram: D, nowUs: number, reason: DropReason): void;
+  /** `copy` is a new datagram (new id) that will meet its own fate. */
+  duplicated(original: D, copy: D, nowUs: number, why: 'duplicate' | 'old-duplicate'): void;
+  delayed(datagram: D, nowUs: number, extraUs: number, why: DelayReason): void;
+}
+
+export interface FabricOptions<D extends Datagram> {
+  readonly rootSeed: number;
+  /** Maximum Segment Lifetime. */
+  readonly mslUs: number;
+  /** When true (the default world), nothing is delivered more than MSL after it was sent. */
+  readonly enforceMsl: boolean;
+  /** Faults used for a link direction nobody configured. */
+  readonly defaultFaults?: LinkFaults;
+  /** Random faults (loss, duplication, reordering, old duplicates) apply only before this time. */
+  readonly faultsEndUs?: number;
+  /** Makes an independent copy with a fresh id (for duplication). */
+  readonly clone: (datagram: D) => D;
+}
+
+const DELIVER = 1;
+
+export class Fabric<D extends Datagram> implements EventHandler<D> {
+  observer: FabricObserver<D> | null = null;
+  private readonly receivers = new Map<number, DatagramReceiver<D>>();
+  private readonly linksBySource = new Map<number, Map<number, LinkDirection>>();
+  private readonly defaultFaults: LinkFaults;
+  private readonly faultsEndUs: number;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly options: FabricOptions<D>,
+  ) {
+    if (!Number.isSafeInteger(options.mslUs) || options.mslUs <= 0) throw new Error(`mslUs must be a positive integer, got ${options.mslUs}`);
+    this.defaultFaults = options.defaultFaults ?? CLEAN_LINK;
+    this.faultsEndUs = options.faultsEndUs ?? Infinity;
+  }
+
+  get mslUs(): number {
+    return this.options.mslUs;
+  }
+
+  attach(ip: number, receiver: DatagramReceiver<D>): void {
+    if (this.receivers.has(ip)) throw new Error(`address ${formatIpv4(ip)} is already attached`);
+    this.receivers.set(ip, receiver);
+  }
+
+  detach(ip: number): void {
+    this.receivers.delete(ip);
+  }
+
+  /** Set the faults of one direction, src -> dst. */
+  configureLink(srcIp: number, dstIp: number, faults: LinkFaults): void {
+    this.link(srcIp, dstIp).faults = faults;
+  }
+
+  faultsOf(srcIp: number, dstIp: number): LinkFaults {
+    return this.link(srcIp, dstIp).faults;
+  }
+
+  /** Hand a datagram to the network. Its fate is decided now, from the link's stream. */
+  send(datagram: D): void {
+    const nowUs = this.scheduler.nowUs;
+    datagram.sentAtUs = nowUs;
+    const observer = this.observer;
+    observer?.sent(datagram, nowUs);
+    if (!this.receivers.has(datagram.dstIp)) {
+      observer?.dropped(datagram, nowUs, 'no-route');
+      return;
+    }
+    const link = this.link(datagram.srcIp, datagram.dstIp);
+    const faults = link.faults;
+    if (insideWindow(faults.partitions, nowUs) !== null) {
+      observer?.dropped(datagram, nowUs, 'partition');
+      return;
+    }
+    const randomFaults = nowUs < this.faultsEndUs;
+    if (randomFaults) {
+      const lost = link.drawLoss();
+      if (lost !== null) {
+        observer?.dropped(datagram, nowUs, lost);
+        return;
+      }
+    }
+    this.launch(link, datagram, nowUs, randomFaults);
+    if (!randomFaults) return;
+    const rng = link.rng;
+    if (rng.chance(faults.duplicateRate)) {
+      const copy = this.options.clone(datagram);
+      observer?.duplicated(datagram, copy, nowUs, 'duplicate');
+      this.launch(link, copy, nowUs, true);
+    }
+    if (rng.chance(faults.oldDuplicateRate)) {
+      const copy = this.options.clone(datagram);
+      observer?.duplicated(datagram, copy, nowUs, 'old-duplicate');
+      const heldUs = rng.int(0, faults.oldDuplicateDelayUsMax + 1);
+      observer?.delayed(copy, nowUs, heldUs, 'old-duplicate');
+      this.scheduleArrival(copy, nowUs + heldUs + faults.delayUs);
+    }
+  }
+
+  onEvent(event: SimEvent<D>, nowUs: number): void {
+    const datagram = event.payload;
+    const observer = this.observer;
+    // RFC 9293 §3.4.1: segments live at most MSL in the network; the switch lets them outlive it.
+    if (this.options.enforceMsl && nowUs - datagram.sentAtUs > this.options.mslUs) {
+      observer?.dropped(datagram, nowUs, 'msl-expired');
+      return;
+    }
+    const link = this.link(datagram.srcIp, datagram.dstIp);
+    if (insideWindow(link.faults.partitions, nowUs) !== null) {
+      observer?.dropped(datagram, nowUs, 'partition');
+      return;
+    }
+    const receiver = this.receivers.get(datagram.dstIp);
+    if (receiver === undefined) {
+      observer?.dropped(datagram, nowUs, 'no-route');
+      return;
+    }
+    observer?.delivered(datagram, nowUs);
+    receiver.receive(datagram, nowUs);
+  }
+
+  private launch(link: LinkDirection, datagram: D, nowUs: number, randomFaults: boolean): void {
+    const faults = link.faults;
+    let departUs = nowUs;
+    const hold = insideWindow(faults.holds, nowUs);
+    if (hold !== null) {
+      departUs = hold.toUs;
+      this.observer?.delayed(datagram, nowUs, hold.toUs - nowUs, 'hold');
+    }
+    let arriveUs = departUs + faults.delayUs;
+    if (faults.jitterUs > 0) arriveUs += link.rng.int(0, faults.jitterUs + 1);
+    if (randomFaults && link.rng.chance(faults.reorderRate)) {
+      const extraUs = link.rng.int(0, faults.reorderDelayUsMax + 1);
+      arriveUs += extraUs;
+      this.observer?.delayed(datagram, nowUs, extraUs, 'reorder');
+    }
+    this.scheduleArrival(datagram, arriveUs);
+  }
+
+  private scheduleArrival(datagram: D, atUs: number): void {
+    this.scheduler.schedule(new SimEvent<D>(this, DELIVER, datagram), atUs);
+  }
+
+  private link(srcIp: number, dstIp: number): LinkDirection {
+    let bySource = this.linksBySource.get(srcIp);
+    if (bySource === undefined) {
+      bySource = new Map();
+      this.linksBySource.set(srcIp, bySource);
+    }
+    let link = bySource.get(dstIp);
+    if (link === undefined) {
+      link = new LinkDirection(this.defaultFaults, rngStream(this.options.rootSeed, `link/${formatIpv4(srcIp)}->${formatIpv4(dstIp)}`));
+      bySource.set(dstIp, link);
+    }
+    return link;
+  }
+}
+
+/** One direction of a link: its faults, its stream, and its Gilbert–Elliott state. */
+class LinkDirection {
+  private burstBad = false;
+
+  constructor(
+    public faults: LinkFaults,
+    readonly rng: Rng,
+  ) {}
+
+  drawLoss(): DropReason | null {
+    const burst = this.faults.burst;
+    if (burst !== null) {
+      // Step the two-state chain once per segment, then lose with the state's probability.
+      this.burstBad = this.burstBad ? !this.rng.chance(burst.leaveBadRate) : this.rng.chance(burst.enterBadRate);
+      if (this.burstBad) return this.rng.chance(burst.lossRateBad) ? 'burst-loss' : null;
+    }
+    return this.rng.chance(this.faults.lossRate) ? 'loss' : null;
+  }
+}

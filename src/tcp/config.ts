@@ -1,0 +1,89 @@
+/**
+ * Stack settings. Defaults are Linux's where RFC 9293 leaves room; each says which knob it is.
+ */
+
+export interface StackConfig {
+  /** Maximum Segment Lifetime. TIME-WAIT lasts `timeWaitUs`, 2·MSL unless set otherwise. */
+  readonly mslUs: number;
+  /** RFC 9293 §3.6.1: 2·MSL. Linux hard-codes TCP_TIMEWAIT_LEN = 60 s, i.e. MSL = 30 s. */
+  readonly timeWaitUs: number;
+  /** Linux tcp_fin_timeout (60 s): how long an orphaned FIN-WAIT-2 waits for the peer's FIN. */
+  readonly finWait2TimeoutUs: number;
+  /** RFC 6298 §2.1 initial RTO, 1 s (Linux TCP_TIMEOUT_INIT). */
+  readonly rtoInitialUs: number;
+  /** RFC 6298 §2.4 says 1 s; Linux uses TCP_RTO_MIN = 200 ms. */
+  readonly rtoMinUs: number;
+  /** Linux TCP_RTO_MAX = 120 s. */
+  readonly rtoMaxUs: number;
+  /** Linux tcp_syn_retries = 6. */
+  readonly synRetries: number;
+  /** Linux tcp_synack_retries = 5. */
+  readonly synAckRetries: number;
+  /** Linux tcp_retries2 = 15 (counted here, not converted to a time as Linux does). */
+  readonly dataRetries: number;
+  /** Our MSS, sent in the SYN's MSS option (Ethernet: 1460). */
+  readonly mss: number;
+  /** Receive buffer; the advertised window is what is free of it (no window scaling). */
+  readonly receiveBufferBytes: number;
+  /** Send buffer; `send` accepts at most what is free of it. */
+  readonly sendBufferBytes: number;
+  /** Delayed ACKs (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2). 0 = ACK every segment at once. Linux TCP_DELACK_MIN = 40 ms. */
+  readonly delayedAckUs: number;
+  /** Linux's quick-ACK mode at connection start: this many ACKs go out at once before delaying. */
+  readonly quickAcks: number;
+  /** Linux tcp_rfc1337 = 0: an in-window RST kills TIME-WAIT ("TIME-WAIT assassination"). */
+  readonly rfc1337: boolean;
+  /** Ephemeral port range, inclusive (Linux ip_local_port_range 32768–60999). */
+  readonly ephemeralPortMin: number;
+  readonly ephemeralPortMax: number;
+  /** ISN choice (RFC 9293 §3.4.1, RFC 6528). */
+  readonly isn: IsnPolicy;
+}
+
+export type IsnPolicy =
+  | { readonly kind: 'rfc6528' }
+  | { readonly kind: 'random' }
+  | { readonly kind: 'fixed'; readonly value: number };
+
+const SECOND_US = 1_000_000;
+
+export const LINUX_DEFAULTS: StackConfig = Object.freeze({
+  mslUs: 30 * SECOND_US,
+  timeWaitUs: 60 * SECOND_US,
+  finWait2TimeoutUs: 60 * SECOND_US,
+  rtoInitialUs: 1 * SECOND_US,
+  rtoMinUs: 200_000,
+  rtoMaxUs: 120 * SECOND_US,
+  synRetries: 6,
+  synAckRetries: 5,
+  dataRetries: 15,
+  mss: 1460,
+  receiveBufferBytes: 65535,
+  sendBufferBytes: 65535 * 4,
+  delayedAckUs: 40_000,
+  quickAcks: 16,
+  rfc1337: false,
+  ephemeralPortMin: 32768,
+  ephemeralPortMax: 60999,
+  isn: { kind: 'rfc6528' } as IsnPolicy,
+});
+
+/** Settings with an MSL; TIME-WAIT follows as 2·MSL unless given. */
+export function stackConfig(overrides: Partial<StackConfig> = {}): StackConfig {
+  const mslUs = overrides.mslUs ?? LINUX_DEFAULTS.mslUs;
+  const config = { ...LINUX_DEFAULTS, timeWaitUs: 2 * mslUs, ...overrides, mslUs };
+  validateStackConfig(config);
+  return config;
+}
+
+function validateStackConfig(config: StackConfig): void {
+  for (const [name, value] of Object.entries(config)) {
+    if (typeof value === 'number' && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new Error(`stack config ${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (config.mss < 1) throw new Error('stack config mss must be at least 1');
+  if (config.ephemeralPortMin < 1 || config.ephemeralPortMax > 65535 || config.ephemeralPortMin > config.ephemeralPortMax) {
+    throw new Error(`stack config ephemeral port range ${config.ephemeralPortMin}-${config.ephemeralPortMax} is not within 1-65535`);
+  }
+}

@@ -1,0 +1,632 @@
+/**
+ * A host's TCP stack and its BSD-style socket API: file descriptors, the bind table, listeners,
+ * the connection table (4-tuple -> TCB, TIME-WAIT included), and the handling of segments that
+ * find no connection (RFC 9293 §3.10.7.1–2).
+ *
+ * Socket calls never block: a call that would block returns EAGAIN (or, for connect, starts the
+ * handshake), and the caller waits for `wake` before trying again. The blocking program runner
+ * in src/world builds blocking calls on top.
+ */
+import type { Rng } from '../sim/rng.js';
+import type { StackConfig } from './config.js';
+import { ACK, RST, SYN, segLen, type Segment } from './segment.js';
+import { seqAdd } from './seq.js';
+import type { TcpState } from './state.js';
+import { Tcb, TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
+
+export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: boolean } | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } };
+
+/** What the host needs from the world: time, segment ids, timers, incarnations, tracing. */
+export interface HostEnv {
+  readonly nowUs: number;
+  sendSegment(seg: Segment): void;
+  setTimer(tcb: Tcb, kind: TimerKind, atUs: number): void;
+  clearTimer(tcb: Tcb, kind: TimerKind): void;
+  nextSegmentId(): number;
+  nextConnId(): number;
+  /** Incarnation number for a new active open of this 4-tuple. */
+  newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number;
+  stateChanged(tcb: Tcb, from: TcpState, to: TcpState, cause: string): void;
+  timeWaitRestarted(tcb: Tcb, cause: string): void;
+  segmentAccepted(tcb: Tcb, seg: Segment): void;
+  socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void;
+}
+
+/** Anything that holds a local port in the bind table. */
+interface PortOwner {
+  readonly reuseAddr: boolean;
+  readonly listening: boolean;
+  /** True when the port came from connect()'s autobind rather than bind() (Linux fastreuse = -1). */
+  readonly connectBound: boolean;
+}
+
+type SocketPhase = 'fresh' | 'bound' | 'listening' | 'connection' | 'closed';
+
+export class Socket implements PortOwner {
+  phase: SocketPhase = 'fresh';
+  localPort = 0;
+  reuseAddr = false;
+  lingerSec: number | null = null;
+  tcb: Tcb | null = null;
+  backlog = 0;
+  readonly acceptQueue: Tcb[] = [];
+  /** Half-open children of a listener, by TCB. */
+  readonly children = new Set<Tcb>();
+  connectBound = false;
+  readSide = true;
+  private waiter: (() => void) | null = null;
+
+  constructor(readonly fd: number) {}
+
+  get listening(): boolean {
+    return this.phase === 'listening';
+  }
+
+  /** Register one callback to run the next time something changes on this socket. */
+  onWake(callback: () => void): void {
+    this.waiter = callback;
+  }
+
+  wake(): void {
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    this.waiter = null;
+    waiter();
+  }
+}
+
+/** TCBs hold their port like sockets do, with the options they were created with. */
+class TcbPortOwner implements PortOwner {
+  constructor(
+    readonly tcb: Tcb,
+    readonly connectBound: boolean,
+  ) {}
+  get reuseAddr(): boolean {
+    return this.tcb.options.reuseAddr;
+  }
+  get listening(): boolean {
+    return false;
+  }
+}
+
+export class Host implements TcbEnv {
+  private readonly sockets = new Map<number, Socket>();
+  private nextFd = 3;
+  /** Bind table: local port -> owners (Linux's inet_bind_bucket owners list). */
+  private readonly portOwners = new Map<number, Set<PortOwner>>();
+  private readonly ownerOfTcb = new Map<Tcb, TcbPortOwner>();
+  /** Connection table: remote ip -> (remotePort << 16 | localPort) -> TCB. */
+  private readonly connections = new Map<number, Map<number, Tcb>>();
+  private readonly listeners = new Map<number, Socket>();
+  private readonly socketOfTcb = new Map<Tcb, Socket>();
+  private readonly listenerOfChild = new Map<Tcb, Socket>();
+  private readonly isnSecret: number;
+  /** All TCBs ever created on this host, for end-of-run checks and statistics. */
+  readonly allTcbs: Tcb[] = [];
+  /** When false the host is down (crashed): it neither sends nor receives. */
+  up = true;
+
+  constructor(
+    readonly ip: number,
+    readonly name: string,
+    readonly config: StackConfig,
+    private readonly env: HostEnv,
+    private readonly isnRng: Rng,
+    private readonly portRng: Rng,
+  ) {
+    this.isnSecret = isnRng.uint32();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Socket API
+  // ---------------------------------------------------------------------------------------
+
+  socket(): number {
+    const fd = this.nextFd++;
+    this.sockets.set(fd, new Socket(fd));
+    return fd;
+  }
+
+  socketOf(fd: number): Socket | undefined {
+    return this.sockets.get(fd);
+  }
+
+  setsockopt(fd: number, option: SocketOption): Result<void> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    if (option.name === 'SO_REUSEADDR') {
+      socket.reuseAddr = option.value;
+      if (socket.tcb !== null) socket.tcb.options.reuseAddr = option.value;
+    } else {
+      if (!Number.isInteger(option.value.lingerSec) || option.value.lingerSec < 0) return fail('EINVAL');
+      socket.lingerSec = option.value.onoff ? option.value.lingerSec : null;
+      if (socket.tcb !== null) socket.tcb.options.lingerSec = socket.lingerSec;
+    }
+    return OK;
+  }
+
+  /** bind(2): Linux's inet_csk_get_port and inet_csk_bind_conflict (C11–C13). */
+  bind(fd: number, port: number): Result<number> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    if (socket.phase !== 'fresh') return fail('EINVAL');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return fail('EINVAL');
+    const chosen = port === 0 ? this.findFreePort(socket) : port;
+    if (chosen < 0) return fail('EADDRINUSE');
+    if (port !== 0 && this.bindConflict(socket, port)) return fail('EADDRINUSE');
+    socket.localPort = chosen;
+    socket.phase = 'bound';
+    this.addOwner(chosen, socket);
+    return { ok: true, value: chosen };
+  }
+
+  /** listen(2): binds an ephemeral port if needed, and re-checks conflicts as Linux does. */
+  listen(fd: number, backlog: number): Result<void> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    if (socket.phase === 'listening') {
+      socket.backlog = backlog;
+      return OK;
+    }
+    if (socket.phase === 'fresh') {
+      const bound = this.bind(fd, 0);
+      if (!bound.ok) return bound;
+    }
+    if (socket.phase !== 'bound') return fail('EINVAL');
+    if (this.bindConflict(socket, socket.localPort)) return fail('EADDRINUSE');
+    socket.phase = 'listening';
+    socket.backlog = Math.max(0, backlog);
+    this.listeners.set(socket.localPort, socket);
+    this.env.socketClosedListener(this, socket.localPort, 'CLOSED', 'LISTEN');
+    return OK;
+  }
+
+  /** accept(2), non-blocking: EAGAIN when no connection is waiting. */
+  accept(fd: number): Result<number> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    if (socket.phase !== 'listening') return fail('EINVAL');
+    const tcb = socket.acceptQueue.shift();
+    if (tcb === undefined) return fail('EAGAIN');
+    const child = this.sockets.get(this.socket())!;
+    child.phase = 'connection';
+    child.localPort = socket.localPort;
+    child.reuseAddr = tcb.options.reuseAddr;
+    child.lingerSec = tcb.options.lingerSec;
+    child.tcb = tcb;
+    this.socketOfTcb.set(tcb, child);
+    this.listenerOfChild.delete(tcb);
+    return { ok: true, value: child.fd };
+  }
+
+  /**
+   * connect(2), non-blocking: sends the SYN (C1). Completion is seen through `connectResult`.
+   * Autobind picks an ephemeral port whose 4-tuple to this destination is free, skipping
+   * TIME-WAIT ones (Linux __inet_hash_connect); none left gives EADDRNOTAVAIL.
+   */
+  connect(fd: number, remoteIp: number, remotePort: number): Result<void> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    if (socket.phase === 'connection') return fail(socket.tcb!.state === 'SYN-SENT' ? 'EALREADY' : 'EISCONN');
+    if (socket.phase === 'listening' || socket.phase === 'closed') return fail('EINVAL');
+    if (socket.phase === 'fresh') {
+      const port = this.findConnectPort(remoteIp, remotePort);
+      if (port < 0) return fail('EADDRNOTAVAIL');
+      socket.localPort = port;
+      socket.connectBound = true;
+      this.addOwner(port, socket);
+    } else if (this.lookup(remoteIp, remotePort, socket.localPort) !== undefined) {
+      // An explicitly bound port whose 4-tuple is still in use (TIME-WAIT included).
+      return fail('EADDRNOTAVAIL');
+    }
+    const tcb = this.newTcb(socket.localPort, remoteIp, remotePort, { reuseAddr: socket.reuseAddr, lingerSec: socket.lingerSec }, socket.connectBound);
+    tcb.incarnation = this.env.newIncarnation(this.ip, socket.localPort, remoteIp, remotePort);
+    this.removeOwner(socket.localPort, socket);
+    socket.phase = 'connection';
+    socket.tcb = tcb;
+    this.socketOfTcb.set(tcb, socket);
+    tcb.connect(this.env.nowUs, this.chooseIsn(socket.localPort, remoteIp, remotePort));
+    return OK;
+  }
+
+  /** The outcome of a connect in progress: null while the handshake is under way. */
+  connectResult(fd: number): Result<void> | null {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    const tcb = socket.tcb;
+    if (tcb === null) return fail('ENOTCONN');
+    if (tcb.state === 'SYN-SENT' || tcb.state === 'SYN-RECEIVED') return null;
+    if (tcb.error !== null) {
+      const errno = tcb.error;
+      tcb.error = null;
+      return fail(errno);
+    }
+    if (tcb.state === 'CLOSED') return fail('ECONNREFUSED');
+    return OK;
+  }
+
+  send(fd: number, data: Uint8Array): Result<number> {
+    const tcb = this.tcbOf(fd);
+    if (typeof tcb === 'string') return fail(tcb);
+    const sent = tcb.send(this.env.nowUs, data);
+    return typeof sent === 'number' ? { ok: true, value: sent } : fail(sent);
+  }
+
+  /** recv(2): bytes, or an empty array for end-of-file. */
+  recv(fd: number, maxBytes: number): Result<Uint8Array> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    if (!socket.readSide) return { ok: true, value: new Uint8Array(0) };
+    const tcb = this.tcbOf(fd);
+    if (typeof tcb === 'string') return fail(tcb);
+    const got = tcb.recv(this.env.nowUs, maxBytes);
+    if (got === 'eof') return { ok: true, value: new Uint8Array(0) };
+    return typeof got === 'string' ? fail(got) : { ok: true, value: got };
+  }
+
+  shutdown(fd: number, how: 'SHUT_RD' | 'SHUT_WR' | 'SHUT_RDWR'): Result<void> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    const tcb = socket.tcb;
+    if (tcb === null || tcb.state === 'CLOSED' || tcb.state === 'SYN-SENT') return fail('ENOTCONN');
+    if (how !== 'SHUT_WR') socket.readSide = false;
+    if (how !== 'SHUT_RD') tcb.shutdownWrite(this.env.nowUs);
+    return OK;
+  }
+
+  /** close(2). The TCB lives on (FIN-WAIT, TIME-WAIT…) after the descriptor is gone. */
+  close(fd: number): Result<void> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    this.sockets.delete(fd);
+    const previousPhase = socket.phase;
+    socket.phase = 'closed';
+    if (previousPhase === 'listening') {
+      this.closeListener(socket);
+    } else if (socket.tcb !== null) {
+      const tcb = socket.tcb;
+      this.socketOfTcb.delete(tcb);
+      tcb.close(this.env.nowUs);
+    } else if (previousPhase === 'bound') {
+      this.removeOwner(socket.localPort, socket);
+    }
+    socket.wake();
+    return OK;
+  }
+
+  /** A crash: every connection vanishes without a segment, every descriptor is gone. */
+  crash(): void {
+    this.up = false;
+    for (const byRemote of this.connections.values()) {
+      for (const tcb of byRemote.values()) {
+        for (let kind = 0; kind < 5; kind++) this.env.clearTimer(tcb, kind as TimerKind);
+        tcb.setState('CLOSED', 'host crash');
+      }
+    }
+    this.connections.clear();
+    this.portOwners.clear();
+    this.ownerOfTcb.clear();
+    for (const socket of this.sockets.values()) {
+      if (socket.phase === 'listening') this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
+      socket.phase = 'closed';
+    }
+    this.sockets.clear();
+    this.listeners.clear();
+    this.socketOfTcb.clear();
+    this.listenerOfChild.clear();
+  }
+
+  /** Back up after a crash, with no state (a reboot). */
+  restart(): void {
+    this.up = true;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Segment arrival
+  // ---------------------------------------------------------------------------------------
+
+  receive(seg: Segment, nowUs: number): void {
+    if (!this.up) return;
+    const tcb = this.lookup(seg.srcIp, seg.srcPort, seg.dstPort);
+    if (tcb !== undefined) {
+      if (tcb.state !== 'TIME-WAIT') {
+        tcb.input(nowUs, seg);
+        return;
+      }
+      if (tcb.timeWaitInput(nowUs, seg) === 'handled') return;
+      // Linux TCP_TW_SYN: the old incarnation gives way; the new one starts its ISN beyond
+      // everything the old one sent, so old segments cannot fall in its window.
+      const isnHint = seqAdd(tcb.sndNxt, 65535 + 2);
+      tcb.setState('CLOSED', 'SYN for a new incarnation');
+      this.forgetTcb(tcb);
+      this.listenInput(nowUs, seg, isnHint === 0 ? 1 : isnHint);
+      return;
+    }
+    this.listenInput(nowUs, seg, -1);
+  }
+
+  /** §3.10.7.2 LISTEN, or §3.10.7.1 CLOSED when nobody listens. */
+  private listenInput(nowUs: number, seg: Segment, isnHint: number): void {
+    const listener = this.listeners.get(seg.dstPort);
+    if (listener === undefined) {
+      this.closedInput(seg);
+      return;
+    }
+    const flags = seg.flags;
+    if (flags & RST) return;
+    if (flags & ACK) {
+      this.sendReset(seg, seg.ack, 0, RST);
+      return;
+    }
+    if (!(flags & SYN)) return;
+    // Linux tcp_conn_request: with the accept queue over the backlog, drop the SYN; the
+    // client will retransmit it.
+    if (listener.acceptQueue.length > listener.backlog) return;
+    const tcb = this.newTcb(seg.dstPort, seg.srcIp, seg.srcPort, { reuseAddr: listener.reuseAddr, lingerSec: listener.lingerSec }, false);
+    // The child inherits the listener's options (C15: SO_LINGER set on the listening socket).
+    tcb.incarnation = seg.incarnation;
+    listener.children.add(tcb);
+    this.listenerOfChild.set(tcb, listener);
+    tcb.acceptSyn(nowUs, seg, isnHint >= 0 ? isnHint : this.chooseIsn(seg.dstPort, seg.srcIp, seg.srcPort));
+  }
+
+  /** §3.10.7.1 CLOSED: answer anything but a reset with a reset. */
+  private closedInput(seg: Segment): void {
+    if (seg.flags & RST) return;
+    if (seg.flags & ACK) this.sendReset(seg, seg.ack, 0, RST);
+    else this.sendReset(seg, 0, seqAdd(seg.seq, segLen(seg)), RST | ACK);
+  }
+
+  private sendReset(cause: Segment, seq: number, ack: number, flags: number): void {
+    this.env.sendSegment({
+      id: this.env.nextSegmentId(),
+      srcIp: this.ip,
+      srcPort: cause.dstPort,
+      dstIp: cause.srcIp,
+      dstPort: cause.srcPort,
+      seq,
+      ack,
+      flags,
+      window: 0,
+      mss: 0,
+      payload: EMPTY,
+      sentAtUs: 0,
+      incarnation: cause.incarnation,
+      connId: -1,
+      retransmission: false,
+      copyOf: -1,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // TcbEnv
+  // ---------------------------------------------------------------------------------------
+
+  transmit(tcb: Tcb, fields: SegmentFields): void {
+    if (!this.up) return;
+    this.env.sendSegment({
+      id: this.env.nextSegmentId(),
+      srcIp: this.ip,
+      srcPort: tcb.id.localPort,
+      dstIp: tcb.id.remoteIp,
+      dstPort: tcb.id.remotePort,
+      seq: fields.seq,
+      ack: fields.ack,
+      flags: fields.flags,
+      window: fields.window,
+      mss: fields.mss,
+      payload: fields.payload,
+      sentAtUs: 0,
+      incarnation: tcb.incarnation,
+      connId: tcb.id.connId,
+      retransmission: fields.retransmission,
+      copyOf: -1,
+    });
+  }
+
+  setTimer(tcb: Tcb, kind: TimerKind, atUs: number): void {
+    this.env.setTimer(tcb, kind, atUs);
+  }
+
+  clearTimer(tcb: Tcb, kind: TimerKind): void {
+    this.env.clearTimer(tcb, kind);
+  }
+
+  stateChanged(tcb: Tcb, from: TcpState, to: TcpState, cause: string): void {
+    this.env.stateChanged(tcb, from, to, cause);
+    if (to === 'CLOSED' || (to === 'LISTEN' && tcb.passive)) this.forgetTcb(tcb);
+  }
+
+  timeWaitRestarted(tcb: Tcb, cause: string): void {
+    this.env.timeWaitRestarted(tcb, cause);
+  }
+
+  segmentAccepted(tcb: Tcb, seg: Segment): void {
+    this.env.segmentAccepted(tcb, seg);
+  }
+
+  wake(tcb: Tcb): void {
+    this.socketOfTcb.get(tcb)?.wake();
+  }
+
+  offerToListener(tcb: Tcb): boolean {
+    const listener = this.listenerOfChild.get(tcb);
+    if (listener === undefined || listener.phase !== 'listening') return true;
+    if (listener.acceptQueue.length > listener.backlog) return false;
+    listener.children.delete(tcb);
+    listener.acceptQueue.push(tcb);
+    listener.wake();
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Tables
+  // ---------------------------------------------------------------------------------------
+
+  lookup(remoteIp: number, remotePort: number, localPort: number): Tcb | undefined {
+    return this.connections.get(remoteIp)?.get(remotePort * 65536 + localPort);
+  }
+
+  /** Every live connection (TIME-WAIT included), for checks. */
+  *liveTcbs(): Iterable<Tcb> {
+    for (const byRemote of this.connections.values()) yield* byRemote.values();
+  }
+
+  private newTcb(localPort: number, remoteIp: number, remotePort: number, options: { reuseAddr: boolean; lingerSec: number | null }, connectBound: boolean): Tcb {
+    const tcb = new Tcb({ connId: this.env.nextConnId(), localIp: this.ip, localPort, remoteIp, remotePort }, this.config, this, options);
+    let byRemote = this.connections.get(remoteIp);
+    if (byRemote === undefined) {
+      byRemote = new Map();
+      this.connections.set(remoteIp, byRemote);
+    }
+    byRemote.set(remotePort * 65536 + localPort, tcb);
+    const owner = new TcbPortOwner(tcb, connectBound);
+    this.ownerOfTcb.set(tcb, owner);
+    this.addOwner(localPort, owner);
+    this.allTcbs.push(tcb);
+    return tcb;
+  }
+
+  private forgetTcb(tcb: Tcb): void {
+    const byRemote = this.connections.get(tcb.id.remoteIp);
+    const key = tcb.id.remotePort * 65536 + tcb.id.localPort;
+    if (byRemote?.get(key) === tcb) byRemote.delete(key);
+    const owner = this.ownerOfTcb.get(tcb);
+    if (owner !== undefined) {
+      this.removeOwner(tcb.id.localPort, owner);
+      this.ownerOfTcb.delete(tcb);
+    }
+    const listener = this.listenerOfChild.get(tcb);
+    if (listener !== undefined) {
+      listener.children.delete(tcb);
+      const index = listener.acceptQueue.indexOf(tcb);
+      if (index >= 0) listener.acceptQueue.splice(index, 1);
+      this.listenerOfChild.delete(tcb);
+    }
+  }
+
+  private closeListener(socket: Socket): void {
+    this.listeners.delete(socket.localPort);
+    this.removeOwner(socket.localPort, socket);
+    this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
+    // Linux inet_csk_listen_stop: connections nobody accepted are reset.
+    const orphans = [...socket.acceptQueue, ...socket.children];
+    socket.acceptQueue.length = 0;
+    socket.children.clear();
+    for (const tcb of orphans) {
+      this.listenerOfChild.delete(tcb);
+      tcb.orphaned = true;
+      tcb.abort(this.env.nowUs, 'listener closed');
+    }
+  }
+
+  private addOwner(port: number, owner: PortOwner): void {
+    let owners = this.portOwners.get(port);
+    if (owners === undefined) {
+      owners = new Set();
+      this.portOwners.set(port, owners);
+    }
+    owners.add(owner);
+  }
+
+  private removeOwner(port: number, owner: PortOwner): void {
+    const owners = this.portOwners.get(port);
+    if (owners === undefined) return;
+    owners.delete(owner);
+    if (owners.size === 0) this.portOwners.delete(port);
+  }
+
+  /**
+   * Linux inet_csk_bind_conflict (relax = true): another owner of the port conflicts unless both
+   * have SO_REUSEADDR and the other is not listening. A TIME-WAIT connection keeps the
+   * SO_REUSEADDR of the socket it came from, so both old and new socket need it (C11, C13).
+   */
+  bindConflict(socket: Socket, port: number): boolean {
+    const owners = this.portOwners.get(port);
+    if (owners === undefined) return false;
+    for (const other of owners) {
+      if (other === socket) continue;
+      if (socket.reuseAddr && other.reuseAddr && !other.listening) continue;
+      return true;
+    }
+    return false;
+  }
+
+  /** bind(port 0): Linux inet_csk_find_open_port — a port with no owner at all. */
+  private findFreePort(socket: Socket): number {
+    const { ephemeralPortMin: min, ephemeralPortMax: max } = this.config;
+    const span = max - min + 1;
+    const start = this.portRng.int(0, span);
+    for (let i = 0; i < span; i++) {
+      const port = min + ((start + i) % span);
+      if (!this.portOwners.has(port) || !this.bindConflict(socket, port)) return port;
+    }
+    return -1;
+  }
+
+  /**
+   * connect() autobind, Linux __inet_hash_connect: skip ports bound with bind(); a port used
+   * only by other connections is fine if this 4-tuple is free (a TIME-WAIT on it is not).
+   */
+  private findConnectPort(remoteIp: number, remotePort: number): number {
+    const { ephemeralPortMin: min, ephemeralPortMax: max } = this.config;
+    const span = max - min + 1;
+    const start = this.portRng.int(0, span);
+    for (let i = 0; i < span; i++) {
+      const port = min + ((start + i) % span);
+      const owners = this.portOwners.get(port);
+      if (owners !== undefined) {
+        let bindOwned = false;
+        for (const owner of owners) if (!owner.connectBound) bindOwned = true;
+        if (bindOwned) continue;
+      }
+      if (this.lookup(remoteIp, remotePort, port) !== undefined) continue;
+      return port;
+    }
+    return -1;
+  }
+
+  /** RFC 9293 §3.4.1 ISN selection, by policy. */
+  private chooseIsn(localPort: number, remoteIp: number, remotePort: number): number {
+    const policy = this.config.isn;
+    switch (policy.kind) {
+      case 'fixed':
+        return policy.value >>> 0;
+      case 'random':
+        return this.isnRng.uint32();
+      case 'rfc6528': {
+        // RFC 6528: ISN = M + F(4-tuple, secretkey), M a 4 µs clock. F here is a keyed 32-bit
+        // mix, not MD5: enough to separate 4-tuples in a simulation, not meant to resist attack.
+        const clock = Math.floor(this.env.nowUs / 4);
+        return (clock + mix4(this.isnSecret, this.ip, localPort, remoteIp, remotePort)) >>> 0;
+      }
+    }
+  }
+
+  private tcbOf(fd: number): Tcb | Errno {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return 'EBADF';
+    if (socket.tcb === null) return socket.phase === 'listening' ? 'EINVAL' : 'ENOTCONN';
+    return socket.tcb;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const OK: Result<void> = Object.freeze({ ok: true, value: undefined });
+
+function fail(errno: Errno): { ok: false; errno: Errno } {
+  return { ok: false, errno };
+}
+
+function mix4(secret: number, a: number, b: number, c: number, d: number): number {
+  let h = secret >>> 0;
+  for (const v of [a, b, c, d]) {
+    h = Math.imul(h ^ (v >>> 0), 0x9e3779b1);
+    h = (h ^ (h >>> 15)) >>> 0;
+    h = Math.imul(h, 0x85ebca77) >>> 0;
+    h = (h ^ (h >>> 13)) >>> 0;
+  }
+  return h >>> 0;
+}

@@ -1,0 +1,71 @@
+/**
+ * The TCP segment as the simulator carries it: the fields of the IPv4 and TCP headers that
+ * matter for connection lifecycles, plus bookkeeping that is not on the wire (the sender's
+ * incarnation of the 4-tuple, its connection id) so checks can tell incarnations apart (C10).
+ * Plain data; the logic lives in tcb.ts.
+ */
+import { formatIpv4 } from '../net/address.js';
+import type { Datagram } from '../net/fabric.js';
+
+export const FIN = 0x01;
+export const SYN = 0x02;
+export const RST = 0x04;
+export const PSH = 0x08;
+export const ACK = 0x10;
+
+export interface Segment extends Datagram {
+  id: number;
+  readonly srcIp: number;
+  readonly srcPort: number;
+  readonly dstIp: number;
+  readonly dstPort: number;
+  readonly seq: number;
+  /** Meaningful only with the ACK flag. */
+  readonly ack: number;
+  readonly flags: number;
+  readonly window: number;
+  /** MSS option (SYN only); 0 when absent. */
+  readonly mss: number;
+  readonly payload: Uint8Array;
+  sentAtUs: number;
+  /** Not on the wire: the incarnation of the 4-tuple whose endpoint sent this segment. */
+  readonly incarnation: number;
+  /** Not on the wire: the sending connection's id, or -1 for a reset sent with no connection. */
+  readonly connId: number;
+  /** Not on the wire: true when this is a retransmission by the sender. */
+  readonly retransmission: boolean;
+  /** Not on the wire: id of the segment this is a network-made copy of, or -1. */
+  copyOf: number;
+}
+
+/** RFC 9293 §3.4: SYN and FIN each occupy one sequence number. */
+export function segLen(seg: Segment): number {
+  return seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
+}
+
+export function cloneSegment(seg: Segment, id: number): Segment {
+  return { ...seg, id, copyOf: seg.id };
+}
+
+/** tcpdump's flag string: `S`, `S.`, `F.`, `R.`, `P.`, `.` */
+export function tcpdumpFlags(flags: number): string {
+  let text = '';
+  if (flags & SYN) text += 'S';
+  if (flags & FIN) text += 'F';
+  if (flags & RST) text += 'R';
+  if (flags & PSH) text += 'P';
+  if (flags & ACK) text += '.';
+  return text === '' ? 'none' : text;
+}
+
+/** Absolute sequence numbers, as `tcpdump -S` prints them. */
+export function formatSegment(seg: Segment): string {
+  const len = seg.payload.length;
+  let text = `${formatIpv4(seg.srcIp)}.${seg.srcPort} > ${formatIpv4(seg.dstIp)}.${seg.dstPort}: Flags [${tcpdumpFlags(seg.flags)}], seq ${seg.seq}`;
+  if (len > 0) text += `:${(seg.seq + len) >>> 0}`;
+  if (seg.flags & ACK) text += `, ack ${seg.ack}`;
+  text += `, win ${seg.window}`;
+  if (seg.mss > 0) text += `, options [mss ${seg.mss}]`;
+  text += `, length ${len}`;
+  return text;
+}

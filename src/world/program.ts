@@ -1,0 +1,289 @@
+/**
+ * Programs: scripts of blocking socket calls, as an application would make them, run in
+ * virtual time. A call that would block parks the program until its socket wakes it; the
+ * retry then runs as a scheduler event (never inside TCP processing), so programs and the
+ * stack interleave deterministically.
+ */
+import { SimEvent, type EventHandler } from '../sim/scheduler.js';
+import type { Host, Result } from '../tcp/host.js';
+import type { Errno } from '../tcp/tcb.js';
+import type { World } from './world.js';
+
+/** Sockets are named in scripts (`"srv"`, `"conn"`), as variables are in a program. */
+export type Call =
+  | { readonly op: 'socket'; readonly sock: string }
+  | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_REUSEADDR'; readonly value: boolean }
+  | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_LINGER'; readonly onoff: boolean; readonly lingerSec: number }
+  | { readonly op: 'bind'; readonly sock: string; readonly port: number }
+  | { readonly op: 'listen'; readonly sock: string; readonly backlog: number }
+  | { readonly op: 'accept'; readonly sock: string; readonly as: string }
+  | { readonly op: 'connect'; readonly sock: string; readonly host: string; readonly port: number }
+  | { readonly op: 'send'; readonly sock: string; readonly bytes: number }
+  | { readonly op: 'recv'; readonly sock: string; readonly bytes: number }
+  | { readonly op: 'recv-until-eof'; readonly sock: string }
+  | { readonly op: 'shutdown'; readonly sock: string; readonly how: 'SHUT_RD' | 'SHUT_WR' | 'SHUT_RDWR' }
+  | { readonly op: 'close'; readonly sock: string }
+  | { readonly op: 'sleep'; readonly us: number }
+  | { readonly op: 'crash' }
+  | { readonly op: 'restart' };
+
+/** What a call returned: `ok`, a count (`sent 1000`, `recv 1000`), `eof`, or an errno. */
+export type CallResult = 'ok' | 'eof' | `port ${number}` | `sent ${number}` | `recv ${number}` | Errno;
+
+export interface ProgramStep {
+  readonly call: Call;
+  /** When set, the run reports a mismatch if the call returns anything else. */
+  readonly expect?: string;
+}
+
+export interface StepOutcome {
+  readonly step: number;
+  readonly call: Call;
+  readonly result: CallResult;
+  readonly atUs: number;
+  readonly expect?: string;
+}
+
+const RESUME = 1;
+
+/** Bytes a program sends are a deterministic pattern, so the receiver's copy can be checked. */
+export function patternByte(connSalt: number, offset: number): number {
+  return (offset * 31 + connSalt * 17 + (offset >>> 8)) & 255;
+}
+
+export class Program implements EventHandler<null> {
+  readonly outcomes: StepOutcome[] = [];
+  private pc = 0;
+  private readonly fds = new Map<string, number>();
+  private readonly sentBytes = new Map<string, number>();
+  private readonly resume: SimEvent<null>;
+  private partial = 0;
+  private sleepingUntilUs = -1;
+  /** Bytes received by a recv in progress (recv n waits for all n, as MSG_WAITALL). */
+  private received = 0;
+
+  constructor(
+    private readonly world: World,
+    readonly host: Host,
+    readonly index: number,
+    readonly steps: readonly ProgramStep[],
+    /** Virtual time at which the program starts. */
+    startUs: number,
+  ) {
+    this.resume = new SimEvent<null>(this, RESUME, null);
+    world.scheduler.schedule(this.resume, startUs);
+  }
+
+  get finished(): boolean {
+    return this.pc >= this.steps.length;
+  }
+
+  /** The step the program is parked on, or -1 when it finished. */
+  get blockedAt(): number {
+    return this.finished ? -1 : this.pc;
+  }
+
+  onEvent(): void {
+    this.runUntilBlocked();
+  }
+
+  private runUntilBlocked(): void {
+    while (this.pc < this.steps.length) {
+      const step = this.steps[this.pc]!;
+      const result = this.attempt(step.call);
+      if (result === null) return; // parked; a wake or timer resumes us
+      this.record(step, result);
+      this.pc++;
+      this.partial = 0;
+      this.received = 0;
+    }
+  }
+
+  /** Try a call once. null means it would block and the program is parked. */
+  private attempt(call: Call): CallResult | null {
+    const host = this.host;
+    if (call.op === 'restart') {
+      host.restart();
+      this.world.emit({ type: 'host', atUs: this.world.nowUs, host: host.name, event: 'restart' });
+      return 'ok';
+    }
+    if (!host.up) return 'EBADF';
+    switch (call.op) {
+      case 'socket':
+        this.fds.set(call.sock, host.socket());
+        return 'ok';
+      case 'setsockopt':
+        return unit(
+          host.setsockopt(
+            this.fd(call.sock),
+            call.option === 'SO_REUSEADDR' ? { name: 'SO_REUSEADDR', value: call.value } : { name: 'SO_LINGER', value: { onoff: call.onoff, lingerSec: call.lingerSec } },
+          ),
+        );
+      case 'bind': {
+        const bound = host.bind(this.fd(call.sock), call.port);
+        return bound.ok ? (call.port === 0 ? `port ${bound.value}` : 'ok') : bound.errno;
+      }
+      case 'listen':
+        return unit(host.listen(this.fd(call.sock), call.backlog));
+      case 'accept': {
+        const accepted = host.accept(this.fd(call.sock));
+        if (!accepted.ok && accepted.errno === 'EAGAIN') return this.park(call.sock);
+        if (!accepted.ok) return accepted.errno;
+        this.fds.set(call.as, accepted.value);
+        return 'ok';
+      }
+      case 'connect': {
+        const fd = this.fd(call.sock);
+        if (this.partial === 0) {
+          const target = this.world.host(call.host);
+          const started = host.connect(fd, target.ip, call.port);
+          if (!started.ok) return started.errno;
+          this.partial = 1;
+        }
+        const done = host.connectResult(fd);
+        if (done === null) return this.park(call.sock);
+        return unit(done);
+      }
+      case 'send': {
+        const fd = this.fd(call.sock);
+        const salt = this.saltOf(fd);
+        const offset = this.sentBytes.get(call.sock) ?? 0;
+        const remaining = call.bytes - this.partial;
+        const data = new Uint8Array(remaining);
+        for (let i = 0; i < remaining; i++) data[i] = patternByte(salt, offset + i);
+        const sent = host.send(fd, data);
+        if (!sent.ok && sent.errno === 'EAGAIN') return this.park(call.sock);
+        if (!sent.ok) return sent.errno;
+        this.traceData(call, fd, data.subarray(0, sent.value), `sent ${sent.value}`);
+        this.partial += sent.value;
+        this.sentBytes.set(call.sock, offset + sent.value);
+        if (this.partial < call.bytes) return this.park(call.sock);
+        return `sent ${this.partial}`;
+      }
+      case 'recv':
+      case 'recv-until-eof': {
+        const fd = this.fd(call.sock);
+        const want = call.op === 'recv' ? call.bytes - this.received : 65536;
+        const got = host.recv(fd, want);
+        if (!got.ok && got.errno === 'EAGAIN') return this.park(call.sock);
+        if (!got.ok) return got.errno;
+        if (got.value.length === 0) return call.op === 'recv' && this.received > 0 ? `recv ${this.received}` : 'eof';
+        this.traceData(call, fd, got.value, `recv ${got.value.length}`);
+        this.received += got.value.length;
+        if (call.op === 'recv' && this.received >= call.bytes) return `recv ${this.received}`;
+        // Keep reading: more may already be queued, or we park until it is.
+        return this.attempt(call);
+      }
+      case 'shutdown':
+        return unit(host.shutdown(this.fd(call.sock), call.how));
+      case 'close':
+        return unit(host.close(this.fd(call.sock)));
+      case 'sleep': {
+        if (this.sleepingUntilUs < 0) {
+          this.sleepingUntilUs = this.world.nowUs + call.us;
+          this.world.scheduler.schedule(this.resume, this.sleepingUntilUs);
+          return null;
+        }
+        if (this.world.nowUs < this.sleepingUntilUs) return null;
+        this.sleepingUntilUs = -1;
+        return 'ok';
+      }
+      case 'crash':
+        host.crash();
+        this.world.emit({ type: 'host', atUs: this.world.nowUs, host: host.name, event: 'crash' });
+        return 'ok';
+    }
+  }
+
+  private fd(name: string): number {
+    return this.fds.get(name) ?? -1;
+  }
+
+  /** Each connection's bytes differ, so a segment delivered to the wrong one shows. */
+  private saltOf(fd: number): number {
+    return this.host.socketOf(fd)?.tcb?.id.connId ?? 0;
+  }
+
+  private park(sock: string): null {
+    const socket = this.host.socketOf(this.fd(sock));
+    if (socket === undefined) {
+      // The descriptor went away (e.g. closed by a crash): resume at once to report it.
+      this.world.scheduler.schedule(this.resume, this.world.nowUs);
+      return null;
+    }
+    socket.onWake(() => {
+      if (!this.resume.pending) this.world.scheduler.schedule(this.resume, this.world.nowUs);
+    });
+    return null;
+  }
+
+  private record(step: ProgramStep, result: CallResult): void {
+    const outcome: StepOutcome = { step: this.pc, call: step.call, result, atUs: this.world.nowUs, ...(step.expect !== undefined ? { expect: step.expect } : {}) };
+    this.outcomes.push(outcome);
+    if (this.world.isTracing && step.call.op !== 'send' && step.call.op !== 'recv' && step.call.op !== 'recv-until-eof') {
+      const fd = 'sock' in step.call ? this.fd(step.call.sock) : -1;
+      this.world.emit({
+        type: 'call',
+        atUs: this.world.nowUs,
+        host: this.host.name,
+        program: this.index,
+        step: this.pc,
+        call: describeCall(step.call),
+        result,
+        connId: this.host.socketOf(fd)?.tcb?.id.connId ?? -1,
+      });
+    }
+  }
+
+  private traceData(call: Call, fd: number, data: Uint8Array, result: string): void {
+    if (!this.world.isTracing) return;
+    this.world.emit({
+      type: 'call',
+      atUs: this.world.nowUs,
+      host: this.host.name,
+      program: this.index,
+      step: this.pc,
+      call: describeCall(call),
+      result,
+      connId: this.host.socketOf(fd)?.tcb?.id.connId ?? -1,
+      data,
+    });
+  }
+}
+
+function unit(result: Result<void>): CallResult {
+  return result.ok ? 'ok' : result.errno;
+}
+
+export function describeCall(call: Call): string {
+  switch (call.op) {
+    case 'socket':
+      return `${call.sock} = socket()`;
+    case 'setsockopt':
+      return call.option === 'SO_REUSEADDR' ? `setsockopt(${call.sock}, SO_REUSEADDR, ${call.value ? 1 : 0})` : `setsockopt(${call.sock}, SO_LINGER, {${call.onoff ? 1 : 0}, ${call.lingerSec}})`;
+    case 'bind':
+      return `bind(${call.sock}, ${call.port})`;
+    case 'listen':
+      return `listen(${call.sock}, ${call.backlog})`;
+    case 'accept':
+      return `${call.as} = accept(${call.sock})`;
+    case 'connect':
+      return `connect(${call.sock}, ${call.host}:${call.port})`;
+    case 'send':
+      return `send(${call.sock}, ${call.bytes} bytes)`;
+    case 'recv':
+      return `recv(${call.sock}, ${call.bytes} bytes)`;
+    case 'recv-until-eof':
+      return `recv(${call.sock}) until EOF`;
+    case 'shutdown':
+      return `shutdown(${call.sock}, ${call.how})`;
+    case 'close':
+      return `close(${call.sock})`;
+    case 'sleep':
+      return `sleep(${call.us} us)`;
+    case 'crash':
+      return 'crash()';
+    case 'restart':
+      return 'restart()';
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The one structured event stream of a run. Monitors, statistics and renderers all read it;
+ * nothing reads TCP internals directly. Events are plain data (JSON-able but for segment
+ * payloads), emitted only when somebody listens.
+ */
+import { formatIpv4 } from '../net/address.js';
+import type { DelayReason, DropReason } from '../net/fabric.js';
+import { formatSegment, type Segment } from '../tcp/segment.js';
+import type { TcpState } from '../tcp/state.js';
+
+/** Who a connection is: fixed at creation. */
+export interface ConnInfo {
+  readonly connId: number;
+  readonly host: string;
+  readonly localIp: number;
+  readonly localPort: number;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+  readonly incarnation: number;
+  readonly passive: boolean;
+}
+
+export type SegmentFate = 'sent' | 'delivered' | 'dropped' | 'duplicated' | 'delayed';
+
+export type TraceEvent =
+  | { readonly type: 'segment'; readonly atUs: number; readonly fate: 'sent' | 'delivered'; readonly seg: Segment }
+  | { readonly type: 'segment'; readonly atUs: number; readonly fate: 'dropped'; readonly seg: Segment; readonly reason: DropReason }
+  | { readonly type: 'segment'; readonly atUs: number; readonly fate: 'duplicated'; readonly seg: Segment; readonly copy: Segment; readonly why: 'duplicate' | 'old-duplicate' }
+  | { readonly type: 'segment'; readonly atUs: number; readonly fate: 'delayed'; readonly seg: Segment; readonly extraUs: number; readonly why: DelayReason }
+  | { readonly type: 'state'; readonly atUs: number; readonly conn: ConnInfo; readonly from: TcpState; readonly to: TcpState; readonly cause: string }
+  | { readonly type: 'listen'; readonly atUs: number; readonly host: string; readonly port: number; readonly from: TcpState; readonly to: TcpState }
+  | { readonly type: 'time-wait-restart'; readonly atUs: number; readonly conn: ConnInfo; readonly cause: string }
+  | { readonly type: 'accepted'; readonly atUs: number; readonly conn: ConnInfo; readonly seg: Segment }
+  | { readonly type: 'timer'; readonly atUs: number; readonly conn: ConnInfo; readonly timer: TimerName }
+  | {
+      readonly type: 'call';
+      readonly atUs: number;
+      readonly host: string;
+      readonly program: number;
+      readonly step: number;
+      readonly call: string;
+      readonly result: string;
+      /** The connection the call acted on, when there is one. */
+      readonly connId: number;
+      /** Bytes accepted by send, or returned by recv. */
+      readonly data?: Uint8Array;
+    }
+  | { readonly type: 'host'; readonly atUs: number; readonly host: string; readonly event: 'crash' | 'restart' };
+
+export type TimerName = 'retransmit' | 'delayed-ack' | 'persist' | 'time-wait' | 'fin-wait-2';
+export const TIMER_NAMES: readonly TimerName[] = ['retransmit', 'delayed-ack', 'persist', 'time-wait', 'fin-wait-2'];
+
+export interface TraceListener {
+  onEvent(event: TraceEvent): void;
+}
+
+/** Keeps every event; the simplest listener. */
+export class TraceRecorder implements TraceListener {
+  readonly events: TraceEvent[] = [];
+  onEvent(event: TraceEvent): void {
+    this.events.push(event);
+  }
+}
+
+/** `0.001000` — seconds with microseconds, as tcpdump prints relative time. */
+export function formatTimeUs(atUs: number): string {
+  const seconds = Math.floor(atUs / 1_000_000);
+  const micros = atUs % 1_000_000;
+  return `${seconds}.${String(micros).padStart(6, '0')}`;
+}
+
+export function formatConn(conn: ConnInfo): string {
+  return `${conn.host}#${conn.connId} ${formatIpv4(conn.localIp)}.${conn.localPort}<->${formatIpv4(conn.remoteIp)}.${conn.remotePort} inc ${conn.incarnation}`;
+}
+
+/**
+ * One line per event, tcpdump-style for segments:
+ * `0.001000 10.0.0.1.44722 > 10.0.0.2.8848: Flags [F.], seq 6, ack 1, win 65535, length 0`.
+ * Non-delivery fates are marked after the segment; other events start with `#`.
+ */
+export function formatEvent(event: TraceEvent): string {
+  const time = formatTimeUs(event.atUs);
+  switch (event.type) {
+    case 'segment':
+      switch (event.fate) {
+        case 'sent':
+          return `${time} ${formatSegment(event.seg)}${event.seg.retransmission ? ' (retransmission)' : ''}`;
+        case 'delivered':
+          return `${time}   delivered #${event.seg.id}`;
+        case 'dropped':
+          return `${time}   dropped #${event.seg.id} (${event.reason})`;
+        case 'duplicated':
+          return `${time}   duplicated #${event.seg.id} as #${event.copy.id} (${event.why})`;
+        case 'delayed':
+          return `${time}   delayed #${event.seg.id} by ${event.extraUs} us (${event.why})`;
+      }
+      break;
+    case 'state':
+      return `${time} # ${formatConn(event.conn)} state=${event.from}=>${event.to} (${event.cause})`;
+    case 'listen':
+      return `${time} # ${event.host} port ${event.port} state=${event.from}=>${event.to}`;
+    case 'time-wait-restart':
+      return `${time} # ${formatConn(event.conn)} TIME-WAIT restarted (${event.cause})`;
+    case 'accepted':
+      return `${time} # ${formatConn(event.conn)} accepted #${event.seg.id} from inc ${event.seg.incarnation}`;
+    case 'timer':
+      return `${time} # ${formatConn(event.conn)} timer ${event.timer} fired`;
+    case 'call':
+      return `${time} # ${event.host} ${event.call} = ${event.result}`;
+    case 'host':
+      return `${time} # ${event.host} ${event.event}`;
+  }
+}
+
+/** The tcpdump view: only the segments put on the wire, one line each. */
+export function formatWireTrace(events: readonly TraceEvent[]): string {
+  const lines: string[] = [];
+  for (const event of events) if (event.type === 'segment' && event.fate === 'sent') lines.push(formatEvent(event));
+  return lines.join('\n');
+}

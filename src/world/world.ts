@@ -1,0 +1,214 @@
+/**
+ * A simulated world: one scheduler, one fabric, many hosts, one trace. This is where the
+ * clock-free TCP code meets time: its timers become scheduler events, its segments fabric
+ * datagrams, and its state changes trace events.
+ */
+import { hostIp } from '../net/address.js';
+import { Fabric, type DelayReason, type DropReason, type FabricObserver } from '../net/fabric.js';
+import type { LinkFaults } from '../net/faults.js';
+import { rngStream } from '../sim/rng.js';
+import { Scheduler, SimEvent, type EventHandler, type RunEnd, type RunLimits } from '../sim/scheduler.js';
+import { stackConfig, type StackConfig } from '../tcp/config.js';
+import { Host, type HostEnv } from '../tcp/host.js';
+import { cloneSegment, type Segment } from '../tcp/segment.js';
+import type { TcpState } from '../tcp/state.js';
+import { TIMER_COUNT, type Tcb, type TimerKind } from '../tcp/tcb.js';
+import { TIMER_NAMES, type ConnInfo, type TraceEvent, type TraceListener } from './trace.js';
+
+export interface WorldOptions {
+  readonly seed: number;
+  /** Stack settings for every host (per-host overrides in `addHost`). */
+  readonly stack?: Partial<StackConfig>;
+  /** Segments never outlive MSL unless this is false (to show what then breaks, C10). */
+  readonly enforceMsl?: boolean;
+  readonly defaultFaults?: LinkFaults;
+  /** Random link faults stop for segments sent from this time on. */
+  readonly faultsEndUs?: number;
+}
+
+export const DEFAULT_LIMITS: RunLimits = { maxEvents: 5_000_000, maxTimeUs: 24 * 3600 * 1_000_000 };
+
+export class World implements HostEnv, EventHandler<Tcb> {
+  readonly scheduler = new Scheduler();
+  readonly fabric: Fabric<Segment>;
+  readonly hosts: Host[] = [];
+  readonly seed: number;
+  readonly stack: StackConfig;
+  private readonly hostByName = new Map<string, Host>();
+  private readonly listeners: TraceListener[] = [];
+  private tracing = false;
+  private segmentIds = 0;
+  private connIds = 0;
+  private readonly incarnations = new Map<string, number>();
+  private readonly connInfo = new Map<Tcb, ConnInfo>();
+  private readonly hostByIp = new Map<number, Host>();
+
+  constructor(readonly options: WorldOptions) {
+    this.seed = options.seed;
+    this.stack = stackConfig(options.stack ?? {});
+    this.fabric = new Fabric<Segment>(this.scheduler, {
+      rootSeed: options.seed,
+      mslUs: this.stack.mslUs,
+      enforceMsl: options.enforceMsl ?? true,
+      ...(options.defaultFaults !== undefined ? { defaultFaults: options.defaultFaults } : {}),
+      ...(options.faultsEndUs !== undefined ? { faultsEndUs: options.faultsEndUs } : {}),
+      clone: (seg) => cloneSegment(seg, this.nextSegmentId()),
+    });
+  }
+
+  get nowUs(): number {
+    return this.scheduler.nowUs;
+  }
+
+  /** Add a host at 10.0.0.(n+1) unless an address is given. */
+  addHost(name: string, options: { ip?: number; stack?: Partial<StackConfig> } = {}): Host {
+    if (this.hostByName.has(name)) throw new Error(`host "${name}" already exists`);
+    const ip = options.ip ?? hostIp(this.hosts.length);
+    const config = options.stack === undefined ? this.stack : stackConfig({ ...this.options.stack, ...options.stack });
+    const host = new Host(ip, name, config, this, rngStream(this.seed, `host/${name}/isn`), rngStream(this.seed, `host/${name}/ports`));
+    this.hosts.push(host);
+    this.hostByName.set(name, host);
+    this.hostByIp.set(ip, host);
+    this.fabric.attach(ip, host);
+    return host;
+  }
+
+  host(name: string): Host {
+    const host = this.hostByName.get(name);
+    if (host === undefined) throw new Error(`no host "${name}"`);
+    return host;
+  }
+
+  hostOf(tcb: Tcb): Host {
+    return this.hostByIp.get(tcb.id.localIp)!;
+  }
+
+  /** Subscribe to the trace. Tracing costs nothing until the first listener. */
+  addListener(listener: TraceListener): void {
+    this.listeners.push(listener);
+    if (!this.tracing) {
+      this.tracing = true;
+      this.fabric.observer = new FabricTracer(this);
+    }
+  }
+
+  emit(event: TraceEvent): void {
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!.onEvent(event);
+  }
+
+  get isTracing(): boolean {
+    return this.tracing;
+  }
+
+  run(limits: RunLimits = DEFAULT_LIMITS): RunEnd {
+    return this.scheduler.run(limits);
+  }
+
+  connInfoOf(tcb: Tcb): ConnInfo {
+    let info = this.connInfo.get(tcb);
+    if (info === undefined) {
+      info = {
+        connId: tcb.id.connId,
+        host: this.hostOf(tcb).name,
+        localIp: tcb.id.localIp,
+        localPort: tcb.id.localPort,
+        remoteIp: tcb.id.remoteIp,
+        remotePort: tcb.id.remotePort,
+        incarnation: tcb.incarnation,
+        passive: tcb.passive,
+      };
+      this.connInfo.set(tcb, info);
+    }
+    return info;
+  }
+
+  // HostEnv -------------------------------------------------------------------------------
+
+  sendSegment(seg: Segment): void {
+    this.fabric.send(seg);
+  }
+
+  setTimer(tcb: Tcb, kind: TimerKind, atUs: number): void {
+    let event = tcb.timerHandles[kind] as SimEvent<Tcb> | null;
+    if (event === null) {
+      event = new SimEvent<Tcb>(this, kind, tcb);
+      tcb.timerHandles[kind] = event;
+    }
+    this.scheduler.schedule(event, atUs);
+  }
+
+  clearTimer(tcb: Tcb, kind: TimerKind): void {
+    const event = tcb.timerHandles[kind] as SimEvent<Tcb> | null;
+    if (event !== null) this.scheduler.cancel(event);
+  }
+
+  onEvent(event: SimEvent<Tcb>, nowUs: number): void {
+    const tcb = event.payload;
+    if (this.tracing) this.emit({ type: 'timer', atUs: nowUs, conn: this.connInfoOf(tcb), timer: TIMER_NAMES[event.kind]! });
+    tcb.onTimer(nowUs, event.kind as TimerKind);
+  }
+
+  nextSegmentId(): number {
+    return ++this.segmentIds;
+  }
+
+  nextConnId(): number {
+    return ++this.connIds;
+  }
+
+  /**
+   * Incarnations are numbered per 4-tuple across the whole world, so both ends of one
+   * connection agree. A simultaneous open shares the peer's number.
+   */
+  newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
+    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
+    const latest = this.incarnations.get(key) ?? 0;
+    const peer = this.hostByIp.get(remoteIp)?.lookup(localIp, localPort, remotePort);
+    if (peer !== undefined && peer.state === 'SYN-SENT' && peer.incarnation === latest) return latest;
+    this.incarnations.set(key, latest + 1);
+    return latest + 1;
+  }
+
+  stateChanged(tcb: Tcb, from: TcpState, to: TcpState, cause: string): void {
+    if (this.tracing) this.emit({ type: 'state', atUs: this.nowUs, conn: this.connInfoOf(tcb), from, to, cause });
+  }
+
+  timeWaitRestarted(tcb: Tcb, cause: string): void {
+    if (this.tracing) this.emit({ type: 'time-wait-restart', atUs: this.nowUs, conn: this.connInfoOf(tcb), cause });
+  }
+
+  segmentAccepted(tcb: Tcb, seg: Segment): void {
+    if (this.tracing) this.emit({ type: 'accepted', atUs: this.nowUs, conn: this.connInfoOf(tcb), seg });
+  }
+
+  socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void {
+    if (this.tracing) this.emit({ type: 'listen', atUs: this.nowUs, host: host.name, port, from, to });
+  }
+}
+
+/** An unordered key for a 4-tuple: both ends map to the same string. */
+function tupleKey(ipA: number, portA: number, ipB: number, portB: number): string {
+  return ipA < ipB || (ipA === ipB && portA <= portB) ? `${ipA}:${portA}-${ipB}:${portB}` : `${ipB}:${portB}-${ipA}:${portA}`;
+}
+
+class FabricTracer implements FabricObserver<Segment> {
+  constructor(private readonly world: World) {}
+  sent(seg: Segment, nowUs: number): void {
+    this.world.emit({ type: 'segment', atUs: nowUs, fate: 'sent', seg });
+  }
+  delivered(seg: Segment, nowUs: number): void {
+    this.world.emit({ type: 'segment', atUs: nowUs, fate: 'delivered', seg });
+  }
+  dropped(seg: Segment, nowUs: number, reason: DropReason): void {
+    this.world.emit({ type: 'segment', atUs: nowUs, fate: 'dropped', seg, reason });
+  }
+  duplicated(seg: Segment, copy: Segment, nowUs: number, why: 'duplicate' | 'old-duplicate'): void {
+    this.world.emit({ type: 'segment', atUs: nowUs, fate: 'duplicated', seg, copy, why });
+  }
+  delayed(seg: Segment, nowUs: number, extraUs: number, why: DelayReason): void {
+    this.world.emit({ type: 'segment', atUs: nowUs, fate: 'delayed', seg, extraUs, why });
+  }
+}
+
+export { TIMER_COUNT };
