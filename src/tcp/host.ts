@@ -12,7 +12,9 @@ import type { StackConfig } from './config.js';
 import { ACK, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
-import { Tcb, TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
+import type { Connection, Endpoint } from './endpoint.js';
+import { REFERENCE_ENDPOINT } from './endpoint.js';
+import { TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
 
@@ -22,15 +24,15 @@ export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: bool
 export interface HostEnv {
   readonly nowUs: number;
   sendSegment(seg: Segment): void;
-  setTimer(tcb: Tcb, kind: TimerKind, atUs: number): void;
-  clearTimer(tcb: Tcb, kind: TimerKind): void;
+  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
+  clearTimer(tcb: Connection, kind: TimerKind): void;
   nextSegmentId(): number;
   nextConnId(): number;
   /** Incarnation number for a new active open of this 4-tuple. */
   newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number;
-  stateChanged(tcb: Tcb, from: TcpState, to: TcpState, cause: string): void;
-  timeWaitRestarted(tcb: Tcb, cause: string): void;
-  segmentAccepted(tcb: Tcb, seg: Segment): void;
+  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void;
+  timeWaitRestarted(tcb: Connection, cause: string): void;
+  segmentAccepted(tcb: Connection, seg: Segment): void;
   socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void;
 }
 
@@ -40,6 +42,7 @@ interface PortOwner {
   readonly listening: boolean;
   /** True when the port came from connect()'s autobind rather than bind() (Linux fastreuse = -1). */
   readonly connectBound: boolean;
+  readonly timeWait: boolean;
 }
 
 type SocketPhase = 'fresh' | 'bound' | 'listening' | 'connection' | 'closed';
@@ -49,11 +52,11 @@ export class Socket implements PortOwner {
   localPort = 0;
   reuseAddr = false;
   lingerSec: number | null = null;
-  tcb: Tcb | null = null;
+  tcb: Connection | null = null;
   backlog = 0;
-  readonly acceptQueue: Tcb[] = [];
+  readonly acceptQueue: Connection[] = [];
   /** Half-open children of a listener, by TCB. */
-  readonly children = new Set<Tcb>();
+  readonly children = new Set<Connection>();
   connectBound = false;
   readSide = true;
   private waiter: (() => void) | null = null;
@@ -62,6 +65,10 @@ export class Socket implements PortOwner {
 
   get listening(): boolean {
     return this.phase === 'listening';
+  }
+
+  get timeWait(): boolean {
+    return false;
   }
 
   /** Register one callback to run the next time something changes on this socket. */
@@ -80,7 +87,7 @@ export class Socket implements PortOwner {
 /** TCBs hold their port like sockets do, with the options they were created with. */
 class TcbPortOwner implements PortOwner {
   constructor(
-    readonly tcb: Tcb,
+    readonly tcb: Connection,
     readonly connectBound: boolean,
   ) {}
   get reuseAddr(): boolean {
@@ -89,6 +96,9 @@ class TcbPortOwner implements PortOwner {
   get listening(): boolean {
     return false;
   }
+  get timeWait(): boolean {
+    return this.tcb.state === 'TIME-WAIT';
+  }
 }
 
 export class Host implements TcbEnv {
@@ -96,15 +106,15 @@ export class Host implements TcbEnv {
   private nextFd = 3;
   /** Bind table: local port -> owners (Linux's inet_bind_bucket owners list). */
   private readonly portOwners = new Map<number, Set<PortOwner>>();
-  private readonly ownerOfTcb = new Map<Tcb, TcbPortOwner>();
+  private readonly ownerOfTcb = new Map<Connection, TcbPortOwner>();
   /** Connection table: remote ip -> (remotePort << 16 | localPort) -> TCB. */
-  private readonly connections = new Map<number, Map<number, Tcb>>();
+  private readonly connections = new Map<number, Map<number, Connection>>();
   private readonly listeners = new Map<number, Socket>();
-  private readonly socketOfTcb = new Map<Tcb, Socket>();
-  private readonly listenerOfChild = new Map<Tcb, Socket>();
+  private readonly socketOfTcb = new Map<Connection, Socket>();
+  private readonly listenerOfChild = new Map<Connection, Socket>();
   private readonly isnSecret: number;
   /** All TCBs ever created on this host, for end-of-run checks and statistics. */
-  readonly allTcbs: Tcb[] = [];
+  readonly allTcbs: Connection[] = [];
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
 
@@ -115,6 +125,7 @@ export class Host implements TcbEnv {
     private readonly env: HostEnv,
     private readonly isnRng: Rng,
     private readonly portRng: Rng,
+    readonly endpoint: Endpoint = REFERENCE_ENDPOINT,
   ) {
     this.isnSecret = isnRng.uint32();
   }
@@ -404,7 +415,7 @@ export class Host implements TcbEnv {
   // TcbEnv
   // ---------------------------------------------------------------------------------------
 
-  transmit(tcb: Tcb, fields: SegmentFields): void {
+  transmit(tcb: Connection, fields: SegmentFields): void {
     if (!this.up) return;
     this.env.sendSegment({
       id: this.env.nextSegmentId(),
@@ -426,32 +437,32 @@ export class Host implements TcbEnv {
     });
   }
 
-  setTimer(tcb: Tcb, kind: TimerKind, atUs: number): void {
+  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void {
     this.env.setTimer(tcb, kind, atUs);
   }
 
-  clearTimer(tcb: Tcb, kind: TimerKind): void {
+  clearTimer(tcb: Connection, kind: TimerKind): void {
     this.env.clearTimer(tcb, kind);
   }
 
-  stateChanged(tcb: Tcb, from: TcpState, to: TcpState, cause: string): void {
+  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void {
     this.env.stateChanged(tcb, from, to, cause);
     if (to === 'CLOSED' || (to === 'LISTEN' && tcb.passive)) this.forgetTcb(tcb);
   }
 
-  timeWaitRestarted(tcb: Tcb, cause: string): void {
+  timeWaitRestarted(tcb: Connection, cause: string): void {
     this.env.timeWaitRestarted(tcb, cause);
   }
 
-  segmentAccepted(tcb: Tcb, seg: Segment): void {
+  segmentAccepted(tcb: Connection, seg: Segment): void {
     this.env.segmentAccepted(tcb, seg);
   }
 
-  wake(tcb: Tcb): void {
+  wake(tcb: Connection): void {
     this.socketOfTcb.get(tcb)?.wake();
   }
 
-  offerToListener(tcb: Tcb): boolean {
+  offerToListener(tcb: Connection): boolean {
     const listener = this.listenerOfChild.get(tcb);
     if (listener === undefined || listener.phase !== 'listening') return true;
     if (listener.acceptQueue.length > listener.backlog) return false;
@@ -465,17 +476,17 @@ export class Host implements TcbEnv {
   // Tables
   // ---------------------------------------------------------------------------------------
 
-  lookup(remoteIp: number, remotePort: number, localPort: number): Tcb | undefined {
+  lookup(remoteIp: number, remotePort: number, localPort: number): Connection | undefined {
     return this.connections.get(remoteIp)?.get(remotePort * 65536 + localPort);
   }
 
   /** Every live connection (TIME-WAIT included), for checks. */
-  *liveTcbs(): Iterable<Tcb> {
+  *liveTcbs(): Iterable<Connection> {
     for (const byRemote of this.connections.values()) yield* byRemote.values();
   }
 
-  private newTcb(localPort: number, remoteIp: number, remotePort: number, options: { reuseAddr: boolean; lingerSec: number | null }, connectBound: boolean): Tcb {
-    const tcb = new Tcb({ connId: this.env.nextConnId(), localIp: this.ip, localPort, remoteIp, remotePort }, this.config, this, options);
+  private newTcb(localPort: number, remoteIp: number, remotePort: number, options: { reuseAddr: boolean; lingerSec: number | null }, connectBound: boolean): Connection {
+    const tcb = this.endpoint.createConnection({ connId: this.env.nextConnId(), localIp: this.ip, localPort, remoteIp, remotePort }, this.config, this, options);
     let byRemote = this.connections.get(remoteIp);
     if (byRemote === undefined) {
       byRemote = new Map();
@@ -489,7 +500,7 @@ export class Host implements TcbEnv {
     return tcb;
   }
 
-  private forgetTcb(tcb: Tcb): void {
+  private forgetTcb(tcb: Connection): void {
     const byRemote = this.connections.get(tcb.id.remoteIp);
     const key = tcb.id.remotePort * 65536 + tcb.id.localPort;
     if (byRemote?.get(key) === tcb) byRemote.delete(key);
@@ -538,18 +549,14 @@ export class Host implements TcbEnv {
     if (owners.size === 0) this.portOwners.delete(port);
   }
 
-  /**
-   * Linux inet_csk_bind_conflict (relax = true): another owner of the port conflicts unless both
-   * have SO_REUSEADDR and the other is not listening. A TIME-WAIT connection keeps the
-   * SO_REUSEADDR of the socket it came from, so both old and new socket need it (C11, C13).
-   */
+  /** Does any other owner of `port` stop `socket` binding it? The rule is the endpoint's (Linux's by default). */
   bindConflict(socket: Socket, port: number): boolean {
     const owners = this.portOwners.get(port);
     if (owners === undefined) return false;
     for (const other of owners) {
       if (other === socket) continue;
-      if (socket.reuseAddr && other.reuseAddr && !other.listening) continue;
-      return true;
+      const candidate = { newReuseAddr: socket.reuseAddr, otherReuseAddr: other.reuseAddr, otherListening: other.listening, otherTimeWait: other.timeWait };
+      if (this.endpoint.bindConflicts(candidate)) return true;
     }
     return false;
   }
@@ -605,7 +612,7 @@ export class Host implements TcbEnv {
     }
   }
 
-  private tcbOf(fd: number): Tcb | Errno {
+  private tcbOf(fd: number): Connection | Errno {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return 'EBADF';
     if (socket.tcb === null) return socket.phase === 'listening' ? 'EINVAL' : 'ENOTCONN';

@@ -20,6 +20,7 @@ import type { StackConfig } from './config.js';
 import { ACK, FIN, PSH, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGt, seqGe, seqLe, seqLt } from './seq.js';
 import type { TcpState } from './state.js';
+import type { Connection } from './endpoint.js';
 
 export type Errno =
   | 'EADDRINUSE'
@@ -89,7 +90,7 @@ export interface TcbOptions {
 
 const EMPTY = new Uint8Array(0);
 
-export class Tcb {
+export class Tcb implements Connection {
   state: TcpState = 'CLOSED';
   /** True when created by a listener (passive open). */
   passive = false;
@@ -118,7 +119,7 @@ export class Tcb {
   irs = 0;
   rcvNxt = 0;
   private lastAdvertisedWindow = 0;
-  private readonly receiveQueue = new ByteQueue();
+  protected readonly receiveQueue = new ByteQueue();
   private readonly outOfOrder: { seq: number; payload: Uint8Array; fin: boolean }[] = [];
   /** The peer's FIN has been processed: reads return EOF once the queue is drained. */
   peerFinReceived = false;
@@ -150,7 +151,7 @@ export class Tcb {
   constructor(
     readonly id: TcbIdentity,
     readonly config: StackConfig,
-    private readonly env: TcbEnv,
+    protected readonly env: TcbEnv,
     options: TcbOptions,
   ) {
     this.options = { ...options };
@@ -345,7 +346,7 @@ export class Tcb {
   }
 
   /** §3.10.7.3 SYN-SENT. */
-  private inputSynSent(nowUs: number, seg: Segment): void {
+  protected inputSynSent(nowUs: number, seg: Segment): void {
     const flags = seg.flags;
     // First: check the ACK bit. An ACK outside (ISS, SND.NXT] gets a reset unless it is one.
     if (flags & ACK) {
@@ -385,7 +386,7 @@ export class Tcb {
   }
 
   /** §3.10.7.4 SYN-RECEIVED through LAST-ACK. */
-  private inputOtherStates(nowUs: number, seg: Segment): void {
+  protected inputOtherStates(nowUs: number, seg: Segment): void {
     const flags = seg.flags;
     const len = segLen(seg);
 
@@ -510,7 +511,7 @@ export class Tcb {
   }
 
   /** RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability. */
-  private acceptable(seq: number, len: number, window: number): boolean {
+  protected acceptable(seq: number, len: number, window: number): boolean {
     const rcvNxt = this.rcvNxt;
     if (len === 0) {
       if (window === 0) return seq === rcvNxt;
@@ -525,7 +526,7 @@ export class Tcb {
   }
 
   /** Seventh (text) and eighth (FIN) checks for ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2. */
-  private receiveText(nowUs: number, seg: Segment, window: number): void {
+  protected receiveText(nowUs: number, seg: Segment, window: number): void {
     let seq = seg.seq;
     let payload = seg.payload;
     let fin = (seg.flags & FIN) !== 0;
@@ -564,7 +565,7 @@ export class Tcb {
     else this.scheduleAck(nowUs);
   }
 
-  private deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
+  protected deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
     if (payload.length > 0) {
       this.receiveQueue.push(payload);
       this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
@@ -599,7 +600,7 @@ export class Tcb {
   }
 
   /** Eighth check: the FIN. It takes one sequence number (C4) and means end-of-file (C5). */
-  private receiveFin(nowUs: number): void {
+  protected receiveFin(nowUs: number): void {
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
     this.peerFinReceived = true;
     this.env.wake(this);
@@ -686,7 +687,7 @@ export class Tcb {
   }
 
   /** RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, back off, re-arm. */
-  private onRetransmitTimeout(nowUs: number): void {
+  protected onRetransmitTimeout(nowUs: number): void {
     const limit =
       this.state === 'SYN-SENT' ? this.config.synRetries : this.state === 'SYN-RECEIVED' ? this.config.synAckRetries : this.config.dataRetries;
     if (this.sndUna === this.sndNxt) return;
@@ -725,7 +726,7 @@ export class Tcb {
   // ---------------------------------------------------------------------------------------
 
   /** Send what the window allows, then a FIN once all queued data has gone. */
-  private output(nowUs: number): void {
+  protected output(nowUs: number): void {
     if (this.state === 'CLOSED' || this.state === 'LISTEN' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED' || this.state === 'TIME-WAIT') return;
     const mss = Math.min(this.peerMss, this.config.mss);
     for (;;) {
@@ -768,7 +769,7 @@ export class Tcb {
   }
 
   /** Resend the first unacknowledged segment (data, FIN, or both). */
-  private retransmitHead(nowUs: number): void {
+  protected retransmitHead(nowUs: number): void {
     const mss = Math.min(this.peerMss, this.config.mss);
     const offset = seqDiff(this.sndUna, this.sendQueueSeq);
     const sentData = seqDiff(this.finSeq >= 0 ? this.finSeq : this.sndNxt, this.sndUna);
@@ -802,12 +803,12 @@ export class Tcb {
     }
   }
 
-  private sendAck(nowUs: number): void {
+  protected sendAck(nowUs: number): void {
     this.emit(nowUs, this.sndNxt, ACK, EMPTY, false);
   }
 
   /** Decide when to ACK received data (Linux __tcp_ack_snd_check). */
-  private scheduleAck(nowUs: number): void {
+  protected scheduleAck(nowUs: number): void {
     const unacked = seqDiff(this.rcvNxt, this.lastAckedRcvNxt);
     const quick = this.quickAcksLeft > 0 && !this.pingpong;
     if (this.config.delayedAckUs === 0 || quick || unacked > Math.min(this.peerMss, this.config.mss)) {
@@ -832,7 +833,7 @@ export class Tcb {
   }
 
   /** Every segment we emit from a connection goes through here: ACK bookkeeping and delayed-ACK cancel. */
-  private emit(nowUs: number, seq: number, flags: number, payload: Uint8Array, retransmission: boolean): void {
+  protected emit(nowUs: number, seq: number, flags: number, payload: Uint8Array, retransmission: boolean): void {
     void nowUs;
     this.env.transmit(this, this.fields(seq, flags, payload, retransmission));
     this.afterSend(flags);
@@ -939,7 +940,7 @@ export class Tcb {
   }
 
   /** RFC 9293 §3.10.7.4: enter TIME-WAIT and start the 2·MSL timer (C8). */
-  private enterTimeWait(nowUs: number, cause: string): void {
+  protected enterTimeWait(nowUs: number, cause: string): void {
     this.releaseTimers();
     this.sendQueue.clear();
     this.outOfOrder.length = 0;
@@ -948,7 +949,7 @@ export class Tcb {
     this.env.setTimer(this, TimerKind.TimeWait, nowUs + this.config.timeWaitUs);
   }
 
-  private restartTimeWait(nowUs: number, cause: string): void {
+  protected restartTimeWait(nowUs: number, cause: string): void {
     this.env.setTimer(this, TimerKind.TimeWait, nowUs + this.config.timeWaitUs);
     this.env.timeWaitRestarted(this, cause);
   }
@@ -960,7 +961,7 @@ export class Tcb {
     this.becomeClosed(cause);
   }
 
-  private becomeClosed(cause: string): void {
+  protected becomeClosed(cause: string): void {
     this.releaseTimers();
     this.outOfOrder.length = 0;
     if (this.orphaned) this.receiveQueue.clear();

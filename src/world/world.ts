@@ -12,7 +12,8 @@ import { stackConfig, type StackConfig } from '../tcp/config.js';
 import { Host, type HostEnv } from '../tcp/host.js';
 import { cloneSegment, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
-import { TIMER_COUNT, type Tcb, type TimerKind } from '../tcp/tcb.js';
+import type { Connection as Tcb, Endpoint } from '../tcp/endpoint.js';
+import type { TimerKind } from '../tcp/tcb.js';
 import { TIMER_NAMES, type ConnInfo, type TraceEvent, type TraceListener } from './trace.js';
 
 export interface WorldOptions {
@@ -24,6 +25,8 @@ export interface WorldOptions {
   readonly defaultFaults?: LinkFaults;
   /** Random link faults stop for segments sent from this time on. */
   readonly faultsEndUs?: number;
+  /** The TCP implementation every host runs unless `addHost` names another. */
+  readonly endpoint?: Endpoint;
 }
 
 export const DEFAULT_LIMITS: RunLimits = { maxEvents: 5_000_000, maxTimeUs: 24 * 3600 * 1_000_000 };
@@ -61,11 +64,11 @@ export class World implements HostEnv, EventHandler<Tcb> {
   }
 
   /** Add a host at 10.0.0.(n+1) unless an address is given. */
-  addHost(name: string, options: { ip?: number; stack?: Partial<StackConfig> } = {}): Host {
+  addHost(name: string, options: { ip?: number; stack?: Partial<StackConfig>; endpoint?: Endpoint } = {}): Host {
     if (this.hostByName.has(name)) throw new Error(`host "${name}" already exists`);
     const ip = options.ip ?? hostIp(this.hosts.length);
     const config = options.stack === undefined ? this.stack : stackConfig({ ...this.options.stack, ...options.stack });
-    const host = new Host(ip, name, config, this, rngStream(this.seed, `host/${name}/isn`), rngStream(this.seed, `host/${name}/ports`));
+    const host = new Host(ip, name, config, this, rngStream(this.seed, `host/${name}/isn`), rngStream(this.seed, `host/${name}/ports`), options.endpoint ?? this.options.endpoint);
     this.hosts.push(host);
     this.hostByName.set(name, host);
     this.hostByIp.set(ip, host);
@@ -211,4 +214,3 @@ class FabricTracer implements FabricObserver<Segment> {
   }
 }
 
-export { TIMER_COUNT };

@@ -1,0 +1,72 @@
+/**
+ * The seam between the harness and a TCP implementation. A host drives its connections only
+ * through `Connection`, and creates them only through an `Endpoint`, so a user can plug in their
+ * own implementation, or a deliberately broken variant (the mutant zoo), and run the same
+ * scenarios and properties against it.
+ */
+import type { StackConfig } from './config.js';
+import type { Segment } from './segment.js';
+import type { TcpState } from './state.js';
+import { Tcb, type Errno, type TcbEnv, type TcbIdentity, type TcbOptions, type TimerKind } from './tcb.js';
+
+/** One endpoint of one connection, as the host sees it. */
+export interface Connection {
+  readonly id: TcbIdentity;
+  readonly state: TcpState;
+  readonly passive: boolean;
+  incarnation: number;
+  readonly options: TcbOptions;
+  /** Opaque timer slots the environment owns, one per `TimerKind`. */
+  readonly timerHandles: unknown[];
+  /** close() was called: no more reads. */
+  orphaned: boolean;
+  /** The error the application sees next (SO_ERROR). */
+  error: Errno | null;
+  readonly sndNxt: number;
+  readonly retransmissions: number;
+
+  connect(nowUs: number, iss: number): void;
+  acceptSyn(nowUs: number, seg: Segment, iss: number): void;
+  send(nowUs: number, data: Uint8Array): number | Errno;
+  recv(nowUs: number, maxBytes: number): Uint8Array | 'eof' | Errno;
+  shutdownWrite(nowUs: number): void;
+  close(nowUs: number): void;
+  abort(nowUs: number, cause: string): void;
+  input(nowUs: number, seg: Segment): void;
+  timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn';
+  onTimer(nowUs: number, kind: TimerKind): void;
+  setState(next: TcpState, cause: string): void;
+}
+
+/** The Linux bind rule's inputs for one other owner of the port (see Host.bindConflict). */
+export interface BindCandidate {
+  readonly newReuseAddr: boolean;
+  readonly otherReuseAddr: boolean;
+  readonly otherListening: boolean;
+  readonly otherTimeWait: boolean;
+}
+
+export interface Endpoint {
+  readonly name: string;
+  readonly description: string;
+  createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions): Connection;
+  /** True when `candidate` stops the bind. */
+  bindConflicts(candidate: BindCandidate): boolean;
+}
+
+/**
+ * Linux inet_csk_bind_conflict with relax = true: another owner of the port conflicts unless
+ * both have SO_REUSEADDR and the other is not listening. A TIME-WAIT connection keeps the
+ * SO_REUSEADDR of the socket it came from, so the old and the new socket both need it (C11, C13).
+ */
+export function linuxBindConflicts(candidate: BindCandidate): boolean {
+  return !(candidate.newReuseAddr && candidate.otherReuseAddr && !candidate.otherListening);
+}
+
+/** The reference endpoint: RFC 9293 with Linux's defaults. */
+export const REFERENCE_ENDPOINT: Endpoint = {
+  name: 'reference',
+  description: 'RFC 9293 with Linux defaults',
+  createConnection: (id, config, env, options) => new Tcb(id, config, env, options),
+  bindConflicts: linuxBindConflicts,
+};
