@@ -652,10 +652,8 @@ export class Tcb implements Connection {
     if (flags & RST) return 'handled';
     // C9: anything else — above all a retransmitted FIN, because our last ACK was lost — is
     // answered with an ACK, never a RST, and (if it carries ACK) restarts 2·MSL.
-    if (flags & ACK) {
-      if (flags & FIN) this.env.segmentAccepted(this, seg);
-      this.restartTimeWait(nowUs, flags & FIN ? 'rcv FIN' : 'rcv segment');
-    }
+    // It is not acceptable (it lies below RCV.NXT), so it is answered, not accepted (§3.10.7.4 first check).
+    if (flags & ACK) this.restartTimeWait(nowUs, flags & FIN ? 'rcv FIN' : 'rcv segment');
     this.sendAck(nowUs);
     return 'handled';
   }

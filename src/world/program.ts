@@ -24,6 +24,8 @@ export type Call =
   | { readonly op: 'shutdown'; readonly sock: string; readonly how: 'SHUT_RD' | 'SHUT_WR' | 'SHUT_RDWR' }
   | { readonly op: 'close'; readonly sock: string }
   | { readonly op: 'sleep'; readonly us: number }
+  /** Sleep until an absolute virtual time (no-op when it has passed). */
+  | { readonly op: 'sleep-until'; readonly atUs: number }
   | { readonly op: 'crash' }
   | { readonly op: 'restart' };
 
@@ -56,6 +58,8 @@ export class Program implements EventHandler<null> {
   private pc = 0;
   private readonly fds = new Map<string, number>();
   private readonly sentBytes = new Map<string, number>();
+  /** Connections of descriptors this program closed, so the close call is traced with its connection. */
+  private readonly closedConnIds = new Map<number, number>();
   private readonly resume: SimEvent<null>;
   private partial = 0;
   private sleepingUntilUs = -1;
@@ -107,7 +111,7 @@ export class Program implements EventHandler<null> {
       this.world.emit({ type: 'host', atUs: this.world.nowUs, host: host.name, event: 'restart' });
       return 'ok';
     }
-    if (!host.up) return 'EBADF';
+    if (!host.up && call.op !== 'sleep' && call.op !== 'sleep-until' && call.op !== 'crash') return 'EBADF';
     switch (call.op) {
       case 'socket':
         this.fds.set(call.sock, host.socket());
@@ -176,11 +180,16 @@ export class Program implements EventHandler<null> {
       }
       case 'shutdown':
         return unit(host.shutdown(this.fd(call.sock), call.how));
-      case 'close':
-        return unit(host.close(this.fd(call.sock)));
-      case 'sleep': {
+      case 'close': {
+        const fd = this.fd(call.sock);
+        const connId = this.connIdOf(fd);
+        if (connId >= 0) this.closedConnIds.set(fd, connId);
+        return unit(host.close(fd));
+      }
+      case 'sleep':
+      case 'sleep-until': {
         if (this.sleepingUntilUs < 0) {
-          this.sleepingUntilUs = this.world.nowUs + call.us;
+          this.sleepingUntilUs = call.op === 'sleep' ? this.world.nowUs + call.us : Math.max(this.world.nowUs, call.atUs);
           this.world.scheduler.schedule(this.resume, this.sleepingUntilUs);
           return null;
         }
@@ -197,6 +206,10 @@ export class Program implements EventHandler<null> {
 
   private fd(name: string): number {
     return this.fds.get(name) ?? -1;
+  }
+
+  private connIdOf(fd: number): number {
+    return this.host.socketOf(fd)?.tcb?.id.connId ?? this.closedConnIds.get(fd) ?? -1;
   }
 
   /** Each connection's bytes differ, so a segment delivered to the wrong one shows. */
@@ -221,16 +234,19 @@ export class Program implements EventHandler<null> {
     const outcome: StepOutcome = { step: this.pc, call: step.call, result, atUs: this.world.nowUs, ...(step.expect !== undefined ? { expect: step.expect } : {}) };
     this.outcomes.push(outcome);
     if (this.world.isTracing && step.call.op !== 'send' && step.call.op !== 'recv' && step.call.op !== 'recv-until-eof') {
-      const fd = 'sock' in step.call ? this.fd(step.call.sock) : -1;
+      const call = step.call;
+      const fd = call.op === 'accept' ? this.fd(call.as) : 'sock' in call ? this.fd(call.sock) : -1;
       this.world.emit({
         type: 'call',
         atUs: this.world.nowUs,
         host: this.host.name,
         program: this.index,
         step: this.pc,
-        call: describeCall(step.call),
+        call,
+        text: describeCall(call),
         result,
-        connId: this.host.socketOf(fd)?.tcb?.id.connId ?? -1,
+        fd,
+        connId: this.connIdOf(fd),
       });
     }
   }
@@ -243,9 +259,11 @@ export class Program implements EventHandler<null> {
       host: this.host.name,
       program: this.index,
       step: this.pc,
-      call: describeCall(call),
+      call,
+      text: describeCall(call),
       result,
-      connId: this.host.socketOf(fd)?.tcb?.id.connId ?? -1,
+      fd,
+      connId: this.connIdOf(fd),
       data,
     });
   }
@@ -281,6 +299,8 @@ export function describeCall(call: Call): string {
       return `close(${call.sock})`;
     case 'sleep':
       return `sleep(${call.us} us)`;
+    case 'sleep-until':
+      return `sleep until ${call.atUs} us`;
     case 'crash':
       return 'crash()';
     case 'restart':

@@ -7,6 +7,7 @@ import { formatIpv4 } from '../net/address.js';
 import type { DelayReason, DropReason } from '../net/fabric.js';
 import { formatSegment, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
+import type { Call } from './program.js';
 
 /** Who a connection is: fixed at creation. */
 export interface ConnInfo {
@@ -18,6 +19,9 @@ export interface ConnInfo {
   readonly remotePort: number;
   readonly incarnation: number;
   readonly passive: boolean;
+  /** Socket options when the connection was created (inherited from the listener when passive). */
+  readonly reuseAddr: boolean;
+  readonly lingerSec: number | null;
 }
 
 export type SegmentFate = 'sent' | 'delivered' | 'dropped' | 'duplicated' | 'delayed';
@@ -38,8 +42,12 @@ export type TraceEvent =
       readonly host: string;
       readonly program: number;
       readonly step: number;
-      readonly call: string;
+      readonly call: Call;
+      /** The call as a program would write it: `bind(srv, 8848)`. */
+      readonly text: string;
       readonly result: string;
+      /** The descriptor the call used (after `socket`/`accept`: the new one), or -1. */
+      readonly fd: number;
       /** The connection the call acted on, when there is one. */
       readonly connId: number;
       /** Bytes accepted by send, or returned by recv. */
@@ -106,7 +114,7 @@ export function formatEvent(event: TraceEvent): string {
     case 'timer':
       return `${time} # ${formatConn(event.conn)} timer ${event.timer} fired`;
     case 'call':
-      return `${time} # ${event.host} ${event.call} = ${event.result}`;
+      return `${time} # ${event.host} ${event.text} = ${event.result}`;
     case 'host':
       return `${time} # ${event.host} ${event.event}`;
   }

@@ -120,6 +120,8 @@ export class World implements HostEnv, EventHandler<Tcb> {
         remotePort: tcb.id.remotePort,
         incarnation: tcb.incarnation,
         passive: tcb.passive,
+        reuseAddr: tcb.options.reuseAddr,
+        lingerSec: tcb.options.lingerSec,
       };
       this.connInfo.set(tcb, info);
     }

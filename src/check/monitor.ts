@@ -1,0 +1,120 @@
+/**
+ * Monitors watch a run's trace, event by event (safety) and once it has gone quiet (liveness),
+ * and report the first violation of the promise they check. They read only the trace, never
+ * TCP internals, so they judge any endpoint the same way (TigerBeetle's state checker).
+ */
+import type { Segment } from '../tcp/segment.js';
+import type { TcpState } from '../tcp/state.js';
+import type { ConnInfo, TraceEvent } from '../world/trace.js';
+
+export interface Violation {
+  readonly monitor: string;
+  readonly claims: readonly string[];
+  readonly atUs: number;
+  /** Index of the event in the trace at which it was seen (-1 when found at the end). */
+  readonly eventIndex: number;
+  readonly connId: number;
+  readonly incarnation: number;
+  readonly message: string;
+}
+
+/** What monitors need to know about the run beyond its trace. */
+export interface MonitorContext {
+  /** The network's MSL: TIME-WAIT must last exactly `expectedTimeWaitUs`. */
+  readonly mslUs: number;
+  readonly expectedTimeWaitUs: number;
+  /** Linux's delayed-ACK timeout in force (0 = none): decides the expected close shape (C7). */
+  readonly delayedAckUs: number;
+  /** True when no link ever loses, duplicates, delays unevenly or reorders: close-shape applies. */
+  readonly cleanNetwork: boolean;
+  /** True when TIME-WAIT is honoured and segments live at most MSL: no-stale-segment must hold. */
+  readonly staleSegmentsImpossible: boolean;
+}
+
+export interface EndOfRun {
+  readonly atUs: number;
+  /** Why the run stopped: liveness is judged only when it went idle or hit the derived bound. */
+  readonly stoppedBy: string;
+  readonly eventCount: number;
+}
+
+export interface Monitor {
+  readonly name: string;
+  /** Claim ids (C1…) or RFC rules this monitor checks. */
+  readonly claims: readonly string[];
+  readonly description: string;
+  onEvent(event: TraceEvent, index: number): void;
+  atEnd(end: EndOfRun): void;
+  /** The first violation seen, or null. */
+  readonly violation: Violation | null;
+}
+
+/** Shared plumbing: remember only the first violation. */
+export abstract class BaseMonitor implements Monitor {
+  abstract readonly name: string;
+  abstract readonly claims: readonly string[];
+  abstract readonly description: string;
+  violation: Violation | null = null;
+
+  constructor(protected readonly context: MonitorContext) {}
+
+  abstract onEvent(event: TraceEvent, index: number): void;
+  atEnd(_end: EndOfRun): void {}
+
+  protected report(atUs: number, eventIndex: number, conn: ConnInfo | null, message: string): void {
+    if (this.violation !== null) return;
+    this.violation = {
+      monitor: this.name,
+      claims: this.claims,
+      atUs,
+      eventIndex,
+      connId: conn?.connId ?? -1,
+      incarnation: conn?.incarnation ?? -1,
+      message,
+    };
+  }
+}
+
+/**
+ * Connections by id and by direction, from state events: which connection a segment came
+ * from, and which is its peer (same 4-tuple reversed, same incarnation).
+ */
+export class ConnBook {
+  readonly byId = new Map<number, ConnInfo>();
+  readonly stateOf = new Map<number, TcpState>();
+  private readonly byDirection = new Map<string, number>();
+
+  /** Feed every event; returns nothing. */
+  observe(event: TraceEvent): void {
+    if (event.type !== 'state') return;
+    const conn = event.conn;
+    if (!this.byId.has(conn.connId)) {
+      this.byId.set(conn.connId, conn);
+      // Keep the first connection of a direction and incarnation: a listener child made by an
+      // old duplicate SYN shares both with the connection that SYN belonged to.
+      const key = directionKey(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, conn.incarnation);
+      if (!this.byDirection.has(key)) this.byDirection.set(key, conn.connId);
+    }
+    this.stateOf.set(conn.connId, event.to);
+  }
+
+  peerOf(conn: ConnInfo): ConnInfo | undefined {
+    const id = this.byDirection.get(directionKey(conn.remoteIp, conn.remotePort, conn.localIp, conn.localPort, conn.incarnation));
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  /** The connection that sent `seg`, if it was a connection (not a reset from nowhere). */
+  senderOf(seg: Segment): ConnInfo | undefined {
+    return seg.connId < 0 ? undefined : this.byId.get(seg.connId);
+  }
+
+  /** The connection a segment is addressed to, in the sender's incarnation. */
+  receiverOf(seg: Segment): ConnInfo | undefined {
+    const id = this.byDirection.get(directionKey(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort, seg.incarnation));
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+}
+
+export function directionKey(localIp: number, localPort: number, remoteIp: number, remotePort: number, incarnation: number): string {
+  return `${localIp}:${localPort}>${remoteIp}:${remotePort}#${incarnation}`;
+}

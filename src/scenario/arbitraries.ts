@@ -1,0 +1,95 @@
+/**
+ * fast-check arbitraries for whole runs. Every number shrinks toward the simplest case — no
+ * faults, one connection, few bytes, one incarnation — so a failure shrinks to a small,
+ * readable counterexample. The simulation seed is drawn but never shrunk
+ * (`fc.noShrink`): fast-check's `{ seed, path }` alone replays the run.
+ */
+import fc from 'fast-check';
+import { CLEAN_PLAN, type CloseOrder, type ConnectionSpec, type FaultPlan, type PartitionSpec, type RunSpec } from './spec.js';
+
+const MS = 1_000;
+
+export interface RunShape {
+  /** Close orders to draw from. */
+  readonly closeOrders: readonly CloseOrder[];
+  readonly maxConnections?: number;
+  readonly maxClients?: number;
+  readonly maxServers?: number;
+  readonly maxIncarnations?: number;
+  /** Draw faults (otherwise every link is clean). */
+  readonly faults?: boolean;
+  /** Allow old-duplicate injection. */
+  readonly oldDuplicates?: boolean;
+  readonly enforceMsl?: boolean;
+  readonly maxBytes?: number;
+}
+
+export function faultPlanArb(options: { oldDuplicates: boolean; faultsEndUs: number }): fc.Arbitrary<FaultPlan> {
+  const permille = (max: number) => fc.integer({ min: 0, max });
+  const partition: fc.Arbitrary<PartitionSpec> = fc
+    .record({
+      direction: fc.constantFrom<PartitionSpec['direction']>('to-server', 'to-client', 'both'),
+      fromUs: fc.integer({ min: 0, max: options.faultsEndUs - 1 }),
+      lengthUs: fc.integer({ min: 1, max: 3_000 * MS }),
+    })
+    .map(({ direction, fromUs, lengthUs }) => ({ direction, fromUs, toUs: Math.min(fromUs + lengthUs, options.faultsEndUs) }));
+  return fc.record({
+    delayUs: fc.integer({ min: 100, max: 50 * MS }),
+    jitterUs: fc.integer({ min: 0, max: 20 * MS }),
+    lossPermille: permille(300),
+    burst: fc.option(
+      fc.record({
+        enterBadRate: fc.integer({ min: 1, max: 200 }).map((n) => n / 1000),
+        leaveBadRate: fc.integer({ min: 100, max: 900 }).map((n) => n / 1000),
+        lossRateBad: fc.integer({ min: 100, max: 1000 }).map((n) => n / 1000),
+      }),
+      { freq: 4 },
+    ),
+    duplicatePermille: permille(200),
+    reorderPermille: permille(300),
+    reorderDelayUsMax: fc.integer({ min: 0, max: 100 * MS }),
+    oldDuplicatePermille: options.oldDuplicates ? permille(300) : fc.constant(0),
+    oldDuplicateDelayUsMax: options.oldDuplicates ? fc.integer({ min: 0, max: 2_000 * MS }) : fc.constant(0),
+    partitions: fc.array(partition, { maxLength: 2 }),
+  });
+}
+
+function connectionArb(shape: RunShape, clients: number, servers: number): fc.Arbitrary<ConnectionSpec> {
+  const maxBytes = shape.maxBytes ?? 4_000;
+  return fc.record({
+    client: fc.integer({ min: 0, max: clients - 1 }),
+    server: fc.integer({ min: 0, max: servers - 1 }),
+    startUs: fc.integer({ min: 0, max: 500 * MS }),
+    requestBytes: fc.integer({ min: 1, max: maxBytes }),
+    responseBytes: fc.integer({ min: 1, max: maxBytes }),
+    closeOrder: fc.constantFrom(...shape.closeOrders),
+    passiveCloseDelayUs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 200 * MS })),
+    incarnations: fc.integer({ min: 1, max: shape.maxIncarnations ?? 2 }),
+    gapUs: fc.integer({ min: 0, max: 3_000 * MS }),
+    clientReuseAddr: fc.boolean(),
+    serverReuseAddr: fc.boolean(),
+  });
+}
+
+/** A whole run: the seed, the hosts, the connections and the faults. */
+export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
+  const faultsEndUs = 8_000 * MS;
+  return fc
+    .record({
+      seed: fc.noShrink(fc.integer()),
+      clients: fc.integer({ min: 1, max: shape.maxClients ?? 2 }),
+      servers: fc.integer({ min: 1, max: shape.maxServers ?? 2 }),
+      mslUs: fc.constantFrom(2_000 * MS, 500 * MS, 5_000 * MS),
+      delayedAckUs: fc.constantFrom(40 * MS, 0),
+      isn: fc.constantFrom<RunSpec['isn']>('rfc6528', 'random'),
+      faults: shape.faults === false ? fc.constant(CLEAN_PLAN) : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs }),
+    })
+    .chain((base) =>
+      fc.array(connectionArb(shape, base.clients, base.servers), { minLength: 1, maxLength: shape.maxConnections ?? 3 }).map((connections) => {
+        // A crash takes every connection of the host with it; keep crash runs to one connection.
+        const crash = connections.find((c) => c.closeOrder === 'crash-server');
+        const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : connections;
+        return { ...base, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true };
+      }),
+    );
+}

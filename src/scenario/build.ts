@@ -1,0 +1,170 @@
+/**
+ * From a RunSpec to a world with programs: one server program and one client program per
+ * connection spec, each a script of blocking socket calls.
+ */
+import { linkFaults, type LinkFaults } from '../net/faults.js';
+import type { StackConfig } from '../tcp/config.js';
+import type { Endpoint } from '../tcp/endpoint.js';
+import type { ProgramStep } from '../world/program.js';
+import type { ProgramSpec } from '../world/run-script.js';
+import { World } from '../world/world.js';
+import { clientPort, serverPort, type ConnectionSpec, type FaultPlan, type PartitionSpec, type RunSpec } from './spec.js';
+
+export const SECOND_US = 1_000_000;
+
+/** Stack settings of generated runs: Linux's, with retry limits that give up only well after faults stop. */
+export function stackFor(spec: RunSpec): Partial<StackConfig> {
+  return {
+    mslUs: spec.mslUs,
+    timeWaitUs: 2 * spec.mslUs,
+    delayedAckUs: spec.delayedAckUs,
+    isn: { kind: spec.isn },
+    synRetries: 5,
+    synAckRetries: 5,
+    dataRetries: 7,
+    rtoMaxUs: 30 * SECOND_US,
+    finWait2TimeoutUs: 60 * SECOND_US,
+  };
+}
+
+/**
+ * The derived bound for `termination`. After faults stop, every blocked retransmission goes
+ * through at its next timeout (at most `rtoMaxUs` away; the retry limits are chosen so nobody
+ * gives up while faults last: 8 tries from a 200 ms RTO span over 50 s); the programs' own
+ * sleeps and gaps follow; then TIME-WAIT (2·MSL) or the orphaned FIN-WAIT-2 timeout (60 s),
+ * whichever is longer, and old duplicates (≤ MSL) die out. Doubled for the chain of steps
+ * (handshake, data, close) that each may wait one RTO.
+ */
+export function terminationBoundUs(spec: RunSpec): number {
+  const stack = stackFor(spec);
+  const scriptUs = spec.connections.reduce(
+    (sum, c) => sum + c.startUs + c.incarnations * (c.gapUs + c.passiveCloseDelayUs + SECOND_US),
+    0,
+  );
+  const lastTimerUs = Math.max(2 * spec.mslUs, stack.finWait2TimeoutUs!);
+  return spec.faultsEndUs + 4 * stack.rtoMaxUs! + scriptUs + lastTimerUs + spec.mslUs + 10 * SECOND_US;
+}
+
+export interface BuiltRun {
+  readonly world: World;
+  readonly programs: readonly ProgramSpec[];
+}
+
+export function buildRun(spec: RunSpec, endpoint?: Endpoint): BuiltRun {
+  const world = new World({
+    seed: spec.seed,
+    stack: stackFor(spec),
+    enforceMsl: spec.enforceMsl,
+    faultsEndUs: spec.faultsEndUs,
+    ...(endpoint !== undefined ? { endpoint } : {}),
+  });
+  const servers = Array.from({ length: spec.servers }, (_, i) => world.addHost(`server${i + 1}`));
+  const clients = Array.from({ length: spec.clients }, (_, i) => world.addHost(`client${i + 1}`));
+  for (const server of servers) {
+    for (const client of clients) {
+      world.fabric.configureLink(client.ip, server.ip, linkFor(spec.faults, 'to-server'));
+      world.fabric.configureLink(server.ip, client.ip, linkFor(spec.faults, 'to-client'));
+    }
+  }
+  const programs: ProgramSpec[] = [];
+  spec.connections.forEach((connection, index) => {
+    const { server, client } = scriptsFor(spec, connection, index);
+    programs.push({ host: `server${connection.server + 1}`, startUs: 0, steps: server });
+    programs.push({ host: `client${connection.client + 1}`, startUs: connection.startUs, steps: client });
+  });
+  return { world, programs };
+}
+
+function linkFor(plan: FaultPlan, direction: 'to-server' | 'to-client'): LinkFaults {
+  return linkFaults({
+    delayUs: plan.delayUs,
+    jitterUs: plan.jitterUs,
+    lossRate: plan.lossPermille / 1000,
+    burst: plan.burst,
+    duplicateRate: plan.duplicatePermille / 1000,
+    reorderRate: plan.reorderPermille / 1000,
+    reorderDelayUsMax: plan.reorderDelayUsMax,
+    oldDuplicateRate: plan.oldDuplicatePermille / 1000,
+    oldDuplicateDelayUsMax: plan.oldDuplicateDelayUsMax,
+    partitions: plan.partitions.filter((p: PartitionSpec) => p.direction === direction || p.direction === 'both').map((p) => ({ fromUs: p.fromUs, toUs: p.toUs })),
+  });
+}
+
+const step = (call: ProgramStep['call']): ProgramStep => ({ call });
+
+/**
+ * The two programs of one connection spec, over all its incarnations. Aborts happen only
+ * after faults stop: a RST is never retransmitted (RFC 9293 §3.5.2), so a lost one leaves a
+ * half-open connection that nothing in these scripts would ever discover.
+ */
+function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: ProgramStep[]; client: ProgramStep[] } {
+  const port = serverPort(index);
+  const settleUs = spec.faultsEndUs + SECOND_US;
+  const server: ProgramStep[] = [step({ op: 'socket', sock: 'listener' })];
+  if (c.serverReuseAddr) server.push(step({ op: 'setsockopt', sock: 'listener', option: 'SO_REUSEADDR', value: true }));
+  if (c.closeOrder === 'abort-server') server.push(step({ op: 'setsockopt', sock: 'listener', option: 'SO_LINGER', onoff: true, lingerSec: 0 }));
+  server.push(step({ op: 'bind', sock: 'listener', port }), step({ op: 'listen', sock: 'listener', backlog: 8 }));
+  const client: ProgramStep[] = [];
+  const serverName = `server${c.server + 1}`;
+  for (let k = 0; k < c.incarnations; k++) {
+    const fixedPort = c.incarnations > 1;
+    if (k > 0) client.push(step({ op: 'sleep', us: c.gapUs }));
+    client.push(step({ op: 'socket', sock: 'conn' }));
+    if (c.clientReuseAddr) client.push(step({ op: 'setsockopt', sock: 'conn', option: 'SO_REUSEADDR', value: true }));
+    if (c.closeOrder === 'abort-client') client.push(step({ op: 'setsockopt', sock: 'conn', option: 'SO_LINGER', onoff: true, lingerSec: 0 }));
+    if (fixedPort) client.push(step({ op: 'bind', sock: 'conn', port: clientPort(index) }));
+    client.push(step({ op: 'connect', sock: 'conn', host: serverName, port }));
+    server.push(step({ op: 'accept', sock: 'listener', as: 'conn' }));
+    const passiveWait: ProgramStep[] = c.passiveCloseDelayUs > 0 ? [step({ op: 'sleep', us: c.passiveCloseDelayUs })] : [];
+    const request = step({ op: 'send', sock: 'conn', bytes: c.requestBytes });
+    const readRequest = step({ op: 'recv', sock: 'conn', bytes: c.requestBytes });
+    const response = step({ op: 'send', sock: 'conn', bytes: c.responseBytes });
+    const readResponse = step({ op: 'recv', sock: 'conn', bytes: c.responseBytes });
+    const untilEof = step({ op: 'recv-until-eof', sock: 'conn' });
+    const close = step({ op: 'close', sock: 'conn' });
+    switch (c.closeOrder) {
+      case 'client-first':
+        client.push(request, readResponse, close);
+        server.push(readRequest, response, untilEof, ...passiveWait, close);
+        break;
+      case 'server-first':
+        client.push(request, readResponse, untilEof, ...passiveWait, close);
+        server.push(readRequest, response, close);
+        break;
+      case 'simultaneous': {
+        const together = step({ op: 'sleep-until', atUs: settleUs + k * (c.gapUs + 2 * SECOND_US) });
+        client.push(request, readResponse, together, close);
+        server.push(readRequest, response, together, close);
+        break;
+      }
+      case 'half-close':
+        // C6: the client's FIN goes first; the server's answer still flows back to it.
+        client.push(request, step({ op: 'shutdown', sock: 'conn', how: 'SHUT_WR' }), untilEof, close);
+        server.push(step({ op: 'recv-until-eof', sock: 'conn' }), response, ...passiveWait, close);
+        break;
+      case 'abort-client':
+        client.push(request, readResponse, step({ op: 'sleep-until', atUs: settleUs }), close);
+        server.push(readRequest, response, untilEof, close);
+        break;
+      case 'abort-server':
+        client.push(request, readResponse, close);
+        server.push(readRequest, response, untilEof, step({ op: 'sleep-until', atUs: settleUs }), close);
+        break;
+      case 'unread-close':
+        client.push(request, step({ op: 'send', sock: 'conn', bytes: 1 + (c.requestBytes % 500) }), untilEof, close);
+        server.push(readRequest, response, step({ op: 'sleep-until', atUs: settleUs }), close);
+        break;
+      case 'crash-server': {
+        // Crash once the response is surely through (faults over, one more RTO at most), so the
+        // client is not left waiting for bytes that died with the host; it then learns of the
+        // crash from the restarted host's RST.
+        const crashUs = settleUs + stackFor(spec).rtoMaxUs! + SECOND_US;
+        client.push(request, readResponse, step({ op: 'sleep-until', atUs: crashUs + 2 * SECOND_US }), step({ op: 'send', sock: 'conn', bytes: 1 }), untilEof, close);
+        server.push(readRequest, response, step({ op: 'sleep-until', atUs: crashUs }), step({ op: 'crash' }), step({ op: 'sleep', us: SECOND_US }), step({ op: 'restart' }));
+        return { server, client };
+      }
+    }
+  }
+  server.push(step({ op: 'close', sock: 'listener' }));
+  return { server, client };
+}

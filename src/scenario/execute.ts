@@ -1,0 +1,72 @@
+/**
+ * Run one generated spec with every monitor watching, and say how it went. The building block
+ * of the property suites, the CLI's campaigns and replays.
+ */
+import { EdgeCoverage } from '../check/coverage.js';
+import { createMonitors, MonitorSet, type MonitorContext, type Violation } from '../check/index.js';
+import type { RunEnd } from '../sim/scheduler.js';
+import type { Endpoint } from '../tcp/endpoint.js';
+import { runPrograms } from '../world/run-script.js';
+import { TraceRecorder, type TraceEvent } from '../world/trace.js';
+import { buildRun, terminationBoundUs } from './build.js';
+import { isCleanPlan, type RunSpec } from './spec.js';
+import { StatsCollector, type ConnectionStats, type RunStats } from './stats.js';
+
+export interface ExecuteOptions {
+  /** The TCP implementation under test; the reference endpoint by default. */
+  readonly endpoint?: Endpoint;
+  /** Keep every trace event (for reports and replays). */
+  readonly record?: boolean;
+  /** Only these monitors (all by default). */
+  readonly monitors?: ReadonlySet<string>;
+  /** Event budget; passing it is a `termination` violation, never a hang. */
+  readonly maxEvents?: number;
+}
+
+interface OutcomeCommon {
+  readonly spec: RunSpec;
+  readonly end: RunEnd;
+  readonly stats: RunStats;
+  readonly connections: readonly ConnectionStats[];
+  readonly coverage: EdgeCoverage;
+  /** Present when `record` was set. */
+  readonly events?: readonly TraceEvent[];
+}
+
+export type RunOutcome = (OutcomeCommon & { readonly failed: false }) | (OutcomeCommon & { readonly failed: true; readonly violations: readonly Violation[] });
+
+export const DEFAULT_MAX_EVENTS = 400_000;
+
+export function monitorContextFor(spec: RunSpec): MonitorContext {
+  return {
+    mslUs: spec.mslUs,
+    expectedTimeWaitUs: 2 * spec.mslUs,
+    delayedAckUs: spec.delayedAckUs,
+    cleanNetwork: isCleanPlan(spec.faults),
+    staleSegmentsImpossible: spec.enforceMsl,
+  };
+}
+
+export function executeRun(spec: RunSpec, options: ExecuteOptions = {}): RunOutcome {
+  const { world, programs } = buildRun(spec, options.endpoint);
+  const monitors = new MonitorSet(createMonitors(monitorContextFor(spec), options.monitors));
+  const stats = new StatsCollector();
+  const coverage = new EdgeCoverage();
+  world.addListener(monitors);
+  world.addListener(stats);
+  world.addListener(coverage);
+  const recorder = options.record ? new TraceRecorder() : null;
+  if (recorder !== null) world.addListener(recorder);
+  const { end } = runPrograms(world, programs, { maxEvents: options.maxEvents ?? DEFAULT_MAX_EVENTS, maxTimeUs: terminationBoundUs(spec) });
+  monitors.atEnd({ atUs: end.endUs, stoppedBy: end.stoppedBy, eventCount: stats.run.events });
+  const common: OutcomeCommon = {
+    spec,
+    end,
+    stats: stats.finish(),
+    connections: [...stats.perConnection.values()],
+    coverage,
+    ...(recorder !== null ? { events: recorder.events } : {}),
+  };
+  const violations = monitors.violations();
+  return violations.length === 0 ? { ...common, failed: false } : { ...common, failed: true, violations };
+}

@@ -1,0 +1,146 @@
+/**
+ * A generated run, as plain data: hosts, connections (each with its workload and close order,
+ * possibly reusing its 4-tuple over several incarnations), stack options, and the fault plan.
+ * fast-check generates it (arbitraries.ts), `buildRun` turns it into a world with programs,
+ * and `describeRunSpec` says it in words for a counterexample report.
+ */
+import type { BurstLoss } from '../net/faults.js';
+
+/** Who closes, and how (C5–C7, C14, C15). */
+export type CloseOrder =
+  /** Client closes first; the server reads EOF and closes (C5, C7). */
+  | 'client-first'
+  /** The server closes first and holds TIME-WAIT on its well-known port (C11). */
+  | 'server-first'
+  /** Both close at the same moment: FINs cross, both pass CLOSING into TIME-WAIT. */
+  | 'simultaneous'
+  /** Client shuts down writing, then still receives the server's answer (C6). */
+  | 'half-close'
+  /** Client closes with SO_LINGER{on,0}: RST, no TIME-WAIT (C14). */
+  | 'abort-client'
+  /** The listener has SO_LINGER{on,0}, the accepted socket inherits it, its close sends RST (C15). */
+  | 'abort-server'
+  /** The server closes with bytes still unread: Linux sends RST. */
+  | 'unread-close'
+  /** The server host crashes after answering, then restarts with no state. */
+  | 'crash-server';
+
+export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server'];
+
+export interface ConnectionSpec {
+  /** Index into the run's clients and servers. */
+  readonly client: number;
+  readonly server: number;
+  readonly startUs: number;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  readonly closeOrder: CloseOrder;
+  /** How long the passive closer waits after end-of-file before closing (0: at once, C7). */
+  readonly passiveCloseDelayUs: number;
+  /** How many times the client opens this same 4-tuple (a fixed client port from the second on). */
+  readonly incarnations: number;
+  /** Pause between incarnations. */
+  readonly gapUs: number;
+  /** SO_REUSEADDR on the client's socket (needed to bind its fixed port again) and the server's listener. */
+  readonly clientReuseAddr: boolean;
+  readonly serverReuseAddr: boolean;
+}
+
+export interface PartitionSpec {
+  readonly direction: 'to-server' | 'to-client' | 'both';
+  readonly fromUs: number;
+  readonly toUs: number;
+}
+
+/** Probabilities are in per mille so that they shrink to exactly 0. */
+export interface FaultPlan {
+  readonly delayUs: number;
+  readonly jitterUs: number;
+  readonly lossPermille: number;
+  readonly burst: BurstLoss | null;
+  readonly duplicatePermille: number;
+  readonly reorderPermille: number;
+  readonly reorderDelayUsMax: number;
+  readonly oldDuplicatePermille: number;
+  readonly oldDuplicateDelayUsMax: number;
+  readonly partitions: readonly PartitionSpec[];
+}
+
+export type IsnKind = 'rfc6528' | 'random';
+
+export interface RunSpec {
+  /** The simulation seed: every random draw of the run comes from it. */
+  readonly seed: number;
+  readonly mslUs: number;
+  readonly delayedAckUs: number;
+  readonly isn: IsnKind;
+  readonly clients: number;
+  readonly servers: number;
+  readonly connections: readonly ConnectionSpec[];
+  readonly faults: FaultPlan;
+  /** Random faults and partitions stop here; liveness is judged after. */
+  readonly faultsEndUs: number;
+  /** False lets segments outlive MSL (to show C10's hazard). */
+  readonly enforceMsl: boolean;
+}
+
+export const CLEAN_PLAN: FaultPlan = {
+  delayUs: 1_000,
+  jitterUs: 0,
+  lossPermille: 0,
+  burst: null,
+  duplicatePermille: 0,
+  reorderPermille: 0,
+  reorderDelayUsMax: 0,
+  oldDuplicatePermille: 0,
+  oldDuplicateDelayUsMax: 0,
+  partitions: [],
+};
+
+export function isCleanPlan(plan: FaultPlan): boolean {
+  return (
+    plan.jitterUs === 0 &&
+    plan.lossPermille === 0 &&
+    plan.burst === null &&
+    plan.duplicatePermille === 0 &&
+    plan.reorderPermille === 0 &&
+    plan.oldDuplicatePermille === 0 &&
+    plan.partitions.length === 0
+  );
+}
+
+/** The counterexample in words, a line per part. */
+export function describeRunSpec(spec: RunSpec): string {
+  const lines: string[] = [];
+  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}`);
+  const f = spec.faults;
+  const faults: string[] = [`delay ${f.delayUs} us`];
+  if (f.jitterUs > 0) faults.push(`jitter ${f.jitterUs} us`);
+  if (f.lossPermille > 0) faults.push(`loss ${f.lossPermille / 10}%`);
+  if (f.burst !== null) faults.push(`burst loss (enter ${f.burst.enterBadRate}, leave ${f.burst.leaveBadRate}, loss ${f.burst.lossRateBad})`);
+  if (f.duplicatePermille > 0) faults.push(`duplication ${f.duplicatePermille / 10}%`);
+  if (f.reorderPermille > 0) faults.push(`reordering ${f.reorderPermille / 10}% up to ${f.reorderDelayUsMax} us`);
+  if (f.oldDuplicatePermille > 0) faults.push(`old duplicates ${f.oldDuplicatePermille / 10}% held up to ${f.oldDuplicateDelayUsMax} us`);
+  for (const p of f.partitions) faults.push(`partition ${p.direction} ${p.fromUs}-${p.toUs} us`);
+  lines.push(`links: ${faults.join(', ')}; faults stop at ${spec.faultsEndUs} us`);
+  spec.connections.forEach((c, i) => {
+    const reuse = [c.clientReuseAddr ? 'client' : '', c.serverReuseAddr ? 'server' : ''].filter(Boolean).join('+');
+    lines.push(
+      `connection ${i + 1}: client${c.client + 1} -> server${c.server + 1}:${serverPort(i)} at ${c.startUs} us, ${c.requestBytes} B request, ${c.responseBytes} B response, ${c.closeOrder}` +
+        (c.passiveCloseDelayUs > 0 ? `, passive close after ${c.passiveCloseDelayUs} us` : '') +
+        (c.incarnations > 1 ? `, ${c.incarnations} incarnations from port ${clientPort(i)} ${c.gapUs} us apart` : '') +
+        (reuse !== '' ? `, SO_REUSEADDR on ${reuse}` : ''),
+    );
+  });
+  return lines.join('\n');
+}
+
+/** Each connection spec has its own server port, so its server program is independent. */
+export function serverPort(connectionIndex: number): number {
+  return 8000 + connectionIndex;
+}
+
+/** The fixed client port used when a connection reuses its 4-tuple. */
+export function clientPort(connectionIndex: number): number {
+  return 40000 + connectionIndex;
+}
