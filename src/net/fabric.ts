@@ -25,7 +25,7 @@ export interface DatagramReceiver<D extends Datagram> {
   receive(datagram: D, nowUs: number): void;
 }
 
-export type DropReason = 'loss' | 'burst-loss' | 'partition' | 'msl-expired' | 'no-route';
+export type DropReason = 'loss' | 'burst-loss' | 'partition' | 'msl-expired' | 'no-route' | 'scripted';
 export type DelayReason = 'reorder' | 'hold' | 'old-duplicate';
 
 export interface FabricObserver<D extends Datagram> {
@@ -103,6 +103,10 @@ export class Fabric<D extends Datagram> implements EventHandler<D> {
     }
     const link = this.link(datagram.srcIp, datagram.dstIp);
     const faults = link.faults;
+    if (link.takeScriptedDrop()) {
+      observer?.dropped(datagram, nowUs, 'scripted');
+      return;
+    }
     if (insideWindow(faults.partitions, nowUs) !== null) {
       observer?.dropped(datagram, nowUs, 'partition');
       return;
@@ -191,14 +195,37 @@ export class Fabric<D extends Datagram> implements EventHandler<D> {
   }
 }
 
-/** One direction of a link: its faults, its stream, and its Gilbert–Elliott state. */
+/** One direction of a link: its faults, its stream, its Gilbert–Elliott state and its send count. */
 class LinkDirection {
   private burstBad = false;
+  private faultsValue: LinkFaults;
+  /** `dropSegmentIndexes` as a set, so the scripted-loss check is O(1) per datagram. */
+  private dropIndexes: ReadonlySet<number>;
+  /** Datagrams handed to this direction so far (copies excluded). */
+  private sentCount = 0;
 
   constructor(
-    public faults: LinkFaults,
+    faults: LinkFaults,
     readonly rng: Rng,
-  ) {}
+  ) {
+    this.faultsValue = faults;
+    this.dropIndexes = dropIndexSet(faults);
+  }
+
+  get faults(): LinkFaults {
+    return this.faultsValue;
+  }
+
+  set faults(faults: LinkFaults) {
+    this.faultsValue = faults;
+    this.dropIndexes = dropIndexSet(faults);
+  }
+
+  /** Count one more datagram sent this way; true when its index is one to drop. */
+  takeScriptedDrop(): boolean {
+    const index = this.sentCount++;
+    return this.dropIndexes.size > 0 && this.dropIndexes.has(index);
+  }
 
   drawLoss(): DropReason | null {
     const burst = this.faults.burst;
@@ -209,4 +236,15 @@ class LinkDirection {
     }
     return this.rng.chance(this.faults.lossRate) ? 'loss' : null;
   }
+}
+
+const NO_INDEXES: ReadonlySet<number> = new Set();
+
+function dropIndexSet(faults: LinkFaults): ReadonlySet<number> {
+  const indexes = faults.dropSegmentIndexes;
+  if (indexes === undefined || indexes.length === 0) return NO_INDEXES;
+  for (const index of indexes) {
+    if (!Number.isSafeInteger(index) || index < 0) throw new Error(`dropSegmentIndexes must hold non-negative integers, got ${index}`);
+  }
+  return new Set(indexes);
 }

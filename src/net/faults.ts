@@ -43,6 +43,12 @@ export interface LinkFaults {
   readonly partitions: readonly TimeWindowUs[];
   /** Segments sent inside a window are held and released together when it ends. */
   readonly holds: readonly TimeWindowUs[];
+  /**
+   * Scripted loss: the datagrams handed to this direction with these 0-based indexes are dropped
+   * (counting every datagram sent this way, copies excluded), whatever `faultsEndUs` says. The
+   * conformance tests lose "the k-th segment" with it. Optional so fault plans may omit it.
+   */
+  readonly dropSegmentIndexes?: readonly number[];
 }
 
 export const CLEAN_LINK: LinkFaults = Object.freeze({
@@ -73,7 +79,8 @@ export function isFaulty(faults: LinkFaults): boolean {
     faults.reorderRate > 0 ||
     faults.oldDuplicateRate > 0 ||
     faults.partitions.length > 0 ||
-    faults.holds.length > 0
+    faults.holds.length > 0 ||
+    (faults.dropSegmentIndexes?.length ?? 0) > 0
   );
 }
 
