@@ -252,13 +252,39 @@ export class Host implements TcbEnv {
     if (tcb.error !== null) {
       const errno = tcb.error;
       tcb.error = null;
+      if (tcb.state === 'CLOSED') this.unconnect(socket);
       return fail(errno);
     }
-    if (tcb.state === 'CLOSED') return fail('ECONNREFUSED');
+    if (tcb.state === 'CLOSED') {
+      this.unconnect(socket);
+      return fail('ECONNREFUSED');
+    }
     return OK;
   }
 
+  /**
+   * A connect that failed leaves the socket unconnected, as Linux's __inet_stream_connect does
+   * (sock->state = SS_UNCONNECTED): connect may be called again. An autobound port is given
+   * back (tcp_set_state(CLOSE) puts it unless SOCK_BINDPORT_LOCK); a port from bind() stays.
+   */
+  private unconnect(socket: Socket): void {
+    const tcb = socket.tcb;
+    if (tcb !== null) this.socketOfTcb.delete(tcb);
+    socket.tcb = null;
+    if (socket.connectBound) {
+      socket.connectBound = false;
+      socket.localPort = 0;
+      socket.phase = 'fresh';
+    } else {
+      socket.phase = 'bound';
+      this.addOwner(socket.localPort, socket);
+    }
+  }
+
   send(fd: number, data: Uint8Array): Result<number> {
+    // Linux tcp_sendmsg (sk_stream_wait_connect): a socket with no connection — never
+    // connected, after a failed connect, or listening — gives EPIPE, not ENOTCONN.
+    if (this.sockets.get(fd)?.tcb === null) return fail('EPIPE');
     const tcb = this.tcbOf(fd);
     if (typeof tcb === 'string') return fail(tcb);
     const sent = tcb.send(this.env.nowUs, data);
@@ -512,9 +538,11 @@ export class Host implements TcbEnv {
     const listener = this.listenerOfChild.get(tcb);
     if (listener !== undefined) {
       listener.children.delete(tcb);
-      const index = listener.acceptQueue.indexOf(tcb);
-      if (index >= 0) listener.acceptQueue.splice(index, 1);
-      this.listenerOfChild.delete(tcb);
+      // A connection reset (or timed out) while it waits in the accept queue stays there, as in
+      // Linux (tcp_done leaves an unaccepted child queued): accept() returns it and the first
+      // recv reports the error. Dropping it would leave accept() blocked for a connection the
+      // client saw established.
+      if (!listener.acceptQueue.includes(tcb)) this.listenerOfChild.delete(tcb);
     }
   }
 
@@ -615,7 +643,8 @@ export class Host implements TcbEnv {
   private tcbOf(fd: number): Connection | Errno {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return 'EBADF';
-    if (socket.tcb === null) return socket.phase === 'listening' ? 'EINVAL' : 'ENOTCONN';
+    // Linux tcp_recvmsg: ENOTCONN on a listener as on a socket never connected.
+    if (socket.tcb === null) return 'ENOTCONN';
     return socket.tcb;
   }
 }

@@ -204,6 +204,9 @@ export class Tcb implements Connection {
         // §3.10.2: "connection closing"; a program sees EPIPE after shutdown(SHUT_WR).
         return 'EPIPE';
       case 'CLOSED':
+        // Linux tcp_sendmsg: a connection that is gone (reset, timed out, refused; the error
+        // already reported) gives EPIPE, as after shutdown(SHUT_WR) — not ENOTCONN.
+        return 'EPIPE';
       case 'LISTEN':
         return 'ENOTCONN';
     }
@@ -219,15 +222,18 @@ export class Tcb implements Connection {
   /** §3.10.3 RECEIVE. Returns bytes, `'eof'`, or an errno (EAGAIN when nothing is there yet). */
   recv(nowUs: number, maxBytes: number): Uint8Array | 'eof' | Errno {
     if (this.receiveQueue.length > 0) {
-      const before = this.receiveWindow();
       const bytes = this.receiveQueue.shift(maxBytes);
-      this.maybeSendWindowUpdate(nowUs, before);
+      this.maybeSendWindowUpdate(nowUs);
       return bytes;
     }
-    if (this.error !== null) return this.takeError();
+    // Linux tcp_recvmsg checks in this order: the peer's FIN (SOCK_DONE) reads as EOF before a
+    // pending error, so a reset in CLOSE-WAIT is reported by the next send, not by recv.
     if (this.peerFinReceived) return 'eof';
+    if (this.error !== null) return this.takeError();
     switch (this.state) {
       case 'CLOSED':
+        // Linux tcp_done sets RCV_SHUTDOWN: once the error is reported, a dead connection reads EOF.
+        return 'eof';
       case 'LISTEN':
         return 'ENOTCONN';
       case 'TIME-WAIT':
@@ -420,12 +426,18 @@ export class Tcb implements Connection {
             this.releaseTimers();
             return;
           }
-          this.fail('ECONNREFUSED', 'rcv RST');
+          // RFC 9293 says "connection refused" for an active open; Linux tcp_reset reports
+          // ECONNRESET from SYN-RECEIVED (only SYN-SENT gives ECONNREFUSED), and so do we.
+          this.fail('ECONNRESET', 'rcv RST');
+          return;
+        case 'CLOSE-WAIT':
+          // Linux tcp_reset: in CLOSE-WAIT the application already saw EOF; the error it gets
+          // (from its next send) is EPIPE, not ECONNRESET.
+          this.fail('EPIPE', 'rcv RST');
           return;
         case 'ESTABLISHED':
         case 'FIN-WAIT-1':
         case 'FIN-WAIT-2':
-        case 'CLOSE-WAIT':
           this.fail('ECONNRESET', 'rcv RST');
           return;
         default:
@@ -543,8 +555,13 @@ export class Tcb implements Connection {
       fin = false;
     }
     if (payload.length > 0 && this.orphaned) {
-      // Linux tcp_rcv_state_process: new data after close() cannot be delivered; reset.
-      this.abort(nowUs, 'data after close');
+      // Linux tcp_rcv_state_process (FIN-WAIT-1/2 with RCV_SHUTDOWN): new data after close()
+      // cannot be delivered. The connection is dropped and the segment answered as §3.10.7.1
+      // answers one for a closed connection, <SEQ=SEG.ACK><CTL=RST> (tcp_v4_send_reset), not
+      // with the <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> of an abort.
+      this.env.transmit(this, this.fields(seg.ack, RST, EMPTY, false));
+      this.sendQueue.clear();
+      this.becomeClosed('data after close');
       return;
     }
     if (seq !== this.rcvNxt) {
@@ -784,7 +801,12 @@ export class Tcb implements Connection {
   private sendSyn(nowUs: number, retransmission: boolean): void {
     // C1/C2: the SYN carries the ISN and the MSS option, and occupies one sequence number.
     const flags = this.state === 'SYN-SENT' ? SYN : SYN | ACK;
-    if (retransmission) this.retransmissions++;
+    if (retransmission) {
+      this.retransmissions++;
+      // Karn's algorithm, also for a SYN,ACK resent because the peer's SYN came again (Linux
+      // tcp_synack_rtt_meas takes no sample once the SYN,ACK was retransmitted).
+      this.rttStartUs = -1;
+    }
     const fields = this.fields(this.iss, flags, EMPTY, retransmission);
     fields.mss = this.config.mss;
     this.env.transmit(this, fields);
@@ -794,11 +816,9 @@ export class Tcb implements Connection {
       this.rttStartUs = nowUs;
       this.rttSeq = this.sndNxt;
     }
-    if (!retransmission || !isArmed(this.timerHandles[TimerKind.Retransmit])) {
-      this.env.setTimer(this, TimerKind.Retransmit, nowUs + this.rtoUs);
-    } else {
-      this.env.setTimer(this, TimerKind.Retransmit, nowUs + this.rtoUs);
-    }
+    // Every SYN or SYN,ACK sent (re)arms the timer with the current, backed-off RTO. A SYN,ACK
+    // resent for a duplicate SYN does too, as Linux's tcp_check_req re-arms the request timer.
+    this.env.setTimer(this, TimerKind.Retransmit, nowUs + this.rtoUs);
   }
 
   protected sendAck(nowUs: number): void {
@@ -820,14 +840,21 @@ export class Tcb implements Connection {
 
   private lastAckedRcvNxt = 0;
 
-  private maybeSendWindowUpdate(nowUs: number, windowBefore: number): void {
+  /**
+   * After a read, announce the larger window at once only when it matters (Linux
+   * tcp_cleanup_rbuf): the window the peer has left is at most half the buffer and the new one
+   * is at least twice that. So a read that frees a little room behind a wide-open window sends
+   * nothing (a tcpdump of Linux shows no such ACK), while one that reopens a zero or nearly
+   * closed window does. RFC 9293 §3.8.6.2.2 receiver SWS avoidance: never for less than
+   * min(RCV.BUFF/2, MSS).
+   */
+  private maybeSendWindowUpdate(nowUs: number): void {
     if (!(this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) return;
+    const windowLeft = Math.max(0, this.lastAdvertisedWindow - seqDiff(this.rcvNxt, this.lastAckedRcvNxt));
+    if (2 * windowLeft > this.config.receiveBufferBytes) return;
     const window = this.receiveWindow();
-    // RFC 9293 §3.8.6.2.2 receiver-side SWS avoidance: announce once it grew by min(BUFF/2, MSS).
     const threshold = Math.min(this.config.receiveBufferBytes >> 1, this.config.mss);
-    if (window - this.lastAdvertisedWindow >= threshold || (this.lastAdvertisedWindow === 0 && windowBefore === 0 && window > 0)) {
-      this.sendAck(nowUs);
-    }
+    if (window >= threshold && window >= 2 * windowLeft) this.sendAck(nowUs);
   }
 
   /** Every segment we emit from a connection goes through here: ACK bookkeeping and delayed-ACK cancel. */
@@ -899,8 +926,14 @@ export class Tcb implements Connection {
     this.rtoUs = this.computedRto();
   }
 
+  /**
+   * RFC 6298 §2.3 gives SRTT + max(G, 4·RTTVAR), then §2.4 rounds up to a minimum. Linux
+   * (tcp_rtt_estimator, __tcp_set_rto) applies its minimum to the variance term instead:
+   * SRTT + max(4·RTTVAR, TCP_RTO_MIN). On a 2 ms path that is 202 ms, not 200 ms, and the
+   * retransmission times in a tcpdump of Linux show it.
+   */
   private computedRto(): number {
-    const rto = Math.round(this.srttUs + Math.max(1_000, 4 * this.rttvarUs));
+    const rto = Math.round(this.srttUs + Math.max(this.config.rtoMinUs, 4 * this.rttvarUs));
     return Math.min(Math.max(rto, this.config.rtoMinUs), this.config.rtoMaxUs);
   }
 
@@ -974,9 +1007,9 @@ export class Tcb implements Connection {
 
   private takeError(): Errno {
     const errno = this.error!;
-    // Linux reports a reset once; later calls on the dead socket see EPIPE (send) or EOF (recv).
+    // Linux sock_error: the error is reported once; later calls on the dead (CLOSED) connection
+    // see EPIPE from send and EOF from recv.
     this.error = null;
-    this.peerFinReceived = true;
     return errno;
   }
 
