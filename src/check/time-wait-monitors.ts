@@ -13,12 +13,17 @@ const EARLY_TIME_WAIT_EXITS = new Set(['rcv RST in TIME-WAIT', 'SYN for a new in
 export class TimeWait2MslMonitor extends BaseMonitor {
   readonly name = 'time-wait-2msl';
   readonly claims = ['C8', 'C9'];
-  readonly description = 'TIME-WAIT lasts exactly 2·MSL from its last (re)start, then CLOSED';
+  readonly description = 'TIME-WAIT lasts exactly 2·MSL from its last (re)start, then CLOSED, and never answers with RST';
   private readonly startedUs = new Map<number, number>();
   private readonly book = new ConnBook();
 
   onEvent(event: TraceEvent, index: number): void {
     this.book.observe(event);
+    if (event.type === 'segment' && event.fate === 'sent' && event.seg.flags & RST && this.startedUs.has(event.seg.connId)) {
+      // C9: the side in TIME-WAIT answers what still arrives — a retransmitted FIN above all — with an ACK, never a RST.
+      this.report(event.atUs, index, this.book.byId.get(event.seg.connId) ?? null, `TIME-WAIT sent a RST (seq ${event.seg.seq}); it must answer with an ACK`);
+      return;
+    }
     if (event.type === 'time-wait-restart') {
       this.startedUs.set(event.conn.connId, event.atUs);
       return;

@@ -165,6 +165,10 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
       }
     }
   }
-  server.push(step({ op: 'close', sock: 'listener' }));
+  // A server restart (C11, C13): close the listener and bind its port again at once. Whether
+  // that bind succeeds depends on TIME-WAIT connections on the port and SO_REUSEADDR on both.
+  server.push(step({ op: 'close', sock: 'listener' }), step({ op: 'socket', sock: 'restarted' }));
+  if (c.serverReuseAddr) server.push(step({ op: 'setsockopt', sock: 'restarted', option: 'SO_REUSEADDR', value: true }));
+  server.push(step({ op: 'bind', sock: 'restarted', port }), step({ op: 'close', sock: 'restarted' }));
   return { server, client };
 }

@@ -31,6 +31,8 @@ export interface StackConfig {
   readonly delayedAckUs: number;
   /** Linux's quick-ACK mode at connection start: this many ACKs go out at once before delaying. */
   readonly quickAcks: number;
+  /** Linux tcp_invalid_ratelimit = 500 ms: out-of-window and challenge ACKs without data, at most one per this. */
+  readonly invalidRateLimitUs: number;
   /** Linux tcp_rfc1337 = 0: an in-window RST kills TIME-WAIT ("TIME-WAIT assassination"). */
   readonly rfc1337: boolean;
   /** Ephemeral port range, inclusive (Linux ip_local_port_range 32768–60999). */
@@ -62,6 +64,7 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   sendBufferBytes: 65535 * 4,
   delayedAckUs: 40_000,
   quickAcks: 16,
+  invalidRateLimitUs: 500_000,
   rfc1337: false,
   ephemeralPortMin: 32768,
   ephemeralPortMax: 60999,

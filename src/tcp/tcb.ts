@@ -142,6 +142,13 @@ export class Tcb implements Connection {
   private quickAcksLeft: number;
   private pingpong = false;
 
+  /** Sequence numbers a SYN and a FIN occupy (RFC 9293 §3.4, C4): 1. Mutants change them. */
+  protected readonly synSpace: number = 1;
+  protected readonly finSpace: number = 1;
+
+  /** When the last rate-limited out-of-window or challenge ACK went out. */
+  private lastOutOfWindowAckUs = -Infinity;
+
   /** The error the application will see next (SO_ERROR); null when none. */
   error: Errno | null = null;
   /** Counters for statistics. */
@@ -178,7 +185,7 @@ export class Tcb implements Connection {
     this.state = 'LISTEN';
     this.initSendSpace(iss);
     this.irs = seg.seq;
-    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvNxt = seqAdd(seg.seq, this.synSpace);
     this.takePeerWindow(seg, seg.seq, 0);
     if (seg.mss > 0) this.peerMss = seg.mss;
     this.env.segmentAccepted(this, seg);
@@ -373,7 +380,7 @@ export class Tcb implements Connection {
     if (!(flags & SYN)) return;
     this.env.segmentAccepted(this, seg);
     this.irs = seg.seq;
-    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvNxt = seqAdd(seg.seq, this.synSpace);
     if (seg.mss > 0) this.peerMss = seg.mss;
     if (flags & ACK) this.ackAdvanced(nowUs, seg.ack);
     if (seqGt(this.sndUna, this.iss)) {
@@ -406,7 +413,7 @@ export class Tcb implements Connection {
     const window = this.receiveWindow();
     if (!this.acceptable(seg.seq, len, window)) {
       // RFC 9293 §3.10.7.4 first check: answer an unacceptable segment with an ACK, unless it is a reset.
-      if (!(flags & RST)) this.sendAck(nowUs);
+      if (!(flags & RST)) this.sendOutOfWindowAck(nowUs, seg, false);
       return;
     }
 
@@ -414,7 +421,7 @@ export class Tcb implements Connection {
     // challenge-ACK anything else in the window.
     if (flags & RST) {
       if (seg.seq !== this.rcvNxt) {
-        this.sendAck(nowUs);
+        this.sendOutOfWindowAck(nowUs, seg, true);
         return;
       }
       this.env.segmentAccepted(this, seg);
@@ -449,7 +456,7 @@ export class Tcb implements Connection {
 
     // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 §4).
     if (flags & SYN) {
-      this.sendAck(nowUs);
+      this.sendOutOfWindowAck(nowUs, seg, true);
       return;
     }
 
@@ -467,8 +474,8 @@ export class Tcb implements Connection {
       this.setState('ESTABLISHED', 'rcv ACK of SYN');
       this.env.wake(this);
     } else if (seqGt(seg.ack, this.sndNxt)) {
-      // Acknowledges something not yet sent: ACK, drop.
-      this.sendAck(nowUs);
+      // Acknowledges something not yet sent: ACK (rate-limited, as Linux's challenge ACK), drop.
+      this.sendOutOfWindowAck(nowUs, seg, true);
       return;
     } else {
       if (seqGt(seg.ack, this.sndUna)) this.ackAdvanced(nowUs, seg.ack);
@@ -618,7 +625,7 @@ export class Tcb implements Connection {
 
   /** Eighth check: the FIN. It takes one sequence number (C4) and means end-of-file (C5). */
   protected receiveFin(nowUs: number): void {
-    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.rcvNxt = seqAdd(this.rcvNxt, this.finSpace);
     this.peerFinReceived = true;
     this.env.wake(this);
     switch (this.state) {
@@ -671,8 +678,24 @@ export class Tcb implements Connection {
     // answered with an ACK, never a RST, and (if it carries ACK) restarts 2·MSL.
     // It is not acceptable (it lies below RCV.NXT), so it is answered, not accepted (§3.10.7.4 first check).
     if (flags & ACK) this.restartTimeWait(nowUs, flags & FIN ? 'rcv FIN' : 'rcv segment');
-    this.sendAck(nowUs);
+    this.sendOutOfWindowAck(nowUs, seg, false);
     return 'handled';
+  }
+
+  /**
+   * Answer an unacceptable segment, or challenge one (RFC 5961), with an ACK — at most one per
+   * `invalidRateLimitUs` for segments that carry no data, as Linux's tcp_oow_rate_limited does
+   * (tcp_invalid_ratelimit, 500 ms). Without the limit two endpoints that disagree about the
+   * sequence space (a TIME-WAIT and a new incarnation, say) answer each other's ACKs forever.
+   * Data and FINs are always answered: a retransmission must get its ACK (C9).
+   */
+  protected sendOutOfWindowAck(nowUs: number, seg: Segment, challenge: boolean): void {
+    const limited = challenge || segLen(seg) === 0 || (seg.flags & SYN) !== 0;
+    if (limited) {
+      if (nowUs - this.lastOutOfWindowAckUs < this.config.invalidRateLimitUs) return;
+      this.lastOutOfWindowAckUs = nowUs;
+    }
+    this.sendAck(nowUs);
   }
 
   // ---------------------------------------------------------------------------------------
