@@ -27,7 +27,7 @@ export interface MonitorContext {
   readonly delayedAckUs: number;
   /** True when no link ever loses, duplicates, delays unevenly or reorders: close-shape applies. */
   readonly cleanNetwork: boolean;
-  /** True when TIME-WAIT is honoured and segments live at most MSL: no-stale-segment must hold. */
+  /** True when TIME-WAIT is honoured (no abort, crash or RFC 1337 assassination) and segments live at most MSL: no-stale-segment must hold. */
   readonly staleSegmentsImpossible: boolean;
 }
 

@@ -22,9 +22,17 @@ export interface RunShape {
   readonly oldDuplicates?: boolean;
   readonly enforceMsl?: boolean;
   readonly maxBytes?: number;
+  /** ISN policies to draw from (default: RFC 6528 and random). */
+  readonly isn?: readonly RunSpec['isn'][];
+  readonly rfc1337?: boolean;
+  /** MSLs to draw from. */
+  readonly mslUs?: readonly number[];
+  readonly oldDuplicateDelayUsMax?: number;
+  /** Maximum pause between incarnations. */
+  readonly maxGapUs?: number;
 }
 
-export function faultPlanArb(options: { oldDuplicates: boolean; faultsEndUs: number }): fc.Arbitrary<FaultPlan> {
+export function faultPlanArb(options: { oldDuplicates: boolean; faultsEndUs: number; oldDuplicateDelayUsMax?: number }): fc.Arbitrary<FaultPlan> {
   const permille = (max: number) => fc.integer({ min: 0, max });
   const partition: fc.Arbitrary<PartitionSpec> = fc
     .record({
@@ -49,7 +57,7 @@ export function faultPlanArb(options: { oldDuplicates: boolean; faultsEndUs: num
     reorderPermille: permille(300),
     reorderDelayUsMax: fc.integer({ min: 0, max: 100 * MS }),
     oldDuplicatePermille: options.oldDuplicates ? permille(300) : fc.constant(0),
-    oldDuplicateDelayUsMax: options.oldDuplicates ? fc.integer({ min: 0, max: 2_000 * MS }) : fc.constant(0),
+    oldDuplicateDelayUsMax: options.oldDuplicates ? fc.integer({ min: 0, max: options.oldDuplicateDelayUsMax ?? 2_000 * MS }) : fc.constant(0),
     partitions: fc.array(partition, { maxLength: 2 }),
   });
 }
@@ -65,31 +73,40 @@ function connectionArb(shape: RunShape, clients: number, servers: number): fc.Ar
     closeOrder: fc.constantFrom(...shape.closeOrders),
     passiveCloseDelayUs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 200 * MS })),
     incarnations: fc.integer({ min: 1, max: shape.maxIncarnations ?? 2 }),
-    gapUs: fc.integer({ min: 0, max: 3_000 * MS }),
+    gapUs: fc.integer({ min: 0, max: shape.maxGapUs ?? 3_000 * MS }),
     clientReuseAddr: fc.boolean(),
     serverReuseAddr: fc.boolean(),
   });
 }
 
-/** A whole run: the seed, the hosts, the connections and the faults. */
+/**
+ * A whole run: the seed, the hosts, the connections and the faults. One flat record (no
+ * `chain`), so fast-check shrinks every part independently; host indices are taken modulo the
+ * host counts.
+ */
 export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
   const faultsEndUs = 8_000 * MS;
+  const maxClients = shape.maxClients ?? 2;
+  const maxServers = shape.maxServers ?? 2;
   return fc
     .record({
       seed: fc.noShrink(fc.integer()),
-      clients: fc.integer({ min: 1, max: shape.maxClients ?? 2 }),
-      servers: fc.integer({ min: 1, max: shape.maxServers ?? 2 }),
-      mslUs: fc.constantFrom(2_000 * MS, 500 * MS, 5_000 * MS),
+      connections: fc.array(connectionArb(shape, maxClients, maxServers), { minLength: 1, maxLength: shape.maxConnections ?? 3 }),
+      clients: fc.integer({ min: 1, max: maxClients }),
+      servers: fc.integer({ min: 1, max: maxServers }),
+      mslUs: fc.constantFrom(...(shape.mslUs ?? [2_000 * MS, 500 * MS, 5_000 * MS])),
       delayedAckUs: fc.constantFrom(40 * MS, 0),
-      isn: fc.constantFrom<RunSpec['isn']>('rfc6528', 'random'),
-      faults: shape.faults === false ? fc.constant(CLEAN_PLAN) : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs }),
+      isn: fc.constantFrom<RunSpec['isn']>(...(shape.isn ?? ['rfc6528', 'random'])),
+      faults:
+        shape.faults === false
+          ? fc.constant(CLEAN_PLAN)
+          : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs, ...(shape.oldDuplicateDelayUsMax !== undefined ? { oldDuplicateDelayUsMax: shape.oldDuplicateDelayUsMax } : {}) }),
     })
-    .chain((base) =>
-      fc.array(connectionArb(shape, base.clients, base.servers), { minLength: 1, maxLength: shape.maxConnections ?? 3 }).map((connections) => {
-        // A crash takes every connection of the host with it; keep crash runs to one connection.
-        const crash = connections.find((c) => c.closeOrder === 'crash-server');
-        const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : connections;
-        return { ...base, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true };
-      }),
-    );
+    .map(({ connections, ...base }) => {
+      const placed = connections.map((c) => ({ ...c, client: c.client % base.clients, server: c.server % base.servers }));
+      // A crash takes every connection of the host with it; keep crash runs to one connection.
+      const crash = placed.find((c) => c.closeOrder === 'crash-server');
+      const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : placed;
+      return { ...base, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
+    });
 }

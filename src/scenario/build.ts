@@ -8,7 +8,7 @@ import type { Endpoint } from '../tcp/endpoint.js';
 import type { ProgramStep } from '../world/program.js';
 import type { ProgramSpec } from '../world/run-script.js';
 import { World } from '../world/world.js';
-import { clientPort, serverPort, type ConnectionSpec, type FaultPlan, type PartitionSpec, type RunSpec } from './spec.js';
+import { clientPort, FIXED_ISN, serverPort, type ConnectionSpec, type FaultPlan, type PartitionSpec, type RunSpec } from './spec.js';
 
 export const SECOND_US = 1_000_000;
 
@@ -18,7 +18,8 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
     mslUs: spec.mslUs,
     timeWaitUs: 2 * spec.mslUs,
     delayedAckUs: spec.delayedAckUs,
-    isn: { kind: spec.isn },
+    isn: spec.isn === 'fixed' ? { kind: 'fixed', value: FIXED_ISN } : { kind: spec.isn },
+    rfc1337: spec.rfc1337,
     synRetries: 5,
     synAckRetries: 5,
     dataRetries: 7,
@@ -149,6 +150,16 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
       case 'abort-server':
         client.push(request, readResponse, close);
         server.push(readRequest, response, untilEof, step({ op: 'sleep-until', atUs: settleUs }), close);
+        break;
+      case 'abort-reconnect':
+        // No waiting for the faults to stop: the abort and the new incarnation come at once.
+        client.push(
+          step({ op: 'setsockopt', sock: 'conn', option: 'SO_LINGER', onoff: true, lingerSec: 0 }),
+          request,
+          readResponse,
+          close,
+        );
+        server.push(readRequest, response, untilEof, close);
         break;
       case 'unread-close':
         client.push(request, step({ op: 'send', sock: 'conn', bytes: 1 + (c.requestBytes % 500) }), untilEof, close);

@@ -9,7 +9,7 @@ import type { Endpoint } from '../tcp/endpoint.js';
 import { runPrograms } from '../world/run-script.js';
 import { TraceRecorder, type TraceEvent } from '../world/trace.js';
 import { buildRun, terminationBoundUs } from './build.js';
-import { isCleanPlan, type RunSpec } from './spec.js';
+import { isCleanPlan, type CloseOrder, type RunSpec } from './spec.js';
 import { StatsCollector, type ConnectionStats, type RunStats } from './stats.js';
 
 export interface ExecuteOptions {
@@ -37,13 +37,20 @@ export type RunOutcome = (OutcomeCommon & { readonly failed: false }) | (Outcome
 
 export const DEFAULT_MAX_EVENTS = 400_000;
 
+/**
+ * Close orders that leave TIME-WAIT in place. C10 promises no stale segment only when TIME-WAIT
+ * is honoured — no abort (C14), no crash that forgets it, no RST that assassinates it (RFC 1337
+ * protection on) — and segments die within MSL.
+ */
+const GRACEFUL: ReadonlySet<CloseOrder> = new Set(['client-first', 'server-first', 'simultaneous', 'half-close']);
+
 export function monitorContextFor(spec: RunSpec): MonitorContext {
   return {
     mslUs: spec.mslUs,
     expectedTimeWaitUs: 2 * spec.mslUs,
     delayedAckUs: spec.delayedAckUs,
     cleanNetwork: isCleanPlan(spec.faults),
-    staleSegmentsImpossible: spec.enforceMsl,
+    staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
   };
 }
 

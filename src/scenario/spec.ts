@@ -23,9 +23,11 @@ export type CloseOrder =
   /** The server closes with bytes still unread: Linux sends RST. */
   | 'unread-close'
   /** The server host crashes after answering, then restarts with no state. */
-  | 'crash-server';
+  | 'crash-server'
+  /** The hazard of C14: the client aborts with SO_LINGER{on,0} and reconnects from the same port at once. */
+  | 'abort-reconnect';
 
-export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server'];
+export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server', 'abort-reconnect'];
 
 export interface ConnectionSpec {
   /** Index into the run's clients and servers. */
@@ -66,7 +68,11 @@ export interface FaultPlan {
   readonly partitions: readonly PartitionSpec[];
 }
 
-export type IsnKind = 'rfc6528' | 'random';
+/** `fixed` is a naive stack that starts every incarnation at the same ISN: TIME-WAIT is then its only protection (C10). */
+export type IsnKind = 'rfc6528' | 'random' | 'fixed';
+
+/** The ISN every connection uses under the `fixed` policy. */
+export const FIXED_ISN = 1_000_000;
 
 export interface RunSpec {
   /** The simulation seed: every random draw of the run comes from it. */
@@ -82,6 +88,8 @@ export interface RunSpec {
   readonly faultsEndUs: number;
   /** False lets segments outlive MSL (to show C10's hazard). */
   readonly enforceMsl: boolean;
+  /** RFC 1337 protection: TIME-WAIT ignores RSTs (Linux tcp_rfc1337; off by default). */
+  readonly rfc1337: boolean;
 }
 
 export const CLEAN_PLAN: FaultPlan = {
@@ -112,7 +120,7 @@ export function isCleanPlan(plan: FaultPlan): boolean {
 /** The counterexample in words, a line per part. */
 export function describeRunSpec(spec: RunSpec): string {
   const lines: string[] = [];
-  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}`);
+  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}${spec.rfc1337 ? '; RFC 1337 on' : ''}`);
   const f = spec.faults;
   const faults: string[] = [`delay ${f.delayUs} us`];
   if (f.jitterUs > 0) faults.push(`jitter ${f.jitterUs} us`);
