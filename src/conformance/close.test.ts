@@ -351,6 +351,56 @@ describe('data transfer on the way to the close', () => {
     expect(run.streams().problems).toEqual([]);
   });
 
+  it('C5: a FIN waits behind a zero window like data: the sender probes, and sends the FIN once a read reopens the window', () => {
+    // Arrange: the client's 2920 bytes fill the server's window exactly; then it closes.
+    const spec = {
+      hostStacks: { server: { receiveBufferBytes: 2920 } },
+      programs: [
+        { host: 'server', steps: [...SERVER, 'sleep 1s', 'recv c 2920', 'recv-eof c', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'send s 2920', 'close s'] },
+      ],
+    };
+    // Act
+    const run = runConformance(spec);
+    // Assert: Linux tcp_snd_wnd_test counts the FIN's sequence number, so a FIN does not go
+    // into a zero window; the probe timer runs instead (tcp_check_probe_timer).
+    expect(run.wire({ time: true, win: true }).slice(3)).toEqual([
+      '0.002000 client > server [P.] seq 1 ack 1 len 1460 win 65535',
+      '0.002000 client > server [P.] seq 1461 ack 1 len 1460 win 65535',
+      '0.003000 server > client [.] seq 1 ack 1461 win 1460',
+      '0.003000 server > client [.] seq 1 ack 2921 win 0',
+      '0.206000 client > server [.] seq 2920 ack 1 win 65535',
+      '0.207000 server > client [.] seq 1 ack 2921 win 0',
+      '0.610000 client > server [.] seq 2920 ack 1 win 65535',
+      '1.003000 server > client [.] seq 1 ack 2921 win 2920',
+      '1.004000 client > server [F.] seq 2921 ack 1 win 65535',
+      '1.005000 server > client [F.] seq 1 ack 2922 win 2920',
+      '1.006000 client > server [.] seq 2922 ack 2 win 65535',
+    ]);
+    expect(run.states({ time: true, host: 'client' }).slice(2, 4)).toEqual(['0.002000 client.51560 ESTABLISHED=>FIN-WAIT-1', '1.006000 client.51560 FIN-WAIT-1=>FIN-WAIT-2']);
+    expect(run.mismatches()).toEqual([]);
+  });
+
+  it('C5: zero-window probes nobody answers give up after tcp_retries2 = 15 probes with ETIMEDOUT', () => {
+    // Arrange: the server's window closes, then the server host crashes.
+    const spec = {
+      hostStacks: { server: { receiveBufferBytes: 2920 } },
+      programs: [
+        { host: 'server', steps: [...SERVER, 'sleep 100ms', 'crash'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'send s 4000', 'recv s 1', 'send s 1'] },
+      ],
+    };
+    // Act
+    const run = runConformance(spec);
+    // Assert: probes back off from one RTO (202 ms) to the 120 s maximum (Linux
+    // tcp_probe0_when); after the 15th, the connection is dropped (tcp_probe_timer ->
+    // tcp_write_err) and the blocked recv reports ETIMEDOUT.
+    const probes = run.sent.filter((w) => w.from === 'client' && w.seg.payload.length === 0 && w.index > 5).map((w) => w.atUs / 1000);
+    expect(probes).toEqual([206, 610, 1418, 3034, 6266, 12730, 25658, 51514, 103226, 206650, 326650, 446650, 566650, 686650, 806650]);
+    expect(run.states({ time: true, causes: true, host: 'client' }).at(-1)).toBe('926.650000 client.51560 ESTABLISHED=>CLOSED (zero-window probes unanswered)');
+    expect(run.results(1)).toEqual(['ok', 'ok', 'sent 4000', 'ETIMEDOUT', 'EPIPE']);
+  });
+
   it('C4: ISNs just below 2^32 — sequence numbers wrap through a whole lifecycle with data both ways', () => {
     // Arrange: both ISNs are 2^32 - 1501, so 1500 bytes in, the numbers wrap to 0.
     const isn = 0xffffffff - 1500;

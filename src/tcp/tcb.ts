@@ -136,6 +136,8 @@ export class Tcb implements Connection {
   /** After a timeout, everything below this is resent one segment per ACK (go-back-N). */
   private recoverSeq = 0;
   private persistBackoff = 0;
+  /** Zero-window probes sent since an ACK last came back (Linux icsk_probes_out). */
+  private probesOut = 0;
 
   // Delayed ACK (Linux quick-ACK and ping-pong modes).
   private ackPending = false;
@@ -463,6 +465,8 @@ export class Tcb implements Connection {
     // Fifth: the ACK field.
     if (!(flags & ACK)) return;
     this.env.segmentAccepted(this, seg);
+    // The peer is alive: zero-window probes start counting again (Linux tcp_ack, icsk_probes_out = 0).
+    this.probesOut = 0;
     if (this.state === 'SYN-RECEIVED') {
       if (!(seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt))) {
         this.env.transmit(this, this.fields(seg.ack, RST, EMPTY, false));
@@ -751,12 +755,28 @@ export class Tcb implements Connection {
     this.env.setTimer(this, TimerKind.Retransmit, nowUs + this.rtoUs);
   }
 
-  /** Zero-window probe, Linux style: an ACK one below SND.UNA, which the peer must answer. */
+  /**
+   * Zero-window probe, Linux style (tcp_probe_timer, tcp_xmit_probe_skb): an ACK one below
+   * SND.UNA, which the peer must answer; RFC 9293 §3.8.6.1 keeps probing while the peer answers.
+   * Probes nobody answers give up like retransmissions, after `dataRetries` (tcp_retries2) —
+   * else a vanished peer keeps the connection, and the run, alive for ever.
+   */
   private onPersistTimeout(nowUs: number): void {
-    if (this.sndWnd > 0 || this.unsentBytes() === 0 || this.state === 'CLOSED') return;
+    if (this.sndWnd > 0 || (this.unsentBytes() === 0 && !this.finPending()) || this.state === 'CLOSED') return;
+    if (this.probesOut >= this.config.dataRetries) {
+      this.fail('ETIMEDOUT', 'zero-window probes unanswered');
+      return;
+    }
     this.emit(nowUs, seqAdd(this.sndUna, -1), ACK, EMPTY, false);
+    this.probesOut++;
     this.persistBackoff = Math.min(this.persistBackoff + 1, 10);
-    this.env.setTimer(this, TimerKind.Persist, nowUs + Math.min(this.rtoUs << this.persistBackoff, this.config.rtoMaxUs));
+    // Multiply, not shift: a backed-off RTO << 10 overflows 32 bits and would arm the timer in the past.
+    this.env.setTimer(this, TimerKind.Persist, nowUs + Math.min(this.rtoUs * 2 ** this.persistBackoff, this.config.rtoMaxUs));
+  }
+
+  /** close()/shutdown(SHUT_WR) queued a FIN that has not been sent yet. */
+  private finPending(): boolean {
+    return this.finQueued && this.finSeq < 0;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -774,16 +794,19 @@ export class Tcb implements Connection {
         const len = Math.min(mss, unsent, usable);
         const offset = seqDiff(this.sndNxt, this.sendQueueSeq);
         const payload = this.sendQueue.peek(offset, len);
-        const withFin = this.finQueued && len === unsent;
+        // The FIN rides on the last data only if its sequence number fits in the window too.
+        const withFin = this.finQueued && len === unsent && len < usable;
         this.sendNew(nowUs, payload, withFin);
         continue;
       }
-      if (unsent === 0 && this.finQueued && this.finSeq < 0) {
+      // Linux tcp_snd_wnd_test counts the FIN's sequence number: a FIN does not go into a zero
+      // (or used-up) window; it waits, and the persist timer probes, as for data.
+      if (unsent === 0 && this.finPending() && usable > 0) {
         this.sendNew(nowUs, EMPTY, true);
       }
       break;
     }
-    if (this.unsentBytes() > 0 && this.sndWnd === 0 && this.sndUna === this.sndNxt) {
+    if ((this.unsentBytes() > 0 || this.finPending()) && this.sndWnd === 0 && this.sndUna === this.sndNxt) {
       const handle = this.timerHandles[TimerKind.Persist];
       if (!isArmed(handle)) this.env.setTimer(this, TimerKind.Persist, nowUs + this.rtoUs);
     }
