@@ -314,6 +314,32 @@ describe('data transfer on the way to the close', () => {
     expect(run.streams().problems).toEqual([]);
   });
 
+  it('C5: when a retransmission fills the gap before a FIN that waited out of order, the FIN is ACKed at once, not after the delayed-ACK timer', () => {
+    // Arrange: lose the client's only data segment; its FIN arrives out of order.
+    const spec = {
+      dropWire: [3],
+      programs: [
+        { host: 'server', steps: [...SERVER, 'recv c 100', 'recv-eof c', 'sleep 100ms', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'send s 100', 'close s'] },
+      ],
+    };
+    // Act
+    const run = runConformance(spec);
+    // Assert: RFC 5681 §4.2 and Linux (ICSK_ACK_NOW when the out-of-order queue empties): the
+    // ACK goes at 205 ms, not 40 ms later as a FIN in order would have it (ping-pong, C7).
+    // The retransmission carries the FIN too (Linux tcp_retrans_try_collapse).
+    expect(run.wire({ time: true, rtx: true }).slice(3)).toEqual([
+      '0.002000 client > server [P.] seq 1 ack 1 len 100 (dropped)',
+      '0.002000 client > server [F.] seq 101 ack 1',
+      '0.003000 server > client [.] seq 1 ack 1',
+      '0.204000 client > server [FP.] seq 1 ack 1 len 100 (rtx)',
+      '0.205000 server > client [.] seq 1 ack 102',
+      '0.305000 server > client [F.] seq 1 ack 102',
+      '0.306000 client > server [.] seq 102 ack 2',
+    ]);
+    expect(run.streams().problems).toEqual([]);
+  });
+
   it('C5: a zero window holds the rest of the data; probes (SND.UNA-1) back off 202, 404, 808 ms, answered at most every 500 ms, until a read reopens it', () => {
     // Arrange: the server's receive buffer holds two segments and it reads only after 2.5 s.
     const spec = {

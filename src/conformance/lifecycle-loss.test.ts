@@ -87,6 +87,32 @@ describe.each(LIFECYCLES)('$name, losing each segment in turn', (lifecycle) => {
   });
 });
 
+describe('C3/C7: any two segments lost', () => {
+  const lifecycle = LIFECYCLES[0]!;
+  const clean = runConformance({ programs: lifecycle.programs });
+
+  it('C3/C7: losing any two of the segments of the clean run still ends with the data delivered, everyone CLOSED, TIME-WAIT on the client only', () => {
+    // Arrange: every pair (a, b) of wire indexes, b counted in the run that already lost a.
+    const failures: string[] = [];
+    let runs = 0;
+    for (let a = 0; a < clean.sent.length; a++) {
+      for (let b = a + 1; b < clean.sent.length; b++) {
+        // Act
+        const run = runConformance({ programs: lifecycle.programs, dropWire: [a, b] });
+        runs++;
+        // Assert (collected, so one failure shows every pair that fails)
+        const problems = [...run.mismatches(), ...run.streams().problems];
+        if (run.finalStates().join() !== clean.finalStates().join()) problems.push(`final states ${run.finalStates().join(', ')}`);
+        if (run.timeWaitHolders().join() !== lifecycle.activeCloser) problems.push(`TIME-WAIT on ${run.timeWaitHolders().join(', ')}`);
+        if (run.sent.some((w) => w.seg.flags & RST)) problems.push('a RST was sent');
+        if (problems.length > 0) failures.push(`lose ${a} and ${b}: ${problems.join('; ')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(runs).toBe((clean.sent.length * (clean.sent.length - 1)) / 2);
+  });
+});
+
 /** Did a later segment from the same sender repeat what segment k carried? */
 function madeGood(run: ConformanceRun, k: number): boolean {
   const lost = run.sent[k]!.seg;

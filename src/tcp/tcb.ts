@@ -587,6 +587,9 @@ export class Tcb implements Connection {
     if (payload.length > 0 || hadOutOfOrder) this.env.wake(this);
     if (finInOrder) {
       this.receiveFin(nowUs);
+      // RFC 5681 §4.2 (Linux ICSK_ACK_NOW): a segment that fills the gap is ACKed at once, also
+      // when it completes a FIN that waited out of order; ping-pong mode must not delay it.
+      if (hadOutOfOrder && this.ackPending) this.sendAck(nowUs);
       return;
     }
     if (hadOutOfOrder) this.sendAck(nowUs);
