@@ -97,6 +97,25 @@ describe('runConformance', () => {
     expect(run.wire().filter((line) => line.endsWith('(dropped)'))).toEqual(['client > server [F.] seq 1 ack 1 (dropped)']);
   });
 
+  it('runs more than two hosts, numbering each connection from its own ISNs', () => {
+    // Arrange: two clients, one server that serves them in turn.
+    const spec = {
+      hosts: ['alice', 'bob', 'server'],
+      programs: [
+        { host: 'server', steps: ['socket srv', 'bind srv 80', 'listen srv', 'accept srv c1', 'recv c1 10', 'close c1', 'accept srv c2', 'recv c2 20', 'close c2'] },
+        { host: 'alice', steps: ['socket s', 'connect s server 80', 'send s 10', 'recv-eof s', 'close s'] },
+        { host: 'bob', startUs: 50_000, steps: ['socket s', 'connect s server 80', 'send s 20', 'recv-eof s', 'close s'] },
+      ],
+    };
+    // Act
+    const run = runConformance(spec);
+    // Assert
+    expect(run.wire().filter((line) => line.includes('[P.]'))).toEqual(['alice > server [P.] seq 1 ack 1 len 10', 'bob > server [P.] seq 1 ack 1 len 20']);
+    expect(run.timeWaitHolders().map((holder) => holder.split('.')[0])).toEqual(['server', 'server']);
+    expect(run.streams().problems).toEqual([]);
+    expect(run.mismatches()).toEqual([]);
+  });
+
   it('complains about a wire index past the end of the run', () => {
     expect(() => runConformance({ programs, dropWire: [99] })).toThrow('dropWire 99: the run puts only 6 segments on the wire');
   });
