@@ -21,8 +21,8 @@ export const SUITES: readonly Suite[] = [
   {
     name: 'handshake',
     claims: ['C1', 'C2', 'C3', 'C4'],
-    description: 'opening under loss, duplication, reordering and partitions: ACK of SYN is ISN+1',
-    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous'], faults: true, maxConnections: 3, maxIncarnations: 1 },
+    description: 'opening under loss, duplication, reordering and partitions, simultaneous open, refused connects: ACK of SYN is ISN+1',
+    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous', 'simultaneous-open', 'refused'], faults: true, maxConnections: 3, maxIncarnations: 1 },
     defaultRuns: 1000,
   },
   {

@@ -106,7 +106,8 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
       const placed = connections.map((c) => ({ ...c, client: c.client % base.clients, server: c.server % base.servers }));
       // A crash takes every connection of the host with it; keep crash runs to one connection.
       const crash = placed.find((c) => c.closeOrder === 'crash-server');
-      const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : placed;
+      const single = (c: ConnectionSpec) => (c.closeOrder === 'simultaneous-open' || c.closeOrder === 'refused' ? { ...c, incarnations: 1 } : c);
+      const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : placed.map(single);
       return { ...base, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
     });
 }

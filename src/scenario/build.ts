@@ -71,7 +71,9 @@ export function buildRun(spec: RunSpec, endpoint?: Endpoint): BuiltRun {
   spec.connections.forEach((connection, index) => {
     const { server, client } = scriptsFor(spec, connection, index);
     programs.push({ host: `server${connection.server + 1}`, startUs: 0, steps: server });
-    programs.push({ host: `client${connection.client + 1}`, startUs: connection.startUs, steps: client });
+    // A simultaneous open's client binds first and sleeps until startUs itself.
+    const clientStartUs = connection.closeOrder === 'simultaneous-open' ? 0 : connection.startUs;
+    programs.push({ host: `client${connection.client + 1}`, startUs: clientStartUs, steps: client });
   });
   return { world, programs };
 }
@@ -101,12 +103,16 @@ const step = (call: ProgramStep['call']): ProgramStep => ({ call });
 function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: ProgramStep[]; client: ProgramStep[] } {
   const port = serverPort(index);
   const settleUs = spec.faultsEndUs + SECOND_US;
+  const serverName = `server${c.server + 1}`;
+  if (c.closeOrder === 'refused') {
+    return { server: [], client: [step({ op: 'socket', sock: 'conn' }), step({ op: 'connect', sock: 'conn', host: serverName, port }), step({ op: 'close', sock: 'conn' })] };
+  }
+  if (c.closeOrder === 'simultaneous-open') return simultaneousOpen(c, index, serverName);
   const server: ProgramStep[] = [step({ op: 'socket', sock: 'listener' })];
   if (c.serverReuseAddr) server.push(step({ op: 'setsockopt', sock: 'listener', option: 'SO_REUSEADDR', value: true }));
   if (c.closeOrder === 'abort-server') server.push(step({ op: 'setsockopt', sock: 'listener', option: 'SO_LINGER', onoff: true, lingerSec: 0 }));
   server.push(step({ op: 'bind', sock: 'listener', port }), step({ op: 'listen', sock: 'listener', backlog: 8 }));
   const client: ProgramStep[] = [];
-  const serverName = `server${c.server + 1}`;
   for (let k = 0; k < c.incarnations; k++) {
     const fixedPort = c.incarnations > 1;
     if (k > 0) client.push(step({ op: 'sleep', us: c.gapUs }));
@@ -182,4 +188,31 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
   if (c.serverReuseAddr) server.push(step({ op: 'setsockopt', sock: 'restarted', option: 'SO_REUSEADDR', value: true }));
   server.push(step({ op: 'bind', sock: 'restarted', port }), step({ op: 'close', sock: 'restarted' }));
   return { server, client };
+}
+
+/** Both ends bind their port and connect to each other at `startUs`, so the SYNs cross (RFC 9293 Figure 8). */
+function simultaneousOpen(c: ConnectionSpec, index: number, serverName: string): { server: ProgramStep[]; client: ProgramStep[] } {
+  const port = serverPort(index);
+  const ownPort = clientPort(index);
+  const open = (bindPort: number, peer: string, peerPort: number): ProgramStep[] => [
+    step({ op: 'socket', sock: 'conn' }),
+    step({ op: 'bind', sock: 'conn', port: bindPort }),
+    step({ op: 'sleep-until', atUs: c.startUs }),
+    step({ op: 'connect', sock: 'conn', host: peer, port: peerPort }),
+  ];
+  return {
+    server: [
+      ...open(port, `client${c.client + 1}`, ownPort),
+      step({ op: 'recv', sock: 'conn', bytes: c.requestBytes }),
+      step({ op: 'send', sock: 'conn', bytes: c.responseBytes }),
+      step({ op: 'recv-until-eof', sock: 'conn' }),
+      step({ op: 'close', sock: 'conn' }),
+    ],
+    client: [
+      ...open(ownPort, serverName, port),
+      step({ op: 'send', sock: 'conn', bytes: c.requestBytes }),
+      step({ op: 'recv', sock: 'conn', bytes: c.responseBytes }),
+      step({ op: 'close', sock: 'conn' }),
+    ],
+  };
 }

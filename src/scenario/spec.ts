@@ -25,9 +25,13 @@ export type CloseOrder =
   /** The server host crashes after answering, then restarts with no state. */
   | 'crash-server'
   /** The hazard of C14: the client aborts with SO_LINGER{on,0} and reconnects from the same port at once. */
-  | 'abort-reconnect';
+  | 'abort-reconnect'
+  /** Both ends bind and connect to each other at the same moment: SYN-SENT -> SYN-RECEIVED (RFC 9293 Figure 8); then as client-first. */
+  | 'simultaneous-open'
+  /** The client connects to a port nobody listens on: RST, ECONNREFUSED (SYN-SENT -> CLOSED). */
+  | 'refused';
 
-export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server', 'abort-reconnect'];
+export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server', 'abort-reconnect', 'simultaneous-open', 'refused'];
 
 export interface ConnectionSpec {
   /** Index into the run's clients and servers. */
