@@ -4,7 +4,7 @@
  * it in tcpdump style. The caller adds `{ seed, path }` and the replay command, which only
  * fast-check knows.
  */
-import { formatEvent, type TraceEvent } from '../world/trace.js';
+import { formatTrace, type TraceEvent } from '../world/trace.js';
 import { describeRunSpec, type RunSpec } from '../scenario/spec.js';
 import type { Violation } from './monitor.js';
 
@@ -20,8 +20,10 @@ export function formatViolation(violation: Violation): string {
 export function traceAround(events: readonly TraceEvent[], eventIndex: number, before = CONTEXT_LINES): string {
   const last = eventIndex < 0 ? events.length - 1 : Math.min(eventIndex, events.length - 1);
   const first = Math.max(0, last - before);
+  // Render from the start so tcpdump's relative sequence numbers have their bases.
+  const rendered = formatTrace(events.slice(0, last + 1));
   const lines: string[] = [];
-  for (let i = first; i <= last; i++) lines.push(`${i === eventIndex ? '>>' : '  '} ${formatEvent(events[i]!)}`);
+  for (let i = first; i <= last; i++) lines.push(`${i === eventIndex ? '>>' : '  '} ${rendered[i]!}`);
   return lines.join('\n');
 }
 

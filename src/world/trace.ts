@@ -5,7 +5,7 @@
  */
 import { formatIpv4 } from '../net/address.js';
 import type { DelayReason, DropReason } from '../net/fabric.js';
-import { formatSegment, type Segment } from '../tcp/segment.js';
+import { ACK, FIN, RST, SYN, formatSegment, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { Call } from './program.js';
 
@@ -120,9 +120,64 @@ export function formatEvent(event: TraceEvent): string {
   }
 }
 
+/**
+ * tcpdump's default rendering of segments, with its relative sequence numbers: a segment
+ * without ACK (the first SYN) and the first ACK-carrying segment of a connection print absolute
+ * numbers; from then on, both directions print seq and ack relative to that first ACK-carrying
+ * segment's (as tcpdump's print-tcp.c does). `seq` is printed only for segments with data, SYN,
+ * FIN or RST, as tcpdump does. A SYN without ACK starts the 4-tuple afresh (a new incarnation).
+ */
+export class TcpdumpFormatter {
+  private readonly bases = new Map<string, { forward: string; seqBase: number; ackBase: number }>();
+
+  formatSegment(seg: Segment): string {
+    const src = `${formatIpv4(seg.srcIp)}.${seg.srcPort}`;
+    const dst = `${formatIpv4(seg.dstIp)}.${seg.dstPort}`;
+    const key = src < dst ? `${src}|${dst}` : `${dst}|${src}`;
+    let seq = seg.seq;
+    let ack = seg.ack;
+    const hasAck = (seg.flags & ACK) !== 0;
+    if (seg.flags & SYN && !hasAck) this.bases.delete(key);
+    if (hasAck) {
+      const base = this.bases.get(key);
+      if (base === undefined) {
+        this.bases.set(key, { forward: src, seqBase: seq, ackBase: (ack - 1) >>> 0 });
+      } else if (base.forward === src) {
+        seq = (seq - base.seqBase) >>> 0;
+        ack = (ack - base.ackBase) >>> 0;
+      } else {
+        seq = (seq - base.ackBase) >>> 0;
+        ack = (ack - base.seqBase) >>> 0;
+      }
+    }
+    const len = seg.payload.length;
+    let text = `${src} > ${dst}: Flags [${tcpdumpFlags(seg.flags)}]`;
+    if (len > 0 || seg.flags & (SYN | FIN | RST)) text += len > 0 ? `, seq ${seq}:${(seq + len) >>> 0}` : `, seq ${seq}`;
+    if (hasAck) text += `, ack ${ack}`;
+    text += `, win ${seg.window}`;
+    if (seg.mss > 0) text += `, options [mss ${seg.mss}]`;
+    return `${text}, length ${len}`;
+  }
+
+  /** One event: segments put on the wire tcpdump-style, everything else as `formatEvent` does. */
+  formatEvent(event: TraceEvent): string {
+    if (event.type === 'segment' && event.fate === 'sent') {
+      return `${formatTimeUs(event.atUs)} ${this.formatSegment(event.seg)}${event.seg.retransmission ? ' (retransmission)' : ''}`;
+    }
+    return formatEvent(event);
+  }
+}
+
+/** A whole trace, one line per event, with tcpdump's relative sequence numbers. */
+export function formatTrace(events: readonly TraceEvent[]): string[] {
+  const formatter = new TcpdumpFormatter();
+  return events.map((event) => formatter.formatEvent(event));
+}
+
 /** The tcpdump view: only the segments put on the wire, one line each. */
 export function formatWireTrace(events: readonly TraceEvent[]): string {
+  const formatter = new TcpdumpFormatter();
   const lines: string[] = [];
-  for (const event of events) if (event.type === 'segment' && event.fate === 'sent') lines.push(formatEvent(event));
+  for (const event of events) if (event.type === 'segment' && event.fate === 'sent') lines.push(formatter.formatEvent(event));
   return lines.join('\n');
 }
