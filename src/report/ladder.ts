@@ -513,7 +513,12 @@ function renderSvg(ladder: Ladder, options: LadderOptions): string {
   const maxLabelPx = Math.max(0, ...rows.map((row) => (row.kind === 'send' ? row.arrow.label.length * CHAR_PX : 0)));
   const laneGap = Math.max(280, Math.ceil(maxLabelPx + 80));
   const laneX = (lane: number): number => TIME_COLUMN_PX + MARGIN_PX + lane * laneGap;
-  const width = laneX(Math.max(0, lanes.length - 1)) + RIGHT_MARGIN_PX;
+  // Wide enough for the lanes, and for the title and any violation's label to be read whole.
+  const textPx = Math.max(
+    (options.title?.length ?? 0) * CHAR_PX * (13 / 11) + 20,
+    ...rows.map((row) => (row.kind === 'violation' ? TIME_COLUMN_PX + 6 + `VIOLATION: ${row.label}`.length * CHAR_PX + 20 : 0)),
+  );
+  const width = Math.ceil(Math.max(laneX(Math.max(0, lanes.length - 1)) + RIGHT_MARGIN_PX, textPx));
 
   // Rows go down in trace order; time gaps add a little (log scale), long ones become breaks.
   const rowY: number[] = [];
