@@ -50,7 +50,7 @@ export function exampleReportData(options: { runsPerSuite?: number; mutant?: str
   const runs = exampleCampaign({ runsPerSuite: options.runsPerSuite ?? 12 });
   return buildReportData({
     title: 'timewait report: example campaign',
-    generatedBy: 'timewait run --runs 12 --report reports/example',
+    generatedBy: 'exampleReportData() in src/report/example-report.ts',
     runs: [...runs, { suite: failure.suite, outcome: failure.outcome }],
     failures: [failure],
   });
