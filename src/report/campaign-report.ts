@@ -93,23 +93,39 @@ export class ReportCollector {
 
   constructor(private readonly header: ReportHeader) {}
 
+  /** A run, from its outcome. */
   addRun(suite: string, outcome: RunOutcome): void {
-    const row = runRowOf(suite, outcome);
+    this.addRunRow(runRowOf(suite, outcome));
+    this.addCoverage(suite, outcome.coverage.counts);
+  }
+
+  /**
+   * A run told by numbers only, for callers that keep no `RunOutcome` (the CLI's campaign keeps
+   * its CSV rows); give its edge counts with `addCoverage`.
+   */
+  addRunRow(row: RunRow): void {
     this.runs.push(row);
-    const totals = this.totalsOf(suite);
+    const totals = this.totalsOf(row.suite);
     totals.runs++;
-    if (outcome.failed) totals.failedRuns++;
-    totals.connections += outcome.stats.connections;
-    totals.segmentsSent += outcome.stats.segmentsSent;
-    totals.segmentsLost += outcome.stats.segmentsLost;
-    totals.retransmissions += outcome.stats.retransmissions;
+    if (row.failed) totals.failedRuns++;
+    totals.connections += row.connections;
+    totals.segmentsSent += row.segmentsSent;
+    totals.segmentsLost += row.segmentsLost;
+    totals.retransmissions += row.retransmissions;
     totals.threeSegment += row.closes.threeSegment;
     totals.fourSegment += row.closes.fourSegment;
     totals.simultaneous += row.closes.simultaneous;
     totals.abort += row.closes.abort;
-    totals.timeWaitEntries += outcome.stats.timeWaitEntries;
-    totals.coverage.merge(outcome.coverage);
-    this.coverage.merge(outcome.coverage);
+    totals.timeWaitEntries += row.timeWaitEntries;
+  }
+
+  /** Edge counts of some of a suite's runs (`EdgeCoverage.counts`, or a chunk's pairs). */
+  addCoverage(suite: string, counts: Iterable<readonly [string, number]>): void {
+    const totals = this.totalsOf(suite);
+    for (const [edge, count] of counts) {
+      totals.coverage.add(edge as Edge, count);
+      this.coverage.add(edge as Edge, count);
+    }
   }
 
   addFailure(failure: CampaignFailure): void {
@@ -202,8 +218,10 @@ export function runRowOf(suite: string, outcome: RunOutcome): RunRow {
     lossRate: stats.segmentsSent > 0 ? stats.segmentsLost / stats.segmentsSent : 0,
     connections: stats.connections,
     segmentsSent: stats.segmentsSent,
+    segmentsLost: stats.segmentsLost,
     retransmissions: stats.retransmissions,
     closes,
+    timeWaitEntries: stats.timeWaitEntries,
     // A connection still in TIME-WAIT when the run stopped has no length yet.
     timeWaitUs: outcome.connections.filter((c) => c.timeWaitEntries > 0 && c.finalState !== 'TIME-WAIT').map((c) => c.timeWaitUs),
     segmentsPerConnection: outcome.connections.map((c) => c.segmentsSent),

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { executeRun } from '../scenario/execute.js';
 import { SUITES } from '../suites.js';
 import { DIAGRAM_EDGES } from '../tcp/state.js';
-import { buildReportData, defaultReplayCommand, ReportCollector, writeHtmlReport } from './campaign-report.js';
+import { buildReportData, defaultReplayCommand, ReportCollector, runRowOf, writeHtmlReport } from './campaign-report.js';
 import { exampleCampaign, exampleReportData, mutantCounterexample } from './example-report.js';
 import { renderHtmlReport, type ReportData } from './html.js';
 import { DRAWN_EDGES } from './state-diagram.js';
@@ -191,6 +191,18 @@ describe('buildReportData and writeHtmlReport', () => {
     expect(data.runs.flatMap((r) => r.segmentsPerConnection).length).toBe(runs.reduce((sum, r) => sum + r.outcome.connections.length, 0));
     const edgeTotal = data.coverage.reduce((sum, c) => sum + c.count, 0);
     expect(edgeTotal).toBe(runs.reduce((sum, r) => sum + [...r.outcome.coverage.counts.values()].reduce((a, b) => a + b, 0), 0));
+  });
+
+  it('gives the same report from rows and edge counts as from the outcomes', () => {
+    // Arrange: what a caller that keeps only numbers (the CLI's campaign) would hand over.
+    const runs = exampleCampaign({ runsPerSuite: 2 });
+    const fromRows = new ReportCollector({ generatedBy: 't' });
+    for (const { suite, outcome } of runs) {
+      fromRows.addRunRow(runRowOf(suite, outcome));
+      fromRows.addCoverage(suite, [...outcome.coverage.counts]);
+    }
+    // Act / Assert
+    expect(renderHtmlReport(fromRows.build())).toBe(renderHtmlReport(buildReportData({ generatedBy: 't', runs })));
   });
 
   it('refuses a failure that did not fail or was not recorded', () => {

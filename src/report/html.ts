@@ -62,15 +62,18 @@ export interface RunRow {
   /** The run's simulation seed. */
   readonly seed: number;
   readonly failed: boolean;
-  readonly mslUs: number;
-  /** The link loss rate the run was generated with, per mille (bursts and partitions come on top). */
-  readonly lossPermille: number;
+  /** The run's MSL, when known: the TIME-WAIT plot draws a line at each 2·MSL. */
+  readonly mslUs?: number;
+  /** The link loss rate the run was generated with, per mille (bursts and partitions come on top), when known. */
+  readonly lossPermille?: number;
   /** Segments the network lost (drops other than MSL expiry) over segments sent, in [0, 1]. */
   readonly lossRate: number;
   readonly connections: number;
   readonly segmentsSent: number;
+  readonly segmentsLost: number;
   readonly retransmissions: number;
   readonly closes: CloseCounts;
+  readonly timeWaitEntries: number;
   /** Per connection that left TIME-WAIT: how long it spent there. */
   readonly timeWaitUs: readonly number[];
   /** Segments each connection sent. */
@@ -258,7 +261,7 @@ function campaignSection(data: ReportData, groups: readonly Group[]): string {
     ),
   );
 
-  const msls = [...new Set(runs.map((r) => r.mslUs))].sort((a, b) => a - b);
+  const msls = [...new Set(runs.flatMap((r) => (r.mslUs === undefined ? [] : [r.mslUs])))].sort((a, b) => a - b);
   out.push(
     figure(
       histogramSvg({
