@@ -76,7 +76,9 @@ export function writeHtmlReport(dir: string, data: ReportData): string {
 
 /** The default replay command for a failure. */
 export function defaultReplayCommand(failure: { suite: string; seed: number; path: string; endpoint?: string }): string {
-  const words = ['timewait', 'replay', '--suite', failure.suite, '--seed', String(failure.seed), '--path', failure.path];
+  // A negative seed goes with `=`, or the option parser would read it as an option.
+  const seed = failure.seed < 0 ? [`--seed=${failure.seed}`] : ['--seed', String(failure.seed)];
+  const words = ['timewait', 'replay', '--suite', failure.suite, ...seed, '--path', failure.path];
   if (failure.endpoint !== undefined) words.push('--endpoint', failure.endpoint);
   return words.map(shellWord).join(' ');
 }

@@ -215,7 +215,7 @@ describe('buildReportData and writeHtmlReport', () => {
   });
 
   it('quotes replay command words a shell would split', () => {
-    expect(defaultReplayCommand({ suite: 'time-wait', seed: -12, path: '3:1:0' })).toBe('timewait replay --suite time-wait --seed -12 --path 3:1:0');
+    expect(defaultReplayCommand({ suite: 'time-wait', seed: -12, path: '3:1:0' })).toBe('timewait replay --suite time-wait --seed=-12 --path 3:1:0');
     expect(defaultReplayCommand({ suite: "it's odd", seed: 1, path: '' })).toBe(`timewait replay --suite 'it'\\''s odd' --seed 1 --path ''`);
   });
 
