@@ -1,0 +1,192 @@
+/**
+ * The `timewait` command line: commander parses, the zod schemas in options.ts check every
+ * value, and each command returns its exit code. `main` never calls process.exit and writes only
+ * to the streams it is given, so tests run it in-process with captured output.
+ *
+ *   0 every property held · 1 a property failed · 2 bad input · 3 internal error · 130 Ctrl-C
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { listCommand, mergeCommand, replayCommandHandler, scenarioCommandHandler, type OutputOptions, type ReplaySource } from './commands.js';
+import { EXIT, parseOrThrow, UsageError } from './errors.js';
+import type { CliIo } from './io.js';
+import { campaignSeedSchema, endpointNameSchema, envSchema, flagName, formatSchema, pathSchema, runsSchema, seedSchema, shardSchema, suiteNameSchema, workersSchema } from './options.js';
+import { runCommand } from './run.js';
+
+export const VERSION = '0.1.0';
+
+const runOptionsSchema = z.object({
+  suites: z.array(suiteNameSchema),
+  runs: runsSchema.optional(),
+  seed: campaignSeedSchema.default('random'),
+  endpoint: endpointNameSchema.default('reference'),
+  workers: workersSchema.optional(),
+  shard: shardSchema.optional(),
+  csv: z.string().min(1).optional(),
+  perConnection: z.boolean().default(false),
+  reportsDir: z.string().min(1).default('reports'),
+  reports: z.boolean().default(true),
+  store: z.boolean().default(true),
+  timing: z.boolean().default(true),
+});
+
+const outputOptionsSchema = z.object({
+  format: formatSchema.default('text'),
+  out: z.string().min(1).optional(),
+  host: z.string().min(1).optional(),
+  csv: z.string().min(1).optional(),
+  perConnection: z.boolean().default(false),
+});
+
+const replayOptionsSchema = outputOptionsSchema.extend({
+  from: z.string().min(1).optional(),
+  suite: suiteNameSchema.optional(),
+  seed: seedSchema.optional(),
+  path: pathSchema.optional(),
+  endpoint: endpointNameSchema.optional(),
+});
+
+const scenarioOptionsSchema = outputOptionsSchema.extend({ endpoint: endpointNameSchema.optional() });
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const env = () => parseOrThrow(envSchema, { TIMEWAIT_RUNS_SCALE: io.env.TIMEWAIT_RUNS_SCALE }, 'environment', flagName);
+  const options = (schema: z.ZodType, input: unknown) => parseOrThrow(schema, input, '', flagName);
+
+  const program = new Command('timewait')
+    .description('Deterministic simulator and property tests for TCP connection lifecycles: three-way handshake, four-way close, TIME-WAIT, SO_REUSEADDR, SO_LINGER.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError('(timewait --help lists the commands; timewait COMMAND --help their options)')
+    .allowExcessArguments(false);
+
+  program
+    .command('run')
+    .description('run the property suites (all, or those named) and write reports/')
+    .argument('[suites...]', 'suites to run (default: all; timewait list shows them)')
+    .option('--runs <n>', 'runs per suite, instead of each suite\'s default (TIMEWAIT_RUNS_SCALE scales the defaults)')
+    .option('--seed <seed>', 'campaign seed, or "random" (the default; printed first)')
+    .option('--endpoint <name>', 'TCP implementation to test: reference, or a mutant (timewait list)', 'reference')
+    .option('--workers <n>', 'worker threads (default: available cores); results do not depend on it')
+    .option('--shard <i/n>', 'run only shard i of n (counting from 0), for a CI matrix; needs --seed')
+    .option('--csv <file>', 'CSV of one row per run (default: reports/campaign.csv)')
+    .option('--per-connection', 'also write one row per connection (<csv>-connections.csv)')
+    .option('--reports-dir <dir>', 'where reports go', 'reports')
+    .option('--no-reports', 'write no files (except --csv)')
+    .option('--no-store', 'neither retry nor record failing seeds (reports/failing-seeds.json)')
+    .option('--no-timing', 'leave wall-clock figures out, so files compare byte for byte')
+    .action(async (suites: string[], raw: Record<string, unknown>) => {
+      const o = options(runOptionsSchema, { ...raw, suites }) as z.output<typeof runOptionsSchema>;
+      const { TIMEWAIT_RUNS_SCALE } = env();
+      exitCode = await runCommand(
+        {
+          suites: o.suites,
+          ...(o.runs !== undefined ? { runs: o.runs } : {}),
+          ...(TIMEWAIT_RUNS_SCALE !== undefined ? { runsScale: TIMEWAIT_RUNS_SCALE } : {}),
+          seed: o.seed,
+          endpoint: o.endpoint,
+          ...(o.workers !== undefined ? { workers: o.workers } : {}),
+          ...(o.shard !== undefined ? { shard: o.shard } : {}),
+          ...(o.csv !== undefined ? { csv: o.csv } : {}),
+          perConnection: o.perConnection,
+          reportsDir: o.reportsDir,
+          reports: o.reports,
+          store: o.store,
+          timing: o.timing,
+        },
+        io,
+      );
+    });
+
+  program
+    .command('list')
+    .description('list the suites with the claims they check, the monitors, and the endpoints')
+    .action(() => {
+      exitCode = listCommand(io, env().TIMEWAIT_RUNS_SCALE);
+    });
+
+  const outputFlags = (command: Command) =>
+    command
+      .addOption(new Option('--format <format>', 'text (tcpdump style), json (one object per line) or pcap').default('text'))
+      .option('--out <file>', 'write the trace to a file (required for pcap)')
+      .option('--host <name>', 'pcap: capture one host\'s interface instead of the wire')
+      .option('--csv <file>', 'write the run\'s statistics row')
+      .option('--per-connection', 'with --csv, also one row per connection');
+
+  outputFlags(
+    program
+      .command('replay')
+      .description('reproduce one run exactly and print its trace')
+      .option('--suite <name>', 'suite of the run')
+      .option('--seed <seed>', 'fast-check seed (the CSV\'s seed column)')
+      .option('--path <path>', 'fast-check path (the CSV\'s path column, or a shrunk path like 3:0:1)')
+      .option('--endpoint <name>', 'endpoint the run used (default reference)')
+      .option('--from <file>', 'a saved counterexample (reports/counterexample-….json) instead of --suite/--seed/--path'),
+  ).action((raw: Record<string, unknown>) => {
+    const o = options(replayOptionsSchema, raw) as z.output<typeof replayOptionsSchema>;
+    let source: ReplaySource;
+    if (o.from !== undefined) {
+      if (o.suite !== undefined || o.seed !== undefined || o.path !== undefined || o.endpoint !== undefined) throw new UsageError('give either --from FILE or --suite, --seed and --path, not both');
+      source = { from: o.from };
+    } else {
+      const missing = (['suite', 'seed', 'path'] as const).filter((k) => o[k] === undefined);
+      if (missing.length > 0) throw new UsageError(`replay needs ${missing.map((k) => `--${k}`).join(', ')} (or --from FILE)`);
+      source = { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference' };
+    }
+    exitCode = replayCommandHandler(source, outputOptions(o), io);
+  });
+
+  outputFlags(
+    program
+      .command('scenario')
+      .description('run a scenario file: hosts, link faults and scripts of socket calls with expected results')
+      .argument('<file>', 'scenario file (JSON; see docs/cli.md and examples/)')
+      .option('--endpoint <name>', 'TCP implementation to run (default reference)'),
+  ).action((file: string, raw: Record<string, unknown>) => {
+    const o = options(scenarioOptionsSchema, raw) as z.output<typeof scenarioOptionsSchema>;
+    exitCode = scenarioCommandHandler(file, { ...outputOptions(o), ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) }, io);
+  });
+
+  program
+    .command('merge')
+    .description('join the CSV files of a sharded campaign (timewait run --shard i/n) into one')
+    .argument('<files...>', 'CSV files written by the shards')
+    .option('--out <file>', 'merged file', 'reports/campaign.csv')
+    .action((files: string[], raw: { out?: string }) => {
+      exitCode = mergeCommand(files, raw.out, io);
+    });
+
+  try {
+    if (argv.length === 0) {
+      io.stderr.write(program.helpInformation());
+      return EXIT.usage;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      io.stderr.write(`timewait: ${error.message.split('\n').join('\ntimewait: ')}\n`);
+      return EXIT.usage;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`timewait: internal error: ${message}\n`);
+    if (io.env.TIMEWAIT_DEBUG !== undefined && error instanceof Error && error.stack !== undefined) io.stderr.write(`${error.stack}\n`);
+    else io.stderr.write('(this is a bug in timewait; TIMEWAIT_DEBUG=1 prints the stack)\n');
+    return EXIT.internal;
+  }
+}
+
+function outputOptions(o: z.output<typeof outputOptionsSchema>): OutputOptions {
+  return {
+    format: o.format,
+    perConnection: o.perConnection,
+    ...(o.out !== undefined ? { out: o.out } : {}),
+    ...(o.host !== undefined ? { host: o.host } : {}),
+    ...(o.csv !== undefined ? { csv: o.csv } : {}),
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * `timewait run`: the property campaign. Retries the stored failing seeds first, runs the
+ * suites' chunks (in worker threads with --workers), prints each failure the way STYLE.md asks
+ * (invariant and claim, shrunk scenario, trace around the violation, `{ seed, path }`, the
+ * replay command), then the summary table, and writes reports/: the CSV, summary.txt, one JSON
+ * file per counterexample and the failing-seed store. All files are written atomically.
+ *
+ * Wall-clock time and randomness for `--seed random` are used here (src/cli only): wall-clock-ok.
+ */
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { executeRun } from '../scenario/execute.js';
+import { SUITES, suiteByName, type Suite } from '../suites.js';
+import { describeFailure, planCampaign, runCampaign, specAt, type CampaignResult, type FailureRecord } from './campaign.js';
+import { counterexampleJson, counterexamplePath } from './counterexample.js';
+import { toCsv } from './csv.js';
+import { endpointByName } from './endpoints.js';
+import { EXIT, UsageError } from './errors.js';
+import { writeFileAtomic } from './fs.js';
+import { resolvePath, type CliIo } from './io.js';
+import type { Shard } from './options.js';
+import { SEED_MAX, SEED_MIN } from './options.js';
+import { replayCommand } from './replay.js';
+import { CONNECTION_COLUMNS, RUN_COLUMNS } from './rows.js';
+import { loadStore, saveStore, updateStore, type StoreEntry } from './store.js';
+import { formatSummary, summarize } from './summary.js';
+
+/** Failures shown per suite (the first in full); the rest are counted. */
+export const FAILURES_LISTED_PER_SUITE = 3;
+
+export interface RunOptions {
+  readonly suites: readonly string[];
+  readonly runs?: number;
+  readonly runsScale?: number;
+  readonly seed: number | 'random';
+  readonly endpoint: string;
+  readonly workers?: number;
+  readonly shard?: Shard;
+  /** CSV path (default: <reportsDir>/campaign.csv). */
+  readonly csv?: string;
+  readonly perConnection: boolean;
+  readonly reportsDir: string;
+  /** Write reports (CSV, summary, counterexamples) — false with --no-reports. */
+  readonly reports: boolean;
+  /** Use the failing-seed store — false with --no-store. */
+  readonly store: boolean;
+  /** Measure wall-clock time — false with --no-timing (files then compare byte for byte). */
+  readonly timing: boolean;
+}
+
+export async function runCommand(options: RunOptions, io: CliIo): Promise<number> {
+  const out = (text: string) => io.stdout.write(text);
+  const suites: Suite[] = options.suites.length === 0 ? [...SUITES] : options.suites.map((name) => suiteByName(name)!);
+  if (options.shard !== undefined && options.seed === 'random') {
+    throw new UsageError('--shard needs an explicit --seed, the same on every shard, so that the shards split one campaign');
+  }
+  const seed = options.seed === 'random' ? randomInt(SEED_MIN, SEED_MAX + 1) : options.seed;
+  const endpoint = endpointByName(options.endpoint)!;
+  const reportsDir = resolvePath(io, options.reportsDir);
+  const shardSuffix = options.shard === undefined ? '' : `.shard-${options.shard.index}-of-${options.shard.count}`;
+  const csvPath = options.csv !== undefined ? resolvePath(io, options.csv) : options.reports ? join(reportsDir, `campaign${shardSuffix}.csv`) : null;
+  const storePath = join(reportsDir, 'failing-seeds.json');
+
+  const plan = planCampaign({
+    suites,
+    ...(options.runs !== undefined ? { runs: options.runs } : {}),
+    ...(options.runsScale !== undefined ? { runsScale: options.runsScale } : {}),
+    seed,
+    endpoint: endpoint.name,
+    ...(options.shard !== undefined ? { shard: options.shard } : {}),
+    perConnection: options.perConnection,
+    timing: options.timing,
+  });
+  const totalRuns = plan.tasks.reduce((n, t) => n + t.numRuns, 0);
+  const allRuns = plan.suites.reduce((n, s) => n + s.runs, 0);
+  const reproduce = [io.invocation, 'run', ...(options.suites.length > 0 ? plan.suites.map((s) => s.suite.name) : []), seed < 0 ? `--seed=${seed}` : `--seed ${seed}`];
+  if (options.runs !== undefined) reproduce.push('--runs', String(options.runs));
+  if (endpoint.name !== 'reference') reproduce.push('--endpoint', endpoint.name);
+  out(`timewait run: ${plan.suites.length} suite${plan.suites.length === 1 ? '' : 's'} (${plan.suites.map((s) => `${s.suite.name} ${s.runs}`).join(', ')}), endpoint ${endpoint.name}, seed ${seed}\n`);
+  if (options.shard !== undefined) out(`shard ${options.shard.index}/${options.shard.count}: ${plan.tasks.length} chunks, ${totalRuns} of the campaign's ${allRuns} runs\n`);
+  out(`this campaign again: ${reproduce.join(' ')}${options.shard !== undefined ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}\n`);
+
+  // 1. The failing-seed store: yesterday's failures first.
+  let failed = false;
+  const storeEntries = options.store ? loadStore(storePath) : [];
+  const retried = storeEntries.filter((e) => e.endpoint === endpoint.name && plan.suites.some((s) => s.suite.name === e.suite));
+  const stillFailing: StoreEntry[] = [];
+  if (retried.length > 0) {
+    out(`\nretrying ${retried.length} stored failing seed${retried.length === 1 ? '' : 's'} first (${storePath}):\n`);
+    for (const entry of retried) {
+      const suite = suiteByName(entry.suite)!;
+      const spec = specAt(suite, entry.seed, entry.path);
+      let broken: string[];
+      try {
+        const outcome = executeRun(spec, { endpoint });
+        broken = outcome.failed ? outcome.violations.map((v) => v.monitor) : [];
+      } catch {
+        broken = ['exception'];
+      }
+      const command = replayCommand(io.invocation, { suite: entry.suite, seed: entry.seed, path: entry.path, endpoint: entry.endpoint });
+      if (broken.length > 0) {
+        stillFailing.push(entry);
+        failed = true;
+        const { violations, report } = describeFailure(spec, endpoint);
+        out(`  ${entry.suite} seed ${entry.seed} path ${entry.path}: still fails (${broken.join(', ')})\n`);
+        out(`\n${failureBlock({ suite: entry.suite, endpoint: endpoint.name, campaignSeed: null, chunk: null, seed: entry.seed, path: entry.path, runPath: entry.path.split(':')[0]!, numShrinks: 0, spec, violations, report }, command, null, 'stored failing seed')}\n`);
+      } else {
+        out(`  ${entry.suite} seed ${entry.seed} path ${entry.path}: passes now; dropped from the store\n`);
+      }
+    }
+  }
+
+  // 2. The campaign.
+  let bar: cliProgress.SingleBar | null = null;
+  if (io.stdout.isTTY === true && totalRuns > 0) {
+    bar = new cliProgress.SingleBar(
+      { format: 'running {bar} {value}/{total} runs | {failures} failed | ETA {eta_formatted}', stream: io.stdout as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(totalRuns, 0, { failures: 0 });
+  }
+  out('\n');
+  let failures = 0;
+  let result: CampaignResult;
+  try {
+    result = await runCampaign(plan, {
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(io.signal !== undefined ? { signal: io.signal } : {}),
+      onChunk: (chunk) => {
+        if (chunk.failure !== null) failures++;
+        bar?.increment(chunk.task.numRuns, { failures });
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
+
+  // 3. Failures, in campaign order: the first of each suite in full, the next few in a line
+  //    each, then a count (every one is in the CSV, its chunk replayable).
+  const written: string[] = [];
+  const counterexampleFiles: string[] = [];
+  const bySuite = new Map<string, FailureRecord[]>();
+  for (const failure of result.failures) bySuite.set(failure.suite, [...(bySuite.get(failure.suite) ?? []), failure]);
+  for (const [suite, failures] of bySuite) {
+    failed = true;
+    failures.slice(0, FAILURES_LISTED_PER_SUITE).forEach((failure, n) => {
+      const command = replayCommand(io.invocation, failure);
+      let saved: string | null = null;
+      if (options.reports) {
+        saved = counterexamplePath(reportsDir, failure);
+        writeFileAtomic(saved, counterexampleJson(failure, command));
+        counterexampleFiles.push(saved);
+      }
+      if (n === 0) {
+        out(`${failureBlock(failure, command, saved === null ? null : relativeTo(io.cwd, saved), `chunk ${failure.chunk}, run ${failure.runPath}`)}\n`);
+      } else {
+        const v = failure.violations[0];
+        out(`also failed in ${suite} (chunk ${failure.chunk}, run ${failure.runPath}): ${v === undefined ? 'see the file' : `${v.monitor} (${v.claims.join(', ')})`}\n  replay: ${command}\n`);
+      }
+    });
+    const more = failures.length - FAILURES_LISTED_PER_SUITE;
+    if (more > 0) out(`… and ${more} more failure${more === 1 ? '' : 's'} in ${suite} (the CSV rows with violations > 0)\n`);
+    out('\n');
+  }
+
+  // 4. Reports, then the summary.
+  const summaryText = formatSummary(summarize(result.rows), { elapsedMs: options.timing ? result.elapsedMs : null, workers: result.workers });
+  const missing = result.coverage.missingDiagramEdges();
+  const coverageLine = `state-diagram edges taken: ${result.coverage.coveredCount()} distinct${missing.length > 0 ? `; never taken: ${missing.join(', ')}` : '; every edge of RFC 9293 Figure 5'}\n`;
+  const interruptedLine = result.interrupted ? `interrupted: ${result.chunks.length} of ${plan.tasks.length} chunks finished; the files hold those\n` : '';
+  if (csvPath !== null) {
+    writeFileAtomic(csvPath, toCsv(RUN_COLUMNS, result.rows));
+    written.push(csvPath);
+    if (options.perConnection) {
+      const connectionsPath = csvPath.replace(/(\.csv)?$/i, '-connections.csv');
+      writeFileAtomic(connectionsPath, toCsv(CONNECTION_COLUMNS, result.connectionRows));
+      written.push(connectionsPath);
+    }
+  }
+  if (options.reports) {
+    const summaryPath = join(reportsDir, `summary${shardSuffix}.txt`);
+    writeFileAtomic(summaryPath, `${reproduce.join(' ')}\n\n${summaryText}${coverageLine}${interruptedLine}`);
+    written.push(summaryPath);
+  }
+  if (options.store) {
+    const found = [...new Map(result.failures.map((f) => [f.suite, f])).values()].map((f) => storeEntry(f));
+    const updated = updateStore(storeEntries, retried, stillFailing, found);
+    if (JSON.stringify(updated) !== JSON.stringify(storeEntries) || found.length > 0) {
+      saveStore(storePath, updated);
+      written.push(storePath);
+    }
+  }
+
+  out(summaryText);
+  out(coverageLine);
+  if (interruptedLine !== '') out(interruptedLine);
+  if (counterexampleFiles.length > 0) written.push(`${counterexampleFiles.length} counterexample file${counterexampleFiles.length === 1 ? '' : 's'} (${relativeTo(io.cwd, reportsDir)}/counterexample-*.json)`);
+  if (written.length > 0) out(`wrote ${written.map((p) => relativeTo(io.cwd, p)).join(', ')}\n`);
+  if (failed) return EXIT.failed;
+  if (result.interrupted) return EXIT.interrupted;
+  return EXIT.ok;
+}
+
+function storeEntry(failure: FailureRecord): StoreEntry {
+  return { suite: failure.suite, endpoint: failure.endpoint, seed: failure.seed, path: failure.path, monitor: failure.violations[0]?.monitor ?? 'unknown' };
+}
+
+/**
+ * One failure in full, in STYLE.md's order: the invariant and claim broken, the shrunk scenario
+ * in words, the trace around the violation (the report from src/check), then `{ seed, path }`
+ * and the replay command, then where the counterexample was saved.
+ */
+export function failureBlock(failure: FailureRecord, command: string, savedPath: string | null, where: string): string {
+  const title = `FAIL ${failure.suite} against ${failure.endpoint} (${where}${failure.numShrinks > 0 ? `, shrunk ${failure.numShrinks} times` : ''})`;
+  const lines = [title, '='.repeat(Math.min(title.length, 100)), failure.report, '', `{ seed: ${failure.seed}, path: "${failure.path}" }`, `replay: ${command}`];
+  if (savedPath !== null) lines.push(`saved: ${savedPath}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function relativeTo(cwd: string, path: string): string {
+  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+}
+
