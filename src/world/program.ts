@@ -233,25 +233,17 @@ export class Program implements EventHandler<null> {
   private record(step: ProgramStep, result: CallResult): void {
     const outcome: StepOutcome = { step: this.pc, call: step.call, result, atUs: this.world.nowUs, ...(step.expect !== undefined ? { expect: step.expect } : {}) };
     this.outcomes.push(outcome);
-    if (this.world.isTracing && step.call.op !== 'send' && step.call.op !== 'recv' && step.call.op !== 'recv-until-eof') {
-      const call = step.call;
-      const fd = call.op === 'accept' ? this.fd(call.as) : 'sock' in call ? this.fd(call.sock) : -1;
-      this.world.emit({
-        type: 'call',
-        atUs: this.world.nowUs,
-        host: this.host.name,
-        program: this.index,
-        step: this.pc,
-        call,
-        text: describeCall(call),
-        result,
-        fd,
-        connId: this.connIdOf(fd),
-      });
-    }
+    // Data calls were traced chunk by chunk, with their bytes, as they happened.
+    const call = step.call;
+    if (call.op === 'send' || call.op === 'recv' || call.op === 'recv-until-eof') return;
+    this.traceCall(call, call.op === 'accept' ? this.fd(call.as) : 'sock' in call ? this.fd(call.sock) : -1, result);
   }
 
   private traceData(call: Call, fd: number, data: Uint8Array, result: string): void {
+    this.traceCall(call, fd, result, data);
+  }
+
+  private traceCall(call: Call, fd: number, result: string, data?: Uint8Array): void {
     if (!this.world.isTracing) return;
     this.world.emit({
       type: 'call',
@@ -264,7 +256,7 @@ export class Program implements EventHandler<null> {
       result,
       fd,
       connId: this.connIdOf(fd),
-      data,
+      ...(data !== undefined ? { data } : {}),
     });
   }
 }
