@@ -15,7 +15,7 @@ import { resolvePath, type CliIo } from './io.js';
 import { replayFooter, replayHeader, replayJson, replayRows, replayRun, type ReplayResult } from './replay.js';
 import { CONNECTION_COLUMNS, connectionRows, RUN_COLUMNS, runRow, type RunRow } from './rows.js';
 import { loadScenarioFile, runScenario, scenarioName, type ScenarioResult } from './scenario-file.js';
-import { formatSummary, summarize } from './summary.js';
+import { formatSummary, formatVirtualTime, summarize } from './summary.js';
 import { commentLines, traceJsonLines, tracePcap, traceText, type TraceFormat } from './trace-output.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ export function scenarioHeader(result: ScenarioResult): string {
   const s = result.scenario;
   const lines = [`scenario ${result.name}${s.description !== undefined ? `: ${s.description}` : ''}`];
   if (s.claims !== undefined && s.claims.length > 0) lines.push(`claims: ${s.claims.join(', ')}`);
-  lines.push(`seed ${s.seed}; hosts: ${s.hosts.map((h) => h.name).join(', ')}; ${result.context.cleanNetwork ? 'clean links' : 'faulty links'}; MSL ${result.context.mslUs} us`);
+  lines.push(`seed ${s.seed}; hosts: ${s.hosts.map((h) => h.name).join(', ')}; ${result.context.cleanNetwork ? 'clean links' : 'faulty links'}; MSL ${formatVirtualTime(result.context.mslUs)}`);
   return commentLines(lines.join('\n'));
 }
 

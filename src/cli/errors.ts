@@ -52,9 +52,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   const got = input === undefined ? '' : `, got ${shown(input)}`;
   switch (issue.code) {
-    case 'invalid_type':
-      if (input === undefined) return `missing (expected ${article(issue.expected)})`;
-      return `expected ${article(issue.expected)}${got}`;
+    case 'invalid_type': {
+      // A schema's own message ("expected a port number from 0 to 65535") beats zod's default.
+      const expected = issue.message.startsWith('Invalid input') ? `expected ${article(issue.expected)}` : issue.message;
+      if (input === undefined) return `missing (${expected})`;
+      return `${expected}${got}`;
+    }
     case 'too_big':
     case 'too_small':
       return `${stripPrefix(issue.message)}${got}`;

@@ -16,8 +16,8 @@ export const seedSchema = z
   .string()
   .trim()
   .regex(/^-?\d+$/, { error: SEED_EXPECTED })
-  .transform(Number)
-  .refine((n) => Number.isSafeInteger(n) && n >= SEED_MIN && n <= SEED_MAX, { error: SEED_EXPECTED });
+  .refine((text) => Number(text) >= SEED_MIN && Number(text) <= SEED_MAX, { error: SEED_EXPECTED })
+  .transform(Number);
 
 /** `--seed` on `run`: a seed, or `random` (a fresh one, printed first). */
 export const campaignSeedSchema = z.union([z.literal('random'), seedSchema], { error: `${SEED_EXPECTED}, or "random"` });
@@ -37,8 +37,8 @@ const positiveInt = (what: string, max: number) =>
     .string()
     .trim()
     .regex(/^\d+$/, { error: `expected ${what}` })
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= max, { error: `expected ${what} from 1 to ${max}` });
+    .refine((text) => Number(text) >= 1 && Number(text) <= max, { error: `expected ${what} from 1 to ${max}` })
+    .transform(Number);
 
 export const runsSchema = positiveInt('a positive number of runs', 100_000_000);
 export const workersSchema = positiveInt('a positive number of worker threads', 256);
@@ -52,12 +52,14 @@ export const shardSchema = z
   .string()
   .trim()
   .regex(/^\d+\/\d+$/, { error: 'expected i/n, like 0/4 (shard i of n, counting from 0)' })
-  .transform((text): Shard => {
-    const [index, count] = text.split('/').map(Number) as [number, number];
-    return { index, count };
-  })
-  .refine((s) => s.count >= 1 && s.count <= 10_000, { error: 'expected 1 to 10000 shards' })
-  .refine((s) => s.index < s.count, { error: 'expected a shard index below the shard count (shards count from 0: 0/4 … 3/4)' });
+  .refine((text) => shardOf(text).count >= 1 && shardOf(text).count <= 10_000, { error: 'expected 1 to 10000 shards' })
+  .refine((text) => shardOf(text).index < shardOf(text).count, { error: 'expected a shard index below the shard count (shards count from 0: 0/4 … 3/4)' })
+  .transform(shardOf);
+
+function shardOf(text: string): Shard {
+  const [index, count] = text.split('/').map(Number) as [number, number];
+  return { index, count };
+}
 
 export const formatSchema = z.enum(['text', 'json', 'pcap'], { error: 'expected text, json or pcap' });
 
@@ -67,8 +69,8 @@ export const envSchema = z.object({
     .string()
     .trim()
     .regex(/^\d*\.?\d+(e[-+]?\d+)?$/i, { error: 'expected a positive number, like 0.1 or 10' })
+    .refine((text) => Number(text) > 0 && Number.isFinite(Number(text)), { error: 'expected a positive number, like 0.1 or 10' })
     .transform(Number)
-    .refine((n) => n > 0 && Number.isFinite(n), { error: 'expected a positive number, like 0.1 or 10' })
     .optional(),
 });
 

@@ -209,7 +209,7 @@ export type ScenarioFile = z.output<typeof scenarioSchema>;
 /** Read and validate a scenario file; a UsageError names every problem. */
 export function loadScenarioFile(path: string): ScenarioFile {
   const text = readUserFile(path, 'scenario file');
-  return parseScenario(parseUserJson(text, path, 'scenario file'), path);
+  return parseScenario(parseUserJson(text, path, 'scenario file'), `scenario file ${path}`);
 }
 
 export function parseScenario(json: unknown, subject = 'scenario'): ScenarioFile {
