@@ -12,7 +12,8 @@ import { ENDPOINTS } from './endpoints.js';
 import { EXIT, UsageError } from './errors.js';
 import { readUserFile, writeFileAtomic } from './fs.js';
 import { resolvePath, type CliIo } from './io.js';
-import { replayFooter, replayHeader, replayJson, replayRows, replayRun, type ReplayResult } from './replay.js';
+import { replayCommand, replayFooter, replayHeader, replayJson, replayRows, replayRun, type ReplayResult } from './replay.js';
+import { writeReplayReport } from './report.js';
 import { CONNECTION_COLUMNS, connectionRows, RUN_COLUMNS, runRow, type RunRow } from './rows.js';
 import { loadScenarioFile, runScenario, scenarioName, type ScenarioResult } from './scenario-file.js';
 import { formatSummary, formatVirtualTime, summarize } from './summary.js';
@@ -55,6 +56,8 @@ export interface OutputOptions {
   readonly host?: string;
   readonly csv?: string;
   readonly perConnection: boolean;
+  /** replay: also write DIR/report.html (src/report/html.ts). */
+  readonly report?: string;
 }
 
 /** Write the trace (or the capture) to --out or stdout. */
@@ -120,6 +123,11 @@ export function replayCommandHandler(source: ReplaySource, options: OutputOption
   emitTrace(io, options, () => (options.format === 'json' ? replayJson(result) : `${replayHeader(result)}\n${traceText(result.events)}${replayFooter(result)}\n`), result.events, `${replayHeader(result)}\n${replayFooter(result)}`);
   const rows = replayRows(result);
   writeCsvs(io, options, rows.run, rows.connections);
+  if (options.report !== undefined) {
+    const command = replayCommand(io.invocation, { suite: result.suite.name, seed: result.seed, path: result.path, endpoint: result.endpoint.name });
+    // On stderr: stdout may be the trace itself.
+    io.stderr.write(`wrote ${writeReplayReport(resolvePath(io, options.report), result, { generatedBy: `${command} --report ${options.report}`, invocation: io.invocation })}\n`);
+  }
   return result.violations.length > 0 ? EXIT.failed : EXIT.ok;
 }
 

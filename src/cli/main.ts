@@ -28,6 +28,7 @@ const runOptionsSchema = z.object({
   reports: z.boolean().default(true),
   store: z.boolean().default(true),
   timing: z.boolean().default(true),
+  report: z.string().min(1).optional(),
 });
 
 const outputOptionsSchema = z.object({
@@ -39,6 +40,7 @@ const outputOptionsSchema = z.object({
 });
 
 const replayOptionsSchema = outputOptionsSchema.extend({
+  report: z.string().min(1).optional(),
   from: z.string().min(1).optional(),
   suite: suiteNameSchema.optional(),
   seed: seedSchema.optional(),
@@ -76,6 +78,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--no-reports', 'write no files (except --csv)')
     .option('--no-store', 'neither retry nor record failing seeds (reports/failing-seeds.json)')
     .option('--no-timing', 'leave wall-clock figures out, so files compare byte for byte')
+    .option('--report <dir>', 'also write DIR/report.html: summary, failures with ladder diagrams, campaign plots, state-diagram coverage')
     .action(async (suites: string[], raw: Record<string, unknown>) => {
       const o = options(runOptionsSchema, { ...raw, suites }) as z.output<typeof runOptionsSchema>;
       const { TIMEWAIT_RUNS_SCALE } = env();
@@ -94,6 +97,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           reports: o.reports,
           store: o.store,
           timing: o.timing,
+          ...(o.report !== undefined ? { report: o.report } : {}),
         },
         io,
       );
@@ -122,7 +126,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .option('--seed <seed>', 'fast-check seed (the CSV\'s seed column)')
       .option('--path <path>', 'fast-check path (the CSV\'s path column, or a shrunk path like 3:0:1)')
       .option('--endpoint <name>', 'endpoint the run used (default reference)')
-      .option('--from <file>', 'a saved counterexample (reports/counterexample-….json) instead of --suite/--seed/--path'),
+      .option('--from <file>', 'a saved counterexample (reports/counterexample-….json) instead of --suite/--seed/--path')
+      .option('--report <dir>', 'also write DIR/report.html: the run\'s ladder diagram (violation marked), its figures and edges'),
   ).action((raw: Record<string, unknown>) => {
     const o = options(replayOptionsSchema, raw) as z.output<typeof replayOptionsSchema>;
     let source: ReplaySource;
@@ -134,7 +139,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       if (missing.length > 0) throw new UsageError(`replay needs ${missing.map((k) => `--${k}`).join(', ')} (or --from FILE)`);
       source = { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference' };
     }
-    exitCode = replayCommandHandler(source, outputOptions(o), io);
+    exitCode = replayCommandHandler(source, { ...outputOptions(o), ...(o.report !== undefined ? { report: o.report } : {}) }, io);
   });
 
   outputFlags(

@@ -22,6 +22,7 @@ import { resolvePath, type CliIo } from './io.js';
 import type { Shard } from './options.js';
 import { SEED_MAX, SEED_MIN } from './options.js';
 import { replayCommand } from './replay.js';
+import { writeCampaignReport } from './report.js';
 import { CONNECTION_COLUMNS, RUN_COLUMNS } from './rows.js';
 import { loadStore, saveStore, updateStore, type StoreEntry } from './store.js';
 import { formatSummary, summarize } from './summary.js';
@@ -47,6 +48,8 @@ export interface RunOptions {
   readonly store: boolean;
   /** Measure wall-clock time — false with --no-timing (files then compare byte for byte). */
   readonly timing: boolean;
+  /** Also write DIR/report.html (src/report/html.ts). */
+  readonly report?: string;
 }
 
 export async function runCommand(options: RunOptions, io: CliIo): Promise<number> {
@@ -69,7 +72,8 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     seed,
     endpoint: endpoint.name,
     ...(options.shard !== undefined ? { shard: options.shard } : {}),
-    perConnection: options.perConnection,
+    // The report plots per-connection figures (TIME-WAIT lengths, segments per connection).
+    perConnection: options.perConnection || options.report !== undefined,
     timing: options.timing,
   });
   const totalRuns = plan.tasks.reduce((n, t) => n + t.numRuns, 0);
@@ -182,6 +186,9 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     const summaryPath = join(reportsDir, `summary${shardSuffix}.txt`);
     writeFileAtomic(summaryPath, `${reproduce.join(' ')}\n\n${summaryText}${coverageLine}${interruptedLine}`);
     written.push(summaryPath);
+  }
+  if (options.report !== undefined) {
+    written.push(writeCampaignReport(resolvePath(io, options.report), result, { generatedBy: [...reproduce, '--report', options.report].join(' '), invocation: io.invocation, endpoint: endpoint.name }));
   }
   if (options.store) {
     const found = [...new Map(result.failures.map((f) => [f.suite, f])).values()].map((f) => storeEntry(f));
