@@ -63,15 +63,13 @@ export interface OutputOptions {
 /** Write the trace (or the capture) to --out or stdout. */
 function emitTrace(io: CliIo, options: OutputOptions, text: () => string, events: readonly TraceEvent[], summary: string): void {
   if (options.format === 'pcap') {
-    if (options.out === undefined) throw new UsageError('--format pcap writes a binary capture: give the file with --out FILE');
     const ip = options.host === undefined ? undefined : hostIpOf(events, options.host);
     const pcap = tracePcap(events, ip);
-    const path = resolvePath(io, options.out);
+    const path = resolvePath(io, options.out!);
     writeFileAtomic(path, pcap);
     io.stdout.write(`${summary}\n# wrote ${options.out} (${options.host === undefined ? 'wire capture' : `capture of ${options.host}`}, ${pcap.length} bytes)\n`);
     return;
   }
-  if (options.host !== undefined) throw new UsageError('--host applies to --format pcap only');
   if (options.out !== undefined) {
     writeFileAtomic(resolvePath(io, options.out), text());
     io.stdout.write(`${summary}\n# wrote ${options.out}\n`);
@@ -92,10 +90,7 @@ function hostIpOf(events: readonly TraceEvent[], host: string): number {
 }
 
 function writeCsvs(io: CliIo, options: OutputOptions, run: RunRow, connections: readonly ReturnType<typeof connectionRows>[number][]): void {
-  if (options.csv === undefined) {
-    if (options.perConnection) throw new UsageError('--per-connection needs --csv FILE');
-    return;
-  }
+  if (options.csv === undefined) return;
   const path = resolvePath(io, options.csv);
   writeFileAtomic(path, toCsv(RUN_COLUMNS, [run]));
   if (options.perConnection) writeFileAtomic(path.replace(/(\.csv)?$/i, '-connections.csv'), toCsv(CONNECTION_COLUMNS, connections));

@@ -23,6 +23,8 @@ const cases: [string, string[], RegExp, Record<string, string>?][] = [
   ['replay without a seed', ['replay', '--suite', 'close', '--path', '1'], /^timewait: replay needs --seed \(or --from FILE\)$/m],
   ['replay with --from and --seed', ['replay', '--from', 'x.json', '--seed', '1'], /^timewait: give either --from FILE or --suite, --seed and --path, not both$/m],
   ['pcap without --out', ['replay', '--suite', 'close', '--seed', '1', '--path', '0', '--format', 'pcap'], /^timewait: --format pcap writes a binary capture: give the file with --out FILE$/m],
+  ['--per-connection without --csv', ['replay', '--suite', 'close', '--seed', '1', '--path', '0', '--per-connection'], /^timewait: --per-connection needs --csv FILE$/m],
+  ['--host without pcap', ['scenario', 'examples/c07-three-way-close.json', '--host', 'client'], /^timewait: --host applies to --format pcap only$/m],
   ['an unknown format', ['replay', '--suite', 'close', '--seed', '1', '--path', '0', '--format', 'xml'], /^timewait: --format: expected text, json or pcap, got "xml"$/m],
   ['a missing counterexample file', ['replay', '--from', 'reports/nope.json'], /^timewait: cannot read counterexample file .*nope\.json: no such file or directory \(ENOENT\)$/m],
   ['merge without files', ['merge'], /^error: missing required argument 'files'/],

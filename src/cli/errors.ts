@@ -76,7 +76,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       if (!issue.message.startsWith('Invalid')) return `${issue.message}${got}`;
       return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}${got}`;
     default:
-      return `${issue.message}${got}`;
+      // A check across fields (a refinement of a whole object) names its fields in its message.
+      return `${issue.message}${typeof input === 'object' && input !== null ? '' : got}`;
   }
 }
 

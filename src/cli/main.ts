@@ -15,40 +15,64 @@ import { runCommand } from './run.js';
 
 export const VERSION = '0.1.0';
 
-const runOptionsSchema = z.object({
-  suites: z.array(suiteNameSchema),
-  runs: runsSchema.optional(),
-  seed: campaignSeedSchema.default('random'),
-  endpoint: endpointNameSchema.default('reference'),
-  workers: workersSchema.optional(),
-  shard: shardSchema.optional(),
-  csv: z.string().min(1).optional(),
-  perConnection: z.boolean().default(false),
-  reportsDir: z.string().min(1).default('reports'),
-  reports: z.boolean().default(true),
-  store: z.boolean().default(true),
-  timing: z.boolean().default(true),
-  report: z.string().min(1).optional(),
-});
+const runOptionsSchema = z
+  .object({
+    suites: z.array(suiteNameSchema),
+    runs: runsSchema.optional(),
+    seed: campaignSeedSchema.default('random'),
+    endpoint: endpointNameSchema.default('reference'),
+    workers: workersSchema.optional(),
+    shard: shardSchema.optional(),
+    csv: z.string().min(1).optional(),
+    perConnection: z.boolean().default(false),
+    reportsDir: z.string().min(1).default('reports'),
+    reports: z.boolean().default(true),
+    store: z.boolean().default(true),
+    timing: z.boolean().default(true),
+    report: z.string().min(1).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.shard !== undefined && o.seed === 'random') ctx.addIssue({ code: 'custom', path: [], message: '--shard needs an explicit --seed, the same on every shard, so that the shards split one campaign' });
+  });
 
-const outputOptionsSchema = z.object({
+/** Output flags shared by replay and scenario, and the combinations they allow. */
+const outputShape = {
   format: formatSchema.default('text'),
   out: z.string().min(1).optional(),
   host: z.string().min(1).optional(),
   csv: z.string().min(1).optional(),
   perConnection: z.boolean().default(false),
-});
+};
 
-const replayOptionsSchema = outputOptionsSchema.extend({
-  report: z.string().min(1).optional(),
-  from: z.string().min(1).optional(),
-  suite: suiteNameSchema.optional(),
-  seed: seedSchema.optional(),
-  path: pathSchema.optional(),
-  endpoint: endpointNameSchema.optional(),
-});
+type OutputShape = z.output<z.ZodObject<typeof outputShape>>;
 
-const scenarioOptionsSchema = outputOptionsSchema.extend({ endpoint: endpointNameSchema.optional() });
+function checkOutput(o: OutputShape, ctx: z.RefinementCtx): void {
+  if (o.format === 'pcap' && o.out === undefined) ctx.addIssue({ code: 'custom', path: [], message: '--format pcap writes a binary capture: give the file with --out FILE' });
+  if (o.host !== undefined && o.format !== 'pcap') ctx.addIssue({ code: 'custom', path: [], message: '--host applies to --format pcap only' });
+  if (o.perConnection && o.csv === undefined) ctx.addIssue({ code: 'custom', path: [], message: '--per-connection needs --csv FILE' });
+}
+
+const replayOptionsSchema = z
+  .object({
+    ...outputShape,
+    report: z.string().min(1).optional(),
+    from: z.string().min(1).optional(),
+    suite: suiteNameSchema.optional(),
+    seed: seedSchema.optional(),
+    path: pathSchema.optional(),
+    endpoint: endpointNameSchema.optional(),
+  })
+  .superRefine((o, ctx) => {
+    checkOutput(o, ctx);
+    if (o.from !== undefined) {
+      if (o.suite !== undefined || o.seed !== undefined || o.path !== undefined || o.endpoint !== undefined) ctx.addIssue({ code: 'custom', path: [], message: 'give either --from FILE or --suite, --seed and --path, not both' });
+      return;
+    }
+    const missing = (['suite', 'seed', 'path'] as const).filter((k) => o[k] === undefined);
+    if (missing.length > 0) ctx.addIssue({ code: 'custom', path: [], message: `replay needs ${missing.map((k) => `--${k}`).join(', ')} (or --from FILE)` });
+  });
+
+const scenarioOptionsSchema = z.object({ ...outputShape, endpoint: endpointNameSchema.optional() }).superRefine(checkOutput);
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -130,15 +154,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .option('--report <dir>', 'also write DIR/report.html: the run\'s ladder diagram (violation marked), its figures and edges'),
   ).action((raw: Record<string, unknown>) => {
     const o = options(replayOptionsSchema, raw) as z.output<typeof replayOptionsSchema>;
-    let source: ReplaySource;
-    if (o.from !== undefined) {
-      if (o.suite !== undefined || o.seed !== undefined || o.path !== undefined || o.endpoint !== undefined) throw new UsageError('give either --from FILE or --suite, --seed and --path, not both');
-      source = { from: o.from };
-    } else {
-      const missing = (['suite', 'seed', 'path'] as const).filter((k) => o[k] === undefined);
-      if (missing.length > 0) throw new UsageError(`replay needs ${missing.map((k) => `--${k}`).join(', ')} (or --from FILE)`);
-      source = { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference' };
-    }
+    const source: ReplaySource = o.from !== undefined ? { from: o.from } : { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference' };
     exitCode = replayCommandHandler(source, { ...outputOptions(o), ...(o.report !== undefined ? { report: o.report } : {}) }, io);
   });
 
@@ -186,7 +202,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-function outputOptions(o: z.output<typeof outputOptionsSchema>): OutputOptions {
+function outputOptions(o: OutputShape): OutputOptions {
   return {
     format: o.format,
     perConnection: o.perConnection,

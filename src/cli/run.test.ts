@@ -2,10 +2,11 @@
  * `timewait run` in-process: the summary table, the CSV, the exit codes, failures told in
  * STYLE.md's order with a replay command that works, and the failing-seed store tried first.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from './csv.js';
+import { main } from './main.js';
 import { RUN_COLUMNS } from './rows.js';
 import { runMain, tempDir } from './test-support.js';
 
@@ -88,10 +89,18 @@ describe('timewait run', () => {
     expect(retry).toBeGreaterThan(0);
     expect(again.stdout).toContain(`close seed ${stored.seed} path ${stored.path}: still fails (time-wait-side)`);
     expect(retry).toBeLessThan(again.stdout.indexOf('FAIL close against no-time-wait (chunk'));
-    // Against the reference endpoint it is not tried (another key); nothing changes in the store.
+    // Against the reference endpoint it is not tried (another key).
     const reference = await runMain(['run', 'close', '--runs', '20', '--seed', '6', '--workers', '1', '--reports-dir', dir]);
     expect(reference.stdout).not.toContain('retrying');
     expect(reference.code).toBe(0);
+    // An entry that passes now (the bug was fixed) is dropped; the others stay.
+    const storePath = join(dir, 'failing-seeds.json');
+    const store = JSON.parse(readFileSync(storePath, 'utf8'));
+    const fixed = { suite: 'close', endpoint: 'reference', seed: stored.seed, path: stored.path, monitor: 'time-wait-side' };
+    writeFileSync(storePath, JSON.stringify({ ...store, entries: [...store.entries, fixed] }));
+    const after = await runMain(['run', 'close', '--runs', '20', '--seed', '6', '--workers', '1', '--reports-dir', dir]);
+    expect(after.stdout).toContain(`close seed ${stored.seed} path ${stored.path}: passes now; dropped from the store`);
+    expect(JSON.parse(readFileSync(storePath, 'utf8')).entries).toEqual(store.entries);
   });
 
   it('--no-reports writes nothing; --csv FILE --per-connection writes the run and connection CSVs', async () => {
@@ -134,5 +143,19 @@ describe('timewait run', () => {
     const csv = parseCsv(readFileSync(join(dir, 'campaign.csv'), 'utf8'));
     expect(csv.records.length % 50).toBe(0);
     expect(csv.records.length).toBeLessThan(500);
+  });
+
+  it('shows a progress bar when stdout is a terminal, and none otherwise', async () => {
+    // Arrange: a fake terminal.
+    let tty = '';
+    const terminal = { isTTY: true, columns: 100, write: (text: string) => ((tty += text), true), cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+    const args = ['run', 'close-shape', '--runs', '100', '--seed', '4', '--workers', '1', '--no-reports', '--no-store'];
+    // Act
+    const code = await main(args, { stdout: terminal, stderr: { write: () => true }, env: {}, cwd: tempDir(), invocation: 'timewait' });
+    const plain = await runMain(args);
+    // Assert
+    expect(code).toBe(0);
+    expect(tty).toMatch(/running .* \d+\/100 runs \| 0 failed/);
+    expect(plain.stdout).not.toContain('running');
   });
 });

@@ -16,7 +16,7 @@ import { describeFailure, planCampaign, runCampaign, specAt, type CampaignResult
 import { counterexampleJson, counterexamplePath } from './counterexample.js';
 import { toCsv } from './csv.js';
 import { endpointByName } from './endpoints.js';
-import { EXIT, UsageError } from './errors.js';
+import { EXIT } from './errors.js';
 import { writeFileAtomic } from './fs.js';
 import { resolvePath, type CliIo } from './io.js';
 import type { Shard } from './options.js';
@@ -55,9 +55,6 @@ export interface RunOptions {
 export async function runCommand(options: RunOptions, io: CliIo): Promise<number> {
   const out = (text: string) => io.stdout.write(text);
   const suites: Suite[] = options.suites.length === 0 ? [...SUITES] : options.suites.map((name) => suiteByName(name)!);
-  if (options.shard !== undefined && options.seed === 'random') {
-    throw new UsageError('--shard needs an explicit --seed, the same on every shard, so that the shards split one campaign');
-  }
   const seed = options.seed === 'random' ? randomInt(SEED_MIN, SEED_MAX + 1) : options.seed;
   const endpoint = endpointByName(options.endpoint)!;
   const reportsDir = resolvePath(io, options.reportsDir);
@@ -116,6 +113,7 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
   }
 
   // 2. The campaign.
+  out('\n');
   let bar: cliProgress.SingleBar | null = null;
   if (io.stdout.isTTY === true && totalRuns > 0) {
     bar = new cliProgress.SingleBar(
@@ -124,7 +122,6 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     );
     bar.start(totalRuns, 0, { failures: 0 });
   }
-  out('\n');
   let failures = 0;
   let result: CampaignResult;
   try {
