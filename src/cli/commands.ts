@@ -185,7 +185,7 @@ export function scenarioJson(result: ScenarioResult): string {
 
 /**
  * Join the CSV files of a sharded campaign into the file one machine would have written: same
- * header required, rows put back in campaign order (suite order, chunk, run, connection), and a
+ * header required, rows put back in campaign order (suite order, chunk, run), and a
  * row found in two files is an error (the same shard merged twice). Field text is kept as it
  * was written, so merging the shards of a campaign gives its unsharded file byte for byte.
  */
@@ -228,10 +228,11 @@ export function mergeCommand(files: readonly string[], out: string | undefined, 
     const i = SUITES.findIndex((s) => s.name === name);
     return i < 0 ? SUITES.length : i;
   };
+  // A stable sort: a run's connection rows, all from one file, keep the order they were written in.
   rows.sort((a, b) => {
     const sa = field(a.record, 'suite');
     const sb = field(b.record, 'suite');
-    return suiteOrder(sa) - suiteOrder(sb) || (sa < sb ? -1 : sa > sb ? 1 : 0) || num(a.record, 'chunk') - num(b.record, 'chunk') || num(a.record, 'path') - num(b.record, 'path') || num(a.record, 'conn_id') - num(b.record, 'conn_id');
+    return suiteOrder(sa) - suiteOrder(sb) || (sa < sb ? -1 : sa > sb ? 1 : 0) || num(a.record, 'chunk') - num(b.record, 'chunk') || num(a.record, 'path') - num(b.record, 'path');
   });
   const target = out ?? 'reports/campaign.csv';
   writeFileAtomic(resolvePath(io, target), stringify([columns, ...rows.map((r) => r.record)] as string[][], { record_delimiter: '\n' }));

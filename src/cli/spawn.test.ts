@@ -42,7 +42,7 @@ describe('the built CLI', () => {
   it('splits one campaign over shards; `timewait merge` joins them into the unsharded CSV, byte for byte', async () => {
     // Arrange
     const cwd = tempDir();
-    const args = ['run', 'handshake', 'time-wait', '--seed', '77', '--runs', '130', '--no-timing', '--no-store', '--workers', '1'];
+    const args = ['run', 'handshake', 'time-wait', '--seed', '77', '--runs', '130', '--no-timing', '--no-store', '--workers', '1', '--per-connection'];
     // Act
     const whole = await spawnCli(cli, [...args, '--csv', 'whole.csv'], { cwd });
     const shards = await Promise.all([0, 1, 2].map((i) => spawnCli(cli, [...args, '--shard', `${i}/3`], { cwd })));
@@ -55,6 +55,10 @@ describe('the built CLI', () => {
     expect(merged.stdout).toMatch(/^merged 260 rows from 3 files into merged.csv\n/);
     expect(merged.stdout).toMatch(/total\s+260\s+0/);
     expect(readFileSync(join(cwd, 'merged.csv'), 'utf8')).toBe(readFileSync(join(cwd, 'whole.csv'), 'utf8'));
+    // The per-connection files merge the same way.
+    const connections = await spawnCli(cli, ['merge', ...[0, 1, 2].map((i) => `reports/campaign.shard-${i}-of-3-connections.csv`), '--out', 'merged-connections.csv'], { cwd });
+    expect(connections.code).toBe(0);
+    expect(readFileSync(join(cwd, 'merged-connections.csv'), 'utf8')).toBe(readFileSync(join(cwd, 'whole-connections.csv'), 'utf8'));
     // The same shard twice is refused.
     const twice = await spawnCli(cli, ['merge', 'reports/campaign.shard-0-of-3.csv', 'reports/campaign.shard-0-of-3.csv', '--out', 'bad.csv'], { cwd });
     expect(twice.code).toBe(2);
