@@ -14,7 +14,7 @@ const cases: [string, string[], RegExp, Record<string, string>?][] = [
   ['a malformed seed', ['run', '--seed', '12abc'], /^timewait: --seed: expected an integer from -2147483648 to 2147483647, or "random", got "12abc"$/m],
   ['a seed out of range', ['replay', '--suite', 'close', '--seed', '4294967296', '--path', '0'], /^timewait: --seed: expected an integer from -2147483648 to 2147483647, got "4294967296"$/m],
   ['a malformed path', ['replay', '--suite', 'close', '--seed', '1', '--path', '3::1'], /^timewait: --path: expected a fast-check path: numbers separated by colons, like 12 or 12:0:3, got "3::1"$/m],
-  ['zero runs', ['run', '--runs', '0'], /^timewait: --runs: expected a positive number of runs from 1 to 100000000, got "0"$/m],
+  ['zero runs', ['run', '--runs', '0'], /^timewait: --runs: expected a positive number of runs from 1 to 10000000, got "0"$/m],
   ['a bad worker count', ['run', '--workers', 'two'], /^timewait: --workers: expected a positive number of worker threads, got "two"$/m],
   ['a bad shard', ['run', '--seed', '1', '--shard', '3/3'], /^timewait: --shard: expected a shard index below the shard count \(shards count from 0: 0\/4 … 3\/4\), got "3\/3"$/m],
   ['a shard without a seed', ['run', '--shard', '0/2'], /^timewait: --shard needs an explicit --seed/m],
@@ -77,6 +77,7 @@ describe('bad input: exit code 2, a clear message, no stack trace, nothing writt
     // Assert
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/failing-seed store .* \(delete it or pass --no-store\): version: expected 1/);
+    expect(result.stdout).toBe('');
     expect(filesIn(dir)).toEqual(['failing-seeds.json']);
   });
 });

@@ -40,7 +40,7 @@ const positiveInt = (what: string, max: number) =>
     .refine((text) => Number(text) >= 1 && Number(text) <= max, { error: `expected ${what} from 1 to ${max}` })
     .transform(Number);
 
-export const runsSchema = positiveInt('a positive number of runs', 100_000_000);
+export const runsSchema = positiveInt('a positive number of runs', 10_000_000);
 export const workersSchema = positiveInt('a positive number of worker threads', 256);
 
 export interface Shard {

@@ -61,6 +61,8 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
   const shardSuffix = options.shard === undefined ? '' : `.shard-${options.shard.index}-of-${options.shard.count}`;
   const csvPath = options.csv !== undefined ? resolvePath(io, options.csv) : options.reports ? join(reportsDir, `campaign${shardSuffix}.csv`) : null;
   const storePath = join(reportsDir, 'failing-seeds.json');
+  // Read (and check) the store before anything is printed: a corrupt one is bad input.
+  const storeEntries = options.store ? loadStore(storePath) : [];
 
   const plan = planCampaign({
     suites,
@@ -84,11 +86,10 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
 
   // 1. The failing-seed store: yesterday's failures first.
   let failed = false;
-  const storeEntries = options.store ? loadStore(storePath) : [];
   const retried = storeEntries.filter((e) => e.endpoint === endpoint.name && plan.suites.some((s) => s.suite.name === e.suite));
   const stillFailing: StoreEntry[] = [];
   if (retried.length > 0) {
-    out(`\nretrying ${retried.length} stored failing seed${retried.length === 1 ? '' : 's'} first (${storePath}):\n`);
+    out(`\nretrying ${retried.length} stored failing seed${retried.length === 1 ? '' : 's'} first (${relativeTo(io.cwd, storePath)}):\n`);
     for (const entry of retried) {
       const suite = suiteByName(entry.suite)!;
       const spec = specAt(suite, entry.seed, entry.path);
