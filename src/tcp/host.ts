@@ -54,9 +54,10 @@ export class Socket implements PortOwner {
   lingerSec: number | null = null;
   tcb: Connection | null = null;
   backlog = 0;
-  readonly acceptQueue: Connection[] = [];
-  /** Half-open children of a listener, by TCB. */
-  readonly children = new Set<Connection>();
+  /** Established children waiting for accept(); a real queue only once the socket listens. */
+  acceptQueue: Connection[] = NO_ACCEPT_QUEUE;
+  /** Half-open children of a listener, by TCB; a real set only once the socket listens. */
+  children: Set<Connection> = NO_CHILDREN;
   connectBound = false;
   readSide = true;
   private waiter: (() => void) | null = null;
@@ -84,8 +85,19 @@ export class Socket implements PortOwner {
   }
 }
 
-/** TCBs hold their port like sockets do, with the options they were created with. */
-class TcbPortOwner implements PortOwner {
+/**
+ * Most sockets never listen: they share these empties (the array frozen, so a push would throw)
+ * instead of an array and a Set each, which at 10^5 connections is 10^5 of each.
+ */
+const NO_ACCEPT_QUEUE: Connection[] = Object.freeze([]) as unknown as Connection[];
+const NO_CHILDREN: Set<Connection> = new Set();
+
+/**
+ * A connection's entry in the connection table, which is also its owner record in the bind
+ * table: TCBs hold their port like sockets do, with the options they were created with. One
+ * object for both means no second map from TCB to owner.
+ */
+class ConnEntry implements PortOwner {
   constructor(
     readonly tcb: Connection,
     readonly connectBound: boolean,
@@ -104,17 +116,38 @@ class TcbPortOwner implements PortOwner {
 export class Host implements TcbEnv {
   private readonly sockets = new Map<number, Socket>();
   private nextFd = 3;
-  /** Bind table: local port -> owners (Linux's inet_bind_bucket owners list). */
-  private readonly portOwners = new Map<number, Set<PortOwner>>();
-  private readonly ownerOfTcb = new Map<Connection, TcbPortOwner>();
-  /** Connection table: remote ip -> (remotePort << 16 | localPort) -> TCB. */
-  private readonly connections = new Map<number, Map<number, Connection>>();
+  /**
+   * Bind table: local port -> its owners (Linux's inet_bind_bucket owners list), in the order
+   * they came. A port with one owner maps to it directly; a Set only when several share it, as
+   * a server's port does (most client ports have one connection at a time).
+   */
+  private readonly portOwners = new Map<number, PortOwner | Set<PortOwner>>();
+  /**
+   * Connection table: remote ip -> (remotePort << 16 | localPort), as a signed 32-bit integer
+   * so V8 keeps the key a small integer (a key above 2^31 would be a boxed number) -> entry.
+   */
+  private readonly connections = new Map<number, Map<number, ConnEntry>>();
+  /**
+   * For connect()'s port search: per port, how many of its owners are not connect()'s own
+   * autobinds (bound with bind(), listening, passive children), and how many such ports lie in
+   * the ephemeral range. Those ports are skipped (Linux __inet_hash_connect skips bind buckets
+   * it did not create).
+   */
+  private readonly boundOwnerCount = new Map<number, number>();
+  private boundPortsInRange = 0;
+  /** Per destination a connect() has asked about: which local ports have a connection to it. */
+  private readonly destinations = new Map<number, Destination>();
   private readonly listeners = new Map<number, Socket>();
   private readonly socketOfTcb = new Map<Connection, Socket>();
   private readonly listenerOfChild = new Map<Connection, Socket>();
   private readonly isnSecret: number;
-  /** All TCBs ever created on this host, for end-of-run checks and statistics. */
+  /** All TCBs ever created on this host, for end-of-run checks and statistics (while `recordAllTcbs`). */
   readonly allTcbs: Connection[] = [];
+  /**
+   * Keep every TCB in `allTcbs`. True by default (the conformance harness reads final states);
+   * long runs with 10^5 connections turn it off, or every closed TCB stays in memory.
+   */
+  recordAllTcbs = true;
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
 
@@ -189,6 +222,8 @@ export class Host implements TcbEnv {
     if (this.bindConflict(socket, socket.localPort)) return fail('EADDRINUSE');
     socket.phase = 'listening';
     socket.backlog = Math.max(0, backlog);
+    socket.acceptQueue = [];
+    socket.children = new Set();
     this.listeners.set(socket.localPort, socket);
     this.env.socketClosedListener(this, socket.localPort, 'CLOSED', 'LISTEN');
     return OK;
@@ -337,14 +372,16 @@ export class Host implements TcbEnv {
   crash(): void {
     this.up = false;
     for (const byRemote of this.connections.values()) {
-      for (const tcb of byRemote.values()) {
+      for (const { tcb } of byRemote.values()) {
         for (let kind = 0; kind < 5; kind++) this.env.clearTimer(tcb, kind as TimerKind);
         tcb.setState('CLOSED', 'host crash');
       }
     }
     this.connections.clear();
     this.portOwners.clear();
-    this.ownerOfTcb.clear();
+    this.boundOwnerCount.clear();
+    this.boundPortsInRange = 0;
+    this.destinations.clear();
     for (const socket of this.sockets.values()) {
       if (socket.phase === 'listening') this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
       socket.phase = 'closed';
@@ -503,12 +540,12 @@ export class Host implements TcbEnv {
   // ---------------------------------------------------------------------------------------
 
   lookup(remoteIp: number, remotePort: number, localPort: number): Connection | undefined {
-    return this.connections.get(remoteIp)?.get(remotePort * 65536 + localPort);
+    return this.connections.get(remoteIp)?.get(portsKey(remotePort, localPort))?.tcb;
   }
 
   /** Every live connection (TIME-WAIT included), for checks. */
   *liveTcbs(): Iterable<Connection> {
-    for (const byRemote of this.connections.values()) yield* byRemote.values();
+    for (const byRemote of this.connections.values()) for (const entry of byRemote.values()) yield entry.tcb;
   }
 
   private newTcb(localPort: number, remoteIp: number, remotePort: number, options: { reuseAddr: boolean; lingerSec: number | null }, connectBound: boolean): Connection {
@@ -518,22 +555,24 @@ export class Host implements TcbEnv {
       byRemote = new Map();
       this.connections.set(remoteIp, byRemote);
     }
-    byRemote.set(remotePort * 65536 + localPort, tcb);
-    const owner = new TcbPortOwner(tcb, connectBound);
-    this.ownerOfTcb.set(tcb, owner);
-    this.addOwner(localPort, owner);
-    this.allTcbs.push(tcb);
+    const entry = new ConnEntry(tcb, connectBound);
+    byRemote.set(portsKey(remotePort, localPort), entry);
+    if (this.destinations.size > 0) this.destinations.get(destinationKey(remoteIp, remotePort))?.add(localPort);
+    this.addOwner(localPort, entry);
+    if (this.recordAllTcbs) this.allTcbs.push(tcb);
     return tcb;
   }
 
   private forgetTcb(tcb: Connection): void {
     const byRemote = this.connections.get(tcb.id.remoteIp);
-    const key = tcb.id.remotePort * 65536 + tcb.id.localPort;
-    if (byRemote?.get(key) === tcb) byRemote.delete(key);
-    const owner = this.ownerOfTcb.get(tcb);
-    if (owner !== undefined) {
-      this.removeOwner(tcb.id.localPort, owner);
-      this.ownerOfTcb.delete(tcb);
+    const key = portsKey(tcb.id.remotePort, tcb.id.localPort);
+    const entry = byRemote?.get(key);
+    // The table holds at most one connection per 4-tuple (connect and the listener check
+    // first), so a TCB's entry is the one under its key, until it is forgotten.
+    if (entry !== undefined && entry.tcb === tcb) {
+      byRemote!.delete(key);
+      if (this.destinations.size > 0) this.destinations.get(destinationKey(tcb.id.remoteIp, tcb.id.remotePort))?.remove(tcb.id.localPort);
+      this.removeOwner(tcb.id.localPort, entry);
     }
     const listener = this.listenerOfChild.get(tcb);
     if (listener !== undefined) {
@@ -562,31 +601,63 @@ export class Host implements TcbEnv {
   }
 
   private addOwner(port: number, owner: PortOwner): void {
-    let owners = this.portOwners.get(port);
+    const owners = this.portOwners.get(port);
     if (owners === undefined) {
-      owners = new Set();
-      this.portOwners.set(port, owners);
+      this.portOwners.set(port, owner);
+    } else if (owners instanceof Set) {
+      if (owners.has(owner)) return;
+      owners.add(owner);
+    } else if (owners !== owner) {
+      // A second owner: from now on a Set, the first owner first (iteration order is arrival order).
+      this.portOwners.set(port, new Set([owners, owner]));
+    } else {
+      return;
     }
-    owners.add(owner);
+    // An owner's connectBound never changes while it owns the port (connect() sets it before
+    // adding the socket and removes the socket before a failed connect clears it).
+    if (!owner.connectBound) this.countBoundOwner(port, 1);
   }
 
   private removeOwner(port: number, owner: PortOwner): void {
     const owners = this.portOwners.get(port);
     if (owners === undefined) return;
-    owners.delete(owner);
-    if (owners.size === 0) this.portOwners.delete(port);
+    if (!(owners instanceof Set)) {
+      if (owners !== owner) return;
+      this.portOwners.delete(port);
+    } else {
+      if (!owners.delete(owner)) return;
+      // Back to one owner: keep it directly, as a port that only ever had one.
+      if (owners.size === 1) this.portOwners.set(port, owners.values().next().value!);
+    }
+    if (!owner.connectBound) this.countBoundOwner(port, -1);
+  }
+
+  private countBoundOwner(port: number, delta: 1 | -1): void {
+    const count = (this.boundOwnerCount.get(port) ?? 0) + delta;
+    const inRange = port >= this.config.ephemeralPortMin && port <= this.config.ephemeralPortMax;
+    if (count === 0) {
+      this.boundOwnerCount.delete(port);
+      if (inRange) this.boundPortsInRange--;
+    } else {
+      this.boundOwnerCount.set(port, count);
+      if (count === 1 && inRange) this.boundPortsInRange++;
+    }
   }
 
   /** Does any other owner of `port` stop `socket` binding it? The rule is the endpoint's (Linux's by default). */
   bindConflict(socket: Socket, port: number): boolean {
     const owners = this.portOwners.get(port);
     if (owners === undefined) return false;
+    if (!(owners instanceof Set)) return owners !== socket && this.conflictsWith(socket, owners);
     for (const other of owners) {
-      if (other === socket) continue;
-      const candidate = { newReuseAddr: socket.reuseAddr, otherReuseAddr: other.reuseAddr, otherListening: other.listening, otherTimeWait: other.timeWait };
-      if (this.endpoint.bindConflicts(candidate)) return true;
+      if (other !== socket && this.conflictsWith(socket, other)) return true;
     }
     return false;
+  }
+
+  private conflictsWith(socket: Socket, other: PortOwner): boolean {
+    const candidate = { newReuseAddr: socket.reuseAddr, otherReuseAddr: other.reuseAddr, otherListening: other.listening, otherTimeWait: other.timeWait };
+    return this.endpoint.bindConflicts(candidate);
   }
 
   /** bind(port 0): Linux inet_csk_find_open_port — a port with no owner at all. */
@@ -602,25 +673,51 @@ export class Host implements TcbEnv {
   }
 
   /**
-   * connect() autobind, Linux __inet_hash_connect: skip ports bound with bind(); a port used
-   * only by other connections is fine if this 4-tuple is free (a TIME-WAIT on it is not).
+   * connect() autobind, Linux __inet_hash_connect: from a random offset, the first port of the
+   * range not bound with bind() whose 4-tuple to this destination is free (a TIME-WAIT on it is
+   * not). With 10^5 connections the range fills up, and a port-by-port search of 28,232 ports
+   * per connect() would dominate the run; so the search reads a bitmap of the destination's
+   * ports, skips whole words of used ports, and when every port of the range is taken it fails
+   * at once. It returns the same port the plain search would.
    */
   private findConnectPort(remoteIp: number, remotePort: number): number {
     const { ephemeralPortMin: min, ephemeralPortMax: max } = this.config;
     const span = max - min + 1;
+    // Drawn first, whatever the table holds, so the stream of draws is the plain search's.
     const start = this.portRng.int(0, span);
+    const destination = this.destinationOf(remoteIp, remotePort);
+    if (this.boundPortsInRange === 0 && destination.inRange >= span) return -1;
+    const used = destination.ports;
+    const bound = this.boundPortsInRange > 0 ? this.boundOwnerCount : null;
     for (let i = 0; i < span; i++) {
       const port = min + ((start + i) % span);
-      const owners = this.portOwners.get(port);
-      if (owners !== undefined) {
-        let bindOwned = false;
-        for (const owner of owners) if (!owner.connectBound) bindOwned = true;
-        if (bindOwned) continue;
+      const word = used[port >>> 5]!;
+      if (word !== 0) {
+        // 32 used ports in a row, all inside the range and before the wrap: step over them.
+        if (word === ALL_USED && (port & 31) === 0 && port + 31 <= max && i + 32 <= span) {
+          i += 31;
+          continue;
+        }
+        if (word & (1 << (port & 31))) continue;
       }
-      if (this.lookup(remoteIp, remotePort, port) !== undefined) continue;
+      if (bound !== null && bound.has(port)) continue;
       return port;
     }
     return -1;
+  }
+
+  /** The destination's port bitmap, built from the connection table the first time it is asked for. */
+  private destinationOf(remoteIp: number, remotePort: number): Destination {
+    const key = destinationKey(remoteIp, remotePort);
+    let destination = this.destinations.get(key);
+    if (destination === undefined) {
+      destination = new Destination(this.config.ephemeralPortMin, this.config.ephemeralPortMax);
+      for (const entry of this.connections.get(remoteIp)?.values() ?? []) {
+        if (entry.tcb.id.remotePort === remotePort) destination.add(entry.tcb.id.localPort);
+      }
+      this.destinations.set(key, destination);
+    }
+    return destination;
   }
 
   /** RFC 9293 §3.4.1 ISN selection, by policy. */
@@ -651,6 +748,39 @@ export class Host implements TcbEnv {
 
 const EMPTY = new Uint8Array(0);
 const OK: Result<void> = Object.freeze({ ok: true, value: undefined });
+
+/** Local ports with a connection to one remote address and port, as one bit each (8 KiB). */
+class Destination {
+  readonly ports = new Uint32Array(65536 / 32);
+  /** How many of them lie in the ephemeral range. */
+  inRange = 0;
+
+  constructor(
+    private readonly min: number,
+    private readonly max: number,
+  ) {}
+
+  add(port: number): void {
+    this.ports[port >>> 5]! |= 1 << (port & 31);
+    if (port >= this.min && port <= this.max) this.inRange++;
+  }
+
+  remove(port: number): void {
+    this.ports[port >>> 5]! &= ~(1 << (port & 31));
+    if (port >= this.min && port <= this.max) this.inRange--;
+  }
+}
+
+const ALL_USED = 0xffff_ffff;
+
+function destinationKey(remoteIp: number, remotePort: number): number {
+  return remoteIp * 65536 + remotePort;
+}
+
+/** The connection table's key for a pair of ports: 32 bits, kept signed so it is a small integer. */
+function portsKey(remotePort: number, localPort: number): number {
+  return (remotePort << 16) | localPort;
+}
 
 function fail(errno: Errno): { ok: false; errno: Errno } {
   return { ok: false, errno };

@@ -27,6 +27,11 @@ export interface WorldOptions {
   readonly faultsEndUs?: number;
   /** The TCP implementation every host runs unless `addHost` names another. */
   readonly endpoint?: Endpoint;
+  /**
+   * Keep every connection ever made in its host's `allTcbs` (default true). Runs of 10^5
+   * connections turn it off so closed connections can be freed.
+   */
+  readonly keepClosedConnections?: boolean;
 }
 
 export const DEFAULT_LIMITS: RunLimits = { maxEvents: 5_000_000, maxTimeUs: 24 * 3600 * 1_000_000 };
@@ -42,7 +47,8 @@ export class World implements HostEnv, EventHandler<Tcb> {
   private tracing = false;
   private segmentIds = 0;
   private connIds = 0;
-  private readonly incarnations = new Map<string, number>();
+  /** Latest incarnation per 4-tuple: lower ip -> higher ip -> ports of the lower, higher end -> number. */
+  private readonly incarnations = new Map<number, Map<number, Map<number, number>>>();
   private readonly connInfo = new Map<Tcb, ConnInfo>();
   private readonly hostByIp = new Map<number, Host>();
 
@@ -69,6 +75,7 @@ export class World implements HostEnv, EventHandler<Tcb> {
     const ip = options.ip ?? hostIp(this.hosts.length);
     const config = options.stack === undefined ? this.stack : stackConfig({ ...this.options.stack, ...options.stack });
     const host = new Host(ip, name, config, this, rngStream(this.seed, `host/${name}/isn`), rngStream(this.seed, `host/${name}/ports`), options.endpoint ?? this.options.endpoint);
+    host.recordAllTcbs = this.options.keepClosedConnections ?? true;
     this.hosts.push(host);
     this.hostByName.set(name, host);
     this.hostByIp.set(ip, host);
@@ -167,12 +174,35 @@ export class World implements HostEnv, EventHandler<Tcb> {
    * connection agree. A simultaneous open shares the peer's number.
    */
   newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
-    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
-    const latest = this.incarnations.get(key) ?? 0;
+    const byPorts = this.incarnationsOf(localIp, localPort, remoteIp, remotePort);
+    const key = unorderedPortsKey(localIp, localPort, remoteIp, remotePort);
+    const latest = byPorts.get(key) ?? 0;
     const peer = this.hostByIp.get(remoteIp)?.lookup(localIp, localPort, remotePort);
     if (peer !== undefined && peer.state === 'SYN-SENT' && peer.incarnation === latest) return latest;
-    this.incarnations.set(key, latest + 1);
+    byPorts.set(key, latest + 1);
     return latest + 1;
+  }
+
+  /**
+   * The incarnation counters of the address pair of a 4-tuple, by ports. Nested maps with
+   * number keys rather than one map keyed by a string: a connect then builds no string, and
+   * 10^5 counters cost 10^5 small map entries, not 10^5 strings.
+   */
+  private incarnationsOf(ipA: number, portA: number, ipB: number, portB: number): Map<number, number> {
+    const aFirst = ipA < ipB || (ipA === ipB && portA <= portB);
+    const lowIp = aFirst ? ipA : ipB;
+    const highIp = aFirst ? ipB : ipA;
+    let byHigh = this.incarnations.get(lowIp);
+    if (byHigh === undefined) {
+      byHigh = new Map();
+      this.incarnations.set(lowIp, byHigh);
+    }
+    let byPorts = byHigh.get(highIp);
+    if (byPorts === undefined) {
+      byPorts = new Map();
+      byHigh.set(highIp, byPorts);
+    }
+    return byPorts;
   }
 
   stateChanged(tcb: Tcb, from: TcpState, to: TcpState, cause: string): void {
@@ -192,9 +222,13 @@ export class World implements HostEnv, EventHandler<Tcb> {
   }
 }
 
-/** An unordered key for a 4-tuple: both ends map to the same string. */
-function tupleKey(ipA: number, portA: number, ipB: number, portB: number): string {
-  return ipA < ipB || (ipA === ipB && portA <= portB) ? `${ipA}:${portA}-${ipB}:${portB}` : `${ipB}:${portB}-${ipA}:${portA}`;
+/**
+ * The ports of a 4-tuple in the same order as its addresses (lower end first, as
+ * `incarnationsOf` orders them): both ends of a connection get the same key. 32 bits, kept
+ * signed so V8 stores it as a small integer.
+ */
+function unorderedPortsKey(ipA: number, portA: number, ipB: number, portB: number): number {
+  return ipA < ipB || (ipA === ipB && portA <= portB) ? (portA << 16) | portB : (portB << 16) | portA;
 }
 
 class FabricTracer implements FabricObserver<Segment> {

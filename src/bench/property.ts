@@ -1,0 +1,105 @@
+/**
+ * Property throughput: runs per second of a two-host, one-connection property with faults (the
+ * kind of run the suites do, with every monitor, statistics and coverage), on one worker thread
+ * and on two. fast-check generates each run from a seed; a run is a function of its spec, so
+ * spreading the runs over workers must not change any of them — the benchmark checks it by
+ * comparing per-chunk digests of every run's outcome between the one- and two-worker passes.
+ */
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
+import { runSpecArb, type RunShape } from '../scenario/arbitraries.js';
+import { executeRun } from '../scenario/execute.js';
+import type { Benchmark, Measurement } from './benchmark.js';
+
+/** Issue targets: 2,000 runs/s on one worker; linear speed-up to two (90 % efficiency accepted). */
+const TARGET_RUNS_PER_SECOND = 2_000;
+const TARGET_SPEEDUP = 1.8;
+
+/** Two hosts, one connection, faults on: the generated runs of the handshake and close suites, scaled down to one connection. */
+export const PROPERTY_SHAPE: RunShape = {
+  closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous'],
+  faults: true,
+  maxConnections: 1,
+  maxClients: 1,
+  maxServers: 1,
+  maxIncarnations: 1,
+};
+
+/** One fast-check property run of `numRuns` runs from `seed`. */
+export interface Chunk {
+  readonly seed: number;
+  readonly numRuns: number;
+}
+
+const RUNS_PER_CHUNK = 4_000;
+const WARMUP_RUNS = 1_500;
+const SEED = 20_251_125;
+
+export const propertyBenchmark: Benchmark = {
+  name: 'property',
+  description: 'runs/s of a two-host, one-connection property with faults (fast-check + every monitor), 1 and 2 worker threads',
+  async run(): Promise<Measurement[]> {
+    const chunks: Chunk[] = [
+      { seed: SEED, numRuns: RUNS_PER_CHUNK },
+      { seed: SEED + 1, numRuns: RUNS_PER_CHUNK },
+    ];
+    const one = await runOnWorkers([chunks]);
+    const two = await runOnWorkers([[chunks[0]!], [chunks[1]!]]);
+    if (one.digests.join() !== two.digests.join()) {
+      throw new Error(`runs differ between one and two workers: ${one.digests.join()} vs ${two.digests.join()}`);
+    }
+    const runs = 2 * RUNS_PER_CHUNK;
+    const rateOne = (runs * 1000) / one.elapsedMs;
+    const rateTwo = (runs * 1000) / two.elapsedMs;
+    return [
+      { figure: 'property runs/s, two hosts, one connection, faults, 1 worker', value: Math.round(rateOne), unit: 'runs/s', target: { op: '>=', value: TARGET_RUNS_PER_SECOND } },
+      { figure: 'property runs/s, two hosts, one connection, faults, 2 workers', value: Math.round(rateTwo), unit: 'runs/s' },
+      { figure: 'property speed-up, 2 workers over 1 (same runs, same digests)', value: Math.round((rateTwo / rateOne) * 100) / 100, unit: 'x', target: { op: '>=', value: TARGET_SPEEDUP } },
+    ];
+  },
+};
+
+/**
+ * Run the property for one chunk and return a digest of every run's outcome (statistics, end,
+ * violations) in order. Throws when a run fails: the benchmark measures a passing property.
+ */
+export function runPropertyChunk(chunk: Chunk): string {
+  const hash = createHash('sha256');
+  const details = fc.check(
+    fc.property(runSpecArb(PROPERTY_SHAPE), (spec) => {
+      const outcome = executeRun(spec);
+      hash.update(JSON.stringify([outcome.stats, outcome.end, outcome.failed ? outcome.violations : []]));
+      return !outcome.failed;
+    }),
+    { seed: chunk.seed, numRuns: chunk.numRuns },
+  );
+  if (details.failed) throw new Error(`the benchmark property failed: ${fc.defaultReportMessage(details)}`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** One worker per entry of `plan`; the clock runs from `go` until the last worker is done. */
+async function runOnWorkers(plan: readonly (readonly Chunk[])[]): Promise<{ elapsedMs: number; digests: string[] }> {
+  const workers = plan.map((chunks) => new Worker(new URL('./property-worker.js', import.meta.url), { workerData: { chunks, warmupRuns: WARMUP_RUNS } }));
+  try {
+    await Promise.all(workers.map((worker) => nextMessage(worker)));
+    const startMs = performance.now();
+    const done = workers.map((worker) => nextMessage(worker));
+    for (const worker of workers) worker.postMessage('go');
+    const results = (await Promise.all(done)) as { digests: string[] }[];
+    return { elapsedMs: performance.now() - startMs, digests: results.flatMap((r) => r.digests) };
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+function nextMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    worker.once('error', onError);
+    worker.once('message', (message) => {
+      worker.off('error', onError);
+      resolve(message);
+    });
+  });
+}
