@@ -59,7 +59,7 @@ async function scenario(content: unknown, ...args: string[]) {
   const dir = tempDir();
   const path = join(dir, 'scenario.json');
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
-  return { ...(await runMain(['scenario', path, ...args])), dir };
+  return { ...(await runMain(['scenario', path, ...args], { cwd: dir })), dir };
 }
 
 const c07 = JSON.parse(readFileSync(join(EXAMPLES, 'c07-three-way-close.json'), 'utf8'));
@@ -96,6 +96,7 @@ describe('timewait scenario: results and expectations', () => {
     expect(objects.at(-1)).toMatchObject({ type: 'result', passed: true, expectations: { total: 15, met: 15 } });
     const withCsv = await scenario(c07, '--csv', 'out.csv');
     expect(withCsv.code).toBe(0);
+    expect(readdirSync(withCsv.dir).sort()).toEqual(['out.csv', 'scenario.json']);
   });
 });
 
