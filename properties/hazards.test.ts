@@ -59,9 +59,12 @@ describe('C14: SO_LINGER{on,0} skips TIME-WAIT, and old duplicates reach the nex
 
 describe('C10: segments that outlive MSL defeat TIME-WAIT', () => {
   // A naive stack that starts every incarnation at the same ISN, so TIME-WAIT is all that keeps
-  // incarnations apart; old duplicates may be held up to 3 s while 2·MSL is 1 s.
+  // incarnations apart; old duplicates may be held up to 3 s while 2·MSL is 1 s. The client
+  // closes first, so the side that reopens the 4-tuple is the one holding TIME-WAIT. (When the
+  // server holds it, the client may reconnect at once, and with a repeated ISN its SYN-SENT
+  // takes an old SYN,ACK: that is the ISN clock's job, RFC 9293 §3.4.1, not TIME-WAIT's.)
   const naive: RunShape = {
-    closeOrders: ['client-first', 'server-first'],
+    closeOrders: ['client-first'],
     faults: true,
     oldDuplicates: true,
     oldDuplicateDelayUsMax: 3_000 * MS,
@@ -85,9 +88,12 @@ describe('C10: segments that outlive MSL defeat TIME-WAIT', () => {
     console.info(`C10 counterexample (seed ${details.seed}, path ${details.counterexamplePath}):\n${describeRunSpec(spec)}\n${staleMessage(spec)}`);
   });
 
-  it('C10: when the network kills segments after MSL, TIME-WAIT of 2·MSL alone keeps incarnations apart', () => {
-    // Act
-    const details = search({ ...naive, enforceMsl: true }, scaledRuns(500), 10);
+  it('C10: when the network kills segments after MSL and ISNs follow RFC 6528\'s clock, the same search finds none', () => {
+    // Act: segments die within MSL. The ISN clock is needed as well as TIME-WAIT: with a fixed
+    // ISN an old duplicate SYN can leave a half-open child on the listener (its SYN,ACK is
+    // retransmitted for 31 s, far beyond 2·MSL), and a reconnect with the same ISN joins it —
+    // the harness found that too.
+    const details = search({ ...naive, enforceMsl: true, isn: ['rfc6528'] }, scaledRuns(500), 10);
     // Assert
     expect(details.failed).toBe(false);
   });

@@ -23,3 +23,32 @@ describe('monitors raise no false alarm on the reference endpoint', () => {
     });
   }
 });
+
+describe('stream monitor', () => {
+  const conn = (connId: number, local: number, remote: number) =>
+    ({ connId, host: 'h', localIp: local, localPort: local, remoteIp: remote, remotePort: remote, incarnation: 1, passive: connId === 2, reuseAddr: false, lingerSec: null }) as const;
+  const context = { mslUs: 1, expectedTimeWaitUs: 2, delayedAckUs: 0, cleanNetwork: false, staleSegmentsImpossible: true };
+  const call = (connId: number, result: string, data?: Uint8Array) =>
+    ({ type: 'call', atUs: 0, host: 'h', program: 0, step: 0, call: { op: 'recv-until-eof', sock: 's' }, text: '', result, fd: 3, connId, ...(data ? { data } : {}) }) as const;
+
+  it('C5/C6: end-of-file before all the peer\'s bytes arrived is a violation; after all of them it is not', async () => {
+    // Arrange: two connected endpoints; the client's application sent 4 bytes.
+    const { StreamMonitor } = await import('./close-monitors.js');
+    const run = (received: number[]) => {
+      const monitor = new StreamMonitor(context);
+      const events = [
+        { type: 'state', atUs: 0, conn: conn(1, 1, 2), from: 'CLOSED', to: 'SYN-SENT', cause: '' },
+        { type: 'state', atUs: 0, conn: conn(2, 2, 1), from: 'LISTEN', to: 'SYN-RECEIVED', cause: '' },
+        call(1, 'sent 4', new Uint8Array([1, 2, 3, 4])),
+        call(2, `recv ${received.length}`, new Uint8Array(received)),
+        call(2, 'eof'),
+      ];
+      events.forEach((event, index) => monitor.onEvent(event as never, index));
+      return monitor.violation?.message ?? null;
+    };
+    // Act + Assert
+    expect(run([1, 2, 3, 4])).toBeNull();
+    expect(run([1, 2])).toBe("end-of-file after 2 bytes, but the peer's application sent 4");
+    expect(run([1, 2, 9, 4])).toBe('byte 2 is 9, the peer sent 3');
+  });
+});

@@ -1,5 +1,5 @@
 /** Monitors of TIME-WAIT and incarnations: C8–C11. */
-import { FIN, RST } from '../tcp/segment.js';
+import { FIN, RST, SYN } from '../tcp/segment.js';
 import type { TraceEvent } from '../world/trace.js';
 import { BaseMonitor, ConnBook, type EndOfRun } from './monitor.js';
 
@@ -109,7 +109,8 @@ export class NoStaleSegmentMonitor extends BaseMonitor {
   onEvent(event: TraceEvent, index: number): void {
     if (event.type !== 'accepted') return;
     if (event.seg.incarnation < event.conn.incarnation) {
-      const what = event.seg.flags & RST ? 'RST' : event.seg.flags & FIN ? 'FIN' : event.seg.payload.length > 0 ? `${event.seg.payload.length} data bytes` : 'ACK';
+      const flags = event.seg.flags;
+      const what = flags & RST ? 'RST' : flags & SYN ? 'SYN' : flags & FIN ? 'FIN' : event.seg.payload.length > 0 ? `${event.seg.payload.length} data bytes` : 'ACK';
       this.report(
         event.atUs,
         index,

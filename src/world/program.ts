@@ -233,10 +233,13 @@ export class Program implements EventHandler<null> {
   private record(step: ProgramStep, result: CallResult): void {
     const outcome: StepOutcome = { step: this.pc, call: step.call, result, atUs: this.world.nowUs, ...(step.expect !== undefined ? { expect: step.expect } : {}) };
     this.outcomes.push(outcome);
-    // Data calls were traced chunk by chunk, with their bytes, as they happened.
     const call = step.call;
-    if (call.op === 'send' || call.op === 'recv' || call.op === 'recv-until-eof') return;
-    this.traceCall(call, call.op === 'accept' ? this.fd(call.as) : 'sock' in call ? this.fd(call.sock) : -1, result);
+    const fd = call.op === 'accept' ? this.fd(call.as) : 'sock' in call ? this.fd(call.sock) : -1;
+    // Data calls were traced chunk by chunk, with their bytes, as they happened; what remains is
+    // a result without data: end-of-file or an error (the stream monitor's EOF check reads it).
+    const dataCall = call.op === 'send' || call.op === 'recv' || call.op === 'recv-until-eof';
+    if (dataCall && (result.startsWith('sent ') || result.startsWith('recv '))) return;
+    this.traceCall(call, fd, result);
   }
 
   private traceData(call: Call, fd: number, data: Uint8Array, result: string): void {
