@@ -6,14 +6,17 @@
 import { formatIpv4 } from '../net/address.js';
 import { pcapForHost, pcapOfWire } from '../report/pcap.js';
 import { ACK, tcpdumpFlags, type Segment } from '../tcp/segment.js';
-import { formatEvent, type ConnInfo, type TraceEvent } from '../world/trace.js';
+import { formatTrace, type ConnInfo, type TraceEvent } from '../world/trace.js';
 
 export type TraceFormat = 'text' | 'json' | 'pcap';
 
-/** One line per event (src/world/trace.ts `formatEvent`), tcpdump style for segments. */
+/**
+ * One line per event (src/world/trace.ts `formatTrace`): segments as tcpdump prints them by
+ * default, relative sequence numbers after each connection's first ACK-carrying segment.
+ */
 export function traceText(events: readonly TraceEvent[]): string {
   let text = '';
-  for (const event of events) text += `${formatEvent(event)}\n`;
+  for (const line of formatTrace(events)) text += `${line}\n`;
   return text;
 }
 
