@@ -49,8 +49,9 @@ export const lifecycleBenchmark: Benchmark = {
   run(): Measurement[] {
     return CASES.map((c) => {
       let best = 0;
+      // No forced collection between repetitions: after global.gc() V8 drops optimized code and
+      // shrinks the young generation, and a 10 ms run then measures the warm-up, not the simulator.
       for (let i = 0; i < c.warmups + c.repetitions; i++) {
-        collectGarbage();
         // A different seed each repetition: ISNs and ports differ, the work does not.
         const sample = lifecycleRun(c, i + 1);
         if (i >= c.warmups) best = Math.max(best, (sample.work * 1000) / sample.elapsedMs);
@@ -101,10 +102,4 @@ export function lifecycleRun(c: Pick<Case, 'connections' | 'lossRate' | 'monitor
     for (const tcb of host.liveTcbs()) throw new Error(`connection still ${tcb.state} at the end (${endUs} us)`);
   }
   return sample;
-}
-
-/** A full collection between runs when node runs with --expose-gc (main.ts sees to it). */
-export function collectGarbage(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc !== undefined) gc();
 }

@@ -349,6 +349,49 @@ describe('model: random schedule/cancel/re-arm/step against a sorted array', () 
       { numRuns: 300 },
     );
   });
+
+  it('with a few repeated delays (FIFO lanes), long queues, cancels and re-arms, it fires as the model does', () => {
+    // Arrange: 600 events and three delays, so lanes form, hold hundreds of events and compact
+    // after many cancels; a fourth, rarer delay keeps the heap in play.
+    const LANE_EVENTS = 600;
+    const laneOpArb: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 8, arbitrary: fc.record({ op: fc.constant('schedule' as const), event: fc.nat(LANE_EVENTS - 1), delayUs: fc.constantFrom(0, 1_000, 60_000_000, 1_000, 60_000_000, 7) }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('cancel' as const), event: fc.nat(LANE_EVENTS - 1) }) },
+      { weight: 2, arbitrary: fc.constant({ op: 'step' as const }) },
+    );
+    fc.assert(
+      fc.property(fc.array(laneOpArb, { minLength: 2_000, maxLength: 4_000 }), (ops) => {
+        const scheduler = new Scheduler();
+        const model = new NaiveModel();
+        const fired: number[] = [];
+        const handler: EventHandler<number> = { onEvent: (event) => void fired.push(event.payload) };
+        const events = Array.from({ length: LANE_EVENTS }, (_, i) => new SimEvent(handler, 0, i));
+        const expected: number[] = [];
+        for (const op of ops) {
+          // Act
+          if (op.op === 'schedule') {
+            scheduler.scheduleIn(events[op.event]!, op.delayUs);
+            model.schedule(op.event, model.nowUs + op.delayUs);
+          } else if (op.op === 'cancel') {
+            scheduler.cancel(events[op.event]!);
+            model.cancel(op.event);
+          } else {
+            scheduler.step();
+            const next = model.step();
+            if (next !== null) expected.push(next);
+          }
+        }
+        // Assert
+        expect(scheduler.pendingCount).toBe(model.entries.length);
+        expect(scheduler.peekTimeUs()).toBe(model.entries[0]?.atUs ?? Infinity);
+        for (let next = model.step(); next !== null; next = model.step()) expected.push(next);
+        drain(scheduler);
+        expect(fired).toEqual(expected);
+        expect(scheduler.nowUs).toBe(model.nowUs);
+      }),
+      { numRuns: 20 },
+    );
+  });
 });
 
 describe('run budgets', () => {

@@ -36,6 +36,12 @@ export interface Connection {
   timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn';
   onTimer(nowUs: number, kind: TimerKind): void;
   setState(next: TcpState, cause: string): void;
+  /**
+   * Optional: once in TIME-WAIT with its socket closed, a smaller connection that behaves the
+   * same for the rest of TIME-WAIT, which the host keeps instead (Linux's inet_timewait_sock);
+   * null to stay as it is. See time-wait.ts.
+   */
+  compactForTimeWait?(): Connection | null;
 }
 
 /** The Linux bind rule's inputs for one other owner of the port (see Host.bindConflict). */

@@ -34,6 +34,8 @@ export interface HostEnv {
   timeWaitRestarted(tcb: Connection, cause: string): void;
   segmentAccepted(tcb: Connection, seg: Segment): void;
   socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void;
+  /** `to` stands in for `from` from now on (a TIME-WAIT record for its TCB): its timers and trace identity move over. */
+  connectionReplaced(from: Connection, to: Connection): void;
 }
 
 /** Anything that holds a local port in the bind table. */
@@ -98,8 +100,11 @@ const NO_CHILDREN: Set<Connection> = new Set();
  * object for both means no second map from TCB to owner.
  */
 class ConnEntry implements PortOwner {
+  /** Where the connection sits in `Host.allTcbs`, or -1 when the host keeps no history. */
+  historyIndex = -1;
   constructor(
-    readonly tcb: Connection,
+    /** Changes once at most: a TCB in TIME-WAIT is swapped for its small record. */
+    public tcb: Connection,
     readonly connectBound: boolean,
   ) {}
   get reuseAddr(): boolean {
@@ -148,6 +153,8 @@ export class Host implements TcbEnv {
    * long runs with 10^5 connections turn it off, or every closed TCB stays in memory.
    */
   recordAllTcbs = true;
+  /** Swap TIME-WAIT connections whose socket is closed for their small records (see `compactTimeWait`). */
+  compactTimeWaitConnections = true;
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
 
@@ -361,6 +368,7 @@ export class Host implements TcbEnv {
       const tcb = socket.tcb;
       this.socketOfTcb.delete(tcb);
       tcb.close(this.env.nowUs);
+      this.compactTimeWait(tcb);
     } else if (previousPhase === 'bound') {
       this.removeOwner(socket.localPort, socket);
     }
@@ -407,6 +415,7 @@ export class Host implements TcbEnv {
     if (tcb !== undefined) {
       if (tcb.state !== 'TIME-WAIT') {
         tcb.input(nowUs, seg);
+        this.compactTimeWait(tcb);
         return;
       }
       if (tcb.timeWaitInput(nowUs, seg) === 'handled') return;
@@ -559,8 +568,29 @@ export class Host implements TcbEnv {
     byRemote.set(portsKey(remotePort, localPort), entry);
     if (this.destinations.size > 0) this.destinations.get(destinationKey(remoteIp, remotePort))?.add(localPort);
     this.addOwner(localPort, entry);
-    if (this.recordAllTcbs) this.allTcbs.push(tcb);
+    if (this.recordAllTcbs) {
+      entry.historyIndex = this.allTcbs.length;
+      this.allTcbs.push(tcb);
+    }
     return tcb;
+  }
+
+  /**
+   * A connection in TIME-WAIT whose socket is closed keeps only what TIME-WAIT needs: swap its
+   * TCB for the small record it offers (time-wait.ts), in the table, the bind table's entry and
+   * the history; the world moves its timer. Nothing else may hold the TCB any more. Called
+   * after every segment a connection takes and every close; most calls return at the first test.
+   */
+  private compactTimeWait(tcb: Connection): void {
+    if (tcb.state !== 'TIME-WAIT' || !tcb.orphaned || tcb.compactForTimeWait === undefined || !this.compactTimeWaitConnections) return;
+    if (this.socketOfTcb.has(tcb) || this.listenerOfChild.has(tcb)) return;
+    const entry = this.connections.get(tcb.id.remoteIp)?.get(portsKey(tcb.id.remotePort, tcb.id.localPort));
+    if (entry === undefined || entry.tcb !== tcb) return;
+    const record = tcb.compactForTimeWait();
+    if (record === null) return;
+    entry.tcb = record;
+    if (entry.historyIndex >= 0) this.allTcbs[entry.historyIndex] = record;
+    this.env.connectionReplaced(tcb, record);
   }
 
   private forgetTcb(tcb: Connection): void {

@@ -21,6 +21,7 @@ import { ACK, FIN, PSH, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGt, seqGe, seqLe, seqLt } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection } from './endpoint.js';
+import { TimeWaitConnection, timeWaitRestartCause, timeWaitVerdict } from './time-wait.js';
 
 export type Errno =
   | 'EADDRINUSE'
@@ -46,21 +47,21 @@ export const enum TimerKind {
 }
 export const TIMER_COUNT = 5;
 
-/** What a TCB asks of the world around it. */
+/** What a TCB (or the TIME-WAIT record that replaces it, time-wait.ts) asks of the world around it. */
 export interface TcbEnv {
-  transmit(tcb: Tcb, seg: SegmentFields): void;
+  transmit(tcb: Connection, seg: SegmentFields): void;
   /** Arm (or re-arm) a timer at an absolute time. */
-  setTimer(tcb: Tcb, kind: TimerKind, atUs: number): void;
-  clearTimer(tcb: Tcb, kind: TimerKind): void;
-  stateChanged(tcb: Tcb, from: TcpState, to: TcpState, cause: string): void;
+  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
+  clearTimer(tcb: Connection, kind: TimerKind): void;
+  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void;
   /** TIME-WAIT's 2·MSL timer started again (C9). */
-  timeWaitRestarted(tcb: Tcb, cause: string): void;
+  timeWaitRestarted(tcb: Connection, cause: string): void;
   /** A segment passed the acceptability test and was acted on (for the C10 check). */
-  segmentAccepted(tcb: Tcb, seg: Segment): void;
+  segmentAccepted(tcb: Connection, seg: Segment): void;
   /** Something the application may be waiting for changed. */
-  wake(tcb: Tcb): void;
+  wake(tcb: Connection): void;
   /** A passive-open TCB reached ESTABLISHED and may join its listener's accept queue; false when the queue is full. */
-  offerToListener(tcb: Tcb): boolean;
+  offerToListener(tcb: Connection): boolean;
 }
 
 /** A segment as the TCB builds it; the host adds addresses, ids and send time. */
@@ -665,28 +666,51 @@ export class Tcb implements Connection {
    * number is above everything the old one received (Linux TCP_TW_SYN).
    */
   timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
-    const flags = seg.flags;
-    const len = segLen(seg);
-    if ((flags & (SYN | RST | ACK)) === SYN && seqGt(seg.seq, this.rcvNxt)) return 'new-syn';
-    if (seg.seq === this.rcvNxt && (len === 0 || flags & RST)) {
-      if (flags & RST) {
+    // The rules are timeWaitVerdict's (time-wait.ts), shared with the TIME-WAIT record.
+    switch (timeWaitVerdict(seg, this.rcvNxt)) {
+      case 'new-syn':
+        return 'new-syn';
+      case 'reset':
         // TIME-WAIT assassination (RFC 1337): Linux, with tcp_rfc1337 = 0, lets it end TIME-WAIT.
         this.env.segmentAccepted(this, seg);
         if (!this.config.rfc1337) this.becomeClosed('rcv RST in TIME-WAIT');
         return 'handled';
-      }
-      // An in-window bare ACK: Linux restarts the timer and stays quiet.
-      this.env.segmentAccepted(this, seg);
-      this.restartTimeWait(nowUs, 'rcv ACK');
-      return 'handled';
+      case 'ack':
+        // An in-window bare ACK: Linux restarts the timer and stays quiet.
+        this.env.segmentAccepted(this, seg);
+        this.restartTimeWait(nowUs, 'rcv ACK');
+        return 'handled';
+      case 'drop':
+        return 'handled';
+      case 'answer':
+        // C9: a retransmitted FIN above all is answered with an ACK, never a RST, and (with ACK) restarts 2·MSL.
+        if (seg.flags & ACK) this.restartTimeWait(nowUs, timeWaitRestartCause(seg));
+        this.sendOutOfWindowAck(nowUs, seg, false);
+        return 'handled';
     }
-    if (flags & RST) return 'handled';
-    // C9: anything else — above all a retransmitted FIN, because our last ACK was lost — is
-    // answered with an ACK, never a RST, and (if it carries ACK) restarts 2·MSL.
-    // It is not acceptable (it lies below RCV.NXT), so it is answered, not accepted (§3.10.7.4 first check).
-    if (flags & ACK) this.restartTimeWait(nowUs, flags & FIN ? 'rcv FIN' : 'rcv segment');
-    this.sendOutOfWindowAck(nowUs, seg, false);
-    return 'handled';
+  }
+
+  /**
+   * Once its socket is closed, a connection in TIME-WAIT needs none of this object's buffers
+   * and counters: the host swaps it for a small record that behaves the same (time-wait.ts,
+   * Linux's inet_timewait_sock). Null when it cannot be swapped: not TIME-WAIT, the socket
+   * still open, or a subclass, which may have changed how TIME-WAIT behaves.
+   */
+  compactForTimeWait(): Connection | null {
+    if (this.constructor !== Tcb || this.state !== 'TIME-WAIT' || !this.orphaned) return null;
+    return new TimeWaitConnection({
+      id: this.id,
+      config: this.config,
+      env: this.env,
+      options: this.options,
+      passive: this.passive,
+      incarnation: this.incarnation,
+      retransmissions: this.retransmissions,
+      sndNxt: this.sndNxt,
+      rcvNxt: this.rcvNxt,
+      window: this.receiveWindow(),
+      lastOutOfWindowAckUs: this.lastOutOfWindowAckUs,
+    });
   }
 
   /**
