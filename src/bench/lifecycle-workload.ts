@@ -144,8 +144,19 @@ export class LifecycleWorkload {
     const world = this.world;
     if (!world.isTracing) return;
     const connId = host.socketOf(fd)?.tcb?.id.connId ?? -1;
-    world.emit({ type: 'call', atUs: world.nowUs, host: host.name, program: 0, step: 0, call, text: describeCall(call), result, fd, connId, ...(data !== undefined ? { data } : {}) });
+    world.emit({ type: 'call', atUs: world.nowUs, host: host.name, program: 0, step: 0, call, text: callText(call), result, fd, connId, ...(data !== undefined ? { data } : {}) });
   }
+}
+
+/** The driver's calls are a few constant objects: describe each once. */
+const CALL_TEXTS = new Map<Call, string>();
+function callText(call: Call): string {
+  let text = CALL_TEXTS.get(call);
+  if (text === undefined) {
+    text = describeCall(call);
+    CALL_TEXTS.set(call, text);
+  }
+  return text;
 }
 
 const CALL_SOCKET: Call = { op: 'socket', sock: 'c' };

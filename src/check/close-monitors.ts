@@ -2,7 +2,7 @@
 import { RST } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { BaseMonitor, ConnBook } from './monitor.js';
+import { BaseMonitor } from './monitor.js';
 
 interface CloseWatch {
   readonly active: ConnInfo;
@@ -28,13 +28,12 @@ export class CloseShapeMonitor extends BaseMonitor {
   readonly name = 'close-shape';
   readonly claims = ['C5', 'C7'];
   readonly description = 'clean link: prompt passive close takes 3 segments, otherwise 4 or more';
-  private readonly book = new ConnBook();
   private readonly activeSince = new Map<number, number>();
   private readonly watches = new Map<number, CloseWatch>();
 
   onEvent(event: TraceEvent, index: number): void {
     if (!this.context.cleanNetwork) return;
-    this.book.observe(event);
+    this.track(event);
     if (event.type === 'state') {
       this.onState(event.conn, event.from, event.to, event.atUs, index);
       return;
@@ -122,12 +121,11 @@ export class StreamMonitor extends BaseMonitor {
   readonly name = 'stream';
   readonly claims = ['C5', 'C6'];
   readonly description = 'each application receives exactly the bytes its peer sent, in order, once';
-  private readonly book = new ConnBook();
   private readonly sent = new Map<number, SentBytes>();
   private readonly received = new Map<number, number>();
 
   onEvent(event: TraceEvent, index: number): void {
-    this.book.observe(event);
+    this.track(event);
     if (event.type !== 'call' || event.connId < 0) return;
     const id = event.connId;
     if (event.data !== undefined && event.result.startsWith('sent')) {
@@ -178,7 +176,6 @@ export class AbortMonitor extends BaseMonitor {
   readonly name = 'abort';
   readonly claims = ['C14', 'C15'];
   readonly description = 'SO_LINGER{on,0} close sends RST, discards unsent data, no TIME-WAIT either side';
-  private readonly book = new ConnBook();
   private readonly lingerSec = new Map<number, number | null>();
   private readonly previousState = new Map<number, { state: TcpState; untilUs: number }>();
   private readonly lastSent = new Map<number, { atUs: number; flags: number }>();
@@ -188,12 +185,19 @@ export class AbortMonitor extends BaseMonitor {
   private readonly noTimeWait = new Set<number>();
 
   onEvent(event: TraceEvent, index: number): void {
-    this.book.observe(event);
+    this.track(event);
     switch (event.type) {
       case 'state': {
         const id = event.conn.connId;
         if (!this.lingerSec.has(id)) this.lingerSec.set(id, event.conn.lingerSec);
-        this.previousState.set(id, { state: event.from, untilUs: event.atUs });
+        // Updated in place: one record per connection, not one per event.
+        const previous = this.previousState.get(id);
+        if (previous === undefined) {
+          this.previousState.set(id, { state: event.from, untilUs: event.atUs });
+        } else {
+          previous.state = event.from;
+          previous.untilUs = event.atUs;
+        }
         if (event.to === 'TIME-WAIT' && this.noTimeWait.has(id)) {
           this.report(event.atUs, index, event.conn, `entered TIME-WAIT after the connection was aborted with SO_LINGER{on,0}`);
         }
@@ -207,7 +211,13 @@ export class AbortMonitor extends BaseMonitor {
           this.report(event.atUs, index, this.book.byId.get(id) ?? null, `aborted connection sent another segment (flags ${event.seg.flags}, ${event.seg.payload.length} bytes)`);
           return;
         }
-        this.lastSent.set(id, { atUs: event.atUs, flags: event.seg.flags });
+        const last = this.lastSent.get(id);
+        if (last === undefined) {
+          this.lastSent.set(id, { atUs: event.atUs, flags: event.seg.flags });
+        } else {
+          last.atUs = event.atUs;
+          last.flags = event.seg.flags;
+        }
         return;
       }
       case 'call': {

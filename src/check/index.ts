@@ -1,7 +1,7 @@
 /** Every monitor, by name, and a set that feeds them a run's events. */
 import { AbortMonitor, CloseShapeMonitor, StreamMonitor } from './close-monitors.js';
 import { BindInUseMonitor, LegalTransitionsMonitor, TerminationMonitor } from './lifecycle-monitors.js';
-import type { EndOfRun, Monitor, MonitorContext, Violation } from './monitor.js';
+import { ConnBook, type EndOfRun, type Monitor, type MonitorContext, type Violation } from './monitor.js';
 import { FinAckMonitor, SeqSpaceMonitor, SynAckMonitor } from './sequence-monitors.js';
 import { NoStaleSegmentMonitor, TimeWait2MslMonitor, TimeWaitSideMonitor } from './time-wait-monitors.js';
 import type { TraceEvent, TraceListener } from '../world/trace.js';
@@ -43,10 +43,16 @@ export function describeMonitors(): { name: string; claims: readonly string[]; d
 /** Feeds every event to every monitor; the first violation of each is kept. */
 export class MonitorSet implements TraceListener {
   private index = 0;
-  constructor(readonly monitors: readonly Monitor[]) {}
+  /** One book of connections for every monitor, fed once per event before they see it. */
+  private readonly book = new ConnBook();
+
+  constructor(readonly monitors: readonly Monitor[]) {
+    for (const monitor of monitors) monitor.shareBook?.(this.book);
+  }
 
   onEvent(event: TraceEvent): void {
     const index = this.index++;
+    this.book.observe(event);
     const monitors = this.monitors;
     for (let i = 0; i < monitors.length; i++) monitors[i]!.onEvent(event, index);
   }

@@ -1,7 +1,7 @@
 /** Monitors of the whole lifecycle: the state diagram, termination, and the bind table (C11–C13). */
-import { LEGAL_EDGES, type Edge, type TcpState } from '../tcp/state.js';
+import { LEGAL_EDGES, type TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { BaseMonitor, ConnBook, type EndOfRun } from './monitor.js';
+import { BaseMonitor, type EndOfRun } from './monitor.js';
 
 /** `legal-transitions` (RFC 9293 Figure 5): every state change is an edge of the diagram, or a reset/abort/timeout edge its text allows. */
 export class LegalTransitionsMonitor extends BaseMonitor {
@@ -11,10 +11,25 @@ export class LegalTransitionsMonitor extends BaseMonitor {
 
   onEvent(event: TraceEvent, index: number): void {
     if (event.type !== 'state') return;
-    const edge = `${event.from}=>${event.to}` as Edge;
-    if (!LEGAL_EDGES.has(edge)) this.report(event.atUs, index, event.conn, `illegal transition ${edge} (${event.cause})`);
+    if (LEGAL_TARGETS.get(event.from)?.has(event.to) === true) return;
+    this.report(event.atUs, index, event.conn, `illegal transition ${event.from}=>${event.to} (${event.cause})`);
   }
 }
+
+/** LEGAL_EDGES by source state, so checking an edge builds no string. */
+const LEGAL_TARGETS: ReadonlyMap<TcpState, ReadonlySet<TcpState>> = (() => {
+  const targets = new Map<TcpState, Set<TcpState>>();
+  for (const edge of LEGAL_EDGES) {
+    const [from, to] = edge.split('=>') as [TcpState, TcpState];
+    let set = targets.get(from);
+    if (set === undefined) {
+      set = new Set();
+      targets.set(from, set);
+    }
+    set.add(to);
+  }
+  return targets;
+})();
 
 /**
  * `termination`: once faults stop, every connection reaches CLOSED (a passive child that was
@@ -25,10 +40,9 @@ export class TerminationMonitor extends BaseMonitor {
   readonly name = 'termination';
   readonly claims = ['RFC 9293 §3.8.3', 'C8'];
   readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound';
-  private readonly book = new ConnBook();
 
   onEvent(event: TraceEvent): void {
-    this.book.observe(event);
+    this.track(event);
   }
 
   override atEnd(end: EndOfRun): void {

@@ -2,7 +2,7 @@
 import { ACK, FIN, RST, SYN, segLen } from '../tcp/segment.js';
 import { seqAdd, seqGt, seqLt } from '../tcp/seq.js';
 import type { TraceEvent } from '../world/trace.js';
-import { BaseMonitor, ConnBook } from './monitor.js';
+import { BaseMonitor } from './monitor.js';
 
 /**
  * `syn-ack` (C2–C4): a SYN occupies one sequence number, so until the peer's first data or FIN
@@ -12,14 +12,13 @@ export class SynAckMonitor extends BaseMonitor {
   readonly name = 'syn-ack';
   readonly claims = ['C2', 'C3', 'C4'];
   readonly description = 'the ACK of a SYN is ISN+1';
-  private readonly book = new ConnBook();
   /** connId -> the peer's ISN, once its SYN was accepted. */
   private readonly peerIsn = new Map<number, number>();
   /** Connections that accepted data or a FIN (their ACKs move past ISN+1). */
   private readonly pastHandshake = new Set<number>();
 
   onEvent(event: TraceEvent, index: number): void {
-    this.book.observe(event);
+    this.track(event);
     if (event.type === 'accepted') {
       const seg = event.seg;
       if (seg.flags & SYN && !(seg.flags & RST)) this.peerIsn.set(event.conn.connId, seg.seq);
@@ -46,14 +45,13 @@ export class FinAckMonitor extends BaseMonitor {
   readonly name = 'fin-ack';
   readonly claims = ['C4'];
   readonly description = 'the ACK that covers a FIN is the FIN\'s seq+1';
-  private readonly book = new ConnBook();
   /** Sending connId -> sequence number its FIN occupies. */
   private readonly finSeqOf = new Map<number, number>();
   /** connId -> true once it has taken the peer's FIN. */
   private readonly tookFin = new Set<number>();
 
   onEvent(event: TraceEvent, index: number): void {
-    this.book.observe(event);
+    this.track(event);
     if (event.type === 'state') {
       const { from, to } = event;
       const tookFin = to === 'CLOSE-WAIT' || to === 'CLOSING' || (to === 'TIME-WAIT' && from !== 'CLOSING');
@@ -83,12 +81,11 @@ export class SeqSpaceMonitor extends BaseMonitor {
   readonly name = 'seq-space';
   readonly claims = ['RFC 9293 §3.3.1'];
   readonly description = 'SND.UNA ≤ SND.NXT; nothing acknowledges unsent data; all modulo 2^32';
-  private readonly book = new ConnBook();
   /** connId -> one past the highest sequence number it has sent. */
   private readonly sentEnd = new Map<number, number>();
 
   onEvent(event: TraceEvent, index: number): void {
-    this.book.observe(event);
+    this.track(event);
     if (event.type !== 'segment' || event.fate !== 'sent') return;
     const seg = event.seg;
     // A reset's sequence number is taken from the segment it answers (RFC 9293 §3.5.2), not from our space.

@@ -1,7 +1,7 @@
 /** Monitors of TIME-WAIT and incarnations: C8–C11. */
 import { FIN, RST, SYN } from '../tcp/segment.js';
 import type { TraceEvent } from '../world/trace.js';
-import { BaseMonitor, ConnBook, type EndOfRun } from './monitor.js';
+import { BaseMonitor, type EndOfRun } from './monitor.js';
 
 /** Ways out of TIME-WAIT other than its timer, all of them Linux's: RFC 1337 assassination, a new incarnation's SYN, a crash. */
 const EARLY_TIME_WAIT_EXITS = new Set(['rcv RST in TIME-WAIT', 'SYN for a new incarnation', 'host crash']);
@@ -15,10 +15,9 @@ export class TimeWait2MslMonitor extends BaseMonitor {
   readonly claims = ['C8', 'C9'];
   readonly description = 'TIME-WAIT lasts exactly 2·MSL from its last (re)start, then CLOSED, and never answers with RST';
   private readonly startedUs = new Map<number, number>();
-  private readonly book = new ConnBook();
 
   onEvent(event: TraceEvent, index: number): void {
-    this.book.observe(event);
+    this.track(event);
     if (event.type === 'segment' && event.fate === 'sent' && event.seg.flags & RST && this.startedUs.has(event.seg.connId)) {
       // C9: the side in TIME-WAIT answers what still arrives — a retransmitted FIN above all — with an ACK, never a RST.
       this.report(event.atUs, index, this.book.byId.get(event.seg.connId) ?? null, `TIME-WAIT sent a RST (seq ${event.seg.seq}); it must answer with an ACK`);
@@ -76,7 +75,14 @@ export class TimeWaitSideMonitor extends BaseMonitor {
       return;
     }
     if (event.type === 'accepted') {
-      this.lastAccepted.set(event.conn.connId, { atUs: event.atUs, flags: event.seg.flags });
+      // Updated in place: one record per connection, not one per segment.
+      const last = this.lastAccepted.get(event.conn.connId);
+      if (last === undefined) {
+        this.lastAccepted.set(event.conn.connId, { atUs: event.atUs, flags: event.seg.flags });
+      } else {
+        last.atUs = event.atUs;
+        last.flags = event.seg.flags;
+      }
       return;
     }
     if (event.type !== 'state') return;
