@@ -53,8 +53,14 @@ export interface FabricOptions<D extends Datagram> {
 
 const DELIVER = 1;
 
-export class Fabric<D extends Datagram> implements EventHandler<D> {
+export class Fabric<D extends Datagram> implements EventHandler<D | null> {
   observer: FabricObserver<D> | null = null;
+  /**
+   * Delivery events that have fired, kept for the next datagrams: one event per datagram in
+   * flight rather than one allocated per datagram. Only the fabric ever holds them, and an
+   * event's identity plays no part in the order (`(atUs, seq)` does).
+   */
+  private readonly spareEvents: SimEvent<D | null>[] = [];
   private readonly receivers = new Map<number, DatagramReceiver<D>>();
   private readonly linksBySource = new Map<number, Map<number, LinkDirection>>();
   private readonly defaultFaults: LinkFaults;
@@ -136,8 +142,10 @@ export class Fabric<D extends Datagram> implements EventHandler<D> {
     }
   }
 
-  onEvent(event: SimEvent<D>, nowUs: number): void {
-    const datagram = event.payload;
+  onEvent(event: SimEvent<D | null>, nowUs: number): void {
+    const datagram = event.payload!;
+    event.payload = null;
+    this.spareEvents.push(event);
     const observer = this.observer;
     // RFC 9293 §3.4.1: segments live at most MSL in the network; the switch lets them outlive it.
     if (this.options.enforceMsl && nowUs - datagram.sentAtUs > this.options.mslUs) {
@@ -177,7 +185,9 @@ export class Fabric<D extends Datagram> implements EventHandler<D> {
   }
 
   private scheduleArrival(datagram: D, atUs: number): void {
-    this.scheduler.schedule(new SimEvent<D>(this, DELIVER, datagram), atUs);
+    const event = this.spareEvents.pop() ?? new SimEvent<D | null>(this, DELIVER, null);
+    event.payload = datagram;
+    this.scheduler.schedule(event, atUs);
   }
 
   private link(srcIp: number, dstIp: number): LinkDirection {

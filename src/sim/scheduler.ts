@@ -64,11 +64,19 @@ export interface RunLimits {
   readonly maxTimeUs: number;
 }
 
-/** Events scheduled with one delay, in `(atUs, seq)` order; cancelled ones leave a null behind. */
+/**
+ * Events scheduled with one delay, in `(atUs, seq)` order: a ring buffer, so a busy lane
+ * allocates nothing once it has grown to its working size. An event's `heapIndex` is its
+ * position, counted up from the last renumbering; a cancelled event leaves a null behind, which
+ * the head steps over.
+ */
 class Lane {
-  readonly items: (SimEvent<any> | null)[] = [];
-  /** Index of the first live event (or `items.length` when there is none). */
-  head = 0;
+  private items: (SimEvent<any> | null)[] = new Array<SimEvent<any> | null>(LANE_INITIAL_SLOTS).fill(null);
+  private mask = LANE_INITIAL_SLOTS - 1;
+  /** Position of the first live event; `head === tail` when there is none. */
+  private head = 0;
+  /** Position the next event gets. */
+  private tail = 0;
   /** Live events. */
   size = 0;
 
@@ -76,43 +84,55 @@ class Lane {
 
   /** The earliest event, or undefined. */
   first(): SimEvent<any> | undefined {
-    return this.head < this.items.length ? this.items[this.head]! : undefined;
+    return this.head < this.tail ? this.items[this.head & this.mask]! : undefined;
   }
 
   append(event: SimEvent<any>): void {
+    if (this.tail - this.head === this.items.length) this.renumber(2 * this.items.length);
+    else if (this.tail >= LANE_RENUMBER_AT) this.renumber(this.items.length);
     event.lane = this;
-    event.heapIndex = this.items.length;
-    this.items.push(event);
+    event.heapIndex = this.tail;
+    this.items[this.tail & this.mask] = event;
+    this.tail++;
     this.size++;
   }
 
   remove(event: SimEvent<any>): void {
-    const index = event.heapIndex;
-    this.items[index] = null;
+    const position = event.heapIndex;
+    this.items[position & this.mask] = null;
     event.heapIndex = -1;
     event.lane = null;
     this.size--;
-    if (index === this.head) this.skipRemoved();
-  }
-
-  /** Step the head over removed events; empty, start over; far along, close the gap. */
-  private skipRemoved(): void {
+    if (position !== this.head) return;
     const items = this.items;
-    let head = this.head;
-    while (head < items.length && items[head] === null) head++;
-    if (head === items.length) {
-      items.length = 0;
+    const mask = this.mask;
+    let head = this.head + 1;
+    while (head < this.tail && items[head & mask] === null) head++;
+    if (head === this.tail) {
+      // Empty: positions start again from 0.
       head = 0;
-    } else if (head >= LANE_COMPACT_AFTER && 2 * head >= items.length) {
-      items.copyWithin(0, head);
-      items.length -= head;
-      head = 0;
-      for (let i = 0; i < items.length; i++) {
-        const event = items[i];
-        if (event !== null && event !== undefined) event.heapIndex = i;
-      }
+      this.tail = 0;
     }
     this.head = head;
+  }
+
+  /**
+   * Move the live span to a ring of `slots` slots, positions from 0: to grow, and now and then
+   * so positions stay small integers (an event's `heapIndex` must not become a boxed number).
+   */
+  private renumber(slots: number): void {
+    const items = new Array<SimEvent<any> | null>(slots).fill(null);
+    let position = 0;
+    for (let old = this.head; old < this.tail; old++) {
+      const event = this.items[old & this.mask]!;
+      if (event === null) continue;
+      event.heapIndex = position;
+      items[position++] = event;
+    }
+    this.items = items;
+    this.mask = slots - 1;
+    this.head = 0;
+    this.tail = position;
   }
 }
 
@@ -120,7 +140,9 @@ class Lane {
 const LANE_AFTER = 8;
 const MAX_LANES = 8;
 const LANE_SLOT_BITS = 6;
-const LANE_COMPACT_AFTER = 256;
+const LANE_INITIAL_SLOTS = 16;
+/** Positions are renumbered from 0 before they pass this (well inside V8's small integers). */
+const LANE_RENUMBER_AT = 2 ** 30;
 
 export class Scheduler {
   private nowUsValue = 0;

@@ -269,13 +269,14 @@ export class Host implements TcbEnv {
       if (port < 0) return fail('EADDRNOTAVAIL');
       socket.localPort = port;
       socket.connectBound = true;
-      this.addOwner(port, socket);
+      // The socket does not become an owner of the port: its connection does, just below.
     } else if (this.lookup(remoteIp, remotePort, socket.localPort) !== undefined) {
       // An explicitly bound port whose 4-tuple is still in use (TIME-WAIT included).
       return fail('EADDRNOTAVAIL');
     }
     const tcb = this.newTcb(socket.localPort, remoteIp, remotePort, { reuseAddr: socket.reuseAddr, lingerSec: socket.lingerSec }, socket.connectBound);
     tcb.incarnation = this.env.newIncarnation(this.ip, socket.localPort, remoteIp, remotePort);
+    // A port from bind() passes from the socket to its connection.
     this.removeOwner(socket.localPort, socket);
     socket.phase = 'connection';
     socket.tcb = tcb;
