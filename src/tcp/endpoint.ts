@@ -18,6 +18,11 @@ export interface Connection {
   readonly options: TcbOptions;
   /** Opaque timer slots the environment owns, one per `TimerKind`. */
   readonly timerHandles: unknown[];
+  /**
+   * Opaque slot the host owns (its table entry for the connection), so it finds the socket and
+   * listener of a connection without a map keyed by connections. Start it at null; never touch it.
+   */
+  hostEntry: unknown;
   /** close() was called: no more reads. */
   orphaned: boolean;
   /** The error the application sees next (SO_ERROR). */

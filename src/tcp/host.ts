@@ -102,6 +102,10 @@ const NO_CHILDREN: Set<Connection> = new Set();
 class ConnEntry implements PortOwner {
   /** Where the connection sits in `Host.allTcbs`, or -1 when the host keeps no history. */
   historyIndex = -1;
+  /** The socket the application reaches the connection through, until it is closed (wake goes there). */
+  socket: Socket | null = null;
+  /** For a passive child: its listener, until accepted (or, reset while queued, until accept takes it). */
+  listener: Socket | null = null;
   constructor(
     /** Changes once at most: a TCB in TIME-WAIT is swapped for its small record. */
     public tcb: Connection,
@@ -119,7 +123,7 @@ class ConnEntry implements PortOwner {
 }
 
 export class Host implements TcbEnv {
-  private readonly sockets = new Map<number, Socket>();
+  private readonly sockets = new SocketTable();
   private nextFd = 3;
   /**
    * Bind table: local port -> its owners (Linux's inet_bind_bucket owners list), in the order
@@ -143,8 +147,6 @@ export class Host implements TcbEnv {
   /** Per destination a connect() has asked about: which local ports have a connection to it. */
   private readonly destinations = new Map<number, Destination>();
   private readonly listeners = new Map<number, Socket>();
-  private readonly socketOfTcb = new Map<Connection, Socket>();
-  private readonly listenerOfChild = new Map<Connection, Socket>();
   private readonly isnSecret: number;
   /** All TCBs ever created on this host, for end-of-run checks and statistics (while `recordAllTcbs`). */
   readonly allTcbs: Connection[] = [];
@@ -249,8 +251,9 @@ export class Host implements TcbEnv {
     child.reuseAddr = tcb.options.reuseAddr;
     child.lingerSec = tcb.options.lingerSec;
     child.tcb = tcb;
-    this.socketOfTcb.set(tcb, child);
-    this.listenerOfChild.delete(tcb);
+    const entry = entryOf(tcb);
+    entry.socket = child;
+    entry.listener = null;
     return { ok: true, value: child.fd };
   }
 
@@ -280,7 +283,7 @@ export class Host implements TcbEnv {
     this.removeOwner(socket.localPort, socket);
     socket.phase = 'connection';
     socket.tcb = tcb;
-    this.socketOfTcb.set(tcb, socket);
+    entryOf(tcb).socket = socket;
     tcb.connect(this.env.nowUs, this.chooseIsn(socket.localPort, remoteIp, remotePort));
     return OK;
   }
@@ -312,7 +315,7 @@ export class Host implements TcbEnv {
    */
   private unconnect(socket: Socket): void {
     const tcb = socket.tcb;
-    if (tcb !== null) this.socketOfTcb.delete(tcb);
+    if (tcb !== null) entryOf(tcb).socket = null;
     socket.tcb = null;
     if (socket.connectBound) {
       socket.connectBound = false;
@@ -367,7 +370,7 @@ export class Host implements TcbEnv {
       this.closeListener(socket);
     } else if (socket.tcb !== null) {
       const tcb = socket.tcb;
-      this.socketOfTcb.delete(tcb);
+      entryOf(tcb).socket = null;
       tcb.close(this.env.nowUs);
       this.compactTimeWait(tcb);
     } else if (previousPhase === 'bound') {
@@ -394,11 +397,13 @@ export class Host implements TcbEnv {
     for (const socket of this.sockets.values()) {
       if (socket.phase === 'listening') this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
       socket.phase = 'closed';
+      // Every connection forgets its socket and listener: nothing may wake them any more.
+      if (socket.tcb !== null) entryOf(socket.tcb).socket = null;
+      for (const tcb of socket.acceptQueue) entryOf(tcb).listener = null;
+      for (const tcb of socket.children) entryOf(tcb).listener = null;
     }
     this.sockets.clear();
     this.listeners.clear();
-    this.socketOfTcb.clear();
-    this.listenerOfChild.clear();
   }
 
   /** Back up after a crash, with no state (a reboot). */
@@ -452,7 +457,7 @@ export class Host implements TcbEnv {
     // The child inherits the listener's options (C15: SO_LINGER set on the listening socket).
     tcb.incarnation = seg.incarnation;
     listener.children.add(tcb);
-    this.listenerOfChild.set(tcb, listener);
+    entryOf(tcb).listener = listener;
     tcb.acceptSyn(nowUs, seg, isnHint >= 0 ? isnHint : this.chooseIsn(seg.dstPort, seg.srcIp, seg.srcPort));
   }
 
@@ -532,12 +537,12 @@ export class Host implements TcbEnv {
   }
 
   wake(tcb: Connection): void {
-    this.socketOfTcb.get(tcb)?.wake();
+    entryOf(tcb).socket?.wake();
   }
 
   offerToListener(tcb: Connection): boolean {
-    const listener = this.listenerOfChild.get(tcb);
-    if (listener === undefined || listener.phase !== 'listening') return true;
+    const listener = entryOf(tcb).listener;
+    if (listener === null || listener.phase !== 'listening') return true;
     if (listener.acceptQueue.length > listener.backlog) return false;
     listener.children.delete(tcb);
     listener.acceptQueue.push(tcb);
@@ -566,6 +571,7 @@ export class Host implements TcbEnv {
       this.connections.set(remoteIp, byRemote);
     }
     const entry = new ConnEntry(tcb, connectBound);
+    tcb.hostEntry = entry;
     byRemote.set(portsKey(remotePort, localPort), entry);
     if (this.destinations.size > 0) this.destinations.get(destinationKey(remoteIp, remotePort))?.add(localPort);
     this.addOwner(localPort, entry);
@@ -584,12 +590,13 @@ export class Host implements TcbEnv {
    */
   private compactTimeWait(tcb: Connection): void {
     if (tcb.state !== 'TIME-WAIT' || !tcb.orphaned || tcb.compactForTimeWait === undefined || !this.compactTimeWaitConnections) return;
-    if (this.socketOfTcb.has(tcb) || this.listenerOfChild.has(tcb)) return;
-    const entry = this.connections.get(tcb.id.remoteIp)?.get(portsKey(tcb.id.remotePort, tcb.id.localPort));
-    if (entry === undefined || entry.tcb !== tcb) return;
+    const entry = entryOf(tcb);
+    if (entry.socket !== null || entry.listener !== null) return;
+    if (this.connections.get(tcb.id.remoteIp)?.get(portsKey(tcb.id.remotePort, tcb.id.localPort)) !== entry) return;
     const record = tcb.compactForTimeWait();
     if (record === null) return;
     entry.tcb = record;
+    record.hostEntry = entry;
     if (entry.historyIndex >= 0) this.allTcbs[entry.historyIndex] = record;
     this.env.connectionReplaced(tcb, record);
   }
@@ -605,14 +612,15 @@ export class Host implements TcbEnv {
       if (this.destinations.size > 0) this.destinations.get(destinationKey(tcb.id.remoteIp, tcb.id.remotePort))?.remove(tcb.id.localPort);
       this.removeOwner(tcb.id.localPort, entry);
     }
-    const listener = this.listenerOfChild.get(tcb);
-    if (listener !== undefined) {
+    const self = entryOf(tcb);
+    const listener = self.listener;
+    if (listener !== null) {
       listener.children.delete(tcb);
       // A connection reset (or timed out) while it waits in the accept queue stays there, as in
       // Linux (tcp_done leaves an unaccepted child queued): accept() returns it and the first
       // recv reports the error. Dropping it would leave accept() blocked for a connection the
       // client saw established.
-      if (!listener.acceptQueue.includes(tcb)) this.listenerOfChild.delete(tcb);
+      if (!listener.acceptQueue.includes(tcb)) self.listener = null;
     }
   }
 
@@ -625,7 +633,7 @@ export class Host implements TcbEnv {
     socket.acceptQueue.length = 0;
     socket.children.clear();
     for (const tcb of orphans) {
-      this.listenerOfChild.delete(tcb);
+      entryOf(tcb).listener = null;
       tcb.orphaned = true;
       tcb.abort(this.env.nowUs, 'listener closed');
     }
@@ -779,6 +787,58 @@ export class Host implements TcbEnv {
 
 const EMPTY = new Uint8Array(0);
 const OK: Result<void> = Object.freeze({ ok: true, value: undefined });
+
+/**
+ * Sockets by descriptor, in pages of 256: descriptors only grow, and a page goes once all its
+ * sockets are closed. Iteration is in descriptor order, the order a Map<fd, Socket> had.
+ *
+ * Why not that Map: a socket is added and removed per connection, so its hash table was rebuilt
+ * again and again, and V8 links each superseded table to its successor (for live iterators).
+ * Once one table had reached the old generation, that chain kept every later socket, and its
+ * TCB, alive through young-generation collections until the next full one: at 10^5
+ * connections, most of them were promoted. The same goes for the maps from TCB to socket and to
+ * listener, which now live on the connection's entry.
+ */
+class SocketTable {
+  private readonly pages = new Map<number, { readonly slots: (Socket | undefined)[]; live: number }>();
+
+  get(fd: number): Socket | undefined {
+    return this.pages.get(fd >>> 8)?.slots[fd & 255];
+  }
+
+  /** Add the socket of a new descriptor. */
+  set(fd: number, socket: Socket): void {
+    let page = this.pages.get(fd >>> 8);
+    if (page === undefined) {
+      page = { slots: [], live: 0 };
+      this.pages.set(fd >>> 8, page);
+    }
+    if (page.slots[fd & 255] === undefined) page.live++;
+    page.slots[fd & 255] = socket;
+  }
+
+  delete(fd: number): void {
+    const page = this.pages.get(fd >>> 8);
+    if (page === undefined || page.slots[fd & 255] === undefined) return;
+    page.slots[fd & 255] = undefined;
+    if (--page.live === 0) this.pages.delete(fd >>> 8);
+  }
+
+  *values(): IterableIterator<Socket> {
+    for (const page of this.pages.values()) {
+      for (const socket of page.slots) if (socket !== undefined) yield socket;
+    }
+  }
+
+  clear(): void {
+    this.pages.clear();
+  }
+}
+
+/** The host's entry of a connection it created (set in newTcb, kept by a TIME-WAIT record). */
+function entryOf(tcb: Connection): ConnEntry {
+  return tcb.hostEntry as ConnEntry;
+}
 
 /** Local ports with a connection to one remote address and port, as one bit each (8 KiB). */
 class Destination {

@@ -99,6 +99,8 @@ export class Tcb implements Connection {
   readonly options: TcbOptions;
   /** Opaque slots for the environment's timer handles. */
   readonly timerHandles: unknown[] = [null, null, null, null, null];
+  /** Opaque slot for the host's entry (Connection.hostEntry). */
+  hostEntry: unknown = null;
 
   // Send sequence space (RFC 9293 §3.3.1).
   iss = 0;

@@ -85,6 +85,7 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
   readonly passive: boolean;
   incarnation: number;
   readonly timerHandles: unknown[] = [null, null, null, null, null];
+  hostEntry: unknown = null;
   /** The socket was closed before the swap. */
   orphaned = true;
   error: Errno | null = null;
