@@ -674,8 +674,11 @@ export class Tcb implements Connection {
         return 'new-syn';
       case 'reset':
         // TIME-WAIT assassination (RFC 1337): Linux, with tcp_rfc1337 = 0, lets it end TIME-WAIT.
-        this.env.segmentAccepted(this, seg);
-        if (!this.config.rfc1337) this.becomeClosed('rcv RST in TIME-WAIT');
+        // With RFC 1337 protection the RST is ignored, so it is not accepted.
+        if (!this.config.rfc1337) {
+          this.env.segmentAccepted(this, seg);
+          this.becomeClosed('rcv RST in TIME-WAIT');
+        }
         return 'handled';
       case 'ack':
         // An in-window bare ACK: Linux restarts the timer and stays quiet.

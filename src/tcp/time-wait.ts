@@ -141,8 +141,11 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
       case 'new-syn':
         return 'new-syn';
       case 'reset':
-        this.env.segmentAccepted(this, seg);
-        if (!this.config.rfc1337) this.becomeClosed('rcv RST in TIME-WAIT');
+        // With RFC 1337 protection the RST is ignored, so it is not accepted.
+        if (!this.config.rfc1337) {
+          this.env.segmentAccepted(this, seg);
+          this.becomeClosed('rcv RST in TIME-WAIT');
+        }
         return 'handled';
       case 'ack':
         this.env.segmentAccepted(this, seg);
