@@ -2,7 +2,7 @@
 import { RST } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { BaseMonitor } from './monitor.js';
+import { BaseMonitor, type MonitorInterest } from './monitor.js';
 
 interface CloseWatch {
   readonly active: ConnInfo;
@@ -28,6 +28,7 @@ export class CloseShapeMonitor extends BaseMonitor {
   readonly name = 'close-shape';
   readonly claims = ['C5', 'C7'];
   readonly description = 'clean link: prompt passive close takes 3 segments, otherwise 4 or more';
+  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent'];
   private readonly activeSince = new Map<number, number>();
   private readonly watches = new Map<number, CloseWatch>();
 
@@ -97,9 +98,12 @@ export class CloseShapeMonitor extends BaseMonitor {
   }
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** A growable byte buffer for what an application sent. */
 class SentBytes {
-  bytes = new Uint8Array(256);
+  /** Allocated by the first append, at its size: most connections send once. */
+  bytes = NO_BYTES;
   length = 0;
   append(data: Uint8Array): void {
     if (this.length + data.length > this.bytes.length) {
@@ -121,6 +125,7 @@ export class StreamMonitor extends BaseMonitor {
   readonly name = 'stream';
   readonly claims = ['C5', 'C6'];
   readonly description = 'each application receives exactly the bytes its peer sent, in order, once';
+  readonly interests: readonly MonitorInterest[] = ['call'];
   private readonly sent = new Map<number, SentBytes>();
   private readonly received = new Map<number, number>();
 
@@ -176,6 +181,7 @@ export class AbortMonitor extends BaseMonitor {
   readonly name = 'abort';
   readonly claims = ['C14', 'C15'];
   readonly description = 'SO_LINGER{on,0} close sends RST, discards unsent data, no TIME-WAIT either side';
+  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'call'];
   private readonly lingerSec = new Map<number, number | null>();
   private readonly previousState = new Map<number, { state: TcpState; untilUs: number }>();
   private readonly lastSent = new Map<number, { atUs: number; flags: number }>();

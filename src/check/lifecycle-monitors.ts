@@ -1,13 +1,14 @@
 /** Monitors of the whole lifecycle: the state diagram, termination, and the bind table (C11–C13). */
 import { LEGAL_EDGES, type TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { BaseMonitor, type EndOfRun } from './monitor.js';
+import { BaseMonitor, type EndOfRun, type MonitorInterest } from './monitor.js';
 
 /** `legal-transitions` (RFC 9293 Figure 5): every state change is an edge of the diagram, or a reset/abort/timeout edge its text allows. */
 export class LegalTransitionsMonitor extends BaseMonitor {
   readonly name = 'legal-transitions';
   readonly claims = ['RFC 9293 §3.3.2'];
   readonly description = 'every state change is an edge of RFC 9293\'s diagram';
+  readonly interests: readonly MonitorInterest[] = ['state'];
 
   onEvent(event: TraceEvent, index: number): void {
     if (event.type !== 'state') return;
@@ -40,6 +41,7 @@ export class TerminationMonitor extends BaseMonitor {
   readonly name = 'termination';
   readonly claims = ['RFC 9293 §3.8.3', 'C8'];
   readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound';
+  readonly interests: readonly MonitorInterest[] = ['state'];
 
   onEvent(event: TraceEvent): void {
     this.track(event);
@@ -76,6 +78,7 @@ export class BindInUseMonitor extends BaseMonitor {
   readonly name = 'bind-in-use';
   readonly claims = ['C11', 'C12', 'C13'];
   readonly description = 'bind on a port held by TIME-WAIT succeeds or fails exactly by Linux\'s SO_REUSEADDR rule';
+  readonly interests: readonly MonitorInterest[] = ['state', 'host', 'call'];
   /** host -> fd -> what the socket holds. */
   private readonly fds = new Map<string, Map<number, FdModel>>();
   /** host -> live connections. */

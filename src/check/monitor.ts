@@ -38,6 +38,12 @@ export interface EndOfRun {
   readonly eventCount: number;
 }
 
+/**
+ * Trace events a monitor reads, by type; `segment-sent` for segments put on the wire only (not
+ * their delivery, loss, …). A MonitorSet hands a monitor only these; one without a list gets all.
+ */
+export type MonitorInterest = TraceEvent['type'] | 'segment-sent';
+
 export interface Monitor {
   readonly name: string;
   /** Claim ids (C1…) or RFC rules this monitor checks. */
@@ -49,6 +55,8 @@ export interface Monitor {
   readonly violation: Violation | null;
   /** Optional: read connections from `book`, which the caller feeds every event first. */
   shareBook?(book: ConnBook): void;
+  /** Optional: the events the monitor reads (all when absent); in a MonitorSet it gets no others. */
+  readonly interests?: readonly MonitorInterest[];
 }
 
 /** Shared plumbing: remember only the first violation. */

@@ -2,7 +2,7 @@
 import { ACK, FIN, RST, SYN, segLen } from '../tcp/segment.js';
 import { seqAdd, seqGt, seqLt } from '../tcp/seq.js';
 import type { TraceEvent } from '../world/trace.js';
-import { BaseMonitor } from './monitor.js';
+import { BaseMonitor, type MonitorInterest } from './monitor.js';
 
 /**
  * `syn-ack` (C2–C4): a SYN occupies one sequence number, so until the peer's first data or FIN
@@ -12,6 +12,7 @@ export class SynAckMonitor extends BaseMonitor {
   readonly name = 'syn-ack';
   readonly claims = ['C2', 'C3', 'C4'];
   readonly description = 'the ACK of a SYN is ISN+1';
+  readonly interests: readonly MonitorInterest[] = ['accepted', 'segment-sent'];
   /** connId -> the peer's ISN, once its SYN was accepted. */
   private readonly peerIsn = new Map<number, number>();
   /** Connections that accepted data or a FIN (their ACKs move past ISN+1). */
@@ -45,6 +46,7 @@ export class FinAckMonitor extends BaseMonitor {
   readonly name = 'fin-ack';
   readonly claims = ['C4'];
   readonly description = 'the ACK that covers a FIN is the FIN\'s seq+1';
+  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent'];
   /** Sending connId -> sequence number its FIN occupies. */
   private readonly finSeqOf = new Map<number, number>();
   /** connId -> true once it has taken the peer's FIN. */
@@ -81,6 +83,7 @@ export class SeqSpaceMonitor extends BaseMonitor {
   readonly name = 'seq-space';
   readonly claims = ['RFC 9293 §3.3.1'];
   readonly description = 'SND.UNA ≤ SND.NXT; nothing acknowledges unsent data; all modulo 2^32';
+  readonly interests: readonly MonitorInterest[] = ['segment-sent'];
   /** connId -> one past the highest sequence number it has sent. */
   private readonly sentEnd = new Map<number, number>();
 

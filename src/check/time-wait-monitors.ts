@@ -1,7 +1,7 @@
 /** Monitors of TIME-WAIT and incarnations: C8–C11. */
 import { FIN, RST, SYN } from '../tcp/segment.js';
 import type { TraceEvent } from '../world/trace.js';
-import { BaseMonitor, type EndOfRun } from './monitor.js';
+import { BaseMonitor, type EndOfRun, type MonitorInterest } from './monitor.js';
 
 /** Ways out of TIME-WAIT other than its timer, all of them Linux's: RFC 1337 assassination, a new incarnation's SYN, a crash. */
 const EARLY_TIME_WAIT_EXITS = new Set(['rcv RST in TIME-WAIT', 'SYN for a new incarnation', 'host crash']);
@@ -14,6 +14,7 @@ export class TimeWait2MslMonitor extends BaseMonitor {
   readonly name = 'time-wait-2msl';
   readonly claims = ['C8', 'C9'];
   readonly description = 'TIME-WAIT lasts exactly 2·MSL from its last (re)start, then CLOSED, and never answers with RST';
+  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'time-wait-restart'];
   private readonly startedUs = new Map<number, number>();
 
   onEvent(event: TraceEvent, index: number): void {
@@ -63,6 +64,7 @@ export class TimeWaitSideMonitor extends BaseMonitor {
   readonly name = 'time-wait-side';
   readonly claims = ['C8', 'C11'];
   readonly description = 'only the active closer enters TIME-WAIT; both after a simultaneous close';
+  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'accepted'];
   private readonly activeClosers = new Set<number>();
   /** connId -> the last segment it accepted, with when. */
   private readonly lastAccepted = new Map<number, { atUs: number; flags: number }>();
@@ -111,6 +113,7 @@ export class NoStaleSegmentMonitor extends BaseMonitor {
   readonly name = 'no-stale-segment';
   readonly claims = ['C10', 'C14'];
   readonly description = 'no segment of an earlier incarnation is accepted by a later one';
+  readonly interests: readonly MonitorInterest[] = ['accepted'];
 
   onEvent(event: TraceEvent, index: number): void {
     if (event.type !== 'accepted') return;
