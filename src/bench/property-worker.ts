@@ -11,6 +11,8 @@ import { runPropertyChunk, type Chunk } from './property.js';
 export interface WorkerInput {
   readonly chunks: readonly Chunk[];
   readonly warmupRuns: number;
+  /** Instead of the property, run this many rounds of a plain allocation loop (`allocationKernel`). */
+  readonly kernelRounds?: number;
 }
 
 /** Messages both ways, whether over a worker thread's port or a child process's IPC channel. */
@@ -30,10 +32,27 @@ function channel(): { input: WorkerInput; channel: Channel } {
 }
 
 const { input, channel: link } = channel();
-runPropertyChunk({ seed: -1, numRuns: input.warmupRuns });
+if (input.kernelRounds === undefined) runPropertyChunk({ seed: -1, numRuns: input.warmupRuns });
+else allocationKernel(input.kernelRounds);
 link.post({ type: 'ready' });
 link.once(() => {
-  const digests = input.chunks.map((chunk) => runPropertyChunk(chunk));
+  const digests = input.kernelRounds === undefined ? input.chunks.map((chunk) => runPropertyChunk(chunk)) : [String(allocationKernel(input.kernelRounds))];
   link.post({ type: 'done', digests });
   if (parentPort === null) process.disconnect();
 });
+
+/**
+ * The machine's own scaling, for comparison: short-lived small objects, a few kept a while,
+ * much as a simulation allocates, and nothing of the simulator.
+ */
+function allocationKernel(rounds: number): number {
+  let kept: { a: number; b: number[]; c: { d: number } }[] = [];
+  let total = 0;
+  for (let i = 0; i < rounds; i++) {
+    const o = { a: i, b: [i, i + 1], c: { d: i } };
+    total += o.b[1]! - o.c.d;
+    if ((i & 255) === 0) kept.push(o);
+    if (kept.length > 4096) kept = [];
+  }
+  return total;
+}

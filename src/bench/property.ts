@@ -41,6 +41,7 @@ export interface Chunk {
 }
 
 const RUNS_PER_CHUNK = 4_000;
+const KERNEL_ROUNDS = 20_000_000;
 const WARMUP_RUNS = 1_500;
 const SEED = 20_251_125;
 
@@ -54,6 +55,10 @@ export const propertyBenchmark: Benchmark = {
     ];
     const runs = 2 * RUNS_PER_CHUNK;
     const measurements: Measurement[] = [];
+    // The machine's own 2-thread scaling of allocation-heavy JavaScript, to read the figures by.
+    const kernelOne = await runOnWorkers('thread', [[]], 2 * KERNEL_ROUNDS);
+    const kernelTwo = await runOnWorkers('thread', [[], []], KERNEL_ROUNDS);
+    measurements.push({ figure: 'machine speed-up, 2 threads over 1, plain allocation loop (no simulator)', value: Math.round((kernelOne.elapsedMs / kernelTwo.elapsedMs) * 100) / 100, unit: 'x' });
     for (const kind of ['thread', 'process'] as const) {
       const one = await runOnWorkers(kind, [chunks]);
       const two = await runOnWorkers(kind, [[chunks[0]!], [chunks[1]!]]);
@@ -98,9 +103,10 @@ interface WorkerHandle {
 }
 
 /** One worker per entry of `plan`; the clock runs from `go` until the last worker is done. */
-async function runOnWorkers(kind: 'thread' | 'process', plan: readonly (readonly Chunk[])[]): Promise<{ elapsedMs: number; digests: string[] }> {
+async function runOnWorkers(kind: 'thread' | 'process', plan: readonly (readonly Chunk[])[], kernelRounds?: number): Promise<{ elapsedMs: number; digests: string[] }> {
   const script = new URL('./property-worker.js', import.meta.url);
-  const workers = plan.map((chunks) => (kind === 'thread' ? threadWorker(script, { chunks, warmupRuns: WARMUP_RUNS }) : processWorker(script, { chunks, warmupRuns: WARMUP_RUNS })));
+  const input = (chunks: readonly Chunk[]): WorkerInput => ({ chunks, warmupRuns: WARMUP_RUNS, ...(kernelRounds !== undefined ? { kernelRounds } : {}) });
+  const workers = plan.map((chunks) => (kind === 'thread' ? threadWorker(script, input(chunks)) : processWorker(script, input(chunks))));
   try {
     await Promise.all(workers.map((worker) => worker.next()));
     const startMs = performance.now();
