@@ -61,6 +61,10 @@ export class Program implements EventHandler<null> {
   /** Connections of descriptors this program closed, so the close call is traced with its connection. */
   private readonly closedConnIds = new Map<number, number>();
   private readonly resume: SimEvent<null>;
+  /** A socket woke the parked program: resume it as an event at the same time. One closure per program, not one per park. */
+  private readonly wakeUp = (): void => {
+    if (!this.resume.pending) this.world.scheduler.schedule(this.resume, this.world.nowUs);
+  };
   private partial = 0;
   private sleepingUntilUs = -1;
   /** Bytes received by a recv in progress (recv n waits for all n, as MSG_WAITALL). */
@@ -224,9 +228,7 @@ export class Program implements EventHandler<null> {
       this.world.scheduler.schedule(this.resume, this.world.nowUs);
       return null;
     }
-    socket.onWake(() => {
-      if (!this.resume.pending) this.world.scheduler.schedule(this.resume, this.world.nowUs);
-    });
+    socket.onWake(this.wakeUp);
     return null;
   }
 
