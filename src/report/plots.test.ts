@@ -22,6 +22,15 @@ describe('stackedBarsSvg', () => {
 });
 
 describe('histogramSvg', () => {
+  it('takes a campaign\'s worth of values (more than a call has arguments)', () => {
+    // Arrange: 300,000 connections, as a 45,000-run campaign has.
+    const values = Array.from({ length: 300_000 }, (_, i) => ({ value: i % 50, group: 0 }));
+    // Act
+    const svg = histogramSvg({ ...frame, id: 'h', groups, integer: true, unit: 'segments', values });
+    // Assert
+    expect(titles(svg).reduce((sum, t) => sum + Number(t.split(': ')[1]), 0)).toBe(300_000);
+  });
+
   it('bins whole numbers one by one when the range is small', () => {
     // Act
     const svg = histogramSvg({ ...frame, id: 'h', groups, integer: true, unit: 'segments', values: [3, 3, 4, 7].map((value) => ({ value, group: 0 })) });

@@ -7,7 +7,7 @@
  * Every function is pure: the same input gives the same bytes (no clock, no randomness, numbers
  * rounded to one decimal in attributes).
  */
-import { bin } from 'd3-array';
+import { bin, max } from 'd3-array';
 import { scaleBand, scaleLinear, type ScaleLinear } from 'd3-scale';
 import { esc } from './ladder.js';
 
@@ -96,7 +96,8 @@ export function stackedBarsSvg(input: StackedBarsInput): string {
 export function histogramSvg(input: HistogramInput): string {
   const values = input.values.map((v) => v.value);
   const references = input.references ?? [];
-  const xMaxData = Math.max(0, ...values, ...references.map((r) => r.x));
+  // d3's max, not Math.max(...values): a campaign has more values than a call has arguments.
+  const xMaxData = Math.max(0, max(values) ?? 0, max(references, (r) => r.x) ?? 0);
   let x = scaleLinear().domain([0, xMaxData > 0 ? xMaxData : 1]).nice(20).range([0, INNER_W]);
   let thresholds = x.ticks(20);
   if (input.integer === true) {
