@@ -21,7 +21,7 @@ import { ACK, FIN, PSH, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGt, seqGe, seqLe, seqLt } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection } from './endpoint.js';
-import { TimeWaitConnection, timeWaitRestartCause, timeWaitVerdict } from './time-wait.js';
+import { TimeWaitConnection, timeWaitEffect } from './time-wait.js';
 
 export type Errno =
   | 'EADDRINUSE'
@@ -668,31 +668,14 @@ export class Tcb implements Connection {
    * number is above everything the old one received (Linux TCP_TW_SYN).
    */
   timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
-    // The rules are timeWaitVerdict's (time-wait.ts), shared with the TIME-WAIT record.
-    switch (timeWaitVerdict(seg, this.rcvNxt)) {
-      case 'new-syn':
-        return 'new-syn';
-      case 'reset':
-        // TIME-WAIT assassination (RFC 1337): Linux, with tcp_rfc1337 = 0, lets it end TIME-WAIT.
-        // With RFC 1337 protection the RST is ignored, so it is not accepted.
-        if (!this.config.rfc1337) {
-          this.env.segmentAccepted(this, seg);
-          this.becomeClosed('rcv RST in TIME-WAIT');
-        }
-        return 'handled';
-      case 'ack':
-        // An in-window bare ACK: Linux restarts the timer and stays quiet.
-        this.env.segmentAccepted(this, seg);
-        this.restartTimeWait(nowUs, 'rcv ACK');
-        return 'handled';
-      case 'drop':
-        return 'handled';
-      case 'answer':
-        // C9: a retransmitted FIN above all is answered with an ACK, never a RST, and (with ACK) restarts 2·MSL.
-        if (seg.flags & ACK) this.restartTimeWait(nowUs, timeWaitRestartCause(seg));
-        this.sendOutOfWindowAck(nowUs, seg, false);
-        return 'handled';
-    }
+    // The rules are timeWaitEffect's (time-wait.ts), shared with the TIME-WAIT record.
+    const effect = timeWaitEffect(seg, this.rcvNxt, this.config.rfc1337);
+    if (effect.newSyn) return 'new-syn';
+    if (effect.accept) this.env.segmentAccepted(this, seg);
+    if (effect.closeCause !== null) this.becomeClosed(effect.closeCause);
+    if (effect.restartCause !== null) this.restartTimeWait(nowUs, effect.restartCause);
+    if (effect.answer) this.sendOutOfWindowAck(nowUs, seg, false);
+    return 'handled';
   }
 
   /**

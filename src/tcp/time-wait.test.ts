@@ -2,7 +2,7 @@
  * The TIME-WAIT record (time-wait.ts) must be invisible: a run where hosts swap closed TIME-WAIT
  * connections for records gives the same trace, byte for byte, as one where they keep full
  * TCBs. Generated runs with loss, duplicates, old duplicates, retransmitted FINs, RSTs (RFC 1337
- * on and off), reused 4-tuples and aborts exercise every verdict of `timeWaitVerdict`. When
+ * on and off), reused 4-tuples and aborts exercise every effect of `timeWaitEffect`. When
  * this fails after a change to Tcb.timeWaitInput, make the same change in TimeWaitConnection.
  */
 import fc from 'fast-check';

@@ -1,7 +1,7 @@
 /**
  * TIME-WAIT (RFC 9293 §3.10.7.4, as Linux's tcp_timewait_state_process does it).
  *
- * The rules for a segment that finds a connection in TIME-WAIT are `timeWaitVerdict` below,
+ * The rules for a segment that finds a connection in TIME-WAIT are `timeWaitEffect` below,
  * shared by the full TCB and by `TimeWaitConnection`, the small record that stands in for a
  * TCB once its application has closed the socket: the way Linux swaps a socket for an
  * inet_timewait_sock (tcp_time_wait). A connection in TIME-WAIT with no socket needs only its
@@ -20,29 +20,49 @@ import type { TcpState } from './state.js';
 import { TimerKind, TIMER_COUNT, type Errno, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb.js';
 
 /**
- * What TIME-WAIT does with a segment:
- * - `new-syn`: a SYN above RCV.NXT; a new incarnation may take the 4-tuple (Linux TCP_TW_SYN).
- * - `reset`: a RST at RCV.NXT, accepted; it ends TIME-WAIT unless RFC 1337 protection is on
- *   (TIME-WAIT assassination; Linux tcp_rfc1337 = 0 lets it).
- * - `ack`: a bare ACK at RCV.NXT, accepted; the 2·MSL timer restarts and nothing is sent.
- * - `drop`: any other RST.
- * - `answer`: anything else — above all a retransmitted FIN, because our last ACK was lost (C9)
- *   — is answered with an ACK, never a RST, and restarts 2·MSL when it carries ACK. It lies
- *   below RCV.NXT, so it is answered, not accepted (§3.10.7.4 first check).
+ * What TIME-WAIT does with a segment (Linux tcp_timewait_state_process), as data both TIME-WAIT
+ * implementations — the full TCB and the small record — apply the same way:
+ * - a SYN above RCV.NXT: a new incarnation may take the 4-tuple (`newSyn`; Linux TCP_TW_SYN);
+ * - a RST at RCV.NXT: accepted, and it ends TIME-WAIT — unless RFC 1337 protection is on, when
+ *   it is ignored (TIME-WAIT assassination; Linux tcp_rfc1337 = 0 lets it);
+ * - a bare ACK at RCV.NXT: accepted; the 2·MSL timer restarts and nothing is sent;
+ * - any other RST: dropped;
+ * - anything else — above all a retransmitted FIN, because our last ACK was lost (C9) — is
+ *   answered with an ACK, never a RST, and restarts 2·MSL when it carries ACK. It lies below
+ *   RCV.NXT, so it is answered, not accepted (§3.10.7.4 first check).
  */
-export type TimeWaitVerdict = 'new-syn' | 'reset' | 'ack' | 'drop' | 'answer';
-
-export function timeWaitVerdict(seg: Segment, rcvNxt: number): TimeWaitVerdict {
-  const flags = seg.flags;
-  if ((flags & (SYN | RST | ACK)) === SYN && seqGt(seg.seq, rcvNxt)) return 'new-syn';
-  if (seg.seq === rcvNxt && (segLen(seg) === 0 || flags & RST)) return flags & RST ? 'reset' : 'ack';
-  if (flags & RST) return 'drop';
-  return 'answer';
+export interface TimeWaitEffect {
+  readonly newSyn: boolean;
+  readonly accept: boolean;
+  /** The cause to close with, or null. */
+  readonly closeCause: string | null;
+  /** The cause to restart 2·MSL with, or null. */
+  readonly restartCause: string | null;
+  /** Send a (rate-limited) ACK. */
+  readonly answer: boolean;
 }
 
-/** The cause recorded when an `answer`ed segment restarts 2·MSL. */
-export function timeWaitRestartCause(seg: Segment): string {
-  return seg.flags & FIN ? 'rcv FIN' : 'rcv segment';
+const effect = (newSyn: boolean, accept: boolean, closeCause: string | null, restartCause: string | null, answer: boolean): TimeWaitEffect =>
+  Object.freeze({ newSyn, accept, closeCause, restartCause, answer });
+
+const NEW_SYN = effect(true, false, null, null, false);
+const ASSASSINATED = effect(false, true, 'rcv RST in TIME-WAIT', null, false);
+const IGNORED = effect(false, false, null, null, false);
+const BARE_ACK = effect(false, true, null, 'rcv ACK', false);
+const ANSWER_FIN = effect(false, false, null, 'rcv FIN', true);
+const ANSWER_SEGMENT = effect(false, false, null, 'rcv segment', true);
+const ANSWER_ONLY = effect(false, false, null, null, true);
+
+export function timeWaitEffect(seg: Segment, rcvNxt: number, rfc1337: boolean): TimeWaitEffect {
+  const flags = seg.flags;
+  if ((flags & (SYN | RST | ACK)) === SYN && seqGt(seg.seq, rcvNxt)) return NEW_SYN;
+  if (seg.seq === rcvNxt && (segLen(seg) === 0 || flags & RST)) {
+    if (flags & RST) return rfc1337 ? IGNORED : ASSASSINATED;
+    return BARE_ACK;
+  }
+  if (flags & RST) return IGNORED;
+  if (!(flags & ACK)) return ANSWER_ONLY;
+  return flags & FIN ? ANSWER_FIN : ANSWER_SEGMENT;
 }
 
 /** What a TCB hands over when it is swapped for a `TimeWaitConnection`. */
@@ -136,28 +156,14 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
   }
 
   timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
-    // The same effects as Tcb.timeWaitInput, verdict by verdict.
-    switch (timeWaitVerdict(seg, this.rcvNxt)) {
-      case 'new-syn':
-        return 'new-syn';
-      case 'reset':
-        // With RFC 1337 protection the RST is ignored, so it is not accepted.
-        if (!this.config.rfc1337) {
-          this.env.segmentAccepted(this, seg);
-          this.becomeClosed('rcv RST in TIME-WAIT');
-        }
-        return 'handled';
-      case 'ack':
-        this.env.segmentAccepted(this, seg);
-        this.restartTimeWait(nowUs, 'rcv ACK');
-        return 'handled';
-      case 'drop':
-        return 'handled';
-      case 'answer':
-        if (seg.flags & ACK) this.restartTimeWait(nowUs, timeWaitRestartCause(seg));
-        this.answer(nowUs, seg);
-        return 'handled';
-    }
+    // The rules are timeWaitEffect's, shared with Tcb.timeWaitInput.
+    const effect = timeWaitEffect(seg, this.rcvNxt, this.config.rfc1337);
+    if (effect.newSyn) return 'new-syn';
+    if (effect.accept) this.env.segmentAccepted(this, seg);
+    if (effect.closeCause !== null) this.becomeClosed(effect.closeCause);
+    if (effect.restartCause !== null) this.restartTimeWait(nowUs, effect.restartCause);
+    if (effect.answer) this.answer(nowUs, seg);
+    return 'handled';
   }
 
   onTimer(_nowUs: number, kind: TimerKind): void {
