@@ -142,10 +142,6 @@ export class ConnBook {
     return this.byId.get(id);
   }
 
-  /** The connection that sent `seg`, if it was a connection (not a reset from nowhere). */
-  senderOf(seg: Segment): ConnInfo | undefined {
-    return seg.connId < 0 ? undefined : this.byId.get(seg.connId);
-  }
 
   /** The connection a segment is addressed to, in the sender's incarnation. */
   receiverOf(seg: Segment): ConnInfo | undefined {

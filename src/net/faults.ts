@@ -84,14 +84,6 @@ export function isFaulty(faults: LinkFaults): boolean {
   );
 }
 
-/** The last virtual time at which any time-windowed fault of this link is active. */
-export function faultWindowsEndUs(faults: LinkFaults): number {
-  let endUs = 0;
-  for (const w of faults.partitions) endUs = Math.max(endUs, w.toUs);
-  for (const w of faults.holds) endUs = Math.max(endUs, w.toUs);
-  return endUs;
-}
-
 export function insideWindow(windows: readonly TimeWindowUs[], atUs: number): TimeWindowUs | null {
   for (const w of windows) if (atUs >= w.fromUs && atUs < w.toUs) return w;
   return null;
