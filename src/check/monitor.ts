@@ -142,11 +142,6 @@ export class ConnBook {
     return this.byId.get(id);
   }
 
-  /** The connection a segment is addressed to, in the sender's incarnation. */
-  receiverOf(seg: Segment): ConnInfo | undefined {
-    const id = this.byDirection.get(directionKey(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort, seg.incarnation));
-    return id === undefined ? undefined : this.byId.get(id);
-  }
 }
 
 export function directionKey(localIp: number, localPort: number, remoteIp: number, remotePort: number, incarnation: number): string {
