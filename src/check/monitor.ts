@@ -3,7 +3,6 @@
  * and report the first violation of the promise they check. They read only the trace, never
  * TCP internals, so they judge any endpoint the same way (TigerBeetle's state checker).
  */
-import type { Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 
