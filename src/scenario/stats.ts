@@ -5,6 +5,9 @@
 import { RST } from '../tcp/segment.js';
 import type { TraceEvent, TraceListener } from '../world/trace.js';
 
+/** State-change causes (src/tcp) of a close that resets the connection instead of closing it. */
+const ABORT_CAUSES: ReadonlySet<string> = new Set(['close with SO_LINGER{on,0}', 'close with unread data', 'data after close', 'listener closed']);
+
 export type CloseKind = 'three-segment' | 'four-segment' | 'simultaneous' | 'abort' | 'other';
 
 export interface ConnectionStats {
@@ -87,10 +90,7 @@ export class StatsCollector implements TraceListener {
           if (conn !== undefined) {
             conn.segmentsSent++;
             if (seg.retransmission) conn.retransmissions++;
-            if (seg.flags & RST) {
-              conn.rstsSent++;
-              conn.closeKind = 'abort';
-            }
+            if (seg.flags & RST) conn.rstsSent++;
           }
           const watch = this.closeWatchOf.get(seg.connId);
           if (watch !== undefined) watch.count++;
@@ -138,6 +138,9 @@ export class StatsCollector implements TraceListener {
           conn.timeWaitUs += spentUs;
         }
         if (event.to === 'CLOSING' && conn.closeKind !== 'abort') conn.closeKind = 'simultaneous';
+        // An abort is a close that resets instead of FIN (C14, RFC 2525 §2.17), not any RST:
+        // a SYN-SENT answering a stray ACK with RST closes nothing.
+        if (event.to === 'CLOSED' && ABORT_CAUSES.has(event.cause)) conn.closeKind = 'abort';
         if (event.from === 'ESTABLISHED' && event.to === 'CLOSE-WAIT') {
           const peerId = this.peerByDirection.get(`${c.remoteIp}:${c.remotePort}>${c.localIp}:${c.localPort}#${c.incarnation}`) ?? -1;
           const watch = { count: 1 };
