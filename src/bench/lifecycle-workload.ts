@@ -170,8 +170,8 @@ const RESUME = 1;
 
 /** Starts one connection every `intervalUs`, on the client hosts in turn. */
 class Starter implements EventHandler<null> {
-  started = 0;
   private readonly event: SimEvent<null>;
+  started = 0;
   constructor(private readonly workload: LifecycleWorkload) {
     this.event = new SimEvent<null>(this, START, null);
     workload.world.scheduler.schedule(this.event, 0);
@@ -187,20 +187,33 @@ class Starter implements EventHandler<null> {
   }
 }
 
-/** One client: connect, send the request, close. */
-class ClientConn implements EventHandler<null> {
-  private readonly fd: number;
-  private readonly event: SimEvent<null>;
-  private readonly wake = (): void => {
+/**
+ * A participant that a socket wakes: the wake schedules its one event at the current time (never
+ * inside TCP processing), and `onEvent` retries what would have blocked.
+ */
+abstract class Resumable implements EventHandler<null> {
+  protected readonly event: SimEvent<null>;
+  protected readonly wake = (): void => {
     if (!this.event.pending) this.workload.world.scheduler.schedule(this.event, this.workload.world.nowUs);
   };
 
+  constructor(protected readonly workload: LifecycleWorkload) {
+    this.event = new SimEvent<null>(this, RESUME, null);
+  }
+
+  abstract onEvent(): void;
+}
+
+/** One client: connect, send the request, close. */
+class ClientConn extends Resumable {
+  private readonly fd: number;
+
   constructor(
-    private readonly workload: LifecycleWorkload,
+    workload: LifecycleWorkload,
     private readonly host: Host,
     index: number,
   ) {
-    this.event = new SimEvent<null>(this, RESUME, null);
+    super(workload);
     const tally = workload.tally;
     this.fd = host.socket();
     workload.traceCall(host, CALL_SOCKET, this.fd, 'ok');
@@ -262,17 +275,13 @@ function sendCall(bytes: number): Call {
 }
 
 /** The listener: accepts every waiting connection and hands it to a `ServerConn`. */
-class Acceptor implements EventHandler<null> {
-  private readonly event: SimEvent<null>;
-  private readonly wake = (): void => {
-    if (!this.event.pending) this.workload.world.scheduler.schedule(this.event, this.workload.world.nowUs);
-  };
+class Acceptor extends Resumable {
 
   constructor(
-    private readonly workload: LifecycleWorkload,
+    workload: LifecycleWorkload,
     private readonly fd: number,
   ) {
-    this.event = new SimEvent<null>(this, RESUME, null);
+    super(workload);
     workload.server.socketOf(fd)!.onWake(this.wake);
   }
 
@@ -290,17 +299,12 @@ class Acceptor implements EventHandler<null> {
 }
 
 /** One accepted connection: read until end-of-file, then close. */
-class ServerConn implements EventHandler<null> {
-  private readonly event: SimEvent<null>;
-  private readonly wake = (): void => {
-    if (!this.event.pending) this.workload.world.scheduler.schedule(this.event, this.workload.world.nowUs);
-  };
-
+class ServerConn extends Resumable {
   constructor(
-    private readonly workload: LifecycleWorkload,
+    workload: LifecycleWorkload,
     private readonly fd: number,
   ) {
-    this.event = new SimEvent<null>(this, RESUME, null);
+    super(workload);
   }
 
   onEvent(): void {
