@@ -35,7 +35,11 @@ const IP_TTL = 64;
 /** Don't Fragment, as Linux sets it on TCP (path MTU discovery). */
 const IP_FLAG_DF = 0x4000;
 const TCP_OPT_EOL = 0;
+const TCP_OPT_NOP = 1;
 const TCP_OPT_MSS = 2;
+const TCP_OPT_WSCALE = 3;
+const TCP_OPT_SACK_PERMITTED = 4;
+const TCP_OPT_TIMESTAMPS = 8;
 
 /** One captured packet: a segment and the virtual time it was seen. */
 export interface CapturedSegment {
@@ -110,7 +114,7 @@ export function writePcap(packets: readonly CapturedSegment[]): Uint8Array {
  * header, both checksummed, then the payload. Network byte order throughout.
  */
 export function encodeIpv4Tcp(seg: Segment): Uint8Array {
-  assert(seg.window >= 0 && seg.window <= 0xffff, `segment #${seg.id}: window ${seg.window} does not fit 16 bits (no window scaling)`);
+  assert(seg.window >= 0 && seg.window <= 0xffff, `segment #${seg.id}: window ${seg.window} does not fit 16 bits (it is the field, already scaled)`);
   assert(seg.mss >= 0 && seg.mss <= 0xffff, `segment #${seg.id}: MSS ${seg.mss} does not fit 16 bits`);
   assert((seg.flags & ~0xff) === 0, `segment #${seg.id}: flags 0x${seg.flags.toString(16)} are not TCP flags`);
   const options = tcpOptions(seg);
@@ -169,10 +173,22 @@ export function ipIdentification(seg: Segment): number {
   return (seg.copyOf >= 0 ? seg.copyOf : seg.id) & 0xffff;
 }
 
-/** TCP options: MSS when the segment carries one, padded with EOL to a multiple of 4 bytes. */
+/**
+ * TCP options in the order and alignment Linux's tcp_options_write uses, so a capture decodes as
+ * a Linux one does: MSS; sackOK and timestamps sharing a word, or NOP,NOP before timestamps;
+ * NOP,window scale. Padded with EOL to a multiple of 4 bytes.
+ */
 function tcpOptions(seg: Segment): Uint8Array {
   const options: number[] = [];
   if (seg.mss > 0) options.push(TCP_OPT_MSS, 4, seg.mss >>> 8, seg.mss & 0xff);
+  if (seg.tsVal >= 0) {
+    if (seg.sackOk) options.push(TCP_OPT_SACK_PERMITTED, 2);
+    else options.push(TCP_OPT_NOP, TCP_OPT_NOP);
+    options.push(TCP_OPT_TIMESTAMPS, 10, ...uint32Bytes(seg.tsVal), ...uint32Bytes(seg.tsEcr));
+  } else if (seg.sackOk) {
+    options.push(TCP_OPT_NOP, TCP_OPT_NOP, TCP_OPT_SACK_PERMITTED, 2);
+  }
+  if (seg.wscale >= 0) options.push(TCP_OPT_NOP, TCP_OPT_WSCALE, 3, seg.wscale);
   while (options.length % 4 !== 0) options.push(TCP_OPT_EOL);
   assert(options.length <= 40, `segment #${seg.id}: ${options.length} bytes of TCP options exceed 40`);
   return Uint8Array.from(options);
@@ -292,4 +308,8 @@ export function formatSegmentFates(rows: readonly SegmentFateRow[]): string {
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message);
+}
+
+function uint32Bytes(value: number): number[] {
+  return [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
 }

@@ -25,6 +25,8 @@ export interface RunShape {
   /** ISN policies to draw from (default: RFC 6528 and random). */
   readonly isn?: readonly RunSpec['isn'][];
   readonly rfc1337?: boolean;
+  /** Linux tcp_timestamps for every host (default 1); 0 removes PAWS, to show C10's hazards. */
+  readonly timestamps?: 0 | 1 | 2;
   /** MSLs to draw from. */
   readonly mslUs?: readonly number[];
   readonly oldDuplicateDelayUsMax?: number;
@@ -108,6 +110,6 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
       const crash = placed.find((c) => c.closeOrder === 'crash-server');
       const single = (c: ConnectionSpec) => (c.closeOrder === 'simultaneous-open' || c.closeOrder === 'refused' ? { ...c, incarnations: 1 } : c);
       const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : placed.map(single);
-      return { ...base, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
+      return { ...base, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false, ...(shape.timestamps !== undefined ? { timestamps: shape.timestamps } : {}) };
     });
 }

@@ -20,6 +20,7 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
     delayedAckUs: spec.delayedAckUs,
     isn: spec.isn === 'fixed' ? { kind: 'fixed', value: FIXED_ISN } : { kind: spec.isn },
     rfc1337: spec.rfc1337,
+    timestamps: spec.timestamps ?? 1,
     synRetries: 5,
     synAckRetries: 5,
     dataRetries: 7,

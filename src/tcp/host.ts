@@ -9,7 +9,7 @@
  */
 import type { Rng } from '../sim/rng.js';
 import type { StackConfig } from './config.js';
-import { ACK, RST, SYN, segLen, type Segment } from './segment.js';
+import { ACK, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint } from './endpoint.js';
@@ -148,6 +148,7 @@ export class Host implements TcbEnv {
   private readonly destinations = new Map<number, Destination>();
   private readonly listeners = new Map<number, Socket>();
   private readonly isnSecret: number;
+  private readonly tsSecret: number;
   /** All TCBs ever created on this host, for end-of-run checks and statistics (while `recordAllTcbs`). */
   readonly allTcbs: Connection[] = [];
   /**
@@ -170,6 +171,8 @@ export class Host implements TcbEnv {
     readonly endpoint: Endpoint = REFERENCE_ENDPOINT,
   ) {
     this.isnSecret = isnRng.uint32();
+    // Derived, not drawn: another draw would shift every later ISN of the stream.
+    this.tsSecret = mix4(this.isnSecret, 0x7453, 0, 0, 0);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -479,7 +482,8 @@ export class Host implements TcbEnv {
       ack,
       flags,
       window: 0,
-      mss: 0,
+      // Linux tcp_v4_send_reset: a reset for no connection carries no options.
+      ...NO_OPTIONS,
       payload: EMPTY,
       sentAtUs: 0,
       incarnation: cause.incarnation,
@@ -506,6 +510,10 @@ export class Host implements TcbEnv {
       flags: fields.flags,
       window: fields.window,
       mss: fields.mss,
+      wscale: fields.wscale,
+      sackOk: false,
+      tsVal: fields.tsVal,
+      tsEcr: fields.tsEcr,
       payload: fields.payload,
       sentAtUs: 0,
       incarnation: tcb.incarnation,
@@ -538,6 +546,15 @@ export class Host implements TcbEnv {
 
   wake(tcb: Connection): void {
     entryOf(tcb).socket?.wake();
+  }
+
+  /**
+   * Linux secure_tcp_ts_off (keyed from the 4-tuple in 6.x, as the ISN is): each connection's
+   * TSvals start at a random-looking point, the same for every incarnation of one 4-tuple, so a
+   * new incarnation's TSvals continue the old one's clock (what tcp_tw_reuse relies on).
+   */
+  timestampOffset(tcb: Connection): number {
+    return mix4(this.tsSecret, this.ip, tcb.id.localPort, tcb.id.remoteIp, tcb.id.remotePort);
   }
 
   offerToListener(tcb: Connection): boolean {
