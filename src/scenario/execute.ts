@@ -6,6 +6,7 @@ import { EdgeCoverage } from '../check/coverage.js';
 import { createMonitors, MonitorSet, type MonitorContext, type Violation } from '../check/index.js';
 import type { RunEnd } from '../sim/scheduler.js';
 import type { Endpoint } from '../tcp/endpoint.js';
+import type { StackFactory } from '../tcp/stack.js';
 import { runPrograms } from '../world/run-script.js';
 import { TraceRecorder, type TraceEvent } from '../world/trace.js';
 import { buildRun, terminationBoundUs } from './build.js';
@@ -15,6 +16,8 @@ import { StatsCollector, type ConnectionStats, type RunStats } from './stats.js'
 export interface ExecuteOptions {
   /** The TCP implementation under test; the reference endpoint by default. */
   readonly endpoint?: Endpoint;
+  /** A whole-host stack under test instead (an external stack, src/stack/); overrides `endpoint`. */
+  readonly stackFactory?: StackFactory;
   /** Keep every trace event (for reports and replays). */
   readonly record?: boolean;
   /** Only these monitors (all by default). */
@@ -55,7 +58,7 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
 }
 
 export function executeRun(spec: RunSpec, options: ExecuteOptions = {}): RunOutcome {
-  const { world, programs } = buildRun(spec, options.endpoint);
+  const { world, programs } = buildRun(spec, options.endpoint, options.stackFactory);
   const monitors = new MonitorSet(createMonitors(monitorContextFor(spec), options.monitors));
   const stats = new StatsCollector();
   const coverage = new EdgeCoverage();

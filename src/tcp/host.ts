@@ -14,29 +14,13 @@ import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
+import type { Result, SocketOption, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
+export type { Result, SocketOption } from './stack.js';
 
-export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: boolean } | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } };
-
-/** What the host needs from the world: time, segment ids, timers, incarnations, tracing. */
-export interface HostEnv {
-  readonly nowUs: number;
-  sendSegment(seg: Segment): void;
-  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
-  clearTimer(tcb: Connection, kind: TimerKind): void;
-  nextSegmentId(): number;
-  nextConnId(): number;
-  /** Incarnation number for a new active open of this 4-tuple. */
-  newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number;
-  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void;
-  timeWaitRestarted(tcb: Connection, cause: string): void;
-  segmentAccepted(tcb: Connection, seg: Segment): void;
-  socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void;
-  /** `to` stands in for `from` from now on (a TIME-WAIT record for its TCB): its timers and trace identity move over. */
-  connectionReplaced(from: Connection, to: Connection): void;
-}
+/** What the host needs from the world (the seam's StackEnv: time, ids, timers, incarnations, tracing). */
+export type HostEnv = StackEnv;
 
 /** Anything that holds a local port in the bind table. */
 interface PortOwner {
@@ -122,7 +106,7 @@ class ConnEntry implements PortOwner {
   }
 }
 
-export class Host implements TcbEnv {
+export class Host implements TcbEnv, Stack {
   private readonly sockets = new SocketTable();
   private nextFd = 3;
   /**
@@ -184,6 +168,18 @@ export class Host implements TcbEnv {
 
   socketOf(fd: number): Socket | undefined {
     return this.sockets.get(fd);
+  }
+
+  // Stack seam (src/tcp/stack.ts): what programs ask of a descriptor.
+  onWake(fd: number, callback: () => void): boolean {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return false;
+    socket.onWake(callback);
+    return true;
+  }
+
+  connIdOf(fd: number): number {
+    return this.sockets.get(fd)?.tcb?.id.connId ?? -1;
   }
 
   setsockopt(fd: number, option: SocketOption): Result<void> {

@@ -5,7 +5,7 @@
  * stack interleave deterministically.
  */
 import { SimEvent, type EventHandler } from '../sim/scheduler.js';
-import type { Host, Result } from '../tcp/host.js';
+import type { Result, Stack } from '../tcp/stack.js';
 import type { Errno } from '../tcp/tcb.js';
 import type { World } from './world.js';
 
@@ -72,7 +72,7 @@ export class Program implements EventHandler<null> {
 
   constructor(
     private readonly world: World,
-    readonly host: Host,
+    readonly host: Stack,
     readonly index: number,
     readonly steps: readonly ProgramStep[],
     /** Virtual time at which the program starts. */
@@ -213,22 +213,20 @@ export class Program implements EventHandler<null> {
   }
 
   private connIdOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? this.closedConnIds.get(fd) ?? -1;
+    const connId = this.host.connIdOf(fd);
+    return connId >= 0 ? connId : (this.closedConnIds.get(fd) ?? -1);
   }
 
   /** Each connection's bytes differ, so a segment delivered to the wrong one shows. */
   private saltOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? 0;
+    return Math.max(0, this.host.connIdOf(fd));
   }
 
   private park(sock: string): null {
-    const socket = this.host.socketOf(this.fd(sock));
-    if (socket === undefined) {
+    if (!this.host.onWake(this.fd(sock), this.wakeUp)) {
       // The descriptor went away (e.g. closed by a crash): resume at once to report it.
       this.world.scheduler.schedule(this.resume, this.world.nowUs);
-      return null;
     }
-    socket.onWake(this.wakeUp);
     return null;
   }
 
