@@ -11,7 +11,7 @@
  */
 import type { StackConfig } from '../tcp/config.js';
 import type { Segment } from '../tcp/segment.js';
-import type { ConnectionView, Result, ShutdownHow, SocketOption, Stack, StackEnv, StackFactory, StackParams } from '../tcp/stack.js';
+import type { ConnectionView, Result, ShutdownHow, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv, StackFactory, StackParams } from '../tcp/stack.js';
 import type { TcpState } from '../tcp/state.js';
 import type { Errno, TcbIdentity, TcbOptions, TimerKind } from '../tcp/tcb.js';
 import { decodeIpv4Tcp, encodeIpv4Tcp } from '../tcp/wire.js';
@@ -96,6 +96,7 @@ export class ExternalStack implements Stack {
   /** Live connections by 4-tuple (remote ip, remote port, local port), for `lookup`. */
   private readonly byTuple = new Map<string, ExternalConnection>();
   private readonly fds = new Set<number>();
+  private readonly nonBlockingFds = new Set<number>();
   private readonly waiters = new Map<number, () => void>();
   private readonly connIdByFd = new Map<number, number>();
   /** Every handle the stack announced, closed ones too (a descriptor may still reach one). */
@@ -129,8 +130,26 @@ export class ExternalStack implements Stack {
     return unit(reply);
   }
 
-  bind(fd: number, port: number): Result<number> {
-    return this.numberResult(this.call({ call: 'bind', fd, port }));
+  getsockopt(fd: number, name: SocketOptionName): Result<SocketOptionValue> {
+    const reply = this.call({ call: 'getsockopt', fd, name });
+    if (reply.ok !== true) return fail(reply.errno as Errno);
+    return { ok: true, value: reply.value as SocketOptionValue };
+  }
+
+  /** Non-blocking mode is the harness's business: a stack never blocks, it answers EAGAIN. */
+  setNonBlocking(fd: number, nonBlocking: boolean): Result<void> {
+    if (!this.fds.has(fd)) return fail('EBADF');
+    if (nonBlocking) this.nonBlockingFds.add(fd);
+    else this.nonBlockingFds.delete(fd);
+    return OK;
+  }
+
+  isNonBlocking(fd: number): boolean {
+    return this.nonBlockingFds.has(fd);
+  }
+
+  bind(fd: number, port: number, address = 0): Result<number> {
+    return this.numberResult(this.call({ call: 'bind', fd, port, addr: address }));
   }
 
   listen(fd: number, backlog: number): Result<void> {
@@ -144,7 +163,9 @@ export class ExternalStack implements Stack {
   }
 
   connect(fd: number, remoteIp: number, remotePort: number): Result<void> {
-    return unit(this.call({ call: 'connect', fd, ip: remoteIp, port: remotePort }));
+    const started = unit(this.call({ call: 'connect', fd, ip: remoteIp, port: remotePort }));
+    // As Linux's __inet_stream_connect: a non-blocking connect that started says EINPROGRESS.
+    return started.ok && this.nonBlockingFds.has(fd) ? fail('EINPROGRESS') : started;
   }
 
   connectResult(fd: number): Result<void> | null {
@@ -173,6 +194,7 @@ export class ExternalStack implements Stack {
   close(fd: number): Result<void> {
     const result = unit(this.call({ call: 'close', fd }));
     this.fds.delete(fd);
+    this.nonBlockingFds.delete(fd);
     this.connIdByFd.delete(fd);
     return result;
   }
@@ -181,6 +203,7 @@ export class ExternalStack implements Stack {
     this.call({ call: 'crash' });
     this.up = false;
     this.fds.clear();
+    this.nonBlockingFds.clear();
     this.connIdByFd.clear();
     this.waiters.clear();
   }

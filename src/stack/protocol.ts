@@ -12,14 +12,15 @@ export const PROTOCOL_VERSION = 1;
 export const PROTOCOL_TIMERS = ['retransmit', 'delayed-ack', 'persist', 'time-wait', 'fin-wait-2'] as const;
 export type ProtocolTimer = (typeof PROTOCOL_TIMERS)[number];
 
-export const ERRNOS: readonly Errno[] = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINVAL', 'EISCONN', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'];
+export const ERRNOS: readonly Errno[] = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'];
 
 /** Socket calls, as `{"op":"call","call":NAME,...}` carries them. */
 export type CallRequest =
   | { readonly call: 'socket' }
   | { readonly call: 'setsockopt'; readonly fd: number; readonly name: 'SO_REUSEADDR'; readonly value: boolean }
   | { readonly call: 'setsockopt'; readonly fd: number; readonly name: 'SO_LINGER'; readonly onoff: boolean; readonly linger: number }
-  | { readonly call: 'bind'; readonly fd: number; readonly port: number }
+  | { readonly call: 'getsockopt'; readonly fd: number; readonly name: string }
+  | { readonly call: 'bind'; readonly fd: number; readonly port: number; readonly addr: number }
   | { readonly call: 'listen'; readonly fd: number; readonly backlog: number }
   | { readonly call: 'accept'; readonly fd: number }
   | { readonly call: 'connect'; readonly fd: number; readonly ip: number; readonly port: number }

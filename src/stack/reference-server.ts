@@ -13,7 +13,7 @@ import { readSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
 import { REFERENCE_ENDPOINT, type Connection, type Endpoint } from '../tcp/endpoint.js';
-import type { Host } from '../tcp/host.js';
+import type { Host, SocketOptionName } from '../tcp/host.js';
 import { referenceStack } from '../tcp/reference-stack.js';
 import type { Segment } from '../tcp/segment.js';
 import type { Stack, StackEnv } from '../tcp/stack.js';
@@ -119,7 +119,9 @@ export class ReferenceServer {
       case 'setsockopt':
         return withConn(result(host.setsockopt(fd, r.name === 'SO_REUSEADDR' ? { name: 'SO_REUSEADDR', value: r.value as boolean } : { name: 'SO_LINGER', value: { onoff: r.onoff as boolean, lingerSec: r.linger as number } })), fd);
       case 'bind':
-        return withConn(result(host.bind(fd, r.port as number)), fd);
+        return withConn(result(host.bind(fd, r.port as number, (r.addr as number | undefined) ?? 0)), fd);
+      case 'getsockopt':
+        return withConn(result(host.getsockopt(fd, r.name as SocketOptionName)), fd);
       case 'listen':
         return withConn(result(host.listen(fd, r.backlog as number)), fd);
       case 'accept': {

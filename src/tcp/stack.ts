@@ -21,6 +21,12 @@ export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: bool
 
 export type ShutdownHow = 'SHUT_RD' | 'SHUT_WR' | 'SHUT_RDWR';
 
+/** Options getsockopt(2) reads. */
+export type SocketOptionName = 'SO_ERROR' | 'SO_REUSEADDR' | 'SO_LINGER' | 'SO_SNDBUF' | 'SO_RCVBUF' | 'SO_TYPE';
+
+/** What getsockopt returns: a number (SO_ERROR: 0 or the pending errno's name), or SO_LINGER's pair. */
+export type SocketOptionValue = number | Errno | { readonly onoff: boolean; readonly lingerSec: number };
+
 /**
  * What the world knows of one connection of a stack: who it is (for trace events), its state
  * (for the incarnation count of a simultaneous open and for end-of-run checks), and the slots the
@@ -49,7 +55,12 @@ export interface Stack {
 
   socket(): number;
   setsockopt(fd: number, option: SocketOption): Result<void>;
-  bind(fd: number, port: number): Result<number>;
+  getsockopt(fd: number, name: SocketOptionName): Result<SocketOptionValue>;
+  /** fcntl O_NONBLOCK: only what connect returns (EINPROGRESS) and whether the program waits depend on it. */
+  setNonBlocking(fd: number, nonBlocking: boolean): Result<void>;
+  isNonBlocking(fd: number): boolean;
+  /** `address` is ANY_ADDRESS (0, the wildcard) or one of the host's addresses. */
+  bind(fd: number, port: number, address?: number): Result<number>;
   listen(fd: number, backlog: number): Result<void>;
   /** EAGAIN when no connection is waiting. */
   accept(fd: number): Result<number>;

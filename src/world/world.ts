@@ -17,6 +17,7 @@ import { referenceStack } from '../tcp/reference-stack.js';
 import type { ConnectionView as Tcb, Stack, StackEnv, StackFactory } from '../tcp/stack.js';
 import type { TimerKind } from '../tcp/tcb.js';
 import { TIMER_NAMES, type ConnInfo, type TraceEvent, type TraceListener } from './trace.js';
+import { ScriptedPeer } from './scripted-peer.js';
 
 export interface WorldOptions {
   readonly seed: number;
@@ -67,6 +68,8 @@ export class World implements StackEnv, EventHandler<Tcb> {
   /** Host-level timers (StackEnv.setHostTimer), one event per host that asked for one. */
   private readonly hostTimers = new Map<Stack, SimEvent<Stack>>();
   private readonly hostTimerHandler: EventHandler<Stack> = { onEvent: (event, nowUs) => event.payload.onHostTimer?.(nowUs) };
+  private readonly peerNames = new Set<string>();
+  private readonly peerIps: number[] = [];
 
   constructor(readonly options: WorldOptions) {
     this.seed = options.seed;
@@ -110,7 +113,49 @@ export class World implements StackEnv, EventHandler<Tcb> {
     this.hostByName.set(name, host);
     this.hostByIp.set(ip, host);
     this.fabric.attach(ip, host);
+    for (const peerIp of this.peerIps) this.directLinks(peerIp, ip);
     return host;
+  }
+
+  /**
+   * Attach a scripted peer (src/world/scripted-peer.ts): a remote end with no TCP that sends
+   * what it is told and records what it receives. Its link to every host is clean with no
+   * delay unless configured otherwise (`fabric.configureLink`), as a tun device is.
+   */
+  attachPeer(name: string, ip: number): ScriptedPeer {
+    if (this.hostByName.has(name) || this.peerNames.has(name)) throw new Error(`host "${name}" already exists`);
+    const peer = new ScriptedPeer(this, name, ip);
+    this.fabric.attach(ip, peer);
+    this.peerNames.add(name);
+    this.peerIps.push(ip);
+    for (const host of this.hosts) this.directLinks(ip, host.ip);
+    return peer;
+  }
+
+  /** A peer and a host are wired back to back: no link delay either way (other faults kept). */
+  private directLinks(peerIp: number, hostAddress: number): void {
+    this.fabric.configureLink(peerIp, hostAddress, { ...this.fabric.faultsOf(peerIp, hostAddress), delayUs: 0 });
+    this.fabric.configureLink(hostAddress, peerIp, { ...this.fabric.faultsOf(hostAddress, peerIp), delayUs: 0 });
+  }
+
+  /**
+   * Run `callback` at virtual time `atUs`, after everything already scheduled for that instant.
+   * The returned handle cancels it.
+   */
+  at(atUs: number, callback: () => void): { cancel(): void } {
+    const event = new SimEvent<() => void>(CALLBACKS, 0, callback);
+    this.scheduler.schedule(event, atUs);
+    return { cancel: () => this.scheduler.cancel(event) };
+  }
+
+  /**
+   * Fire every event due up to and including `atUs`, then move the clock to `atUs` even if
+   * nothing was pending (a quiet stretch still takes its time). Stops early on the event budget.
+   */
+  runUntil(atUs: number, maxEvents: number = DEFAULT_LIMITS.maxEvents): RunEnd {
+    const end = this.scheduler.run({ maxEvents, maxTimeUs: atUs });
+    if (end.stoppedBy === 'idle' || end.stoppedBy === 'time-budget') this.scheduler.advanceTo(atUs);
+    return end;
   }
 
   host(name: string): Stack {
@@ -277,6 +322,13 @@ export class World implements StackEnv, EventHandler<Tcb> {
     this.scheduler.schedule(event, atUs);
   }
 }
+
+/** Runs the callbacks of `World.at`. */
+const CALLBACKS: EventHandler<() => void> = {
+  onEvent(event: SimEvent<() => void>): void {
+    event.payload();
+  },
+};
 
 /**
  * The ports of a 4-tuple in the same order as its addresses (lower end first, as
