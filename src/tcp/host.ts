@@ -463,6 +463,12 @@ export class Host implements TcbEnv {
 
   /** §3.10.7.1 CLOSED: answer anything but a reset with a reset. */
   private closedInput(seg: Segment): void {
+    const resetFor = this.endpoint.resetFor;
+    if (resetFor !== undefined) {
+      const reset = resetFor(seg);
+      if (reset !== null) this.sendReset(seg, reset.seq, reset.ack, reset.flags);
+      return;
+    }
     if (seg.flags & RST) return;
     if (seg.flags & ACK) this.sendReset(seg, seg.ack, 0, RST);
     else this.sendReset(seg, 0, seqAdd(seg.seq, segLen(seg)), RST | ACK);
