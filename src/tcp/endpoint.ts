@@ -69,6 +69,8 @@ export interface Endpoint {
    * seam for variants of the host's own resets, such as the mutant zoo's.
    */
   readonly resetFor?: (cause: Segment) => { readonly seq: number; readonly ack: number; readonly flags: number } | null;
+  /** Optional: the host's own settings (ephemeral port range, …) from the run's; absent: the run's. */
+  readonly hostConfig?: (config: StackConfig) => StackConfig;
 }
 
 /**

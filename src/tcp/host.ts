@@ -160,15 +160,19 @@ export class Host implements TcbEnv {
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
 
+  readonly config: StackConfig;
+
   constructor(
     readonly ip: number,
     readonly name: string,
-    readonly config: StackConfig,
+    config: StackConfig,
     private readonly env: HostEnv,
     private readonly isnRng: Rng,
     private readonly portRng: Rng,
     readonly endpoint: Endpoint = REFERENCE_ENDPOINT,
   ) {
+    // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
+    this.config = endpoint.hostConfig?.(config) ?? config;
     this.isnSecret = isnRng.uint32();
   }
 
