@@ -35,9 +35,9 @@ export function createMonitors(context: MonitorContext, only?: ReadonlySet<strin
 }
 
 /** Names, claims and descriptions of every monitor, for `timewait list` and the README. */
-export function describeMonitors(): { name: string; claims: readonly string[]; description: string }[] {
+export function describeMonitors(): { name: string; claims: readonly string[]; description: string; blackBox: boolean }[] {
   const context: MonitorContext = { mslUs: 1, expectedTimeWaitUs: 2, delayedAckUs: 0, cleanNetwork: true, staleSegmentsImpossible: true };
-  return createMonitors(context).map((m) => ({ name: m.name, claims: m.claims, description: m.description }));
+  return createMonitors(context).map((m) => ({ name: m.name, claims: m.claims, description: m.description, blackBox: m.blackBox }));
 }
 
 /** Feeds every event to every monitor that reads it; the first violation of each is kept. */

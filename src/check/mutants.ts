@@ -135,10 +135,35 @@ class StuckInLastAck extends Tcb {
   }
 }
 
+/** C9 broken the quiet way: a retransmitted FIN in TIME-WAIT is ACKed, but 2·MSL is not restarted. */
+class TimeWaitNoRestart extends Tcb {
+  override timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
+    if (seg.flags & FIN && !(seg.flags & RST)) {
+      this.sendAck(nowUs);
+      return 'handled';
+    }
+    return super.timeWaitInput(nowUs, seg);
+  }
+}
+
+/** C15 broken: a listener's child does not inherit its SO_LINGER (the child reports none, so only the calls tell). */
+class LingerNotInherited extends Tcb {
+  override acceptSyn(nowUs: number, seg: Segment, iss: number): void {
+    this.options.lingerSec = null;
+    super.acceptSyn(nowUs, seg, iss);
+  }
+}
+
+/** C8 broken the other way: TIME-WAIT lasts 3·MSL. */
+const timeWaitTooLong = (c: StackConfig): StackConfig => ({ ...c, timeWaitUs: 3 * c.mslUs });
+
 const ALL_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'half-close', 'simultaneous'];
 
 export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('time-wait-1msl', 'TIME-WAIT lasts 1·MSL', Tcb, (c) => ({ ...c, timeWaitUs: c.mslUs })), caughtBy: 'time-wait-2msl', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('time-wait-3msl', 'TIME-WAIT lasts 3·MSL', Tcb, timeWaitTooLong), caughtBy: 'time-wait-2msl', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('time-wait-no-restart', 'a retransmitted FIN in TIME-WAIT is ACKed without restarting 2·MSL', TimeWaitNoRestart), caughtBy: 'time-wait-2msl', closeOrders: ['client-first', 'server-first'], faults: true },
+  { endpoint: endpoint('linger-not-inherited', 'an accepted socket does not inherit SO_LINGER from its listener', LingerNotInherited), caughtBy: 'abort', closeOrders: ['abort-server'], faults: false },
   { endpoint: endpoint('syn-ack-no-plus-one', 'ACK of a SYN is its seq, without +1', SynAckNoPlusOne), caughtBy: 'syn-ack', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('fin-ack-no-plus-one', 'ACK of a FIN is its seq, without +1', FinAckNoPlusOne), caughtBy: 'fin-ack', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('no-time-wait', 'the active closer skips TIME-WAIT', NoTimeWait), caughtBy: 'time-wait-side', closeOrders: ALL_ORDERS, faults: false },

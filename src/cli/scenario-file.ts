@@ -27,12 +27,12 @@ import { parseUserJson, readUserFile } from './fs.js';
 // The schema
 // ---------------------------------------------------------------------------------------------
 
-const ERRNOS = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINVAL', 'EISCONN', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'] as const satisfies readonly Errno[];
+const ERRNOS = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'] as const satisfies readonly Errno[];
 // Every Errno is listed: this line fails to compile when src/tcp adds one.
 const ERRNOS_COMPLETE: Exclude<Errno, (typeof ERRNOS)[number]> extends never ? true : false = true;
 void ERRNOS_COMPLETE;
 
-const RESULT_PATTERN = new RegExp(`^(ok|eof|sent \\d+|recv \\d+|port \\d+|${ERRNOS.join('|')})$`);
+const RESULT_PATTERN = new RegExp(`^(ok|eof|sent \\d+|recv \\d+|port \\d+|value (\\d+|${ERRNOS.join('|')})|${ERRNOS.join('|')})$`);
 
 const microseconds = z.int({ error: 'expected a non-negative integer number of microseconds' }).min(0, { error: 'expected a non-negative number of microseconds (a delay cannot be negative)' });
 const probability = z.number({ error: 'expected a probability between 0 and 1' }).min(0, { error: 'expected a probability between 0 and 1' }).max(1, { error: 'expected a probability between 0 and 1' });
@@ -42,7 +42,7 @@ const sock = z.string({ error: 'expected a socket name (a string such as "srv")'
 const hostName = z.string({ error: 'expected a host name' }).regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: 'expected a host name: a letter, then letters, digits, - or _' });
 const expect = z
   .string({ error: 'expected a call result as a string' })
-  .regex(RESULT_PATTERN, { error: `expected a call result: ok, eof, "sent N", "recv N", "port N" or an errno (${ERRNOS.join(', ')})` })
+  .regex(RESULT_PATTERN, { error: `expected a call result: ok, eof, "sent N", "recv N", "port N", "value N" or an errno (${ERRNOS.join(', ')})` })
   .optional();
 
 const window = z
@@ -108,7 +108,10 @@ const stepSchema = z.discriminatedUnion('op', [
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_REUSEADDR'), value: z.boolean() }),
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_LINGER'), onoff: z.boolean(), lingerSec: count }),
   ]),
-  withExpect({ op: z.literal('bind'), sock, port }),
+  withExpect({ op: z.literal('bind'), sock, port, address: z.ipv4({ error: 'expected an IPv4 address such as "0.0.0.0" or "127.0.0.1"' }).optional() }),
+  withExpect({ op: z.literal('fcntl'), sock, nonBlocking: z.boolean() }),
+  withExpect({ op: z.literal('getsockopt'), sock, option: z.enum(['SO_ERROR', 'SO_REUSEADDR', 'SO_SNDBUF', 'SO_RCVBUF', 'SO_TYPE']) }),
+  withExpect({ op: z.literal('read'), sock, bytes: z.int().min(1, { error: 'expected at least 1 byte' }) }),
   withExpect({ op: z.literal('listen'), sock, backlog: count.default(16) }),
   withExpect({ op: z.literal('accept'), sock, as: sock }),
   withExpect({ op: z.literal('connect'), sock, host: hostName, port: port.refine((p) => p > 0, { error: 'expected a port number from 1 to 65535' }) }),

@@ -8,7 +8,7 @@ import type { RunEnd } from '../sim/scheduler.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import { runPrograms } from '../world/run-script.js';
 import { TraceRecorder, type TraceEvent } from '../world/trace.js';
-import { buildRun, terminationBoundUs } from './build.js';
+import { buildRun, stackFor, terminationBoundUs } from './build.js';
 import { isCleanPlan, type CloseOrder, type RunSpec } from './spec.js';
 import { StatsCollector, type ConnectionStats, type RunStats } from './stats.js';
 
@@ -51,6 +51,8 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     delayedAckUs: spec.delayedAckUs,
     cleanNetwork: isCleanPlan(spec.faults),
     staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
+    rfc1337: spec.rfc1337,
+    synRetries: stackFor(spec).synRetries!,
   };
 }
 

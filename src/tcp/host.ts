@@ -20,6 +20,17 @@ export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok
 
 export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: boolean } | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } };
 
+/** Options getsockopt(2) reads. */
+export type SocketOptionName = 'SO_ERROR' | 'SO_REUSEADDR' | 'SO_LINGER' | 'SO_SNDBUF' | 'SO_RCVBUF' | 'SO_TYPE';
+
+/** What getsockopt returns: a number (SO_ERROR: 0 or the pending errno's name), or SO_LINGER's pair. */
+export type SocketOptionValue = number | Errno | { readonly onoff: boolean; readonly lingerSec: number };
+
+/** INADDR_ANY: bind to every address of the host. */
+export const ANY_ADDRESS = 0;
+/** 127.0.0.1: every host has it, but the simulator has no loopback device, so nothing reaches it over the fabric. */
+export const LOOPBACK_ADDRESS = 0x7f000001;
+
 /** What the host needs from the world: time, segment ids, timers, incarnations, tracing. */
 export interface HostEnv {
   readonly nowUs: number;
@@ -40,6 +51,8 @@ export interface HostEnv {
 
 /** Anything that holds a local port in the bind table. */
 interface PortOwner {
+  /** The local address the owner is bound to; ANY_ADDRESS for the wildcard. */
+  readonly boundIp: number;
   readonly reuseAddr: boolean;
   readonly listening: boolean;
   /** True when the port came from connect()'s autobind rather than bind() (Linux fastreuse = -1). */
@@ -52,6 +65,10 @@ type SocketPhase = 'fresh' | 'bound' | 'listening' | 'connection' | 'closed';
 export class Socket implements PortOwner {
   phase: SocketPhase = 'fresh';
   localPort = 0;
+  /** bind(2)'s address: ANY_ADDRESS unless bound to one of the host's addresses. */
+  boundIp = ANY_ADDRESS;
+  /** O_NONBLOCK (fcntl F_SETFL): the program runner returns EAGAIN/EINPROGRESS instead of waiting. */
+  nonBlocking = false;
   reuseAddr = false;
   lingerSec: number | null = null;
   tcb: Connection | null = null;
@@ -113,6 +130,10 @@ class ConnEntry implements PortOwner {
   ) {}
   get reuseAddr(): boolean {
     return this.tcb.options.reuseAddr;
+  }
+  /** A connection holds its port on its own local address (Linux sk_rcv_saddr of the child or connected socket). */
+  get boundIp(): number {
+    return this.tcb.id.localIp;
   }
   get listening(): boolean {
     return false;
@@ -200,15 +221,65 @@ export class Host implements TcbEnv {
     return OK;
   }
 
-  /** bind(2): Linux's inet_csk_get_port and inet_csk_bind_conflict (C11–C13). */
-  bind(fd: number, port: number): Result<number> {
+  /** fcntl(fd, F_SETFL, O_NONBLOCK or not). Only the blocking behaviour of calls depends on it. */
+  setNonBlocking(fd: number, nonBlocking: boolean): Result<void> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    socket.nonBlocking = nonBlocking;
+    return OK;
+  }
+
+  /**
+   * getsockopt(2). SO_ERROR returns the pending error and clears it, as Linux sock_error does
+   * (0 when there is none); SO_SNDBUF and SO_RCVBUF are the stack's buffer sizes (no per-socket
+   * buffers are modelled).
+   */
+  getsockopt(fd: number, name: SocketOptionName): Result<SocketOptionValue> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    switch (name) {
+      case 'SO_ERROR': {
+        const tcb = socket.tcb;
+        if (tcb === null || tcb.error === null) return { ok: true, value: 0 };
+        const errno = tcb.error;
+        tcb.error = null;
+        return { ok: true, value: errno };
+      }
+      case 'SO_REUSEADDR':
+        return { ok: true, value: socket.reuseAddr ? 1 : 0 };
+      case 'SO_LINGER':
+        return { ok: true, value: { onoff: socket.lingerSec !== null, lingerSec: socket.lingerSec ?? 0 } };
+      case 'SO_SNDBUF':
+        return { ok: true, value: this.config.sendBufferBytes };
+      case 'SO_RCVBUF':
+        return { ok: true, value: this.config.receiveBufferBytes };
+      case 'SO_TYPE':
+        return { ok: true, value: 1 }; // SOCK_STREAM
+    }
+  }
+
+  /** The addresses a socket may bind: the host's own and 127.0.0.1. */
+  ownsAddress(ip: number): boolean {
+    return ip === this.ip || ip === LOOPBACK_ADDRESS;
+  }
+
+  /**
+   * bind(2): Linux's inet_csk_get_port and inet_csk_bind_conflict (C11–C13). `address` is
+   * ANY_ADDRESS (the wildcard) or one of the host's addresses; an address the host lacks is
+   * EADDRNOTAVAIL (Linux inet_bind without IP_FREEBIND).
+   */
+  bind(fd: number, port: number, address: number = ANY_ADDRESS): Result<number> {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
     if (socket.phase !== 'fresh') return fail('EINVAL');
     if (!Number.isInteger(port) || port < 0 || port > 65535) return fail('EINVAL');
+    if (address !== ANY_ADDRESS && !this.ownsAddress(address)) return fail('EADDRNOTAVAIL');
+    socket.boundIp = address;
     const chosen = port === 0 ? this.findFreePort(socket) : port;
-    if (chosen < 0) return fail('EADDRINUSE');
-    if (port !== 0 && this.bindConflict(socket, port)) return fail('EADDRINUSE');
+    if (chosen < 0 || (port !== 0 && this.bindConflict(socket, port))) {
+      socket.boundIp = ANY_ADDRESS;
+      return fail('EADDRINUSE');
+    }
     socket.localPort = chosen;
     socket.phase = 'bound';
     this.addOwner(chosen, socket);
@@ -233,7 +304,9 @@ export class Host implements TcbEnv {
     socket.backlog = Math.max(0, backlog);
     socket.acceptQueue = [];
     socket.children = new Set();
-    this.listeners.set(socket.localPort, socket);
+    // Only a listener on the wildcard or the host's own address hears the fabric; at most one
+    // such listener per port exists (two would conflict: listening owners always do).
+    if (socket.boundIp !== LOOPBACK_ADDRESS) this.listeners.set(socket.localPort, socket);
     this.env.socketClosedListener(this, socket.localPort, 'CLOSED', 'LISTEN');
     return OK;
   }
@@ -273,6 +346,9 @@ export class Host implements TcbEnv {
       socket.localPort = port;
       socket.connectBound = true;
       // The socket does not become an owner of the port: its connection does, just below.
+    } else if (socket.boundIp === LOOPBACK_ADDRESS) {
+      // No loopback device: a socket bound to 127.0.0.1 has no route to a fabric address.
+      return fail('EADDRNOTAVAIL');
     } else if (this.lookup(remoteIp, remotePort, socket.localPort) !== undefined) {
       // An explicitly bound port whose 4-tuple is still in use (TIME-WAIT included).
       return fail('EADDRNOTAVAIL');
@@ -285,7 +361,8 @@ export class Host implements TcbEnv {
     socket.tcb = tcb;
     entryOf(tcb).socket = socket;
     tcb.connect(this.env.nowUs, this.chooseIsn(socket.localPort, remoteIp, remotePort));
-    return OK;
+    // Linux __inet_stream_connect: a non-blocking socket returns EINPROGRESS with the SYN sent.
+    return socket.nonBlocking ? fail('EINPROGRESS') : OK;
   }
 
   /** The outcome of a connect in progress: null while the handshake is under way. */
@@ -625,7 +702,7 @@ export class Host implements TcbEnv {
   }
 
   private closeListener(socket: Socket): void {
-    this.listeners.delete(socket.localPort);
+    if (this.listeners.get(socket.localPort) === socket) this.listeners.delete(socket.localPort);
     this.removeOwner(socket.localPort, socket);
     this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
     // Linux inet_csk_listen_stop: connections nobody accepted are reset.
@@ -695,6 +772,9 @@ export class Host implements TcbEnv {
   }
 
   private conflictsWith(socket: Socket, other: PortOwner): boolean {
+    // Linux inet_rcv_saddr_equal: owners bound to two different specific addresses never
+    // conflict; the wildcard overlaps every address.
+    if (socket.boundIp !== ANY_ADDRESS && other.boundIp !== ANY_ADDRESS && socket.boundIp !== other.boundIp) return false;
     const candidate = { newReuseAddr: socket.reuseAddr, otherReuseAddr: other.reuseAddr, otherListening: other.listening, otherTimeWait: other.timeWait };
     return this.endpoint.bindConflicts(candidate);
   }

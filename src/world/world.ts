@@ -15,6 +15,7 @@ import type { TcpState } from '../tcp/state.js';
 import type { Connection as Tcb, Endpoint } from '../tcp/endpoint.js';
 import type { TimerKind } from '../tcp/tcb.js';
 import { TIMER_NAMES, type ConnInfo, type TraceEvent, type TraceListener } from './trace.js';
+import { ScriptedPeer } from './scripted-peer.js';
 
 export interface WorldOptions {
   readonly seed: number;
@@ -56,6 +57,8 @@ export class World implements HostEnv, EventHandler<Tcb> {
   private readonly incarnations = new Map<number, Map<number, Map<number, number>>>();
   private readonly connInfo = new Map<Tcb, ConnInfo>();
   private readonly hostByIp = new Map<number, Host>();
+  private readonly peerNames = new Set<string>();
+  private readonly peerIps: number[] = [];
 
   constructor(readonly options: WorldOptions) {
     this.seed = options.seed;
@@ -86,7 +89,49 @@ export class World implements HostEnv, EventHandler<Tcb> {
     this.hostByName.set(name, host);
     this.hostByIp.set(ip, host);
     this.fabric.attach(ip, host);
+    for (const peerIp of this.peerIps) this.directLinks(peerIp, ip);
     return host;
+  }
+
+  /**
+   * Attach a scripted peer (src/world/scripted-peer.ts): a remote end with no TCP that sends
+   * what it is told and records what it receives. Its link to every host is clean with no
+   * delay unless configured otherwise (`fabric.configureLink`), as a tun device is.
+   */
+  attachPeer(name: string, ip: number): ScriptedPeer {
+    if (this.hostByName.has(name) || this.peerNames.has(name)) throw new Error(`host "${name}" already exists`);
+    const peer = new ScriptedPeer(this, name, ip);
+    this.fabric.attach(ip, peer);
+    this.peerNames.add(name);
+    this.peerIps.push(ip);
+    for (const host of this.hosts) this.directLinks(ip, host.ip);
+    return peer;
+  }
+
+  /** A peer and a host are wired back to back: no link delay either way (other faults kept). */
+  private directLinks(peerIp: number, hostAddress: number): void {
+    this.fabric.configureLink(peerIp, hostAddress, { ...this.fabric.faultsOf(peerIp, hostAddress), delayUs: 0 });
+    this.fabric.configureLink(hostAddress, peerIp, { ...this.fabric.faultsOf(hostAddress, peerIp), delayUs: 0 });
+  }
+
+  /**
+   * Run `callback` at virtual time `atUs`, after everything already scheduled for that instant.
+   * The returned handle cancels it.
+   */
+  at(atUs: number, callback: () => void): { cancel(): void } {
+    const event = new SimEvent<() => void>(CALLBACKS, 0, callback);
+    this.scheduler.schedule(event, atUs);
+    return { cancel: () => this.scheduler.cancel(event) };
+  }
+
+  /**
+   * Fire every event due up to and including `atUs`, then move the clock to `atUs` even if
+   * nothing was pending (a quiet stretch still takes its time). Stops early on the event budget.
+   */
+  runUntil(atUs: number, maxEvents: number = DEFAULT_LIMITS.maxEvents): RunEnd {
+    const end = this.scheduler.run({ maxEvents, maxTimeUs: atUs });
+    if (end.stoppedBy === 'idle' || end.stoppedBy === 'time-budget') this.scheduler.advanceTo(atUs);
+    return end;
   }
 
   host(name: string): Host {
@@ -244,6 +289,13 @@ export class World implements HostEnv, EventHandler<Tcb> {
     if (this.tracing) this.emit({ type: 'listen', atUs: this.nowUs, host: host.name, port, from, to });
   }
 }
+
+/** Runs the callbacks of `World.at`. */
+const CALLBACKS: EventHandler<() => void> = {
+  onEvent(event: SimEvent<() => void>): void {
+    event.payload();
+  },
+};
 
 /**
  * The ports of a 4-tuple in the same order as its addresses (lower end first, as
