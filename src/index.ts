@@ -38,6 +38,14 @@ export { formatFailure, formatViolation, traceAround } from './check/report.js';
 export { MUTANTS, type Mutant } from './check/mutants.js';
 export { REFERENCE_ENDPOINT, linuxBindConflicts, type Endpoint, type Connection } from './tcp/endpoint.js';
 export { World, type WorldOptions } from './world/world.js';
+// The scripted-peer seam: a remote end that sends hand-made segments and sees what a host sends.
+export { ScriptedPeer, type PeerSegment, type ObservedSegment, type SegmentObserver } from './world/scripted-peer.js';
+export { FIN, SYN, RST, PSH, ACK, segLen, formatSegment, tcpdumpFlags, type Segment } from './tcp/segment.js';
+export type { Host, Result, SocketOption, Socket } from './tcp/host.js';
+export type { Fabric, Datagram, DatagramReceiver, FabricObserver } from './net/fabric.js';
+export { stackConfig, LINUX_DEFAULTS, type StackConfig } from './tcp/config.js';
+export { parseIpv4, formatIpv4 } from './net/address.js';
+export type { RunEnd, RunLimits } from './sim/scheduler.js';
 export { runPrograms, type ProgramSpec } from './world/run-script.js';
 export type { Call, ProgramStep } from './world/program.js';
 export { TraceRecorder, formatEvent, formatWireTrace, type TraceEvent, type TraceListener } from './world/trace.js';

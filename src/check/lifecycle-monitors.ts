@@ -1,4 +1,5 @@
 /** Monitors of the whole lifecycle: the state diagram, termination, and the bind table (C11–C13). */
+import { formatIpv4 } from '../net/address.js';
 import { LEGAL_EDGES, type TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import { BaseMonitor, type EndOfRun, type MonitorInterest } from './monitor.js';
@@ -7,7 +8,8 @@ import { BaseMonitor, type EndOfRun, type MonitorInterest } from './monitor.js';
 export class LegalTransitionsMonitor extends BaseMonitor {
   readonly name = 'legal-transitions';
   readonly claims = ['RFC 9293 §3.3.2'];
-  readonly description = 'every state change is an edge of RFC 9293\'s diagram';
+  readonly description = 'every state change is an edge of RFC 9293\'s diagram (the endpoint\'s state changes, by nature)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state'];
 
   onEvent(event: TraceEvent, index: number): void {
@@ -40,7 +42,8 @@ const LEGAL_TARGETS: ReadonlyMap<TcpState, ReadonlySet<TcpState>> = (() => {
 export class TerminationMonitor extends BaseMonitor {
   readonly name = 'termination';
   readonly claims = ['RFC 9293 §3.8.3', 'C8'];
-  readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound';
+  readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound (from state changes)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state'];
 
   onEvent(event: TraceEvent): void {
@@ -62,6 +65,8 @@ export class TerminationMonitor extends BaseMonitor {
 }
 
 interface FdModel {
+  /** bind's address as dotted text; '' for the wildcard. */
+  address: string;
   reuseAddr: boolean;
   port: number;
   listening: boolean;
@@ -77,7 +82,8 @@ interface FdModel {
 export class BindInUseMonitor extends BaseMonitor {
   readonly name = 'bind-in-use';
   readonly claims = ['C11', 'C12', 'C13'];
-  readonly description = 'bind on a port held by TIME-WAIT succeeds or fails exactly by Linux\'s SO_REUSEADDR rule';
+  readonly description = 'bind on a port held by TIME-WAIT succeeds or fails exactly by Linux\'s SO_REUSEADDR rule (live connections from state changes)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state', 'host', 'call'];
   /** host -> fd -> what the socket holds. */
   private readonly fds = new Map<string, Map<number, FdModel>>();
@@ -100,7 +106,7 @@ export class BindInUseMonitor extends BaseMonitor {
     const fds = this.fdsOf(event.host);
     switch (call.op) {
       case 'socket':
-        fds.set(event.fd, { reuseAddr: false, port: 0, listening: false });
+        fds.set(event.fd, { address: '', reuseAddr: false, port: 0, listening: false });
         return;
       case 'setsockopt':
         if (call.option === 'SO_REUSEADDR' && event.result === 'ok') {
@@ -112,13 +118,17 @@ export class BindInUseMonitor extends BaseMonitor {
       case 'bind': {
         const model = fds.get(event.fd);
         if (model === undefined || model.port !== 0 || call.port === 0) return;
-        const blocker = this.blocker(event.host, event.fd, model.reuseAddr, call.port);
+        const address = call.address === undefined || call.address === '0.0.0.0' ? '' : call.address;
+        const blocker = this.blocker(event.host, event.fd, model.reuseAddr, call.port, address);
         if (blocker !== null && event.result === 'ok') {
           this.report(event.atUs, index, null, `${event.host}: bind to port ${call.port} succeeded, but ${blocker} holds it (Linux: EADDRINUSE)`);
         } else if (blocker === null && event.result === 'EADDRINUSE') {
           this.report(event.atUs, index, null, `${event.host}: bind to port ${call.port} failed with EADDRINUSE, but no owner of the port conflicts (SO_REUSEADDR ${model.reuseAddr})`);
         }
-        if (event.result === 'ok') model.port = call.port;
+        if (event.result === 'ok') {
+          model.port = call.port;
+          model.address = address;
+        }
         return;
       }
       case 'listen': {
@@ -148,13 +158,15 @@ export class BindInUseMonitor extends BaseMonitor {
   }
 
   /** A description of the first owner of `port` that stops the bind, or null. */
-  private blocker(host: string, fd: number, reuseAddr: boolean, port: number): string | null {
+  private blocker(host: string, fd: number, reuseAddr: boolean, port: number, address: string): string | null {
+    // Linux inet_rcv_saddr_equal: two different specific addresses never overlap.
+    const overlaps = (other: string) => address === '' || other === '' || other === address;
     for (const [otherFd, other] of this.fdsOf(host)) {
-      if (otherFd === fd || other.port !== port) continue;
+      if (otherFd === fd || other.port !== port || !overlaps(other.address)) continue;
       if (!(reuseAddr && other.reuseAddr && !other.listening)) return `socket ${otherFd}${other.listening ? ' (listening)' : ''}`;
     }
     for (const conn of this.conns.get(host)?.values() ?? []) {
-      if (conn.localPort !== port) continue;
+      if (conn.localPort !== port || !overlaps(formatIpv4(conn.localIp))) continue;
       if (!(reuseAddr && this.connReuse.get(conn.connId)!)) return `connection #${conn.connId}`;
     }
     return null;

@@ -15,6 +15,7 @@ import { StatsCollector, type ConnectionStats, type RunStats } from '../scenario
 import type { RunEnd } from '../sim/scheduler.js';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
+import type { StackFactory } from '../tcp/stack.js';
 import type { Errno } from '../tcp/tcb.js';
 import { describeCall, type Call, type ProgramStep } from '../world/program.js';
 import { runPrograms, type ProgramSpec } from '../world/run-script.js';
@@ -27,12 +28,12 @@ import { parseUserJson, readUserFile } from './fs.js';
 // The schema
 // ---------------------------------------------------------------------------------------------
 
-const ERRNOS = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINVAL', 'EISCONN', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'] as const satisfies readonly Errno[];
+const ERRNOS = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'] as const satisfies readonly Errno[];
 // Every Errno is listed: this line fails to compile when src/tcp adds one.
 const ERRNOS_COMPLETE: Exclude<Errno, (typeof ERRNOS)[number]> extends never ? true : false = true;
 void ERRNOS_COMPLETE;
 
-const RESULT_PATTERN = new RegExp(`^(ok|eof|sent \\d+|recv \\d+|port \\d+|${ERRNOS.join('|')})$`);
+const RESULT_PATTERN = new RegExp(`^(ok|eof|sent \\d+|recv \\d+|port \\d+|value (\\d+|${ERRNOS.join('|')})|${ERRNOS.join('|')})$`);
 
 const microseconds = z.int({ error: 'expected a non-negative integer number of microseconds' }).min(0, { error: 'expected a non-negative number of microseconds (a delay cannot be negative)' });
 const probability = z.number({ error: 'expected a probability between 0 and 1' }).min(0, { error: 'expected a probability between 0 and 1' }).max(1, { error: 'expected a probability between 0 and 1' });
@@ -42,7 +43,7 @@ const sock = z.string({ error: 'expected a socket name (a string such as "srv")'
 const hostName = z.string({ error: 'expected a host name' }).regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: 'expected a host name: a letter, then letters, digits, - or _' });
 const expect = z
   .string({ error: 'expected a call result as a string' })
-  .regex(RESULT_PATTERN, { error: `expected a call result: ok, eof, "sent N", "recv N", "port N" or an errno (${ERRNOS.join(', ')})` })
+  .regex(RESULT_PATTERN, { error: `expected a call result: ok, eof, "sent N", "recv N", "port N", "value N" or an errno (${ERRNOS.join(', ')})` })
   .optional();
 
 const window = z
@@ -108,7 +109,10 @@ const stepSchema = z.discriminatedUnion('op', [
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_REUSEADDR'), value: z.boolean() }),
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_LINGER'), onoff: z.boolean(), lingerSec: count }),
   ]),
-  withExpect({ op: z.literal('bind'), sock, port }),
+  withExpect({ op: z.literal('bind'), sock, port, address: z.ipv4({ error: 'expected an IPv4 address such as "0.0.0.0" or "127.0.0.1"' }).optional() }),
+  withExpect({ op: z.literal('fcntl'), sock, nonBlocking: z.boolean() }),
+  withExpect({ op: z.literal('getsockopt'), sock, option: z.enum(['SO_ERROR', 'SO_REUSEADDR', 'SO_SNDBUF', 'SO_RCVBUF', 'SO_TYPE']) }),
+  withExpect({ op: z.literal('read'), sock, bytes: z.int().min(1, { error: 'expected at least 1 byte' }) }),
   withExpect({ op: z.literal('listen'), sock, backlog: count.default(16) }),
   withExpect({ op: z.literal('accept'), sock, as: sock }),
   withExpect({ op: z.literal('connect'), sock, host: hostName, port: port.refine((p) => p > 0, { error: 'expected a port number from 1 to 65535' }) }),
@@ -262,7 +266,7 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
   };
 }
 
-export function runScenario(scenario: ScenarioFile, options: { readonly name?: string; readonly endpoint?: Endpoint } = {}): ScenarioResult {
+export function runScenario(scenario: ScenarioFile, options: { readonly name?: string; readonly endpoint?: Endpoint; readonly stackFactory?: StackFactory } = {}): ScenarioResult {
   const world = new World({
     seed: scenario.seed,
     stack: stackOverrides(scenario.stack),
@@ -270,9 +274,10 @@ export function runScenario(scenario: ScenarioFile, options: { readonly name?: s
     ...(scenario.faultsEndUs !== undefined ? { faultsEndUs: scenario.faultsEndUs } : {}),
     ...(scenario.defaultLink !== undefined ? { defaultFaults: faultsOf(scenario.defaultLink) } : {}),
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.stackFactory !== undefined ? { stackFactory: options.stackFactory } : {}),
   });
   for (const host of scenario.hosts) {
-    world.addHost(host.name, {
+    world.addStack(host.name, {
       ...(host.ip !== undefined ? { ip: parseIpv4(host.ip) } : {}),
       ...(host.stack !== undefined ? { stack: stackOverrides({ ...scenario.stack, ...host.stack }) } : {}),
     });

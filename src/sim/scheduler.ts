@@ -229,6 +229,19 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Move the clock forward to `atUs` when nothing is pending before it, so a script can wait
+   * through a quiet stretch (a scripted peer's next packet, a sleep with no timer armed). It
+   * fires nothing; an event due before `atUs` is a caller's error.
+   */
+  advanceTo(atUs: number): void {
+    if (!Number.isSafeInteger(atUs)) throw new Error(`advanceTo needs an integer time in µs, got ${atUs}`);
+    if (atUs <= this.nowUsValue) return;
+    const next = this.earliest();
+    if (next !== undefined && next.atUs < atUs) throw new Error(`advanceTo(${atUs}) would skip an event due at ${next.atUs}`);
+    this.nowUsValue = atUs;
+  }
+
   /** Ask a running `run` to return after the current event. */
   requestStop(): void {
     this.stopRequested = true;

@@ -14,32 +14,23 @@ import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
+import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
+export type { Result, SocketOption, SocketOptionName, SocketOptionValue } from './stack.js';
 
-export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: boolean } | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } };
+/** INADDR_ANY: bind to every address of the host. */
+export const ANY_ADDRESS = 0;
+/** 127.0.0.1: every host has it, but the simulator has no loopback device, so nothing reaches it over the fabric. */
+export const LOOPBACK_ADDRESS = 0x7f000001;
 
-/** What the host needs from the world: time, segment ids, timers, incarnations, tracing. */
-export interface HostEnv {
-  readonly nowUs: number;
-  sendSegment(seg: Segment): void;
-  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
-  clearTimer(tcb: Connection, kind: TimerKind): void;
-  nextSegmentId(): number;
-  nextConnId(): number;
-  /** Incarnation number for a new active open of this 4-tuple. */
-  newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number;
-  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void;
-  timeWaitRestarted(tcb: Connection, cause: string): void;
-  segmentAccepted(tcb: Connection, seg: Segment): void;
-  socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void;
-  /** `to` stands in for `from` from now on (a TIME-WAIT record for its TCB): its timers and trace identity move over. */
-  connectionReplaced(from: Connection, to: Connection): void;
-}
+/** What the host needs from the world (the seam's StackEnv: time, ids, timers, incarnations, tracing). */
+export type HostEnv = StackEnv;
 
 /** Anything that holds a local port in the bind table. */
 interface PortOwner {
+  /** The local address the owner is bound to; ANY_ADDRESS for the wildcard. */
+  readonly boundIp: number;
   readonly reuseAddr: boolean;
   readonly listening: boolean;
   /** True when the port came from connect()'s autobind rather than bind() (Linux fastreuse = -1). */
@@ -52,6 +43,10 @@ type SocketPhase = 'fresh' | 'bound' | 'listening' | 'connection' | 'closed';
 export class Socket implements PortOwner {
   phase: SocketPhase = 'fresh';
   localPort = 0;
+  /** bind(2)'s address: ANY_ADDRESS unless bound to one of the host's addresses. */
+  boundIp = ANY_ADDRESS;
+  /** O_NONBLOCK (fcntl F_SETFL): the program runner returns EAGAIN/EINPROGRESS instead of waiting. */
+  nonBlocking = false;
   reuseAddr = false;
   lingerSec: number | null = null;
   tcb: Connection | null = null;
@@ -114,6 +109,10 @@ class ConnEntry implements PortOwner {
   get reuseAddr(): boolean {
     return this.tcb.options.reuseAddr;
   }
+  /** A connection holds its port on its own local address (Linux sk_rcv_saddr of the child or connected socket). */
+  get boundIp(): number {
+    return this.tcb.id.localIp;
+  }
   get listening(): boolean {
     return false;
   }
@@ -122,7 +121,7 @@ class ConnEntry implements PortOwner {
   }
 }
 
-export class Host implements TcbEnv {
+export class Host implements TcbEnv, Stack {
   private readonly sockets = new SocketTable();
   private nextFd = 3;
   /**
@@ -161,15 +160,19 @@ export class Host implements TcbEnv {
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
 
+  readonly config: StackConfig;
+
   constructor(
     readonly ip: number,
     readonly name: string,
-    readonly config: StackConfig,
+    config: StackConfig,
     private readonly env: HostEnv,
     private readonly isnRng: Rng,
     private readonly portRng: Rng,
     readonly endpoint: Endpoint = REFERENCE_ENDPOINT,
   ) {
+    // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
+    this.config = endpoint.hostConfig?.(config) ?? config;
     this.isnSecret = isnRng.uint32();
     // Derived, not drawn: another draw would shift every later ISN of the stream.
     this.tsSecret = mix4(this.isnSecret, 0x7453, 0, 0, 0);
@@ -189,6 +192,22 @@ export class Host implements TcbEnv {
     return this.sockets.get(fd);
   }
 
+  // Stack seam (src/tcp/stack.ts): what programs ask of a descriptor.
+  onWake(fd: number, callback: () => void): boolean {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return false;
+    socket.onWake(callback);
+    return true;
+  }
+
+  connIdOf(fd: number): number {
+    return this.sockets.get(fd)?.tcb?.id.connId ?? -1;
+  }
+
+  isNonBlocking(fd: number): boolean {
+    return this.sockets.get(fd)?.nonBlocking ?? false;
+  }
+
   setsockopt(fd: number, option: SocketOption): Result<void> {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
@@ -203,15 +222,65 @@ export class Host implements TcbEnv {
     return OK;
   }
 
-  /** bind(2): Linux's inet_csk_get_port and inet_csk_bind_conflict (C11–C13). */
-  bind(fd: number, port: number): Result<number> {
+  /** fcntl(fd, F_SETFL, O_NONBLOCK or not). Only the blocking behaviour of calls depends on it. */
+  setNonBlocking(fd: number, nonBlocking: boolean): Result<void> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    socket.nonBlocking = nonBlocking;
+    return OK;
+  }
+
+  /**
+   * getsockopt(2). SO_ERROR returns the pending error and clears it, as Linux sock_error does
+   * (0 when there is none); SO_SNDBUF and SO_RCVBUF are the stack's buffer sizes (no per-socket
+   * buffers are modelled).
+   */
+  getsockopt(fd: number, name: SocketOptionName): Result<SocketOptionValue> {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return fail('EBADF');
+    switch (name) {
+      case 'SO_ERROR': {
+        const tcb = socket.tcb;
+        if (tcb === null || tcb.error === null) return { ok: true, value: 0 };
+        const errno = tcb.error;
+        tcb.error = null;
+        return { ok: true, value: errno };
+      }
+      case 'SO_REUSEADDR':
+        return { ok: true, value: socket.reuseAddr ? 1 : 0 };
+      case 'SO_LINGER':
+        return { ok: true, value: { onoff: socket.lingerSec !== null, lingerSec: socket.lingerSec ?? 0 } };
+      case 'SO_SNDBUF':
+        return { ok: true, value: this.config.sendBufferBytes };
+      case 'SO_RCVBUF':
+        return { ok: true, value: this.config.receiveBufferBytes };
+      case 'SO_TYPE':
+        return { ok: true, value: 1 }; // SOCK_STREAM
+    }
+  }
+
+  /** The addresses a socket may bind: the host's own and 127.0.0.1. */
+  ownsAddress(ip: number): boolean {
+    return ip === this.ip || ip === LOOPBACK_ADDRESS;
+  }
+
+  /**
+   * bind(2): Linux's inet_csk_get_port and inet_csk_bind_conflict (C11–C13). `address` is
+   * ANY_ADDRESS (the wildcard) or one of the host's addresses; an address the host lacks is
+   * EADDRNOTAVAIL (Linux inet_bind without IP_FREEBIND).
+   */
+  bind(fd: number, port: number, address: number = ANY_ADDRESS): Result<number> {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
     if (socket.phase !== 'fresh') return fail('EINVAL');
     if (!Number.isInteger(port) || port < 0 || port > 65535) return fail('EINVAL');
+    if (address !== ANY_ADDRESS && !this.ownsAddress(address)) return fail('EADDRNOTAVAIL');
+    socket.boundIp = address;
     const chosen = port === 0 ? this.findFreePort(socket) : port;
-    if (chosen < 0) return fail('EADDRINUSE');
-    if (port !== 0 && this.bindConflict(socket, port)) return fail('EADDRINUSE');
+    if (chosen < 0 || (port !== 0 && this.bindConflict(socket, port))) {
+      socket.boundIp = ANY_ADDRESS;
+      return fail('EADDRINUSE');
+    }
     socket.localPort = chosen;
     socket.phase = 'bound';
     this.addOwner(chosen, socket);
@@ -236,7 +305,9 @@ export class Host implements TcbEnv {
     socket.backlog = Math.max(0, backlog);
     socket.acceptQueue = [];
     socket.children = new Set();
-    this.listeners.set(socket.localPort, socket);
+    // Only a listener on the wildcard or the host's own address hears the fabric; at most one
+    // such listener per port exists (two would conflict: listening owners always do).
+    if (socket.boundIp !== LOOPBACK_ADDRESS) this.listeners.set(socket.localPort, socket);
     this.env.socketClosedListener(this, socket.localPort, 'CLOSED', 'LISTEN');
     return OK;
   }
@@ -276,6 +347,9 @@ export class Host implements TcbEnv {
       socket.localPort = port;
       socket.connectBound = true;
       // The socket does not become an owner of the port: its connection does, just below.
+    } else if (socket.boundIp === LOOPBACK_ADDRESS) {
+      // No loopback device: a socket bound to 127.0.0.1 has no route to a fabric address.
+      return fail('EADDRNOTAVAIL');
     } else if (this.lookup(remoteIp, remotePort, socket.localPort) !== undefined) {
       // An explicitly bound port whose 4-tuple is still in use (TIME-WAIT included).
       return fail('EADDRNOTAVAIL');
@@ -288,7 +362,8 @@ export class Host implements TcbEnv {
     socket.tcb = tcb;
     entryOf(tcb).socket = socket;
     tcb.connect(this.env.nowUs, this.chooseIsn(socket.localPort, remoteIp, remotePort));
-    return OK;
+    // Linux __inet_stream_connect: a non-blocking socket returns EINPROGRESS with the SYN sent.
+    return socket.nonBlocking ? fail('EINPROGRESS') : OK;
   }
 
   /** The outcome of a connect in progress: null while the handshake is under way. */
@@ -466,6 +541,12 @@ export class Host implements TcbEnv {
 
   /** §3.10.7.1 CLOSED: answer anything but a reset with a reset. */
   private closedInput(seg: Segment): void {
+    const resetFor = this.endpoint.resetFor;
+    if (resetFor !== undefined) {
+      const reset = resetFor(seg);
+      if (reset !== null) this.sendReset(seg, reset.seq, reset.ack, reset.flags);
+      return;
+    }
     if (seg.flags & RST) return;
     if (seg.flags & ACK) this.sendReset(seg, seg.ack, 0, RST);
     else this.sendReset(seg, 0, seqAdd(seg.seq, segLen(seg)), RST | ACK);
@@ -642,7 +723,7 @@ export class Host implements TcbEnv {
   }
 
   private closeListener(socket: Socket): void {
-    this.listeners.delete(socket.localPort);
+    if (this.listeners.get(socket.localPort) === socket) this.listeners.delete(socket.localPort);
     this.removeOwner(socket.localPort, socket);
     this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
     // Linux inet_csk_listen_stop: connections nobody accepted are reset.
@@ -712,6 +793,9 @@ export class Host implements TcbEnv {
   }
 
   private conflictsWith(socket: Socket, other: PortOwner): boolean {
+    // Linux inet_rcv_saddr_equal: owners bound to two different specific addresses never
+    // conflict; the wildcard overlaps every address.
+    if (socket.boundIp !== ANY_ADDRESS && other.boundIp !== ANY_ADDRESS && socket.boundIp !== other.boundIp) return false;
     const candidate = { newReuseAddr: socket.reuseAddr, otherReuseAddr: other.reuseAddr, otherListening: other.listening, otherTimeWait: other.timeWait };
     return this.endpoint.bindConflicts(candidate);
   }

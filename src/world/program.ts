@@ -5,7 +5,9 @@
  * stack interleave deterministically.
  */
 import { SimEvent, type EventHandler } from '../sim/scheduler.js';
-import type { Host, Result } from '../tcp/host.js';
+import { parseIpv4 } from '../net/address.js';
+import { ANY_ADDRESS, type SocketOptionName } from '../tcp/host.js';
+import type { Result, Stack } from '../tcp/stack.js';
 import type { Errno } from '../tcp/tcb.js';
 import type { World } from './world.js';
 
@@ -14,12 +16,20 @@ export type Call =
   | { readonly op: 'socket'; readonly sock: string }
   | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_REUSEADDR'; readonly value: boolean }
   | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_LINGER'; readonly onoff: boolean; readonly lingerSec: number }
-  | { readonly op: 'bind'; readonly sock: string; readonly port: number }
+  /** `address`: dotted IPv4, absent or "0.0.0.0" for the wildcard. */
+  | { readonly op: 'bind'; readonly sock: string; readonly port: number; readonly address?: string }
+  /** fcntl(F_SETFL, O_NONBLOCK): accept, connect, send and recv then return EAGAIN or EINPROGRESS instead of waiting. */
+  | { readonly op: 'fcntl'; readonly sock: string; readonly nonBlocking: boolean }
+  /** getsockopt: the result is `value N` (SO_ERROR: `value 0` or `value ECONNREFUSED`…). */
+  | { readonly op: 'getsockopt'; readonly sock: string; readonly option: Exclude<SocketOptionName, 'SO_LINGER'> }
   | { readonly op: 'listen'; readonly sock: string; readonly backlog: number }
   | { readonly op: 'accept'; readonly sock: string; readonly as: string }
   | { readonly op: 'connect'; readonly sock: string; readonly host: string; readonly port: number }
   | { readonly op: 'send'; readonly sock: string; readonly bytes: number }
+  /** Waits for all `bytes` (as MSG_WAITALL) or end-of-file. */
   | { readonly op: 'recv'; readonly sock: string; readonly bytes: number }
+  /** recv(2) without MSG_WAITALL: what is queued, up to `bytes`; waits only while nothing is. */
+  | { readonly op: 'read'; readonly sock: string; readonly bytes: number }
   | { readonly op: 'recv-until-eof'; readonly sock: string }
   | { readonly op: 'shutdown'; readonly sock: string; readonly how: 'SHUT_RD' | 'SHUT_WR' | 'SHUT_RDWR' }
   | { readonly op: 'close'; readonly sock: string }
@@ -30,7 +40,7 @@ export type Call =
   | { readonly op: 'restart' };
 
 /** What a call returned: `ok`, a count (`sent 1000`, `recv 1000`), `eof`, or an errno. */
-export type CallResult = 'ok' | 'eof' | `port ${number}` | `sent ${number}` | `recv ${number}` | Errno;
+export type CallResult = 'ok' | 'eof' | `port ${number}` | `sent ${number}` | `recv ${number}` | `value ${number}` | `value ${Errno}` | Errno;
 
 export interface ProgramStep {
   readonly call: Call;
@@ -58,7 +68,7 @@ export class Program implements EventHandler<null> {
   private pc = 0;
   private readonly fds = new Map<string, number>();
   private readonly sentBytes = new Map<string, number>();
-  /** Connections of descriptors this program closed, so the close call is traced with its connection. */
+  /** The last connection of each descriptor, so calls made after it lost it (a failed connect, a close) are traced with it. */
   private readonly closedConnIds = new Map<number, number>();
   private readonly resume: SimEvent<null>;
   /** A socket woke the parked program: resume it as an event at the same time. One closure per program, not one per park. */
@@ -72,7 +82,7 @@ export class Program implements EventHandler<null> {
 
   constructor(
     private readonly world: World,
-    readonly host: Host,
+    readonly host: Stack,
     readonly index: number,
     readonly steps: readonly ProgramStep[],
     /** Virtual time at which the program starts. */
@@ -128,14 +138,21 @@ export class Program implements EventHandler<null> {
           ),
         );
       case 'bind': {
-        const bound = host.bind(this.fd(call.sock), call.port);
+        const bound = host.bind(this.fd(call.sock), call.port, call.address === undefined ? ANY_ADDRESS : parseIpv4(call.address));
         return bound.ok ? (call.port === 0 ? `port ${bound.value}` : 'ok') : bound.errno;
       }
       case 'listen':
         return unit(host.listen(this.fd(call.sock), call.backlog));
+      case 'fcntl':
+        return unit(host.setNonBlocking(this.fd(call.sock), call.nonBlocking));
+      case 'getsockopt': {
+        const got = host.getsockopt(this.fd(call.sock), call.option);
+        if (!got.ok) return got.errno;
+        return typeof got.value === 'object' ? 'EINVAL' : `value ${got.value}`;
+      }
       case 'accept': {
         const accepted = host.accept(this.fd(call.sock));
-        if (!accepted.ok && accepted.errno === 'EAGAIN') return this.park(call.sock);
+        if (!accepted.ok && accepted.errno === 'EAGAIN' && !this.nonBlocking(call.sock)) return this.park(call.sock);
         if (!accepted.ok) return accepted.errno;
         this.fds.set(call.as, accepted.value);
         return 'ok';
@@ -146,6 +163,8 @@ export class Program implements EventHandler<null> {
           const target = this.world.host(call.host);
           const started = host.connect(fd, target.ip, call.port);
           if (!started.ok) return started.errno;
+          // Remembered so that a connect that fails (the socket forgets its connection) is still traced with it.
+          this.closedConnIds.set(fd, this.connIdOf(fd));
           this.partial = 1;
         }
         const done = host.connectResult(fd);
@@ -160,20 +179,34 @@ export class Program implements EventHandler<null> {
         const data = new Uint8Array(remaining);
         for (let i = 0; i < remaining; i++) data[i] = patternByte(salt, offset + i);
         const sent = host.send(fd, data);
-        if (!sent.ok && sent.errno === 'EAGAIN') return this.park(call.sock);
+        const nonBlocking = this.nonBlocking(call.sock);
+        if (!sent.ok && sent.errno === 'EAGAIN') return nonBlocking ? (this.partial > 0 ? `sent ${this.partial}` : 'EAGAIN') : this.park(call.sock);
         if (!sent.ok) return sent.errno;
         this.traceData(call, fd, data.subarray(0, sent.value), `sent ${sent.value}`);
         this.partial += sent.value;
         this.sentBytes.set(call.sock, offset + sent.value);
-        if (this.partial < call.bytes) return this.park(call.sock);
+        // Non-blocking: what fitted is the answer (Linux tcp_sendmsg returns the bytes copied).
+        if (this.partial < call.bytes) return nonBlocking ? `sent ${this.partial}` : this.park(call.sock);
         return `sent ${this.partial}`;
+      }
+      case 'read': {
+        const fd = this.fd(call.sock);
+        const got = host.recv(fd, call.bytes);
+        if (!got.ok && got.errno === 'EAGAIN') return this.nonBlocking(call.sock) ? 'EAGAIN' : this.park(call.sock);
+        if (!got.ok) return got.errno;
+        if (got.value.length === 0) return 'eof';
+        this.traceData(call, fd, got.value, `recv ${got.value.length}`);
+        return `recv ${got.value.length}`;
       }
       case 'recv':
       case 'recv-until-eof': {
         const fd = this.fd(call.sock);
         const want = call.op === 'recv' ? call.bytes - this.received : 65536;
         const got = host.recv(fd, want);
-        if (!got.ok && got.errno === 'EAGAIN') return this.park(call.sock);
+        if (!got.ok && got.errno === 'EAGAIN') {
+          if (!this.nonBlocking(call.sock)) return this.park(call.sock);
+          return this.received > 0 ? `recv ${this.received}` : 'EAGAIN';
+        }
         if (!got.ok) return got.errno;
         if (got.value.length === 0) return call.op === 'recv' && this.received > 0 ? `recv ${this.received}` : 'eof';
         this.traceData(call, fd, got.value, `recv ${got.value.length}`);
@@ -208,27 +241,29 @@ export class Program implements EventHandler<null> {
     }
   }
 
+  private nonBlocking(sock: string): boolean {
+    return this.host.isNonBlocking(this.fd(sock));
+  }
+
   private fd(name: string): number {
     return this.fds.get(name) ?? -1;
   }
 
   private connIdOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? this.closedConnIds.get(fd) ?? -1;
+    const connId = this.host.connIdOf(fd);
+    return connId >= 0 ? connId : (this.closedConnIds.get(fd) ?? -1);
   }
 
   /** Each connection's bytes differ, so a segment delivered to the wrong one shows. */
   private saltOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? 0;
+    return Math.max(0, this.host.connIdOf(fd));
   }
 
   private park(sock: string): null {
-    const socket = this.host.socketOf(this.fd(sock));
-    if (socket === undefined) {
+    if (!this.host.onWake(this.fd(sock), this.wakeUp)) {
       // The descriptor went away (e.g. closed by a crash): resume at once to report it.
       this.world.scheduler.schedule(this.resume, this.world.nowUs);
-      return null;
     }
-    socket.onWake(this.wakeUp);
     return null;
   }
 
@@ -239,7 +274,7 @@ export class Program implements EventHandler<null> {
     const fd = call.op === 'accept' ? this.fd(call.as) : 'sock' in call ? this.fd(call.sock) : -1;
     // Data calls were traced chunk by chunk, with their bytes, as they happened; what remains is
     // a result without data: end-of-file or an error (the stream monitor's EOF check reads it).
-    const dataCall = call.op === 'send' || call.op === 'recv' || call.op === 'recv-until-eof';
+    const dataCall = call.op === 'send' || call.op === 'recv' || call.op === 'read' || call.op === 'recv-until-eof';
     if (dataCall && (result.startsWith('sent ') || result.startsWith('recv '))) return;
     this.traceCall(call, fd, result);
   }
@@ -277,7 +312,13 @@ export function describeCall(call: Call): string {
     case 'setsockopt':
       return call.option === 'SO_REUSEADDR' ? `setsockopt(${call.sock}, SO_REUSEADDR, ${call.value ? 1 : 0})` : `setsockopt(${call.sock}, SO_LINGER, {${call.onoff ? 1 : 0}, ${call.lingerSec}})`;
     case 'bind':
-      return `bind(${call.sock}, ${call.port})`;
+      return call.address === undefined ? `bind(${call.sock}, ${call.port})` : `bind(${call.sock}, ${call.address}:${call.port})`;
+    case 'fcntl':
+      return `fcntl(${call.sock}, F_SETFL, ${call.nonBlocking ? 'O_NONBLOCK' : '0'})`;
+    case 'getsockopt':
+      return `getsockopt(${call.sock}, ${call.option})`;
+    case 'read':
+      return `read(${call.sock}, ${call.bytes} bytes)`;
     case 'listen':
       return `listen(${call.sock}, ${call.backlog})`;
     case 'accept':
