@@ -239,7 +239,9 @@ class ScriptRun {
       this.outbound.push({ seg, atUs });
       if (this.stopOnOutbound) this.world.scheduler.requestStop();
     });
-    this.notes.push('the host is 192.168.0.1, the peer 192.0.2.1; bind(..., ...) is port 8080');
+    this.peerPort = this.settings.remotePort;
+    this.hostPort = this.settings.bindPort;
+    this.notes.push(`the host is 192.168.0.1, the peer 192.0.2.1; bind(..., ...) is port ${this.settings.bindPort}, connect(..., ...) goes to port ${this.settings.connectPort}`);
   }
 
   /**
@@ -575,16 +577,24 @@ class ScriptRun {
     else this.nonBlockingFds.delete(liveFd);
   }
 
+  get bindPort(): number {
+    return this.settings.bindPort;
+  }
+
+  get connectPort(): number {
+    return this.settings.connectPort;
+  }
+
   connectStarted(): void {
-    this.peerPort = SCRIPT_PORT;
+    this.peerPort = this.settings.connectPort;
   }
 
   bound(port: number): void {
     this.hostPort = port;
-    this.peerPort = PEER_PORT;
+    this.peerPort = this.settings.remotePort;
   }
 
-  traceCall(call: Call, fd: number, result: string, data?: Uint8Array): void {
+  traceCall(call: Call, fd: number, result: string, data?: Uint8Array, connId?: number): void {
     if (!this.world.isTracing) return;
     this.world.emit({
       type: 'call',
@@ -596,7 +606,7 @@ class ScriptRun {
       text: callText(call),
       result,
       fd,
-      connId: this.host.socketOf(fd)?.tcb?.id.connId ?? -1,
+      connId: connId ?? this.host.socketOf(fd)?.tcb?.id.connId ?? -1,
       ...(data !== undefined ? { data } : {}),
     });
   }
@@ -819,9 +829,10 @@ class CallExecutor {
       }
       case 'bind': {
         const fd = run.liveFd(event, args[0]);
-        const r = host.bind(fd, SCRIPT_PORT);
-        run.traceCall({ op: 'bind', sock: name, port: SCRIPT_PORT }, fd, r.ok ? 'ok' : r.errno);
-        if (r.ok) run.bound(SCRIPT_PORT);
+        const port = run.bindPort;
+        const r = host.bind(fd, port);
+        run.traceCall({ op: 'bind', sock: name, port }, fd, r.ok ? 'ok' : r.errno);
+        if (r.ok) run.bound(port);
         return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
       }
       case 'listen': {
@@ -845,8 +856,8 @@ class CallExecutor {
         if (!this.connectStarted) {
           this.connectStarted = true;
           run.connectStarted();
-          const r = host.connect(fd, PEER_IP, SCRIPT_PORT);
-          run.traceCall({ op: 'connect', sock: name, host: 'peer', port: SCRIPT_PORT }, fd, r.ok ? 'ok' : r.errno);
+          const r = host.connect(fd, PEER_IP, run.connectPort);
+          run.traceCall({ op: 'connect', sock: name, host: 'peer', port: run.connectPort }, fd, r.ok ? 'ok' : r.errno);
           if (!r.ok) return { value: -1, errno: r.errno };
         }
         const done = host.connectResult(fd);
@@ -890,8 +901,11 @@ class CallExecutor {
       }
       case 'close': {
         const fd = run.liveFd(event, args[0]);
-        run.traceCall({ op: 'close', sock: name }, fd, 'ok');
+        // Traced after the close, with the connection it closed, as programs trace it (the
+        // abort monitor reads the RST sent by the close before the call).
+        const connId = host.socketOf(fd)?.tcb?.id.connId ?? -1;
         const r = host.close(fd);
+        run.traceCall({ op: 'close', sock: name }, fd, r.ok ? 'ok' : r.errno, undefined, connId);
         return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
       }
       case 'ioctl': {

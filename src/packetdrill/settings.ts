@@ -12,6 +12,12 @@ export const DEFAULT_TOLERANCE_US = 4_000;
 
 export interface ScriptSettings {
   toleranceUs: number;
+  /** packetdrill's --bind_port (default 8080): the port `bind(fd, ..., ...)` binds. */
+  bindPort: number;
+  /** packetdrill's --connect_port (default 8080): the peer's port `connect(fd, ..., ...)` reaches. */
+  connectPort: number;
+  /** timewait's --remote_port (not packetdrill's): the peer's port for connections it opens. */
+  remotePort: number;
   stack: Partial<StackConfig>;
   /** What was read and set aside, for the run's notes. */
   readonly notes: string[];
@@ -113,7 +119,7 @@ export class SettingsError extends Error {
 }
 
 export function newSettings(): ScriptSettings {
-  return { toleranceUs: DEFAULT_TOLERANCE_US, stack: {}, notes: [] };
+  return { toleranceUs: DEFAULT_TOLERANCE_US, bindPort: 8080, connectPort: 8080, remotePort: 40_000, stack: {}, notes: [] };
 }
 
 export function applyHeaderOption(settings: ScriptSettings, name: string, value: string | null): void {
@@ -121,6 +127,14 @@ export function applyHeaderOption(settings: ScriptSettings, name: string, value:
     const n = Number(value);
     if (value === null || !Number.isInteger(n) || n < 0) throw new SettingsError(`--tolerance_usecs needs a non-negative integer, got ${value ?? 'nothing'}`);
     settings.toleranceUs = n;
+    return;
+  }
+  if (name === 'bind_port' || name === 'connect_port' || name === 'remote_port') {
+    const n = Number(value);
+    if (value === null || !Number.isInteger(n) || n < 1 || n > 65535) throw new SettingsError(`--${name} needs a port number from 1 to 65535, got ${value ?? 'nothing'}`);
+    if (name === 'bind_port') settings.bindPort = n;
+    else if (name === 'connect_port') settings.connectPort = n;
+    else settings.remotePort = n;
     return;
   }
   const why = HEADER_IGNORED[name];
