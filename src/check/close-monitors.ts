@@ -27,7 +27,8 @@ interface CloseWatch {
 export class CloseShapeMonitor extends BaseMonitor {
   readonly name = 'close-shape';
   readonly claims = ['C5', 'C7'];
-  readonly description = 'clean link: prompt passive close takes 3 segments, otherwise 4 or more';
+  readonly description = 'clean link: prompt passive close takes 3 segments, otherwise 4 or more (close phases from state changes)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent'];
   private readonly activeSince = new Map<number, number>();
   private readonly watches = new Map<number, CloseWatch>();
@@ -125,6 +126,7 @@ export class StreamMonitor extends BaseMonitor {
   readonly name = 'stream';
   readonly claims = ['C5', 'C6'];
   readonly description = 'each application receives exactly the bytes its peer sent, in order, once';
+  readonly blackBox = true;
   readonly interests: readonly MonitorInterest[] = ['call'];
   private readonly sent = new Map<number, SentBytes>();
   private readonly received = new Map<number, number>();
@@ -176,13 +178,22 @@ const RESET_ON_ABORT: ReadonlySet<TcpState> = new Set(['SYN-RECEIVED', 'ESTABLIS
  * `abort` (C14, C15): close() with SO_LINGER{on,0} — set on the socket, or inherited from the
  * listener — sends RST instead of FIN, discards unsent data (nothing more leaves that
  * connection), and neither side enters TIME-WAIT.
+ *
+ * The linger in force is the monitor's own, from the program's calls: the setsockopt calls on
+ * each descriptor, and for an accepted one the listener's at accept() (Linux clones the
+ * listener's sk_lingertime into the child, C15), never the options the endpoint reports. Not
+ * black-box: the state at close() (does it call for a RST?) and TIME-WAIT come from state changes.
  */
 export class AbortMonitor extends BaseMonitor {
   readonly name = 'abort';
   readonly claims = ['C14', 'C15'];
-  readonly description = 'SO_LINGER{on,0} close sends RST, discards unsent data, no TIME-WAIT either side';
+  readonly description = 'SO_LINGER{on,0} close (linger from the program\'s setsockopt calls, inherited by accept) sends RST, discards unsent data, no TIME-WAIT either side (states from state changes)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'call'];
-  private readonly lingerSec = new Map<number, number | null>();
+  /** `host/fd` -> SO_LINGER seconds (null: off), from setsockopt calls and accept's inheritance. */
+  private readonly lingerOfFd = new Map<string, number | null>();
+  /** `host/program/sock` -> the descriptor a program's socket name stands for. */
+  private readonly fdOfName = new Map<string, number>();
   private readonly previousState = new Map<number, { state: TcpState; untilUs: number }>();
   private readonly lastSent = new Map<number, { atUs: number; flags: number }>();
   /** Connections closed with SO_LINGER{on,0}. */
@@ -195,7 +206,6 @@ export class AbortMonitor extends BaseMonitor {
     switch (event.type) {
       case 'state': {
         const id = event.conn.connId;
-        if (!this.lingerSec.has(id)) this.lingerSec.set(id, event.conn.lingerSec);
         // Updated in place: one record per connection, not one per event.
         const previous = this.previousState.get(id);
         if (previous === undefined) {
@@ -226,37 +236,61 @@ export class AbortMonitor extends BaseMonitor {
         }
         return;
       }
-      case 'call': {
-        if (event.connId < 0) return;
-        const call = event.call;
-        if (call.op === 'setsockopt' && call.option === 'SO_LINGER' && event.result === 'ok') {
-          this.lingerSec.set(event.connId, call.onoff ? call.lingerSec : null);
-          return;
-        }
-        if (call.op !== 'close' || event.result !== 'ok' || this.lingerSec.get(event.connId) !== 0) return;
-        const id = event.connId;
-        const conn = this.book.byId.get(id) ?? null;
-        const current = this.book.stateOf.get(id);
-        const previous = this.previousState.get(id);
-        const stateAtClose = previous !== undefined && previous.untilUs === event.atUs ? previous.state : current;
-        if (stateAtClose === undefined || !RESET_ON_ABORT.has(stateAtClose)) return;
-        const last = this.lastSent.get(id);
-        if (last === undefined || last.atUs !== event.atUs || !(last.flags & RST)) {
-          this.report(event.atUs, index, conn, `close() with SO_LINGER{on,0} in ${stateAtClose} did not send RST`);
-          return;
-        }
-        if (current !== 'CLOSED') {
-          this.report(event.atUs, index, conn, `close() with SO_LINGER{on,0} left the connection in ${current}, not CLOSED`);
-          return;
-        }
-        this.abortedConns.add(id);
-        this.noTimeWait.add(id);
-        const peer = conn === null ? undefined : this.book.peerOf(conn);
-        if (peer !== undefined) this.noTimeWait.add(peer.connId);
+      case 'call':
+        this.onCall(event, index);
         return;
-      }
       default:
         return;
     }
+  }
+
+  private onCall(event: Extract<TraceEvent, { type: 'call' }>, index: number): void {
+    const call = event.call;
+    const fdKey = `${event.host}/${event.fd}`;
+    switch (call.op) {
+      case 'socket':
+        if (event.fd < 0) return;
+        this.fdOfName.set(`${event.host}/${event.program}/${call.sock}`, event.fd);
+        this.lingerOfFd.set(fdKey, null);
+        return;
+      case 'accept': {
+        if (event.fd < 0 || event.result !== 'ok') return;
+        this.fdOfName.set(`${event.host}/${event.program}/${call.as}`, event.fd);
+        const listenerFd = this.fdOfName.get(`${event.host}/${event.program}/${call.sock}`);
+        this.lingerOfFd.set(fdKey, listenerFd === undefined ? null : (this.lingerOfFd.get(`${event.host}/${listenerFd}`) ?? null));
+        return;
+      }
+      case 'setsockopt':
+        if (call.option === 'SO_LINGER' && event.result === 'ok') this.lingerOfFd.set(fdKey, call.onoff ? call.lingerSec : null);
+        return;
+      case 'close':
+        this.onClose(event, index, this.lingerOfFd.get(fdKey) ?? null);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onClose(event: Extract<TraceEvent, { type: 'call' }>, index: number, lingerSec: number | null): void {
+    if (event.connId < 0 || event.result !== 'ok' || lingerSec !== 0) return;
+    const id = event.connId;
+    const conn = this.book.byId.get(id) ?? null;
+    const current = this.book.stateOf.get(id);
+    const previous = this.previousState.get(id);
+    const stateAtClose = previous !== undefined && previous.untilUs === event.atUs ? previous.state : current;
+    if (stateAtClose === undefined || !RESET_ON_ABORT.has(stateAtClose)) return;
+    const last = this.lastSent.get(id);
+    if (last === undefined || last.atUs !== event.atUs || !(last.flags & RST)) {
+      this.report(event.atUs, index, conn, `close() with SO_LINGER{on,0} in ${stateAtClose} did not send RST`);
+      return;
+    }
+    if (current !== 'CLOSED') {
+      this.report(event.atUs, index, conn, `close() with SO_LINGER{on,0} left the connection in ${current}, not CLOSED`);
+      return;
+    }
+    this.abortedConns.add(id);
+    this.noTimeWait.add(id);
+    const peer = conn === null ? undefined : this.book.peerOf(conn);
+    if (peer !== undefined) this.noTimeWait.add(peer.connId);
   }
 }

@@ -4,6 +4,7 @@ import { BindInUseMonitor, LegalTransitionsMonitor, TerminationMonitor } from '.
 import { ConnBook, type EndOfRun, type Monitor, type MonitorContext, type MonitorInterest, type Violation } from './monitor.js';
 import { FinAckMonitor, SeqSpaceMonitor, SynAckMonitor } from './sequence-monitors.js';
 import { NoStaleSegmentMonitor, TimeWait2MslMonitor, TimeWaitSideMonitor } from './time-wait-monitors.js';
+import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
 import type { TraceEvent, TraceListener } from '../world/trace.js';
 
 export type { EndOfRun, Monitor, MonitorContext, MonitorInterest, Violation } from './monitor.js';
@@ -21,6 +22,11 @@ const FACTORIES: readonly ((context: MonitorContext) => Monitor)[] = [
   (c) => new LegalTransitionsMonitor(c),
   (c) => new SeqSpaceMonitor(c),
   (c) => new CloseShapeMonitor(c),
+  (c) => new ConnectResultMonitor(c),
+  (c) => new HostResetMonitor(c),
+  (c) => new TimeWaitSynMonitor(c),
+  (c) => new ListenConflictMonitor(c),
+  (c) => new EphemeralPortMonitor(c),
 ];
 
 /**
@@ -35,9 +41,9 @@ export function createMonitors(context: MonitorContext, only?: ReadonlySet<strin
 }
 
 /** Names, claims and descriptions of every monitor, for `timewait list` and the README. */
-export function describeMonitors(): { name: string; claims: readonly string[]; description: string }[] {
+export function describeMonitors(): { name: string; claims: readonly string[]; description: string; blackBox: boolean }[] {
   const context: MonitorContext = { mslUs: 1, expectedTimeWaitUs: 2, delayedAckUs: 0, cleanNetwork: true, staleSegmentsImpossible: true };
-  return createMonitors(context).map((m) => ({ name: m.name, claims: m.claims, description: m.description }));
+  return createMonitors(context).map((m) => ({ name: m.name, claims: m.claims, description: m.description, blackBox: m.blackBox }));
 }
 
 /** Feeds every event to every monitor that reads it; the first violation of each is kept. */

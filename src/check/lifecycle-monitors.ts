@@ -8,7 +8,8 @@ import { BaseMonitor, type EndOfRun, type MonitorInterest } from './monitor.js';
 export class LegalTransitionsMonitor extends BaseMonitor {
   readonly name = 'legal-transitions';
   readonly claims = ['RFC 9293 §3.3.2'];
-  readonly description = 'every state change is an edge of RFC 9293\'s diagram';
+  readonly description = 'every state change is an edge of RFC 9293\'s diagram (the endpoint\'s state changes, by nature)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state'];
 
   onEvent(event: TraceEvent, index: number): void {
@@ -41,7 +42,8 @@ const LEGAL_TARGETS: ReadonlyMap<TcpState, ReadonlySet<TcpState>> = (() => {
 export class TerminationMonitor extends BaseMonitor {
   readonly name = 'termination';
   readonly claims = ['RFC 9293 §3.8.3', 'C8'];
-  readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound';
+  readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound (from state changes)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state'];
 
   onEvent(event: TraceEvent): void {
@@ -80,7 +82,8 @@ interface FdModel {
 export class BindInUseMonitor extends BaseMonitor {
   readonly name = 'bind-in-use';
   readonly claims = ['C11', 'C12', 'C13'];
-  readonly description = 'bind on a port held by TIME-WAIT succeeds or fails exactly by Linux\'s SO_REUSEADDR rule';
+  readonly description = 'bind on a port held by TIME-WAIT succeeds or fails exactly by Linux\'s SO_REUSEADDR rule (live connections from state changes)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state', 'host', 'call'];
   /** host -> fd -> what the socket holds. */
   private readonly fds = new Map<string, Map<number, FdModel>>();

@@ -28,6 +28,15 @@ export interface MonitorContext {
   readonly cleanNetwork: boolean;
   /** True when TIME-WAIT is honoured (no abort, crash or RFC 1337 assassination) and segments live at most MSL: no-stale-segment must hold. */
   readonly staleSegmentsImpossible: boolean;
+  /** RFC 1337 protection (Linux tcp_rfc1337): an in-window RST is no way out of TIME-WAIT. Default false, Linux's. */
+  readonly rfc1337?: boolean;
+  /** SYN retransmissions before connect() gives up with ETIMEDOUT (Linux tcp_syn_retries); unchecked when absent. */
+  readonly synRetries?: number;
+  /** Each host's IP address, by name: lets a monitor relate calls (named hosts) to the wire (addresses). */
+  readonly hostIps?: ReadonlyMap<string, number>;
+  /** The stack's ip_local_port_range (Linux's 32768-60999 when absent). */
+  readonly ephemeralPortMin?: number;
+  readonly ephemeralPortMax?: number;
 }
 
 export interface EndOfRun {
@@ -48,6 +57,13 @@ export interface Monitor {
   /** Claim ids (C1…) or RFC rules this monitor checks. */
   readonly claims: readonly string[];
   readonly description: string;
+  /**
+   * True when the monitor judges only what can be observed from outside — segments on the wire
+   * and the results of the application's calls — and would judge an external stack (one that
+   * reports no states) the same way. False when it still reads the endpoint's own reports
+   * (state changes, accepted segments); its description says which.
+   */
+  readonly blackBox: boolean;
   onEvent(event: TraceEvent, index: number): void;
   atEnd(end: EndOfRun): void;
   /** The first violation seen, or null. */
@@ -63,6 +79,7 @@ export abstract class BaseMonitor implements Monitor {
   abstract readonly name: string;
   abstract readonly claims: readonly string[];
   abstract readonly description: string;
+  abstract readonly blackBox: boolean;
   violation: Violation | null = null;
   private bookValue: ConnBook | null = null;
   private ownBook = true;
@@ -145,4 +162,49 @@ export class ConnBook {
 
 export function directionKey(localIp: number, localPort: number, remoteIp: number, remotePort: number, incarnation: number): string {
   return `${localIp}:${localPort}>${remoteIp}:${remotePort}#${incarnation}`;
+}
+
+/**
+ * Values by directed 4-tuple (local ip:port, remote ip:port), without building a string per
+ * lookup: an ip (32 bits) and a port (16 bits) make one exact integer below 2^48.
+ */
+export class TupleMap<T> {
+  private readonly byLocal = new Map<number, Map<number, T>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(localIp: number, localPort: number, remoteIp: number, remotePort: number): T | undefined {
+    return this.byLocal.get(endpointKey(localIp, localPort))?.get(endpointKey(remoteIp, remotePort));
+  }
+
+  set(localIp: number, localPort: number, remoteIp: number, remotePort: number, value: T): void {
+    const local = endpointKey(localIp, localPort);
+    let remotes = this.byLocal.get(local);
+    if (remotes === undefined) {
+      remotes = new Map();
+      this.byLocal.set(local, remotes);
+    }
+    const remote = endpointKey(remoteIp, remotePort);
+    if (!remotes.has(remote)) this.count++;
+    remotes.set(remote, value);
+  }
+
+  delete(localIp: number, localPort: number, remoteIp: number, remotePort: number): void {
+    const local = endpointKey(localIp, localPort);
+    const remotes = this.byLocal.get(local);
+    if (remotes === undefined || !remotes.delete(endpointKey(remoteIp, remotePort))) return;
+    this.count--;
+    if (remotes.size === 0) this.byLocal.delete(local);
+  }
+
+  *values(): Generator<T> {
+    for (const remotes of this.byLocal.values()) yield* remotes.values();
+  }
+}
+
+function endpointKey(ip: number, port: number): number {
+  return (ip >>> 0) * 65536 + port;
 }

@@ -11,7 +11,8 @@ import { BaseMonitor, type MonitorInterest } from './monitor.js';
 export class SynAckMonitor extends BaseMonitor {
   readonly name = 'syn-ack';
   readonly claims = ['C2', 'C3', 'C4'];
-  readonly description = 'the ACK of a SYN is ISN+1';
+  readonly description = 'the ACK of a SYN is ISN+1 (the peer\'s SYN as the endpoint reports accepting it)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['accepted', 'segment-sent'];
   /** connId -> the peer's ISN, once its SYN was accepted. */
   private readonly peerIsn = new Map<number, number>();
@@ -45,7 +46,8 @@ export class SynAckMonitor extends BaseMonitor {
 export class FinAckMonitor extends BaseMonitor {
   readonly name = 'fin-ack';
   readonly claims = ['C4'];
-  readonly description = 'the ACK that covers a FIN is the FIN\'s seq+1';
+  readonly description = 'the ACK that covers a FIN is the FIN\'s seq+1 (once the state changes say the FIN was taken)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent'];
   /** Sending connId -> sequence number its FIN occupies. */
   private readonly finSeqOf = new Map<number, number>();
@@ -83,6 +85,7 @@ export class SeqSpaceMonitor extends BaseMonitor {
   readonly name = 'seq-space';
   readonly claims = ['RFC 9293 §3.3.1'];
   readonly description = 'SND.UNA ≤ SND.NXT; nothing acknowledges unsent data; all modulo 2^32';
+  readonly blackBox = true;
   readonly interests: readonly MonitorInterest[] = ['segment-sent'];
   /** connId -> one past the highest sequence number it has sent. */
   private readonly sentEnd = new Map<number, number>();

@@ -1,54 +1,128 @@
 /** Monitors of TIME-WAIT and incarnations: C8–C11. */
-import { FIN, RST, SYN } from '../tcp/segment.js';
-import type { TraceEvent } from '../world/trace.js';
-import { BaseMonitor, type EndOfRun, type MonitorInterest } from './monitor.js';
+import { ACK, FIN, RST, SYN, segLen, type Segment } from '../tcp/segment.js';
+import { seqGt } from '../tcp/seq.js';
+import type { TcpState } from '../tcp/state.js';
+import type { ConnInfo, TraceEvent } from '../world/trace.js';
+import { BaseMonitor, TupleMap, type EndOfRun, type MonitorInterest } from './monitor.js';
 
-/** Ways out of TIME-WAIT other than its timer, all of them Linux's: RFC 1337 assassination, a new incarnation's SYN, a crash. */
-const EARLY_TIME_WAIT_EXITS = new Set(['rcv RST in TIME-WAIT', 'SYN for a new incarnation', 'host crash']);
+/** A TIME-WAIT as the monitor sees it from the wire: its own 2·MSL clock, restarted by what arrives. */
+interface HeldTimeWait {
+  readonly conn: ConnInfo;
+  /** The last (re)start of 2·MSL the wire justifies. */
+  restartedUs: number;
+  /** RCV.NXT, as the holder's own ACKs say it (the ack of its last ACK-bearing segment). */
+  rcvNxt: number;
+  /** A time at which a segment that arrived lets TIME-WAIT end early (an RST, a new incarnation's SYN), or -1. */
+  earlyExitUs: number;
+}
 
 /**
  * `time-wait-2msl` (C8, C9): every TIME-WAIT lasts exactly 2·MSL from its last (re)start, then
- * the connection is CLOSED; a retransmitted FIN restarts it.
+ * the connection is CLOSED, and nothing from its 4-tuple is a RST while it lasts.
+ *
+ * The restarts are the monitor's own, from the segments delivered to the 4-tuple (Linux
+ * tcp_timewait_state_process): a segment with ACK and without RST restarts 2·MSL, as does a bare
+ * segment at RCV.NXT; an in-window RST (with RFC 1337 protection off) or a SYN above RCV.NXT may
+ * end it at once; a crash of its host ends it. The endpoint's restart events are checked
+ * against that view, never used. Not black-box: when TIME-WAIT begins and ends is read from the
+ * endpoint's state changes (a capture alone cannot tell when the holder entered it).
  */
 export class TimeWait2MslMonitor extends BaseMonitor {
   readonly name = 'time-wait-2msl';
   readonly claims = ['C8', 'C9'];
-  readonly description = 'TIME-WAIT lasts exactly 2·MSL from its last (re)start, then CLOSED, and never answers with RST';
-  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'time-wait-restart'];
-  private readonly startedUs = new Map<number, number>();
+  readonly description = 'TIME-WAIT lasts exactly 2·MSL from its last restart by a segment that arrived (derived from the wire), then CLOSED; no RST from its 4-tuple meanwhile (entry and exit from state changes)';
+  readonly blackBox = false;
+  readonly interests: readonly MonitorInterest[] = ['state', 'segment', 'time-wait-restart', 'host'];
+  /** Held TIME-WAITs by the holder's 4-tuple (local, remote). */
+  private readonly held = new TupleMap<HeldTimeWait>();
+  /** connId -> the ack of the last ACK-bearing segment it sent: RCV.NXT as the wire shows it. */
+  private readonly lastAckSent = new Map<number, number>();
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
-    if (event.type === 'segment' && event.fate === 'sent' && event.seg.flags & RST && this.startedUs.has(event.seg.connId)) {
-      // C9: the side in TIME-WAIT answers what still arrives — a retransmitted FIN above all — with an ACK, never a RST.
-      this.report(event.atUs, index, this.book.byId.get(event.seg.connId) ?? null, `TIME-WAIT sent a RST (seq ${event.seg.seq}); it must answer with an ACK`);
-      return;
-    }
-    if (event.type === 'time-wait-restart') {
-      this.startedUs.set(event.conn.connId, event.atUs);
-      return;
-    }
-    if (event.type !== 'state') return;
-    const id = event.conn.connId;
-    if (event.to === 'TIME-WAIT') {
-      this.startedUs.set(id, event.atUs);
-      return;
-    }
-    if (event.from !== 'TIME-WAIT') return;
-    const startedUs = this.startedUs.get(id)!;
-    this.startedUs.delete(id);
-    const lastedUs = event.atUs - startedUs;
-    if (event.to !== 'CLOSED') {
-      this.report(event.atUs, index, event.conn, `TIME-WAIT left for ${event.to}, not CLOSED`);
-    } else if (!EARLY_TIME_WAIT_EXITS.has(event.cause) && lastedUs !== this.context.expectedTimeWaitUs) {
-      this.report(event.atUs, index, event.conn, `TIME-WAIT lasted ${lastedUs} us since its last (re)start, expected 2·MSL = ${this.context.expectedTimeWaitUs} us`);
+    switch (event.type) {
+      case 'segment':
+        if (event.fate === 'sent') this.onSent(event.seg, event.atUs, index);
+        else if (event.fate === 'delivered' && this.held.size > 0) this.onDelivered(event.seg, event.atUs);
+        return;
+      case 'time-wait-restart': {
+        // The endpoint says it restarted 2·MSL: only a segment that arrived just now may make it.
+        const held = this.held.get(event.conn.localIp, event.conn.localPort, event.conn.remoteIp, event.conn.remotePort);
+        if (held !== undefined && held.restartedUs !== event.atUs) {
+          this.report(event.atUs, index, event.conn, `TIME-WAIT restarted (${event.cause}) with no segment arriving to restart it`);
+        }
+        return;
+      }
+      case 'host':
+        if (event.event === 'crash') {
+          for (const held of [...this.held.values()]) if (held.conn.host === event.host) this.forget(held.conn);
+        }
+        return;
+      case 'state':
+        this.onState(event.conn, event.from, event.to, event.atUs, index);
+        return;
+      default:
+        return;
     }
   }
 
+  private onSent(seg: Segment, atUs: number, index: number): void {
+    if (seg.connId >= 0 && seg.flags & ACK && !(seg.flags & RST)) this.lastAckSent.set(seg.connId, seg.ack);
+    if (this.held.size === 0) return;
+    const held = this.held.get(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort);
+    if (held === undefined) return;
+    if (seg.flags & RST) {
+      // C9: what still arrives — a retransmitted FIN above all — is answered with an ACK, never a RST, by the connection or its host.
+      this.report(atUs, index, held.conn, `a RST (seq ${seg.seq}) left the 4-tuple while it is in TIME-WAIT (last restart at ${held.restartedUs} us); it must answer with an ACK`);
+      return;
+    }
+    if (seg.flags & ACK) held.rcvNxt = seg.ack;
+  }
+
+  /** Linux tcp_timewait_state_process, as the monitor's own model of what restarts or ends TIME-WAIT. */
+  private onDelivered(seg: Segment, atUs: number): void {
+    const held = this.held.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
+    if (held === undefined) return;
+    const flags = seg.flags;
+    if (seg.seq === held.rcvNxt && (segLen(seg) === 0 || flags & RST)) {
+      if (!(flags & RST)) held.restartedUs = atUs;
+      else if (this.context.rfc1337 !== true) held.earlyExitUs = atUs;
+      return;
+    }
+    if ((flags & (SYN | RST | ACK)) === SYN && seqGt(seg.seq, held.rcvNxt)) {
+      held.earlyExitUs = atUs;
+      return;
+    }
+    if (!(flags & RST) && flags & ACK) held.restartedUs = atUs;
+  }
+
+  private onState(conn: ConnInfo, from: TcpState, to: TcpState, atUs: number, index: number): void {
+    if (to === 'TIME-WAIT') {
+      this.held.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, { conn, restartedUs: atUs, rcvNxt: this.lastAckSent.get(conn.connId) ?? -1, earlyExitUs: -1 });
+      return;
+    }
+    if (to === 'CLOSED') this.lastAckSent.delete(conn.connId);
+    if (from !== 'TIME-WAIT') return;
+    const held = this.held.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+    if (held === undefined || held.conn.connId !== conn.connId) return;
+    this.forget(conn);
+    const lastedUs = atUs - held.restartedUs;
+    if (to !== 'CLOSED') {
+      this.report(atUs, index, conn, `TIME-WAIT left for ${to}, not CLOSED`);
+    } else if (held.earlyExitUs !== atUs && lastedUs !== this.context.expectedTimeWaitUs) {
+      this.report(atUs, index, conn, `TIME-WAIT lasted ${lastedUs} us since the last segment that restarted it, expected 2·MSL = ${this.context.expectedTimeWaitUs} us`);
+    }
+  }
+
+  private forget(conn: ConnInfo): void {
+    this.held.delete(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+    this.lastAckSent.delete(conn.connId);
+  }
+
   override atEnd(end: EndOfRun): void {
-    for (const [id, startedUs] of this.startedUs) {
-      if (end.atUs - startedUs > this.context.expectedTimeWaitUs) {
-        this.report(end.atUs, -1, this.book.byId.get(id) ?? null, `TIME-WAIT started at ${startedUs} us still held at ${end.atUs} us, past 2·MSL`);
+    for (const held of this.held.values()) {
+      if (end.atUs - held.restartedUs > this.context.expectedTimeWaitUs) {
+        this.report(end.atUs, -1, held.conn, `TIME-WAIT last restarted at ${held.restartedUs} us still held at ${end.atUs} us, past 2·MSL`);
       }
     }
   }
@@ -63,7 +137,8 @@ export class TimeWait2MslMonitor extends BaseMonitor {
 export class TimeWaitSideMonitor extends BaseMonitor {
   readonly name = 'time-wait-side';
   readonly claims = ['C8', 'C11'];
-  readonly description = 'only the active closer enters TIME-WAIT; both after a simultaneous close';
+  readonly description = 'only the active closer enters TIME-WAIT; both after a simultaneous close (from state changes and accepted segments)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'accepted'];
   private readonly activeClosers = new Set<number>();
   /** connId -> the last segment it accepted, with when. */
@@ -112,7 +187,8 @@ export class TimeWaitSideMonitor extends BaseMonitor {
 export class NoStaleSegmentMonitor extends BaseMonitor {
   readonly name = 'no-stale-segment';
   readonly claims = ['C10', 'C14'];
-  readonly description = 'no segment of an earlier incarnation is accepted by a later one';
+  readonly description = 'no segment of an earlier incarnation is accepted by a later one (from the endpoint\'s accepted-segment reports)';
+  readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['accepted'];
 
   onEvent(event: TraceEvent, index: number): void {

@@ -231,6 +231,11 @@ class ScriptRun {
         delayedAckUs: stack.delayedAckUs,
         cleanNetwork: !this.fuzzing,
         staleSegmentsImpossible: false,
+        rfc1337: stack.rfc1337,
+        synRetries: stack.synRetries,
+        hostIps: new Map([['host', HOST_IP]]),
+        ephemeralPortMin: stack.ephemeralPortMin,
+        ephemeralPortMax: stack.ephemeralPortMax,
       }).filter((m) => m.name !== 'termination'),
     );
     this.world.addListener(this.monitors);
@@ -857,11 +862,15 @@ class CallExecutor {
           this.connectStarted = true;
           run.connectStarted();
           const r = host.connect(fd, PEER_IP, run.connectPort);
-          run.traceCall({ op: 'connect', sock: name, host: 'peer', port: run.connectPort }, fd, r.ok ? 'ok' : r.errno);
-          if (!r.ok) return { value: -1, errno: r.errno };
+          if (!r.ok) {
+            run.traceCall({ op: 'connect', sock: name, host: 'peer', port: run.connectPort }, fd, r.errno);
+            return { value: -1, errno: r.errno };
+          }
         }
         const done = host.connectResult(fd);
         if (done === null) return this.block(fd);
+        // Traced when it returns, as programs trace it (connect-result reads the outcome).
+        run.traceCall({ op: 'connect', sock: name, host: 'peer', port: run.connectPort }, fd, done.ok ? 'ok' : done.errno);
         return done.ok ? { value: 0 } : { value: -1, errno: done.errno };
       }
       case 'write':

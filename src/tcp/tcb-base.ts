@@ -1,0 +1,212 @@
+/**
+ * What every part of the TCB shares: its identity, the world it talks to (`TcbEnv`), the
+ * receive-side variables and delayed-ACK bookkeeping that every part reads, and the few
+ * operations all of them use — change state, emit a segment, close.
+ *
+ * The TCB is split by concern the way gVisor's tcpip/transport/tcp is (connect.go, snd.go,
+ * rcv.go, timer.go), as a chain of classes, each in its own file and each adding one concern:
+ *
+ *   TcbBase (this file) → TcbOptionsPart (tcb-options.ts: TCP options) → TcbSendPart
+ *   (tcb-send.ts: sending and retransmission) → TcbHandshakePart (tcb-handshake.ts) →
+ *   TcbTimersPart (tcb-timers.ts) → TcbReceivePart (tcb-receive.ts: acceptability, reassembly,
+ *   FIN) → Tcb (tcb.ts: the socket calls and segment dispatch).
+ *
+ * Each part calls only itself and the parts before it, so a reader can stop at any file. Every
+ * method stays an overridable member of `Tcb`, which the mutant zoo (src/check/mutants.ts)
+ * relies on.
+ */
+import { ByteQueue } from './byte-queue.js';
+import type { StackConfig } from './config.js';
+import type { Connection } from './endpoint.js';
+import { ACK, SYN, type Segment } from './segment.js';
+import type { TcpState } from './state.js';
+
+export type Errno =
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EAGAIN'
+  | 'EALREADY'
+  | 'EBADF'
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'EINPROGRESS'
+  | 'EINVAL'
+  | 'EISCONN'
+  | 'ENOPROTOOPT'
+  | 'ENOTCONN'
+  | 'EOPNOTSUPP'
+  | 'EPIPE'
+  | 'ETIMEDOUT';
+
+export const enum TimerKind {
+  Retransmit = 0,
+  DelayedAck = 1,
+  Persist = 2,
+  TimeWait = 3,
+  FinWait2 = 4,
+}
+export const TIMER_COUNT = 5;
+
+/** What a TCB (or the TIME-WAIT record that replaces it, time-wait.ts) asks of the world around it. */
+export interface TcbEnv {
+  transmit(tcb: Connection, seg: SegmentFields): void;
+  /** Arm (or re-arm) a timer at an absolute time. */
+  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
+  clearTimer(tcb: Connection, kind: TimerKind): void;
+  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void;
+  /** TIME-WAIT's 2·MSL timer started again (C9). */
+  timeWaitRestarted(tcb: Connection, cause: string): void;
+  /** A segment passed the acceptability test and was acted on (for the C10 check). */
+  segmentAccepted(tcb: Connection, seg: Segment): void;
+  /** Something the application may be waiting for changed. */
+  wake(tcb: Connection): void;
+  /** A passive-open TCB reached ESTABLISHED and may join its listener's accept queue; false when the queue is full. */
+  offerToListener(tcb: Connection): boolean;
+}
+
+/** A segment as the TCB builds it; the host adds addresses, ids and send time. */
+export interface SegmentFields {
+  seq: number;
+  ack: number;
+  flags: number;
+  window: number;
+  mss: number;
+  payload: Uint8Array;
+  retransmission: boolean;
+}
+
+export interface TcbIdentity {
+  readonly connId: number;
+  readonly localIp: number;
+  readonly localPort: number;
+  readonly remoteIp: number;
+  readonly remotePort: number;
+}
+
+export interface TcbOptions {
+  reuseAddr: boolean;
+  /** SO_LINGER: null when off; otherwise the linger time in seconds. */
+  lingerSec: number | null;
+}
+
+export const EMPTY = new Uint8Array(0);
+
+export abstract class TcbBase {
+  state: TcpState = 'CLOSED';
+  /** True when created by a listener (passive open). */
+  passive = false;
+  incarnation = 0;
+  readonly options: TcbOptions;
+  /** Opaque slots for the environment's timer handles. */
+  readonly timerHandles: unknown[] = [null, null, null, null, null];
+  /** Opaque slot for the host's entry (Connection.hostEntry). */
+  hostEntry: unknown = null;
+
+  // Receive sequence space (RFC 9293 §3.3.1).
+  irs = 0;
+  rcvNxt = 0;
+  protected lastAdvertisedWindow = 0;
+  protected readonly receiveQueue = new ByteQueue();
+  protected readonly outOfOrder: { seq: number; payload: Uint8Array; fin: boolean }[] = [];
+  /** The peer's FIN has been processed: reads return EOF once the queue is drained. */
+  peerFinReceived = false;
+  /** close() was called: nothing more will be read (Linux RCV_SHUTDOWN + orphan). */
+  orphaned = false;
+
+  // Delayed ACK (Linux quick-ACK and ping-pong modes).
+  protected ackPending = false;
+  protected quickAcksLeft: number;
+  protected pingpong = false;
+  /** RCV.NXT as our last ACK carried it. */
+  protected lastAckedRcvNxt = 0;
+
+  /** Sequence numbers a SYN and a FIN occupy (RFC 9293 §3.4, C4): 1. Mutants change them. */
+  protected readonly synSpace: number = 1;
+  protected readonly finSpace: number = 1;
+
+  /** When the last rate-limited out-of-window or challenge ACK went out. */
+  protected lastOutOfWindowAckUs = -Infinity;
+
+  /** The error the application will see next (SO_ERROR); null when none. */
+  error: Errno | null = null;
+  timeWaitEnteredUs = -1;
+
+  constructor(
+    readonly id: TcbIdentity,
+    readonly config: StackConfig,
+    protected readonly env: TcbEnv,
+    options: TcbOptions,
+  ) {
+    this.options = { ...options };
+    this.quickAcksLeft = config.quickAcks;
+  }
+
+  /** The connection as the environment sees it: `Tcb` implements `Connection`, each part is one. */
+  protected get self(): Connection {
+    return this as unknown as Connection;
+  }
+
+  receiveWindow(): number {
+    return Math.max(0, this.config.receiveBufferBytes - this.receiveQueue.length);
+  }
+
+  /** Every segment we emit from a connection goes through here: ACK bookkeeping and delayed-ACK cancel. */
+  protected emit(nowUs: number, seq: number, flags: number, payload: Uint8Array, retransmission: boolean): void {
+    void nowUs;
+    this.env.transmit(this.self, this.fields(seq, flags, payload, retransmission));
+    this.afterSend(flags);
+  }
+
+  protected afterSend(flags: number): void {
+    if (flags & ACK) {
+      this.lastAckedRcvNxt = this.rcvNxt;
+      if (this.ackPending) {
+        this.ackPending = false;
+        this.env.clearTimer(this.self, TimerKind.DelayedAck);
+      }
+    }
+  }
+
+  protected fields(seq: number, flags: number, payload: Uint8Array, retransmission: boolean): SegmentFields {
+    const window = flags & ACK || flags & SYN ? this.receiveWindow() : 0;
+    if (flags & ACK) this.lastAdvertisedWindow = window;
+    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, payload, retransmission };
+  }
+
+  protected becomeClosed(cause: string): void {
+    this.releaseTimers();
+    this.outOfOrder.length = 0;
+    if (this.orphaned) this.receiveQueue.clear();
+    this.setState('CLOSED', cause);
+    this.env.wake(this.self);
+  }
+
+  protected releaseTimers(): void {
+    for (let kind = 0; kind < TIMER_COUNT; kind++) this.env.clearTimer(this.self, kind as TimerKind);
+    this.ackPending = false;
+  }
+
+  protected takeError(): Errno {
+    const errno = this.error!;
+    // Linux sock_error: the error is reported once; later calls on the dead (CLOSED) connection
+    // see EPIPE from send and EOF from recv.
+    this.error = null;
+    return errno;
+  }
+
+  /** Change state in one place, so every change is a trace event (smoltcp's set_state). */
+  setState(next: TcpState, cause: string): void {
+    const previous = this.state;
+    if (previous === next) return;
+    this.state = next;
+    this.env.stateChanged(this.self, previous, next, cause);
+  }
+
+  protected assertState(expected: TcpState): void {
+    if (this.state !== expected) throw new Error(`TCB ${this.id.connId} is ${this.state}, expected ${expected}`);
+  }
+}
+
+export function isArmed(handle: unknown): boolean {
+  return handle !== null && (handle as { pending: boolean }).pending;
+}

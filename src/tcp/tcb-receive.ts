@@ -1,0 +1,310 @@
+/**
+ * Segment arrival in the synchronized states (RFC 9293 §3.10.7.4, SYN-RECEIVED through
+ * LAST-ACK): the acceptability test, RST and SYN checks, the ACK's effect on the close states,
+ * segment text with reassembly of out-of-order data, the FIN, and when to ACK. gVisor's rcv.go.
+ */
+import { ACK, FIN, RST, SYN, segLen, type Segment } from './segment.js';
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
+import { EMPTY, TimerKind, isArmed } from './tcb-base.js';
+import { TcbTimersPart } from './tcb-timers.js';
+
+export abstract class TcbReceivePart extends TcbTimersPart {
+  /** §3.10.7.4 SYN-RECEIVED through LAST-ACK. */
+  protected inputOtherStates(nowUs: number, seg: Segment): void {
+    const flags = seg.flags;
+    const len = segLen(seg);
+
+    if (this.answerRepeatedSyn(nowUs, seg)) return;
+
+    // First: the sequence number test, four cases.
+    const window = this.receiveWindow();
+    if (!this.acceptable(seg.seq, len, window)) {
+      // RFC 9293 §3.10.7.4 first check: answer an unacceptable segment with an ACK, unless it is a reset.
+      if (!(flags & RST)) this.sendOutOfWindowAck(nowUs, seg, false);
+      return;
+    }
+
+    // Second: RST. RFC 5961 §3.2 (folded into RFC 9293): reset only on an exact match,
+    // challenge-ACK anything else in the window.
+    if (flags & RST) {
+      if (seg.seq !== this.rcvNxt) {
+        this.sendOutOfWindowAck(nowUs, seg, true);
+        return;
+      }
+      this.env.segmentAccepted(this.self, seg);
+      switch (this.state) {
+        case 'SYN-RECEIVED':
+          if (this.passive) {
+            this.sendQueue.clear();
+            this.setState('LISTEN', 'rcv RST');
+            this.releaseTimers();
+            return;
+          }
+          // RFC 9293 says "connection refused" for an active open; Linux tcp_reset reports
+          // ECONNRESET from SYN-RECEIVED (only SYN-SENT gives ECONNREFUSED), and so do we.
+          this.fail('ECONNRESET', 'rcv RST');
+          return;
+        case 'CLOSE-WAIT':
+          // Linux tcp_reset: in CLOSE-WAIT the application already saw EOF; the error it gets
+          // (from its next send) is EPIPE, not ECONNRESET.
+          this.fail('EPIPE', 'rcv RST');
+          return;
+        case 'ESTABLISHED':
+        case 'FIN-WAIT-1':
+        case 'FIN-WAIT-2':
+          this.fail('ECONNRESET', 'rcv RST');
+          return;
+        default:
+          // CLOSING, LAST-ACK: enter CLOSED, no error to report (the application closed already).
+          this.becomeClosed('rcv RST');
+          return;
+      }
+    }
+
+    // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 §4).
+    if (flags & SYN) {
+      this.sendOutOfWindowAck(nowUs, seg, true);
+      return;
+    }
+
+    // Fifth: the ACK field.
+    if (!(flags & ACK)) return;
+    this.env.segmentAccepted(this.self, seg);
+    // The peer is alive: zero-window probes start counting again (Linux tcp_ack, icsk_probes_out = 0).
+    this.probesOut = 0;
+    if (this.state === 'SYN-RECEIVED') {
+      if (!this.completeHandshake(nowUs, seg)) return;
+    } else if (seqGt(seg.ack, this.sndNxt)) {
+      // Acknowledges something not yet sent: ACK (rate-limited, as Linux's challenge ACK), drop.
+      this.sendOutOfWindowAck(nowUs, seg, true);
+      return;
+    } else {
+      if (seqGt(seg.ack, this.sndUna)) this.ackAdvanced(nowUs, seg.ack);
+      if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, seg.ack))) {
+        this.takePeerWindow(seg, seg.seq, seg.ack);
+      }
+    }
+
+    const ourFinAcked = this.finSeq >= 0 && seqGt(this.sndUna, this.finSeq);
+    switch (this.state) {
+      case 'FIN-WAIT-1':
+        if (ourFinAcked) {
+          this.setState('FIN-WAIT-2', 'rcv ACK of FIN');
+          if (this.orphaned) this.armFinWait2(nowUs);
+        }
+        break;
+      case 'CLOSING':
+        if (ourFinAcked) {
+          this.enterTimeWait(nowUs, 'rcv ACK of FIN');
+          return;
+        }
+        break;
+      case 'LAST-ACK':
+        if (ourFinAcked) {
+          this.becomeClosed('rcv ACK of FIN');
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+
+    // Seventh and eighth: segment text and FIN.
+    const hasText = seg.payload.length > 0 || (flags & FIN) !== 0;
+    if (!hasText) {
+      this.output(nowUs);
+      return;
+    }
+    switch (this.state) {
+      case 'ESTABLISHED':
+      case 'FIN-WAIT-1':
+      case 'FIN-WAIT-2':
+        this.receiveText(nowUs, seg, window);
+        break;
+      default:
+        // CLOSE-WAIT, CLOSING, LAST-ACK: the peer's FIN came already. A retransmitted FIN
+        // (our ACK was lost) is answered with an ACK.
+        if (seqLt(seg.seq, this.rcvNxt)) this.sendAck(nowUs);
+        break;
+    }
+    this.output(nowUs);
+  }
+
+  /**
+   * RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability, with one Linux
+   * choice: a segment without data may sit exactly on the right edge (tcp_sequence tests
+   * `!after(seq, rcv_nxt + window)`). A peer never sends past the window it was offered, so a
+   * RST it sends at its SND.NXT is then always in the window and gets a challenge ACK; with the
+   * RFC's strict edge a RST at a full window's end is dropped and the connection is left
+   * half-open for good (found by the reuse-linger suite with a 256 B receive buffer).
+   */
+  protected acceptable(seq: number, len: number, window: number): boolean {
+    const rcvNxt = this.rcvNxt;
+    if (len === 0) {
+      if (window === 0) return seq === rcvNxt;
+      return seqLe(rcvNxt, seq) && seqLe(seq, seqAdd(rcvNxt, window));
+    }
+    // With a zero window, RFC 9293 allows the ACK of a segment at RCV.NXT to be processed;
+    // its text is then trimmed away.
+    if (window === 0) return seq === rcvNxt;
+    const windowEnd = seqAdd(rcvNxt, window);
+    const last = seqAdd(seq, len - 1);
+    return (seqLe(rcvNxt, seq) && seqLt(seq, windowEnd)) || (seqLe(rcvNxt, last) && seqLt(last, windowEnd));
+  }
+
+  /** Seventh (text) and eighth (FIN) checks for ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2. */
+  protected receiveText(nowUs: number, seg: Segment, window: number): void {
+    let seq = seg.seq;
+    let payload = seg.payload;
+    let fin = (seg.flags & FIN) !== 0;
+    // Trim what we already have off the front.
+    const old = seqDiff(this.rcvNxt, seq);
+    if (old > 0) {
+      payload = payload.subarray(Math.min(old, payload.length));
+      seq = this.rcvNxt;
+    }
+    // Trim what falls beyond the window; a FIN beyond it is dropped too.
+    const room = seqDiff(seqAdd(this.rcvNxt, window), seq);
+    if (payload.length > room) {
+      payload = payload.subarray(0, Math.max(0, room));
+      fin = false;
+    }
+    if (payload.length > 0 && this.orphaned) {
+      // Linux tcp_rcv_state_process (FIN-WAIT-1/2 with RCV_SHUTDOWN): new data after close()
+      // cannot be delivered. The connection is dropped and the segment answered as §3.10.7.1
+      // answers one for a closed connection, <SEQ=SEG.ACK><CTL=RST> (tcp_v4_send_reset), not
+      // with the <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> of an abort.
+      this.env.transmit(this.self, this.fields(seg.ack, RST, EMPTY, false));
+      this.sendQueue.clear();
+      this.becomeClosed('data after close');
+      return;
+    }
+    if (seq !== this.rcvNxt) {
+      // Out of order: keep it for reassembly and send a duplicate ACK at once (RFC 5681 §4.2).
+      if (payload.length > 0 || fin) this.insertOutOfOrder(seq, payload, fin);
+      this.sendAck(nowUs);
+      return;
+    }
+    const hadOutOfOrder = this.outOfOrder.length > 0;
+    let finInOrder = this.deliverInOrder(payload, fin);
+    finInOrder = this.drainOutOfOrder() || finInOrder;
+    if (payload.length > 0 || hadOutOfOrder) this.env.wake(this.self);
+    if (finInOrder) {
+      this.receiveFin(nowUs);
+      // RFC 5681 §4.2 (Linux ICSK_ACK_NOW): a segment that fills the gap is ACKed at once, also
+      // when it completes a FIN that waited out of order; ping-pong mode must not delay it.
+      if (hadOutOfOrder && this.ackPending) this.sendAck(nowUs);
+      return;
+    }
+    if (hadOutOfOrder) this.sendAck(nowUs);
+    else this.scheduleAck(nowUs);
+  }
+
+  protected deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
+    if (payload.length > 0) {
+      this.receiveQueue.push(payload);
+      this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
+    }
+    return fin;
+  }
+
+  protected insertOutOfOrder(seq: number, payload: Uint8Array, fin: boolean): void {
+    const queue = this.outOfOrder;
+    let index = queue.length;
+    while (index > 0 && seqGt(queue[index - 1]!.seq, seq)) index--;
+    queue.splice(index, 0, { seq, payload, fin });
+  }
+
+  /** Move queued out-of-order text that now starts at or before RCV.NXT. Returns true on an in-order FIN. */
+  protected drainOutOfOrder(): boolean {
+    const queue = this.outOfOrder;
+    while (queue.length > 0) {
+      const head = queue[0]!;
+      const overlap = seqDiff(this.rcvNxt, head.seq);
+      if (overlap < 0) break;
+      queue.shift();
+      const end = seqAdd(head.seq, head.payload.length);
+      if (seqLt(end, this.rcvNxt) || (end === this.rcvNxt && !head.fin && head.payload.length > 0 && overlap >= head.payload.length)) continue;
+      const fresh = head.payload.subarray(Math.min(overlap, head.payload.length));
+      if (this.deliverInOrder(fresh, head.fin)) {
+        queue.length = 0;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Eighth check: the FIN. It takes one sequence number (C4) and means end-of-file (C5). */
+  protected receiveFin(nowUs: number): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, this.finSpace);
+    this.peerFinReceived = true;
+    this.env.wake(this.self);
+    switch (this.state) {
+      case 'ESTABLISHED':
+        // Linux tcp_fin: CLOSE-WAIT, schedule the ACK and enter ping-pong mode, so the ACK waits
+        // for the delayed-ACK timer. A program that closes within it sends FIN and ACK in one
+        // segment: the three-way close of C7.
+        this.setState('CLOSE-WAIT', 'rcv FIN');
+        this.pingpong = true;
+        this.scheduleAck(nowUs);
+        return;
+      case 'FIN-WAIT-1':
+        // Simultaneous close: our FIN is not yet acknowledged (else the ACK check had moved us on).
+        this.sendAck(nowUs);
+        this.setState('CLOSING', 'rcv FIN');
+        return;
+      case 'FIN-WAIT-2':
+        this.sendAck(nowUs);
+        this.enterTimeWait(nowUs, 'rcv FIN');
+        return;
+      default:
+        throw new Error(`FIN processed in ${this.state}`);
+    }
+  }
+
+  /**
+   * Answer an unacceptable segment, or challenge one (RFC 5961), with an ACK — at most one per
+   * `invalidRateLimitUs` for segments that carry no data, as Linux's tcp_oow_rate_limited does
+   * (tcp_invalid_ratelimit, 500 ms). Without the limit two endpoints that disagree about the
+   * sequence space (a TIME-WAIT and a new incarnation, say) answer each other's ACKs forever.
+   * Data and FINs are always answered: a retransmission must get its ACK (C9).
+   */
+  protected sendOutOfWindowAck(nowUs: number, seg: Segment, challenge: boolean): void {
+    const limited = challenge || segLen(seg) === 0 || (seg.flags & SYN) !== 0;
+    if (limited) {
+      if (nowUs - this.lastOutOfWindowAckUs < this.config.invalidRateLimitUs) return;
+      this.lastOutOfWindowAckUs = nowUs;
+    }
+    this.sendAck(nowUs);
+  }
+
+  /** Decide when to ACK received data (Linux __tcp_ack_snd_check). */
+  protected scheduleAck(nowUs: number): void {
+    const unacked = seqDiff(this.rcvNxt, this.lastAckedRcvNxt);
+    const quick = this.quickAcksLeft > 0 && !this.pingpong;
+    if (this.config.delayedAckUs === 0 || quick || unacked > Math.min(this.peerMss, this.config.mss)) {
+      if (quick) this.quickAcksLeft--;
+      this.sendAck(nowUs);
+      return;
+    }
+    this.ackPending = true;
+    if (!isArmed(this.timerHandles[TimerKind.DelayedAck])) this.env.setTimer(this.self, TimerKind.DelayedAck, nowUs + this.config.delayedAckUs);
+  }
+
+  /**
+   * After a read, announce the larger window at once only when it matters (Linux
+   * tcp_cleanup_rbuf): the window the peer has left is at most half the buffer and the new one
+   * is at least twice that. So a read that frees a little room behind a wide-open window sends
+   * nothing (a tcpdump of Linux shows no such ACK), while one that reopens a zero or nearly
+   * closed window does. RFC 9293 §3.8.6.2.2 receiver SWS avoidance: never for less than
+   * min(RCV.BUFF/2, MSS).
+   */
+  protected maybeSendWindowUpdate(nowUs: number): void {
+    if (!(this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) return;
+    const windowLeft = Math.max(0, this.lastAdvertisedWindow - seqDiff(this.rcvNxt, this.lastAckedRcvNxt));
+    if (2 * windowLeft > this.config.receiveBufferBytes) return;
+    const window = this.receiveWindow();
+    const threshold = Math.min(this.config.receiveBufferBytes >> 1, this.config.mss);
+    if (window >= threshold && window >= 2 * windowLeft) this.sendAck(nowUs);
+  }
+}
