@@ -12,6 +12,7 @@ import { EXIT, parseOrThrow, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { campaignSeedSchema, endpointNameSchema, envSchema, flagName, formatSchema, pathSchema, runsSchema, seedSchema, shardSchema, suiteNameSchema, workersSchema } from './options.js';
 import { runCommand } from './run.js';
+import { registerWireCommands } from './wire-commands.js';
 
 export const VERSION = '0.1.0';
 
@@ -177,6 +178,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .action((files: string[], raw: { out?: string }) => {
       exitCode = mergeCommand(files, raw.out, io);
     });
+
+  // `check FILE.pcap` and `kernel FILE.json` (src/kernel): registered in wire-commands.ts.
+  registerWireCommands(program, io, (code) => (exitCode = code));
 
   try {
     if (argv.length === 0) {

@@ -5,6 +5,7 @@
 import { EdgeCoverage } from '../check/coverage.js';
 import { createMonitors, MonitorSet, type MonitorContext, type Violation } from '../check/index.js';
 import type { RunEnd } from '../sim/scheduler.js';
+import { LINUX_DEFAULTS } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { StackFactory } from '../tcp/stack.js';
 import { runPrograms } from '../world/run-script.js';
@@ -51,7 +52,8 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
   return {
     mslUs: spec.mslUs,
     expectedTimeWaitUs: 2 * spec.mslUs,
-    delayedAckUs: spec.delayedAckUs,
+    // With the stack's default left alone, the monitors expect Linux's (TCP_DELACK_MIN), not the endpoint's own.
+    delayedAckUs: spec.defaultDelayedAck === true ? LINUX_DEFAULTS.delayedAckUs : spec.delayedAckUs,
     cleanNetwork: isCleanPlan(spec.faults),
     staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
     rfc1337: spec.rfc1337,
@@ -61,7 +63,8 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
 
 export function executeRun(spec: RunSpec, options: ExecuteOptions = {}): RunOutcome {
   const { world, programs } = buildRun(spec, options.endpoint, options.stackFactory);
-  const monitors = new MonitorSet(createMonitors(monitorContextFor(spec), options.monitors));
+  const hostIps = new Map(world.hosts.map((host) => [host.name, host.ip] as const));
+  const monitors = new MonitorSet(createMonitors({ ...monitorContextFor(spec), hostIps }, options.monitors));
   const stats = new StatsCollector();
   const coverage = new EdgeCoverage();
   world.addListener(monitors);

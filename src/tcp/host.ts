@@ -159,15 +159,19 @@ export class Host implements TcbEnv, Stack {
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
 
+  readonly config: StackConfig;
+
   constructor(
     readonly ip: number,
     readonly name: string,
-    readonly config: StackConfig,
+    config: StackConfig,
     private readonly env: HostEnv,
     private readonly isnRng: Rng,
     private readonly portRng: Rng,
     readonly endpoint: Endpoint = REFERENCE_ENDPOINT,
   ) {
+    // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
+    this.config = endpoint.hostConfig?.(config) ?? config;
     this.isnSecret = isnRng.uint32();
   }
 
@@ -534,6 +538,12 @@ export class Host implements TcbEnv, Stack {
 
   /** §3.10.7.1 CLOSED: answer anything but a reset with a reset. */
   private closedInput(seg: Segment): void {
+    const resetFor = this.endpoint.resetFor;
+    if (resetFor !== undefined) {
+      const reset = resetFor(seg);
+      if (reset !== null) this.sendReset(seg, reset.seq, reset.ack, reset.flags);
+      return;
+    }
     if (seg.flags & RST) return;
     if (seg.flags & ACK) this.sendReset(seg, seg.ack, 0, RST);
     else this.sendReset(seg, 0, seqAdd(seg.seq, segLen(seg)), RST | ACK);

@@ -68,7 +68,7 @@ export class Program implements EventHandler<null> {
   private pc = 0;
   private readonly fds = new Map<string, number>();
   private readonly sentBytes = new Map<string, number>();
-  /** Connections of descriptors this program closed, so the close call is traced with its connection. */
+  /** The last connection of each descriptor, so calls made after it lost it (a failed connect, a close) are traced with it. */
   private readonly closedConnIds = new Map<number, number>();
   private readonly resume: SimEvent<null>;
   /** A socket woke the parked program: resume it as an event at the same time. One closure per program, not one per park. */
@@ -163,6 +163,8 @@ export class Program implements EventHandler<null> {
           const target = this.world.host(call.host);
           const started = host.connect(fd, target.ip, call.port);
           if (!started.ok) return started.errno;
+          // Remembered so that a connect that fails (the socket forgets its connection) is still traced with it.
+          this.closedConnIds.set(fd, this.connIdOf(fd));
           this.partial = 1;
         }
         const done = host.connectResult(fd);
