@@ -12,6 +12,7 @@ import { EXIT, parseOrThrow, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { campaignSeedSchema, endpointNameSchema, envSchema, flagName, formatSchema, pathSchema, runsSchema, seedSchema, shardSchema, suiteNameSchema, workersSchema } from './options.js';
 import { runCommand } from './run.js';
+import { stackCheckCommand } from './stack-check.js';
 import { registerWireCommands } from './wire-commands.js';
 
 export const VERSION = '0.1.0';
@@ -188,6 +189,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--out <file>', 'merged file', 'reports/campaign.csv')
     .action((files: string[], raw: { out?: string }) => {
       exitCode = mergeCommand(files, raw.out, io);
+    });
+
+  program
+    .command('stack-check')
+    .description('check that external stacks speak docs/external-stack.md: lifecycle, segments, refused connect, determinism')
+    .argument('<commands...>', 'each a command line that starts a stack (quote it: \'native/lwip/build/timewait-lwip\')')
+    .action((commands: string[]) => {
+      exitCode = stackCheckCommand(commands, io);
     });
 
   // `check FILE.pcap` and `kernel FILE.json` (src/kernel): registered in wire-commands.ts.
