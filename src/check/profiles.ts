@@ -25,7 +25,7 @@ export const MONITOR_PROFILES: Readonly<Record<string, { readonly profile: Monit
   termination: { profile: 'rfc', why: 'RFC 9293 §3.8.3: retransmission gives up; every connection ends' },
   'legal-transitions': { profile: 'rfc', why: 'RFC 9293 §3.3.2, Figure 5 and the reset edges of §3.10.7' },
   'host-reset': { profile: 'rfc', why: 'RFC 9293 §3.10.7.1: a segment to no connection gets a reset with those fields' },
-  'ephemeral-port': { profile: 'rfc', why: 'RFC 9293 §3.4, §3.6.1: a 4-tuple held by a connection, TIME-WAIT included, is not reused' },
+  'ephemeral-port': { profile: 'linux', why: "Linux's ip_local_port_range (32768–60999); other stacks use IANA's 49152–65535 (RFC 6335 §6), lwIP among them" },
   'bind-in-use': { profile: 'linux', why: "Linux inet_csk_bind_conflict's SO_REUSEADDR rule (RFC 9293 has no bind)" },
   'listen-conflict': { profile: 'linux', why: "Linux's listen() EADDRINUSE rule (RFC 9293 has no sockets API)" },
   'close-shape': { profile: 'linux', why: "Linux's delayed ACK and ping-pong mode make the three-segment close (C7)" },
