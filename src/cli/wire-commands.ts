@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { checkPcapCommand } from './check-pcap.js';
+import { kernelCommand } from './kernel.js';
 import { parseOrThrow } from './errors.js';
 import type { CliIo } from './io.js';
 import { flagName } from './options.js';
@@ -20,5 +21,13 @@ export function registerWireCommands(program: Command, io: CliIo, setExit: (code
     .action((file: string, raw: Record<string, unknown>) => {
       const o = parseOrThrow(checkOptionsSchema, raw, '', flagName);
       setExit(checkPcapCommand(file, { ...(o.timeWaitMs !== undefined ? { timeWaitMs: o.timeWaitMs } : {}), ...(o.delayedAckMs !== undefined ? { delayedAckMs: o.delayedAckMs } : {}) }, io));
+    });
+
+  program
+    .command('kernel')
+    .description('run a scenario file on this machine\'s Linux (private network namespace, root) and diff it with the simulator')
+    .argument('<file>', 'scenario file (JSON; see docs/cli.md and examples/)')
+    .action(async (file: string) => {
+      setExit(await kernelCommand(file, io));
     });
 }
