@@ -140,7 +140,7 @@ describe('timewait scenario: bad files (exit 2, the field named, nothing run)', 
   it('a file that is not JSON', async () => {
     const result = await scenario('{ "hosts": [ }');
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/scenario file .*scenario\.json is not valid JSON: Unexpected token/);
+    expect(result.stderr).toMatch(/scenario file .*scenario\.json is not valid JSON at line 1, column 14: expected a value, got "}"$/m);
   });
 
   it('an unreadable file', async () => {

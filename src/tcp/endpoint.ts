@@ -63,6 +63,14 @@ export interface Endpoint {
   createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions): Connection;
   /** True when `candidate` stops the bind. */
   bindConflicts(candidate: BindCandidate): boolean;
+  /**
+   * Optional: the reset a host sends for a segment that finds no connection and no listener
+   * (RFC 9293 §3.10.7.1), or null to send none. Absent: the RFC's rule (Host.closedInput). A
+   * seam for variants of the host's own resets, such as the mutant zoo's.
+   */
+  readonly resetFor?: (cause: Segment) => { readonly seq: number; readonly ack: number; readonly flags: number } | null;
+  /** Optional: the host's own settings (ephemeral port range, …) from the run's; absent: the run's. */
+  readonly hostConfig?: (config: StackConfig) => StackConfig;
 }
 
 /**

@@ -14,40 +14,18 @@ import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
+import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
-
-export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: boolean } | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } };
-
-/** Options getsockopt(2) reads. */
-export type SocketOptionName = 'SO_ERROR' | 'SO_REUSEADDR' | 'SO_LINGER' | 'SO_SNDBUF' | 'SO_RCVBUF' | 'SO_TYPE';
-
-/** What getsockopt returns: a number (SO_ERROR: 0 or the pending errno's name), or SO_LINGER's pair. */
-export type SocketOptionValue = number | Errno | { readonly onoff: boolean; readonly lingerSec: number };
+export type { Result, SocketOption, SocketOptionName, SocketOptionValue } from './stack.js';
 
 /** INADDR_ANY: bind to every address of the host. */
 export const ANY_ADDRESS = 0;
 /** 127.0.0.1: every host has it, but the simulator has no loopback device, so nothing reaches it over the fabric. */
 export const LOOPBACK_ADDRESS = 0x7f000001;
 
-/** What the host needs from the world: time, segment ids, timers, incarnations, tracing. */
-export interface HostEnv {
-  readonly nowUs: number;
-  sendSegment(seg: Segment): void;
-  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
-  clearTimer(tcb: Connection, kind: TimerKind): void;
-  nextSegmentId(): number;
-  nextConnId(): number;
-  /** Incarnation number for a new active open of this 4-tuple. */
-  newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number;
-  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void;
-  timeWaitRestarted(tcb: Connection, cause: string): void;
-  segmentAccepted(tcb: Connection, seg: Segment): void;
-  socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void;
-  /** `to` stands in for `from` from now on (a TIME-WAIT record for its TCB): its timers and trace identity move over. */
-  connectionReplaced(from: Connection, to: Connection): void;
-}
+/** What the host needs from the world (the seam's StackEnv: time, ids, timers, incarnations, tracing). */
+export type HostEnv = StackEnv;
 
 /** Anything that holds a local port in the bind table. */
 interface PortOwner {
@@ -143,7 +121,7 @@ class ConnEntry implements PortOwner {
   }
 }
 
-export class Host implements TcbEnv {
+export class Host implements TcbEnv, Stack {
   private readonly sockets = new SocketTable();
   private nextFd = 3;
   /**
@@ -181,15 +159,19 @@ export class Host implements TcbEnv {
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
 
+  readonly config: StackConfig;
+
   constructor(
     readonly ip: number,
     readonly name: string,
-    readonly config: StackConfig,
+    config: StackConfig,
     private readonly env: HostEnv,
     private readonly isnRng: Rng,
     private readonly portRng: Rng,
     readonly endpoint: Endpoint = REFERENCE_ENDPOINT,
   ) {
+    // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
+    this.config = endpoint.hostConfig?.(config) ?? config;
     this.isnSecret = isnRng.uint32();
   }
 
@@ -205,6 +187,22 @@ export class Host implements TcbEnv {
 
   socketOf(fd: number): Socket | undefined {
     return this.sockets.get(fd);
+  }
+
+  // Stack seam (src/tcp/stack.ts): what programs ask of a descriptor.
+  onWake(fd: number, callback: () => void): boolean {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return false;
+    socket.onWake(callback);
+    return true;
+  }
+
+  connIdOf(fd: number): number {
+    return this.sockets.get(fd)?.tcb?.id.connId ?? -1;
+  }
+
+  isNonBlocking(fd: number): boolean {
+    return this.sockets.get(fd)?.nonBlocking ?? false;
   }
 
   setsockopt(fd: number, option: SocketOption): Result<void> {
@@ -540,6 +538,12 @@ export class Host implements TcbEnv {
 
   /** §3.10.7.1 CLOSED: answer anything but a reset with a reset. */
   private closedInput(seg: Segment): void {
+    const resetFor = this.endpoint.resetFor;
+    if (resetFor !== undefined) {
+      const reset = resetFor(seg);
+      if (reset !== null) this.sendReset(seg, reset.seq, reset.ack, reset.flags);
+      return;
+    }
     if (seg.flags & RST) return;
     if (seg.flags & ACK) this.sendReset(seg, seg.ack, 0, RST);
     else this.sendReset(seg, 0, seqAdd(seg.seq, segLen(seg)), RST | ACK);
