@@ -17,10 +17,24 @@ import { LINUX_TIME_WAIT_US, wireTrace, type WireConnection, type WireTrace } fr
  * to know the run went quiet). close-shape is left out too: its "a prompt close takes three
  * segments" is the simulator's delayed-ACK rule, and real Linux broke it on loopback (it ACKed a
  * FIN on its own 1–5 ms before a prompt close; docs/kernel-differences.md), so on a real capture
- * it is a false alarm. When the monitors carry a black-box flag (issue #14), this list should be
- * read from it.
+ * it is a false alarm. Black-box monitors that need no calls join them (wireJudgedMonitors).
  */
 export const WIRE_MONITORS: readonly string[] = ['syn-ack', 'fin-ack', 'seq-space', 'time-wait-2msl', 'time-wait-side', 'no-stale-segment'];
+/**
+ * The monitors run on a capture: the list above (they judge from the states wire-trace.ts
+ * infers), and every black-box monitor (issue #14's flag) that reads neither socket calls nor
+ * host events, which a capture does not hold.
+ */
+export function wireJudgedMonitors(): string[] {
+  const context = { mslUs: 1, expectedTimeWaitUs: 2, delayedAckUs: 0, cleanNetwork: true, staleSegmentsImpossible: true };
+  const names = new Set(WIRE_MONITORS);
+  for (const m of createMonitors(context)) {
+    const interests = m.interests ?? [];
+    if (m.blackBox && m.interests !== undefined && !interests.includes('call') && !interests.includes('host')) names.add(m.name);
+  }
+  return [...names];
+}
+
 /** Run on a capture only when asked (`--close-shape`): it judges the simulator's delayed-ACK rule. */
 export const OPTIONAL_WIRE_MONITORS: readonly string[] = ['close-shape'];
 
@@ -89,7 +103,7 @@ export function checkCapture(bytes: Uint8Array, options: CaptureCheckOptions = {
     events.push(event);
     frameOfEvent.push(trace.frameOfEvent[i]!);
   });
-  const only = new Set([...WIRE_MONITORS, ...(options.closeShape === true ? OPTIONAL_WIRE_MONITORS : [])]);
+  const only = new Set([...wireJudgedMonitors(), ...(options.closeShape === true ? OPTIONAL_WIRE_MONITORS : [])]);
   const context = { mslUs: timeWaitUs / 2, expectedTimeWaitUs: timeWaitUs, delayedAckUs: options.delayedAckUs ?? LINUX_DELAYED_ACK_US, cleanNetwork: trace.cleanNetwork, staleSegmentsImpossible: true };
   const set = new MonitorSet(createMonitors(context, only));
   const violations: FrameViolation[] = [];
