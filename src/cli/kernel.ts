@@ -5,10 +5,11 @@
  */
 import { formatComparison, runKernelScenario } from '../kernel/kernel-run.js';
 import { EXIT, UsageError } from './errors.js';
+import { writeFileAtomic } from './fs.js';
 import { resolvePath, type CliIo } from './io.js';
 import { loadScenarioFile, scenarioName } from './scenario-file.js';
 
-export async function kernelCommand(file: string, io: CliIo): Promise<number> {
+export async function kernelCommand(file: string, options: { readonly pcap?: string }, io: CliIo): Promise<number> {
   const scenario = loadScenarioFile(resolvePath(io, file));
   const outcome = await runKernelScenario(scenario);
   if (!outcome.ok) {
@@ -16,5 +17,9 @@ export async function kernelCommand(file: string, io: CliIo): Promise<number> {
     throw new UsageError(`cannot run the kernel side here:\n${outcome.cannotRun.map((w) => `  ${w}`).join('\n')}`);
   }
   io.stdout.write(formatComparison(scenarioName(file), outcome.plan, outcome.comparison));
+  if (options.pcap !== undefined) {
+    writeFileAtomic(resolvePath(io, options.pcap), outcome.comparison.kernel.capture);
+    io.stdout.write(`# wrote ${options.pcap} (the kernel's capture of lo; timewait check ${options.pcap} judges it)\n`);
+  }
   return outcome.comparison.differences.length === 0 ? EXIT.ok : EXIT.failed;
 }

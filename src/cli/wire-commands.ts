@@ -28,7 +28,8 @@ export function registerWireCommands(program: Command, io: CliIo, setExit: (code
     .command('kernel')
     .description('run a scenario file on this machine\'s Linux (private network namespace, root) and diff it with the simulator')
     .argument('<file>', 'scenario file (JSON; see docs/cli.md and examples/)')
-    .action(async (file: string) => {
-      setExit(await kernelCommand(file, io));
+    .option('--pcap <file>', 'also write the kernel\'s capture (tcpdump on lo) to FILE')
+    .action(async (file: string, raw: { pcap?: string }) => {
+      setExit(await kernelCommand(file, raw.pcap !== undefined ? { pcap: raw.pcap } : {}, io));
     });
 }
