@@ -441,8 +441,15 @@ export class Host implements TcbEnv, Stack {
   recv(fd: number, maxBytes: number): Result<Uint8Array> {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
-    if (!socket.readSide) return { ok: true, value: new Uint8Array(0) };
     const tcb = this.tcbOf(fd);
+    if (!socket.readSide) {
+      // Linux after shutdown(SHUT_RD): data that arrives later is still ACKed, queued and
+      // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
+      // queued, end-of-file.
+      if (typeof tcb === 'string') return { ok: true, value: new Uint8Array(0) };
+      const queued = tcb.recv(this.env.nowUs, maxBytes);
+      return { ok: true, value: queued instanceof Uint8Array ? queued : new Uint8Array(0) };
+    }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
     if (got === 'eof') return { ok: true, value: new Uint8Array(0) };

@@ -141,12 +141,19 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     this.output(nowUs);
   }
 
-  /** RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability. */
+  /**
+   * RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability, with one Linux
+   * choice: a segment without data may sit exactly on the right edge (tcp_sequence tests
+   * `!after(seq, rcv_nxt + window)`). A peer never sends past the window it was offered, so a
+   * RST it sends at its SND.NXT is then always in the window and gets a challenge ACK; with the
+   * RFC's strict edge a RST at a full window's end is dropped and the connection is left
+   * half-open for good (found by the reuse-linger suite with a 256 B receive buffer).
+   */
   protected acceptable(seq: number, len: number, window: number): boolean {
     const rcvNxt = this.rcvNxt;
     if (len === 0) {
       if (window === 0) return seq === rcvNxt;
-      return seqLe(rcvNxt, seq) && seqLt(seq, seqAdd(rcvNxt, window));
+      return seqLe(rcvNxt, seq) && seqLe(seq, seqAdd(rcvNxt, window));
     }
     // With a zero window, RFC 9293 allows the ACK of a segment at RCV.NXT to be processed;
     // its text is then trimmed away.
