@@ -88,7 +88,7 @@ describe('time-wait-2msl, restarts from the wire', () => {
   it('an early end is justified only by what arrived at that instant: an in-window RST (RFC 1337 off), a SYN above RCV.NXT', () => {
     const rst = delivered(150, seg(peer, { seq: 501, flags: RST }));
     expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, rst, state(150, holder, 'TIME-WAIT', 'CLOSED')])).toBeNull();
-    expect(judge(new TimeWait2MslMonitor({ ...CONTEXT, rfc1337: true }), [...entry, rst, state(150, holder, 'TIME-WAIT', 'CLOSED')])).toBe('TIME-WAIT lasted 50 us since the last segment that restarted it, expected 2·MSL = 200 us');
+    expect(judge(new TimeWait2MslMonitor({ ...CONTEXT, rfc1337: true }), [...entry, rst, state(150, holder, 'TIME-WAIT', 'CLOSED')])).toBe('TIME-WAIT lasted 0 us since the last segment that restarted it, expected 2·MSL = 200 us'); // tcp_rfc1337: the RST restarts 2·MSL
     const outOfWindowRst = delivered(150, seg(peer, { seq: 502, flags: RST }));
     expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, outOfWindowRst, state(150, holder, 'TIME-WAIT', 'CLOSED')])).not.toBeNull();
     const synAbove = delivered(150, seg(peer, { seq: 0x8000_0000, flags: SYN }));
