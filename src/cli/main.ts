@@ -13,6 +13,7 @@ import type { CliIo } from './io.js';
 import { campaignSeedSchema, endpointNameSchema, envSchema, flagName, formatSchema, pathSchema, runsSchema, seedSchema, shardSchema, suiteNameSchema, workersSchema } from './options.js';
 import { runCommand } from './run.js';
 import { packetdrillCommand } from './packetdrill.js';
+import { stackCheckCommand } from './stack-check.js';
 import { registerWireCommands } from './wire-commands.js';
 
 export const VERSION = '0.1.0';
@@ -94,6 +95,13 @@ const packetdrillOptionsSchema = z
     if (o.format === 'pcap' && o.out === undefined) ctx.addIssue({ code: 'custom', path: [], message: '--format pcap writes a binary capture: give the file with --out FILE' });
     if (o.path !== undefined && (o.fuzz === undefined || o.seed === undefined)) ctx.addIssue({ code: 'custom', path: [], message: '--path replays a fuzz counterexample: give --fuzz N and --seed S with it' });
   });
+/** `--stack CMD` is `--endpoint stack:CMD`: one name for a stack through campaigns, CSVs and replays. */
+function withStack(raw: Record<string, unknown>): Record<string, unknown> {
+  if (raw.stack === undefined) return raw;
+  if (raw.endpoint !== undefined && raw.endpoint !== 'reference') throw new UsageError('give either --stack COMMAND or --endpoint NAME, not both');
+  const { stack, ...rest } = raw;
+  return { ...rest, endpoint: `stack:${String(stack)}` };
+}
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -115,6 +123,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--runs <n>', 'runs per suite, instead of each suite\'s default (TIMEWAIT_RUNS_SCALE scales the defaults)')
     .option('--seed <seed>', 'campaign seed, or "random" (the default; printed first)')
     .option('--endpoint <name>', 'TCP implementation to test: reference, or a mutant (timewait list)', 'reference')
+    .option('--stack <command>', 'an external stack to test instead: a command speaking docs/external-stack.md (e.g. native/lwip/build/timewait-lwip)')
     .option('--workers <n>', 'worker threads (default: available cores); results do not depend on it')
     .option('--shard <i/n>', 'run only shard i of n (counting from 0), for a CI matrix; needs --seed')
     .option('--csv <file>', 'CSV of one row per run (default: reports/campaign.csv)')
@@ -125,7 +134,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--no-timing', 'leave wall-clock figures out, so files compare byte for byte')
     .option('--report <dir>', 'also write DIR/report.html: summary, failures with ladder diagrams, campaign plots, state-diagram coverage')
     .action(async (suites: string[], raw: Record<string, unknown>) => {
-      const o = options(runOptionsSchema, { ...raw, suites }) as z.output<typeof runOptionsSchema>;
+      const o = options(runOptionsSchema, { ...withStack(raw), suites }) as z.output<typeof runOptionsSchema>;
       const { TIMEWAIT_RUNS_SCALE } = env();
       exitCode = await runCommand(
         {
@@ -171,10 +180,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .option('--seed <seed>', 'fast-check seed (the CSV\'s seed column)')
       .option('--path <path>', 'fast-check path (the CSV\'s path column, or a shrunk path like 3:0:1)')
       .option('--endpoint <name>', 'endpoint the run used (default reference)')
+      .option('--stack <command>', 'the external stack the run used (docs/external-stack.md)')
       .option('--from <file>', 'a saved counterexample (reports/counterexample-….json) instead of --suite/--seed/--path')
       .option('--report <dir>', 'also write DIR/report.html: the run\'s ladder diagram (violation marked), its figures and edges'),
   ).action((raw: Record<string, unknown>) => {
-    const o = options(replayOptionsSchema, raw) as z.output<typeof replayOptionsSchema>;
+    const o = options(replayOptionsSchema, withStack(raw)) as z.output<typeof replayOptionsSchema>;
     const source: ReplaySource = o.from !== undefined ? { from: o.from } : { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference' };
     exitCode = replayCommandHandler(source, { ...outputOptions(o), ...(o.report !== undefined ? { report: o.report } : {}) }, io);
   });
@@ -184,9 +194,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .command('scenario')
       .description('run a scenario file: hosts, link faults and scripts of socket calls with expected results')
       .argument('<file>', 'scenario file (JSON; see docs/cli.md and examples/)')
-      .option('--endpoint <name>', 'TCP implementation to run (default reference)'),
+      .option('--endpoint <name>', 'TCP implementation to run (default reference)')
+      .option('--stack <command>', 'an external stack to run instead (docs/external-stack.md)'),
   ).action((file: string, raw: Record<string, unknown>) => {
-    const o = options(scenarioOptionsSchema, raw) as z.output<typeof scenarioOptionsSchema>;
+    const o = options(scenarioOptionsSchema, withStack(raw)) as z.output<typeof scenarioOptionsSchema>;
     exitCode = scenarioCommandHandler(file, { ...outputOptions(o), ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) }, io);
   });
 
@@ -234,6 +245,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--out <file>', 'merged file', 'reports/campaign.csv')
     .action((files: string[], raw: { out?: string }) => {
       exitCode = mergeCommand(files, raw.out, io);
+    });
+
+  program
+    .command('stack-check')
+    .description('check that external stacks speak docs/external-stack.md: lifecycle, segments, refused connect, determinism')
+    .argument('<commands...>', 'each a command line that starts a stack (quote it: \'native/lwip/build/timewait-lwip\')')
+    .action((commands: string[]) => {
+      exitCode = stackCheckCommand(commands, io);
     });
 
   // `check FILE.pcap` and `kernel FILE.json` (src/kernel): registered in wire-commands.ts.
