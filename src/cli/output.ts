@@ -202,8 +202,16 @@ export function openOutput(target: OutputTarget): OutputWriter {
   let fd: number;
   try {
     if (target.kind === 'atomic') mkdirSync(dirname(target.path), { recursive: true });
-    // A stream is opened for appending: /dev/stdout redirected to a file keeps what is already there.
-    fd = openSync(writePath, target.kind === 'atomic' ? 'wx' : 'a');
+    // A FIFO nobody reads would block the open for ever: open it without blocking first (ENXIO
+    // when there is no reader), and keep that open until the real one is, so the reader never
+    // sees the writers go (and stop).
+    const probe = target.kind === 'stream' && statSync(writePath).isFIFO() ? openSync(writePath, constants.O_WRONLY | constants.O_NONBLOCK) : null;
+    try {
+      // A stream is opened for appending: /dev/stdout redirected to a file keeps what is already there.
+      fd = openSync(writePath, target.kind === 'atomic' ? 'wx' : 'a');
+    } finally {
+      if (probe !== null) closeSync(probe);
+    }
   } catch (error) {
     throw new UsageError(`cannot write ${target.shown}: ${describeFsError(error)}`);
   }
