@@ -1,6 +1,7 @@
 /**
- * Coverage of RFC 9293's state diagram: a sample of every suite's runs must take every edge of
- * Figure 5 that a program making blocking socket calls can reach.
+ * Coverage of RFC 9293's state diagram and of the timers: a sample of every suite's runs must
+ * take every edge of Figure 5 that a program making blocking socket calls can reach, and fire
+ * every kind of timer the endpoints arm. A timer that never fires is a rule no run tests.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -15,17 +16,23 @@ import { SUITES, suiteArbitrary } from '../src/suites.js';
  */
 const UNREACHABLE = ['LISTEN=>SYN-SENT', 'SYN-RECEIVED=>FIN-WAIT-1'];
 
-describe('state-diagram coverage', () => {
+describe('state-diagram and timer coverage', () => {
+  // Arrange: 300 runs of each suite, as the default campaign draws them.
+  const coverage = new EdgeCoverage();
+  for (const suite of SUITES) {
+    for (const spec of fc.sample(suiteArbitrary(suite), { numRuns: 300, seed: 9293 })) coverage.merge(executeRun(spec).coverage);
+  }
+
   it('every Figure 5 edge reachable by socket programs is taken by a sample of the campaign', () => {
-    // Arrange
-    const coverage = new EdgeCoverage();
-    // Act: 300 runs of each suite.
-    for (const suite of SUITES) {
-      for (const spec of fc.sample(suiteArbitrary(suite), { numRuns: 300, seed: 9293 })) coverage.merge(executeRun(spec).coverage);
-    }
-    // Assert
+    // Act + Assert
     expect(coverage.missingDiagramEdges()).toEqual(UNREACHABLE);
     expect(coverage.counts.get('SYN-SENT=>SYN-RECEIVED')).toBeGreaterThan(0);
     expect(coverage.counts.get('FIN-WAIT-1=>CLOSING')).toBeGreaterThan(0);
+  });
+
+  it('every timer kind fires in a sample of the campaign (retransmit, delayed ACK, persist, TIME-WAIT, orphaned FIN-WAIT-2)', () => {
+    // Act + Assert: a kind missing here is armed and never fires, like the FIN-WAIT-2 timer before silent peers.
+    expect(coverage.missingTimers()).toEqual([]);
+    expect(coverage.counts.get('FIN-WAIT-2=>CLOSED')).toBeGreaterThan(0);
   });
 });

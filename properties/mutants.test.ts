@@ -33,6 +33,8 @@ describe('mutant zoo', () => {
         maxIncarnations: mutant.maxIncarnations ?? 1,
         oldDuplicates: mutant.oldDuplicates ?? false,
         maxConnections: 2,
+        ...(mutant.isn !== undefined ? { isn: mutant.isn } : {}),
+        ...(mutant.secondListener === true ? { secondListener: true } : {}),
         // TIME-WAIT fully honoured, so a stale segment can only be the mutant's doing.
         rfc1337: true,
       });

@@ -4,6 +4,7 @@ import { BindInUseMonitor, LegalTransitionsMonitor, TerminationMonitor } from '.
 import { ConnBook, type EndOfRun, type Monitor, type MonitorContext, type MonitorInterest, type Violation } from './monitor.js';
 import { FinAckMonitor, SeqSpaceMonitor, SynAckMonitor } from './sequence-monitors.js';
 import { NoStaleSegmentMonitor, TimeWait2MslMonitor, TimeWaitSideMonitor } from './time-wait-monitors.js';
+import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
 import type { TraceEvent, TraceListener } from '../world/trace.js';
 
 export type { EndOfRun, Monitor, MonitorContext, MonitorInterest, Violation } from './monitor.js';
@@ -21,6 +22,11 @@ const FACTORIES: readonly ((context: MonitorContext) => Monitor)[] = [
   (c) => new LegalTransitionsMonitor(c),
   (c) => new SeqSpaceMonitor(c),
   (c) => new CloseShapeMonitor(c),
+  (c) => new ConnectResultMonitor(c),
+  (c) => new HostResetMonitor(c),
+  (c) => new TimeWaitSynMonitor(c),
+  (c) => new ListenConflictMonitor(c),
+  (c) => new EphemeralPortMonitor(c),
 ];
 
 /**

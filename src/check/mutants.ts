@@ -5,10 +5,11 @@
  */
 import type { StackConfig } from '../tcp/config.js';
 import { linuxBindConflicts, type Endpoint } from '../tcp/endpoint.js';
-import { ACK, FIN, RST, type Segment } from '../tcp/segment.js';
+import { ACK, FIN, RST, SYN, segLen, type Segment } from '../tcp/segment.js';
+import { seqAdd } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
 import { Tcb, type TcbEnv, type TcbIdentity, type TcbOptions } from '../tcp/tcb.js';
-import type { CloseOrder } from '../scenario/spec.js';
+import type { CloseOrder, IsnKind } from '../scenario/spec.js';
 
 export interface Mutant {
   readonly endpoint: Endpoint;
@@ -19,17 +20,29 @@ export interface Mutant {
   readonly faults: boolean;
   readonly maxIncarnations?: number;
   readonly oldDuplicates?: boolean;
+  /** ISN policies of the runs that expose it (the generator's default when absent). */
+  readonly isn?: readonly IsnKind[];
+  /** Runs with a second SO_REUSEADDR listener per server. */
+  readonly secondListener?: boolean;
 }
 
 type TcbClass = new (id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions) => Tcb;
 
-function endpoint(name: string, description: string, make: TcbClass, configure: (config: StackConfig) => StackConfig = (c) => c): Endpoint {
+function endpoint(name: string, description: string, make: TcbClass, configure: (config: StackConfig) => StackConfig = (c) => c, host: Partial<Pick<Endpoint, 'bindConflicts' | 'resetFor' | 'hostConfig'>> = {}): Endpoint {
   return {
     name,
     description,
     createConnection: (id, config, env, options) => new make(id, configure(config), env, options),
     bindConflicts: linuxBindConflicts,
+    ...host,
   };
+}
+
+/** RFC 9293 §3.10.7.1, written again here so a host-reset mutant can break one part of it. */
+function rfcReset(seg: Segment): { seq: number; ack: number; flags: number } | null {
+  if (seg.flags & RST) return null;
+  if (seg.flags & ACK) return { seq: seg.ack, ack: 0, flags: RST };
+  return { seq: 0, ack: seqAdd(seg.seq, segLen(seg)), flags: RST | ACK };
 }
 
 /** C4 broken: the SYN's sequence number is not counted, so its ACK is ISN, not ISN+1. */
@@ -157,6 +170,70 @@ class LingerNotInherited extends Tcb {
 /** C8 broken the other way: TIME-WAIT lasts 3·MSL. */
 const timeWaitTooLong = (c: StackConfig): StackConfig => ({ ...c, timeWaitUs: 3 * c.mslUs });
 
+/** connect() broken: a refused connection is reported as reset (ECONNRESET, not ECONNREFUSED). */
+class RefusedAsReset extends Tcb {
+  override input(nowUs: number, seg: Segment): void {
+    super.input(nowUs, seg);
+    if (this.error === 'ECONNREFUSED') this.error = 'ECONNRESET';
+  }
+}
+
+/** connect() broken: SYN-SENT ignores the RST of a refusal and retries until ETIMEDOUT. */
+class IgnoresRefusal extends Tcb {
+  override input(nowUs: number, seg: Segment): void {
+    if (this.state === 'SYN-SENT' && seg.flags & RST) return;
+    super.input(nowUs, seg);
+  }
+}
+
+/** C4 broken the other way: the SYN counts two, so its ACK is ISN+2. */
+class SynAckPlusTwo extends Tcb {
+  protected override readonly synSpace = 2;
+}
+
+/** C4 broken the other way: the FIN counts two, so its ACK is the FIN's seq + 2. */
+class FinAckPlusTwo extends Tcb {
+  protected override readonly finSpace = 2;
+}
+
+/** C7 broken the other way: the ACK of a FIN waits for our own FIN however long the application takes, so a slow close still takes three segments. */
+class FinAckHeldBack extends Tcb {
+  protected override scheduleAck(nowUs: number): void {
+    if (this.state !== 'CLOSE-WAIT') super.scheduleAck(nowUs);
+  }
+}
+
+/** C6 broken the other way: a retransmitted segment's bytes, already delivered, are handed to the application again. */
+class DeliversDuplicates extends Tcb {
+  protected override receiveText(nowUs: number, seg: Segment, window: number): void {
+    const len = seg.payload.length;
+    if (len > 0 && ((seg.seq - this.rcvNxt) | 0) < 0 && ((seg.seq + len - this.rcvNxt) | 0) <= 0) {
+      this.receiveQueue.push(seg.payload);
+      this.env.wake(this);
+    }
+    super.receiveText(nowUs, seg, window);
+  }
+}
+
+/** C10 broken one way: TIME-WAIT never lets a SYN open a new incarnation; it only ACKs. */
+class TimeWaitRefusesSyn extends Tcb {
+  override timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
+    if ((seg.flags & (SYN | ACK | RST)) === SYN) {
+      this.sendAck(nowUs);
+      return 'handled';
+    }
+    return super.timeWaitInput(nowUs, seg);
+  }
+}
+
+/** C10 broken the other way: any SYN opens a new incarnation, even one at or below RCV.NXT. */
+class TimeWaitTakesAnySyn extends Tcb {
+  override timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
+    if ((seg.flags & (SYN | ACK | RST)) === SYN) return 'new-syn';
+    return super.timeWaitInput(nowUs, seg);
+  }
+}
+
 const ALL_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'half-close', 'simultaneous'];
 
 export const MUTANTS: readonly Mutant[] = [
@@ -169,7 +246,8 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('no-time-wait', 'the active closer skips TIME-WAIT', NoTimeWait), caughtBy: 'time-wait-side', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('time-wait-rst', 'TIME-WAIT answers a retransmitted FIN with RST', TimeWaitAnswersRst), caughtBy: 'time-wait-2msl', closeOrders: ['client-first', 'server-first'], faults: true },
   {
-    endpoint: endpoint('accept-out-of-window', 'the receive test accepts out-of-window segments', AcceptsOutOfWindow),
+    // Timestamps off: with them PAWS (RFC 7323 §5) drops the old incarnation's segments before the broken test sees them.
+    endpoint: endpoint('accept-out-of-window', 'the receive test accepts out-of-window segments', AcceptsOutOfWindow, (c) => ({ ...c, timestamps: 0 })),
     caughtBy: 'no-stale-segment',
     closeOrders: ALL_ORDERS,
     faults: true,
@@ -183,6 +261,51 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('acks-beyond', 'pure ACKs acknowledge one byte more than received', AcksBeyond), caughtBy: 'seq-space', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('acks-fin-at-once', 'the ACK of a FIN is never delayed', AcksFinAtOnce), caughtBy: 'close-shape', closeOrders: ['client-first', 'server-first'], faults: false },
   { endpoint: endpoint('stuck-in-last-ack', 'LAST-ACK never reaches CLOSED', StuckInLastAck), caughtBy: 'termination', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('syn-ack-plus-two', 'ACK of a SYN is its seq + 2', SynAckPlusTwo), caughtBy: 'syn-ack', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('fin-ack-plus-two', 'ACK of a FIN is its seq + 2', FinAckPlusTwo), caughtBy: 'fin-ack', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('fin-ack-held-back', 'the ACK of a FIN waits for our FIN, however slow the close', FinAckHeldBack), caughtBy: 'close-shape', closeOrders: ['client-first', 'server-first'], faults: false },
+  { endpoint: endpoint('delivers-duplicates', 'bytes already delivered are delivered again when retransmitted', DeliversDuplicates), caughtBy: 'stream', closeOrders: ALL_ORDERS, faults: true },
+  {
+    endpoint: endpoint('bind-refuses-reuse', 'bind() refuses a port held by TIME-WAIT even with SO_REUSEADDR on both', Tcb, undefined, { bindConflicts: (candidate) => candidate.otherTimeWait || linuxBindConflicts(candidate) }),
+    caughtBy: 'bind-in-use',
+    closeOrders: ['client-first', 'server-first'],
+    faults: false,
+    maxIncarnations: 3,
+  },
+  { endpoint: endpoint('refused-as-reset', 'a refused connect() reports ECONNRESET', RefusedAsReset), caughtBy: 'connect-result', closeOrders: ['refused'], faults: false },
+  { endpoint: endpoint('ignores-refusal', 'SYN-SENT ignores the RST of a refusal; connect() times out', IgnoresRefusal), caughtBy: 'connect-result', closeOrders: ['refused'], faults: false },
+  { endpoint: endpoint('syn-retries-3', 'connect() gives up after 3 SYN retransmissions, not tcp_syn_retries', Tcb, (c) => ({ ...c, synRetries: 3 })), caughtBy: 'connect-result', closeOrders: ['unreachable'], faults: false },
+  {
+    endpoint: endpoint('reset-ack-plus-one', 'a host reset acks SEG.SEQ+SEG.LEN+1', Tcb, undefined, {
+      resetFor: (seg) => {
+        const reset = rfcReset(seg);
+        return reset !== null && reset.flags & ACK ? { ...reset, ack: seqAdd(reset.ack, 1) } : reset;
+      },
+    }),
+    caughtBy: 'host-reset',
+    closeOrders: ['refused'],
+    faults: false,
+  },
+  { endpoint: endpoint('no-reset-for-syn', 'a SYN to a closed port gets no reset', Tcb, undefined, { resetFor: (seg) => (seg.flags & SYN ? null : rfcReset(seg)) }), caughtBy: 'host-reset', closeOrders: ['refused'], faults: false },
+  {
+    // Only a bare RST is answered (with RST,ACK), so two such hosts do not answer each other for ever.
+    endpoint: endpoint('reset-answers-reset', 'a host answers a RST for a closed port with a RST', Tcb, undefined, {
+      resetFor: (seg) => (seg.flags & RST ? (seg.flags & ACK ? null : { seq: 0, ack: seqAdd(seg.seq, 1), flags: RST | ACK }) : rfcReset(seg)),
+    }),
+    caughtBy: 'host-reset',
+    closeOrders: ['abort-client', 'abort-server', 'silent-peer'],
+    faults: true,
+  },
+  { endpoint: endpoint('time-wait-refuses-syn', 'TIME-WAIT never lets a SYN above RCV.NXT open a new incarnation', TimeWaitRefusesSyn), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3 },
+  { endpoint: endpoint('time-wait-takes-any-syn', 'any SYN, even below RCV.NXT, opens a new incarnation from TIME-WAIT', TimeWaitTakesAnySyn), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3, isn: ['fixed'] },
+  {
+    endpoint: endpoint('double-listen', 'listen() ignores another socket listening on the port', Tcb, undefined, { bindConflicts: (candidate) => !candidate.otherListening && linuxBindConflicts(candidate) }),
+    caughtBy: 'listen-conflict',
+    closeOrders: ['client-first'],
+    faults: false,
+    secondListener: true,
+  },
+  { endpoint: endpoint('ephemeral-ports-low', 'connect() picks ports from 1024-2047, outside ip_local_port_range', Tcb, undefined, { hostConfig: (c) => ({ ...c, ephemeralPortMin: 1024, ephemeralPortMax: 2047 }) }), caughtBy: 'ephemeral-port', closeOrders: ALL_ORDERS, faults: false },
   {
     endpoint: {
       name: 'bind-ignores-time-wait',

@@ -15,6 +15,7 @@ import { StatsCollector, type ConnectionStats, type RunStats } from '../scenario
 import type { RunEnd } from '../sim/scheduler.js';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
+import type { StackFactory } from '../tcp/stack.js';
 import type { Errno } from '../tcp/tcb.js';
 import { describeCall, type Call, type ProgramStep } from '../world/program.js';
 import { runPrograms, type ProgramSpec } from '../world/run-script.js';
@@ -329,7 +330,10 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
   };
 }
 
-export function runScenario(scenario: ScenarioFile, options: { readonly name?: string; readonly endpoint?: Endpoint; /** Events the memory budget allows (tests lower it). */ readonly memoryBudgetEvents?: number } = {}): ScenarioResult {
+export function runScenario(
+  scenario: ScenarioFile,
+  options: { readonly name?: string; readonly endpoint?: Endpoint; readonly stackFactory?: StackFactory; /** Events the memory budget allows (tests lower it). */ readonly memoryBudgetEvents?: number } = {},
+): ScenarioResult {
   const world = new World({
     seed: scenario.seed,
     stack: stackOverrides(scenario.stack),
@@ -337,9 +341,10 @@ export function runScenario(scenario: ScenarioFile, options: { readonly name?: s
     ...(scenario.faultsEndUs !== undefined ? { faultsEndUs: scenario.faultsEndUs } : {}),
     ...(scenario.defaultLink !== undefined ? { defaultFaults: faultsOf(scenario.defaultLink) } : {}),
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.stackFactory !== undefined ? { stackFactory: options.stackFactory } : {}),
   });
   for (const host of scenario.hosts) {
-    world.addHost(host.name, {
+    world.addStack(host.name, {
       ...(host.ip !== undefined ? { ip: parseIpv4(host.ip) } : {}),
       ...(host.stack !== undefined ? { stack: stackOverrides({ ...scenario.stack, ...host.stack }) } : {}),
     });

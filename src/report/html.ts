@@ -324,7 +324,8 @@ function coverageSection(data: ReportData): string {
     ),
   );
   const drawn = new Set<string>(DRAWN_EDGES);
-  const others = [...counts].filter(([edge]) => !drawn.has(edge));
+  const others = [...counts].filter(([edge]) => !drawn.has(edge) && !edge.startsWith('timer:'));
+  const timers = [...counts].filter(([edge]) => edge.startsWith('timer:'));
   const inFigure = new Set<string>(DIAGRAM_EDGES);
   out.push('<h3>Edges outside the figure</h3>');
   out.push('<p class="caption">Resets (§3.10.7.4), ABORT (§3.10.5), retransmission give-up (§3.8.3) and Linux\'s orphaned FIN-WAIT-2 timeout; an edge the RFC does not allow at all is marked.</p>');
@@ -333,7 +334,15 @@ function coverageSection(data: ReportData): string {
     const known = inFigure.has(edge) || KNOWN_EXTRA.has(edge);
     out.push(`<tr class="${count > 0 ? 'taken' : 'untaken'}${known ? '' : ' illegal'}"><td><code>${esc(edge.replace('=>', ' → '))}</code>${known ? '' : ' <strong>not in RFC 9293</strong>'}</td><td class="num">${count}</td></tr>`);
   }
-  out.push('</tbody></table>', '</section>');
+  out.push('</tbody></table>');
+  if (timers.length > 0) {
+    out.push('<h3>Timers fired</h3>');
+    out.push('<p class="caption">Each timer kind, how many times it fired: one that never fires is a rule the generators never test.</p>');
+    out.push('<table class="edges"><thead><tr><th>Timer</th><th>Fired</th></tr></thead><tbody>');
+    for (const [key, count] of timers) out.push(`<tr class="${count > 0 ? 'taken' : 'untaken'}"><td><code>${esc(key.slice('timer:'.length))}</code></td><td class="num">${count}</td></tr>`);
+    out.push('</tbody></table>');
+  }
+  out.push('</section>');
   return out.join('\n');
 }
 

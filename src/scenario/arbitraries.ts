@@ -25,12 +25,24 @@ export interface RunShape {
   /** ISN policies to draw from (default: RFC 6528 and random). */
   readonly isn?: readonly RunSpec['isn'][];
   readonly rfc1337?: boolean;
+  /** Linux tcp_timestamps for every host (default 1); 0 removes PAWS, to show C10's hazards. */
+  readonly timestamps?: 0 | 1 | 2;
   /** MSLs to draw from. */
   readonly mslUs?: readonly number[];
   readonly oldDuplicateDelayUsMax?: number;
   /** Maximum pause between incarnations. */
   readonly maxGapUs?: number;
+  /** In a quarter of the runs, leave the delayed-ACK timeout at the stack's default rather than drawing it. */
+  readonly stackDefaults?: boolean;
+  /** In some runs, every connection starts at one fixed ISN just below 2^32, so sequence numbers wrap mid-stream. */
+  readonly wrapIsn?: boolean;
+  /** Draw whether each SO_REUSEADDR server also binds a second SO_REUSEADDR socket and tries to listen on it (C13). */
+  readonly secondListener?: boolean;
+  /** In some runs, a small receive buffer (256-2048 bytes): windows close and the persist timer runs. */
+  readonly smallBuffers?: boolean;
 }
+
+const TWO_TO_32 = 2 ** 32;
 
 export function faultPlanArb(options: { oldDuplicates: boolean; faultsEndUs: number; oldDuplicateDelayUsMax?: number }): fc.Arbitrary<FaultPlan> {
   const permille = (max: number) => fc.integer({ min: 0, max });
@@ -62,6 +74,9 @@ export function faultPlanArb(options: { oldDuplicates: boolean; faultsEndUs: num
   });
 }
 
+/** Close orders whose scripts open their 4-tuple once. */
+const ONE_INCARNATION: ReadonlySet<CloseOrder> = new Set(['simultaneous-open', 'refused', 'unreachable', 'silent-peer']);
+
 function connectionArb(shape: RunShape, clients: number, servers: number): fc.Arbitrary<ConnectionSpec> {
   const maxBytes = shape.maxBytes ?? 4_000;
   return fc.record({
@@ -88,8 +103,16 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
   const faultsEndUs = 8_000 * MS;
   const maxClients = shape.maxClients ?? 2;
   const maxServers = shape.maxServers ?? 2;
+  // Drawn only where the shape asks, so that other generators' draws stay as they were.
+  const extras = {
+    ...(shape.stackDefaults === true ? { defaultDelayedAck: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) } : {}),
+    ...(shape.wrapIsn === true ? { wrapBelowUs: fc.option(fc.integer({ min: 1, max: 2 * (shape.maxBytes ?? 4_000) + 2 }), { freq: 3 }) } : {}),
+    ...(shape.secondListener === true ? { secondListener: fc.boolean() } : {}),
+    ...(shape.smallBuffers === true ? { smallBuffer: fc.option(fc.integer({ min: 256, max: 2_048 }), { freq: 3 }) } : {}),
+  };
   return fc
     .record({
+      ...extras,
       seed: fc.noShrink(fc.integer()),
       connections: fc.array(connectionArb(shape, maxClients, maxServers), { minLength: 1, maxLength: shape.maxConnections ?? 3 }),
       clients: fc.integer({ min: 1, max: maxClients }),
@@ -102,12 +125,16 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
           ? fc.constant(CLEAN_PLAN)
           : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs, ...(shape.oldDuplicateDelayUsMax !== undefined ? { oldDuplicateDelayUsMax: shape.oldDuplicateDelayUsMax } : {}) }),
     })
-    .map(({ connections, ...base }) => {
+    .map(({ connections, wrapBelowUs, smallBuffer, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337'>) => {
       const placed = connections.map((c) => ({ ...c, client: c.client % base.clients, server: c.server % base.servers }));
       // A crash takes every connection of the host with it; keep crash runs to one connection.
-      const crash = placed.find((c) => c.closeOrder === 'crash-server');
-      const single = (c: ConnectionSpec) => (c.closeOrder === 'simultaneous-open' || c.closeOrder === 'refused' ? { ...c, incarnations: 1 } : c);
+      const crash = placed.find((c) => c.closeOrder === 'crash-server' || c.closeOrder === 'unreachable');
+      const single = (c: ConnectionSpec) => (ONE_INCARNATION.has(c.closeOrder) ? { ...c, incarnations: 1 } : c);
       const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : placed.map(single);
-      return { ...base, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
+      // An ISN just below 2^32 (every connection the same one: only where each 4-tuple is used once).
+      const wrap = wrapBelowUs !== undefined && wrapBelowUs !== null ? { isn: 'fixed' as const, fixedIsn: TWO_TO_32 - wrapBelowUs } : {};
+      const buffer = smallBuffer !== undefined && smallBuffer !== null ? { receiveBufferBytes: smallBuffer } : {};
+      const timestamps = shape.timestamps !== undefined ? { timestamps: shape.timestamps } : {};
+      return { ...base, ...wrap, ...buffer, ...timestamps, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
     });
 }

@@ -5,6 +5,7 @@
 import { linkFaults, type LinkFaults } from '../net/faults.js';
 import type { StackConfig } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
+import type { StackFactory } from '../tcp/stack.js';
 import type { ProgramStep } from '../world/program.js';
 import type { ProgramSpec } from '../world/run-script.js';
 import { World } from '../world/world.js';
@@ -17,9 +18,11 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
   return {
     mslUs: spec.mslUs,
     timeWaitUs: 2 * spec.mslUs,
-    delayedAckUs: spec.delayedAckUs,
-    isn: spec.isn === 'fixed' ? { kind: 'fixed', value: FIXED_ISN } : { kind: spec.isn },
+    ...(spec.defaultDelayedAck === true ? {} : { delayedAckUs: spec.delayedAckUs }),
+    isn: spec.isn === 'fixed' ? { kind: 'fixed', value: spec.fixedIsn ?? FIXED_ISN } : { kind: spec.isn },
     rfc1337: spec.rfc1337,
+    timestamps: spec.timestamps ?? 1,
+    ...(spec.receiveBufferBytes !== undefined ? { receiveBufferBytes: spec.receiveBufferBytes } : {}),
     synRetries: 5,
     synAckRetries: 5,
     dataRetries: 7,
@@ -39,28 +42,33 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
 export function terminationBoundUs(spec: RunSpec): number {
   const stack = stackFor(spec);
   const scriptUs = spec.connections.reduce(
-    (sum, c) => sum + c.startUs + c.incarnations * (c.gapUs + c.passiveCloseDelayUs + SECOND_US),
+    (sum, c) => sum + c.startUs + c.incarnations * (c.gapUs + c.passiveCloseDelayUs + SECOND_US) + (c.closeOrder === 'silent-peer' ? SILENT_PEER_WAIT_US : 0),
     0,
   );
   const lastTimerUs = Math.max(2 * spec.mslUs, stack.finWait2TimeoutUs!);
   return spec.faultsEndUs + 4 * stack.rtoMaxUs! + scriptUs + lastTimerUs + spec.mslUs + 10 * SECOND_US;
 }
 
+/** How long a silent peer keeps its FIN back: past the orphaned FIN-WAIT-2 timeout (60 s). */
+const SILENT_PEER_WAIT_US = 70 * SECOND_US;
+
 export interface BuiltRun {
   readonly world: World;
   readonly programs: readonly ProgramSpec[];
 }
 
-export function buildRun(spec: RunSpec, endpoint?: Endpoint): BuiltRun {
+/** The world of a spec, every host running `stackFactory` when given (an external stack), else the reference with `endpoint`. */
+export function buildRun(spec: RunSpec, endpoint?: Endpoint, stackFactory?: StackFactory): BuiltRun {
   const world = new World({
     seed: spec.seed,
     stack: stackFor(spec),
     enforceMsl: spec.enforceMsl,
     faultsEndUs: spec.faultsEndUs,
     ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(stackFactory !== undefined ? { stackFactory } : {}),
   });
-  const servers = Array.from({ length: spec.servers }, (_, i) => world.addHost(`server${i + 1}`));
-  const clients = Array.from({ length: spec.clients }, (_, i) => world.addHost(`client${i + 1}`));
+  const servers = Array.from({ length: spec.servers }, (_, i) => world.addStack(`server${i + 1}`));
+  const clients = Array.from({ length: spec.clients }, (_, i) => world.addStack(`client${i + 1}`));
   for (const server of servers) {
     for (const client of clients) {
       world.fabric.configureLink(client.ip, server.ip, linkFor(spec.faults, 'to-server'));
@@ -107,11 +115,22 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
   if (c.closeOrder === 'refused') {
     return { server: [], client: [step({ op: 'socket', sock: 'conn' }), step({ op: 'connect', sock: 'conn', host: serverName, port }), step({ op: 'close', sock: 'conn' })] };
   }
+  if (c.closeOrder === 'unreachable') {
+    // The server's host goes down before the first SYN and stays down: connect() times out.
+    return { server: [step({ op: 'crash' })], client: [step({ op: 'socket', sock: 'conn' }), step({ op: 'connect', sock: 'conn', host: serverName, port }), step({ op: 'close', sock: 'conn' })] };
+  }
   if (c.closeOrder === 'simultaneous-open') return simultaneousOpen(c, index, serverName);
   const server: ProgramStep[] = [step({ op: 'socket', sock: 'listener' })];
   if (c.serverReuseAddr) server.push(step({ op: 'setsockopt', sock: 'listener', option: 'SO_REUSEADDR', value: true }));
   if (c.closeOrder === 'abort-server') server.push(step({ op: 'setsockopt', sock: 'listener', option: 'SO_LINGER', onoff: true, lingerSec: 0 }));
-  server.push(step({ op: 'bind', sock: 'listener', port }), step({ op: 'listen', sock: 'listener', backlog: 8 }));
+  server.push(step({ op: 'bind', sock: 'listener', port }));
+  const twin = spec.secondListener === true && c.serverReuseAddr;
+  if (twin) {
+    // C13: two SO_REUSEADDR sockets may both bind the port while neither listens; only one may listen.
+    server.push(step({ op: 'socket', sock: 'twin' }), step({ op: 'setsockopt', sock: 'twin', option: 'SO_REUSEADDR', value: true }), step({ op: 'bind', sock: 'twin', port }));
+  }
+  server.push(step({ op: 'listen', sock: 'listener', backlog: 8 }));
+  if (twin) server.push(step({ op: 'listen', sock: 'twin', backlog: 8 }), step({ op: 'close', sock: 'twin' }));
   const client: ProgramStep[] = [];
   for (let k = 0; k < c.incarnations; k++) {
     const fixedPort = c.incarnations > 1;
@@ -148,6 +167,11 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
         // C6: the client's FIN goes first; the server's answer still flows back to it.
         client.push(request, step({ op: 'shutdown', sock: 'conn', how: 'SHUT_WR' }), untilEof, close);
         server.push(step({ op: 'recv-until-eof', sock: 'conn' }), response, ...passiveWait, close);
+        break;
+      case 'silent-peer':
+        // The client's FIN-WAIT-2 is orphaned and times out; the server's FIN, long after, meets a reset.
+        client.push(request, readResponse, close);
+        server.push(readRequest, response, untilEof, step({ op: 'sleep', us: SILENT_PEER_WAIT_US }), close);
         break;
       case 'abort-client':
         client.push(request, readResponse, step({ op: 'sleep-until', atUs: settleUs }), close);

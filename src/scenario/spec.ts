@@ -29,9 +29,13 @@ export type CloseOrder =
   /** Both ends bind and connect to each other at the same moment: SYN-SENT -> SYN-RECEIVED (RFC 9293 Figure 8); then as client-first. */
   | 'simultaneous-open'
   /** The client connects to a port nobody listens on: RST, ECONNREFUSED (SYN-SENT -> CLOSED). */
-  | 'refused';
+  | 'refused'
+  /** The server's host is down for good: every SYN is lost, connect() gives up with ETIMEDOUT. */
+  | 'unreachable'
+  /** The client closes first and its peer never sends its FIN: the orphaned FIN-WAIT-2 times out (Linux tcp_fin_timeout); the server's late FIN meets a reset. */
+  | 'silent-peer';
 
-export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server', 'abort-reconnect', 'simultaneous-open', 'refused'];
+export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server', 'abort-reconnect', 'simultaneous-open', 'refused', 'unreachable', 'silent-peer'];
 
 export interface ConnectionSpec {
   /** Index into the run's clients and servers. */
@@ -94,6 +98,16 @@ export interface RunSpec {
   readonly enforceMsl: boolean;
   /** RFC 1337 protection: TIME-WAIT ignores RSTs (Linux tcp_rfc1337; off by default). */
   readonly rfc1337: boolean;
+  /** Linux tcp_timestamps (0, 1, 2); absent means Linux's 1. With them, PAWS drops old duplicates. */
+  readonly timestamps?: 0 | 1 | 2;
+  /** Leave the delayed-ACK timeout at the stack's default (`delayedAckUs` is then what the monitors expect of Linux). */
+  readonly defaultDelayedAck?: boolean;
+  /** The ISN every connection uses under the `fixed` policy (FIXED_ISN when absent): near 2^32 to wrap. */
+  readonly fixedIsn?: number;
+  /** Each server with SO_REUSEADDR binds a second SO_REUSEADDR socket to its port and tries to listen on it too (C13). */
+  readonly secondListener?: boolean;
+  /** A receive buffer smaller than the stack's default, so windows close and zero-window probes run. */
+  readonly receiveBufferBytes?: number;
 }
 
 export const CLEAN_PLAN: FaultPlan = {
@@ -124,7 +138,7 @@ export function isCleanPlan(plan: FaultPlan): boolean {
 /** The counterexample in words, a line per part. */
 export function describeRunSpec(spec: RunSpec): string {
   const lines: string[] = [];
-  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}${spec.rfc1337 ? '; RFC 1337 on' : ''}`);
+  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}${spec.isn === 'fixed' && spec.fixedIsn !== undefined ? ` ${spec.fixedIsn}` : ''}${spec.rfc1337 ? '; RFC 1337 on' : ''}${spec.defaultDelayedAck === true ? '; stack default delayed ACK' : ''}${spec.secondListener === true ? '; a second SO_REUSEADDR listener per server' : ''}${spec.receiveBufferBytes !== undefined ? `; receive buffer ${spec.receiveBufferBytes} B` : ''}${spec.timestamps !== undefined && spec.timestamps !== 1 ? `; tcp_timestamps ${spec.timestamps}` : ''}`);
   const f = spec.faults;
   const faults: string[] = [`delay ${f.delayUs} us`];
   if (f.jitterUs > 0) faults.push(`jitter ${f.jitterUs} us`);

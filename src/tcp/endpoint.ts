@@ -5,6 +5,7 @@
  * scenarios and properties against it.
  */
 import type { StackConfig } from './config.js';
+import type { StackFactory } from './stack.js';
 import type { Segment } from './segment.js';
 import type { TcpState } from './state.js';
 import { Tcb, type Errno, type TcbEnv, type TcbIdentity, type TcbOptions, type TimerKind } from './tcb.js';
@@ -60,9 +61,23 @@ export interface BindCandidate {
 export interface Endpoint {
   readonly name: string;
   readonly description: string;
+  /**
+   * A whole-host stack to run instead of the reference Host (an external stack, src/stack/):
+   * with it, `createConnection` and `bindConflicts` are never called. Lets the CLI name an
+   * external stack wherever it names an endpoint (`--endpoint 'stack:CMD'`, `--stack CMD`).
+   */
+  readonly stackFactory?: StackFactory;
   createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions): Connection;
   /** True when `candidate` stops the bind. */
   bindConflicts(candidate: BindCandidate): boolean;
+  /**
+   * Optional: the reset a host sends for a segment that finds no connection and no listener
+   * (RFC 9293 §3.10.7.1), or null to send none. Absent: the RFC's rule (Host.closedInput). A
+   * seam for variants of the host's own resets, such as the mutant zoo's.
+   */
+  readonly resetFor?: (cause: Segment) => { readonly seq: number; readonly ack: number; readonly flags: number } | null;
+  /** Optional: the host's own settings (ephemeral port range, …) from the run's; absent: the run's. */
+  readonly hostConfig?: (config: StackConfig) => StackConfig;
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { SimEvent, type EventHandler } from '../sim/scheduler.js';
 import { parseIpv4 } from '../net/address.js';
-import { ANY_ADDRESS, type Host, type Result, type SocketOptionName } from '../tcp/host.js';
+import { ANY_ADDRESS, type SocketOptionName } from '../tcp/host.js';
+import type { Result, Stack } from '../tcp/stack.js';
 import type { Errno } from '../tcp/tcb.js';
 import type { World } from './world.js';
 
@@ -67,7 +68,7 @@ export class Program implements EventHandler<null> {
   private pc = 0;
   private readonly fds = new Map<string, number>();
   private readonly sentBytes = new Map<string, number>();
-  /** Connections of descriptors this program closed, so the close call is traced with its connection. */
+  /** The last connection of each descriptor, so calls made after it lost it (a failed connect, a close) are traced with it. */
   private readonly closedConnIds = new Map<number, number>();
   private readonly resume: SimEvent<null>;
   /** A socket woke the parked program: resume it as an event at the same time. One closure per program, not one per park. */
@@ -83,7 +84,7 @@ export class Program implements EventHandler<null> {
 
   constructor(
     private readonly world: World,
-    readonly host: Host,
+    readonly host: Stack,
     readonly index: number,
     readonly steps: readonly ProgramStep[],
     /** Virtual time at which the program starts. */
@@ -165,6 +166,8 @@ export class Program implements EventHandler<null> {
           const target = this.world.host(call.host);
           const started = host.connect(fd, target.ip, call.port);
           if (!started.ok) return started.errno;
+          // Remembered so that a connect that fails (the socket forgets its connection) is still traced with it.
+          this.closedConnIds.set(fd, this.connIdOf(fd));
           this.partial = 1;
         }
         const done = host.connectResult(fd);
@@ -246,7 +249,7 @@ export class Program implements EventHandler<null> {
   }
 
   private nonBlocking(sock: string): boolean {
-    return this.host.socketOf(this.fd(sock))?.nonBlocking ?? false;
+    return this.host.isNonBlocking(this.fd(sock));
   }
 
   private fd(name: string): number {
@@ -254,22 +257,20 @@ export class Program implements EventHandler<null> {
   }
 
   private connIdOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? this.closedConnIds.get(fd) ?? -1;
+    const connId = this.host.connIdOf(fd);
+    return connId >= 0 ? connId : (this.closedConnIds.get(fd) ?? -1);
   }
 
   /** Each connection's bytes differ, so a segment delivered to the wrong one shows. */
   private saltOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? 0;
+    return Math.max(0, this.host.connIdOf(fd));
   }
 
   private park(sock: string): null {
-    const socket = this.host.socketOf(this.fd(sock));
-    if (socket === undefined) {
+    if (!this.host.onWake(this.fd(sock), this.wakeUp)) {
       // The descriptor went away (e.g. closed by a crash): resume at once to report it.
       this.world.scheduler.schedule(this.resume, this.world.nowUs);
-      return null;
     }
-    socket.onWake(this.wakeUp);
     return null;
   }
 
