@@ -128,7 +128,8 @@ const flagCase: fc.Arbitrary<FlagCase> = fc
       argv.push(name);
       if (!FLAG_TAKES_NO_VALUE.has(name)) argv.push(value);
     }
-    return { argv, env: scale === undefined ? {} : { TIMEWAIT_RUNS_SCALE: scale } };
+    const env: Record<string, string> = scale === undefined ? {} : { TIMEWAIT_RUNS_SCALE: scale };
+    return { argv, env };
   });
 
 // ---------------------------------------------------------------------------------------------
