@@ -246,7 +246,8 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('no-time-wait', 'the active closer skips TIME-WAIT', NoTimeWait), caughtBy: 'time-wait-side', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('time-wait-rst', 'TIME-WAIT answers a retransmitted FIN with RST', TimeWaitAnswersRst), caughtBy: 'time-wait-2msl', closeOrders: ['client-first', 'server-first'], faults: true },
   {
-    endpoint: endpoint('accept-out-of-window', 'the receive test accepts out-of-window segments', AcceptsOutOfWindow),
+    // Timestamps off: with them PAWS (RFC 7323 §5) drops the old incarnation's segments before the broken test sees them.
+    endpoint: endpoint('accept-out-of-window', 'the receive test accepts out-of-window segments', AcceptsOutOfWindow, (c) => ({ ...c, timestamps: 0 })),
     caughtBy: 'no-stale-segment',
     closeOrders: ALL_ORDERS,
     faults: true,

@@ -4,7 +4,7 @@
  * dropped, a comparison off by one) fails one of these.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, FIN, RST, SYN, type Segment } from '../tcp/segment.js';
+import { ACK, FIN, NO_OPTIONS, RST, SYN, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { Call } from '../world/program.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
@@ -33,7 +33,7 @@ function seg(from: ConnInfo | { ip: number; port: number; toIp: number; toPort: 
     ack: (fields.ack ?? 0) >>> 0,
     flags: fields.flags,
     window: fields.window ?? 0,
-    mss: 0,
+    ...NO_OPTIONS,
     payload: new Uint8Array(fields.bytes ?? 0),
     sentAtUs: 0,
     incarnation: 1,

@@ -22,7 +22,9 @@ import { scaledRuns, suiteArbitrary, suiteByName, SUITES, type Suite } from '../
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { Edge } from '../tcp/state.js';
 import { endpointByName } from './endpoints.js';
-import type { Shard } from './options.js';
+import { UsageError } from './errors.js';
+import { PATH_RUN_INDEX_MAX, PATH_SHRINK_STEPS_MAX, WORKERS_MAX, type Shard } from './options.js';
+import { SummaryAccumulator, type SuiteSummary } from './summary.js';
 import { connectionRows, crashedRunRow, figuresOf, runRow, type ConnectionRow, type RowOrigin, type RunRow } from './rows.js';
 
 /** Runs per chunk. Changing it changes every chunk seed: it is part of the campaign's definition. */
@@ -40,6 +42,9 @@ export interface ChunkTask {
   readonly numRuns: number;
   readonly perConnection: boolean;
   readonly timing: boolean;
+  /** What identifies the campaign and the shard in each CSV row (`campaignId`, `i/n`): merge checks them. */
+  readonly campaign: string;
+  readonly shard: string;
 }
 
 /** A property that failed, shrunk, with everything needed to report and replay it. */
@@ -85,8 +90,18 @@ export function chunkSeed(campaignSeed: number, suite: string, chunk: number): n
 
 /** The value fast-check generates at `{ seed, path }` for a suite: the run to replay. */
 export function specAt(suite: Suite, seed: number, path: string): RunSpec {
-  const [spec] = fc.sample(suiteArbitrary(suite), { seed, path, numRuns: 1 });
-  if (spec === undefined) throw new Error(`fast-check produced no value at seed ${seed} path ${path}`);
+  // Bounded (pathSchema): a run index past PATH_RUN_INDEX_MAX or too many shrink steps would not end.
+  const parts = path.split(':');
+  if (!/^\d+(:\d+)*$/.test(path) || parts.length > PATH_SHRINK_STEPS_MAX + 1 || parts.some((p) => Number(p) > PATH_RUN_INDEX_MAX)) {
+    throw new UsageError(`path ${path} is not a replayable fast-check path (a run index up to ${PATH_RUN_INDEX_MAX}, at most ${PATH_SHRINK_STEPS_MAX} shrink steps)`);
+  }
+  let spec: RunSpec | undefined;
+  try {
+    [spec] = fc.sample(suiteArbitrary(suite), { seed, path, numRuns: 1 });
+  } catch {
+    spec = undefined;
+  }
+  if (spec === undefined) throw new UsageError(`path ${path} does not replay in suite ${suite.name} at seed ${seed}: fast-check has no such shrink step (was the path copied whole?)`);
   return spec;
 }
 
@@ -110,6 +125,8 @@ export interface SuitePlan {
 }
 
 export interface CampaignPlan {
+  /** `seed/runs/suites` (see `campaignId`): written in every CSV row. */
+  readonly id: string;
   readonly seed: number;
   readonly endpoint: string;
   readonly shard: Shard | null;
@@ -129,6 +146,8 @@ export function planCampaign(options: PlanOptions): CampaignPlan {
   for (const s of options.suites) if (!SUITES.includes(s)) throw new Error(`suite ${s.name} is not in SUITES`);
   const suitePlans: SuitePlan[] = [];
   const tasks: ChunkTask[] = [];
+  const id = campaignId({ seed: options.seed, suites: suites.map((s) => s.name), ...(options.runs !== undefined ? { runs: options.runs } : {}), runsScale: options.runsScale ?? 1 });
+  const shard = options.shard === undefined ? '0/1' : `${options.shard.index}/${options.shard.count}`;
   let global = 0;
   for (const suite of suites) {
     const runs = options.runs ?? scaledRuns(suite.defaultRuns, { TIMEWAIT_RUNS_SCALE: String(options.runsScale ?? 1) });
@@ -143,6 +162,8 @@ export function planCampaign(options: PlanOptions): CampaignPlan {
         numRuns: Math.min(CHUNK_RUNS, runs - k * CHUNK_RUNS),
         perConnection: options.perConnection ?? false,
         timing: options.timing ?? true,
+        campaign: id,
+        shard,
       };
       chunks.push(task);
       if (options.shard === undefined || global % options.shard.count === options.shard.index) tasks.push(task);
@@ -150,7 +171,33 @@ export function planCampaign(options: PlanOptions): CampaignPlan {
     }
     suitePlans.push({ suite, runs, chunks });
   }
-  return { seed: options.seed, endpoint: options.endpoint, shard: options.shard ?? null, suites: suitePlans, tasks };
+  return { id, seed: options.seed, endpoint: options.endpoint, shard: options.shard ?? null, suites: suitePlans, tasks };
+}
+
+/**
+ * A campaign's identity as the CSV rows carry it: `SEED/RUNS/SUITES`, RUNS the `--runs` value or
+ * `xSCALE` (TIMEWAIT_RUNS_SCALE), SUITES `all` or the names joined by `+`. `timewait merge`
+ * parses it back (`parseCampaignId`) to plan the campaign again and check that the shards it is
+ * given are all of it. The endpoint is a column of its own.
+ */
+export function campaignId(definition: { readonly seed: number; readonly suites: readonly string[]; readonly runs?: number; readonly runsScale?: number }): string {
+  const all = definition.suites.length === SUITES.length && SUITES.every((s) => definition.suites.includes(s.name));
+  const runs = definition.runs !== undefined ? String(definition.runs) : `x${definition.runsScale ?? 1}`;
+  return `${definition.seed}/${runs}/${all ? 'all' : definition.suites.join('+')}`;
+}
+
+export function parseCampaignId(id: string): { seed: number; suites: readonly Suite[]; runs?: number; runsScale?: number } | null {
+  const match = /^(-?\d+)\/(\d+|x[0-9.e+-]+)\/([a-z0-9+-]+)$/.exec(id);
+  if (match === null) return null;
+  const seed = Number(match[1]);
+  const suites = match[3] === 'all' ? [...SUITES] : match[3]!.split('+').map((name) => suiteByName(name));
+  if (suites.some((s) => s === undefined)) return null;
+  const runsText = match[2]!;
+  if (runsText.startsWith('x')) {
+    const runsScale = Number(runsText.slice(1));
+    return Number.isFinite(runsScale) && runsScale > 0 ? { seed, suites: suites as Suite[], runsScale } : null;
+  }
+  return { seed, suites: suites as Suite[], runs: Number(runsText) };
 }
 
 /** Run one chunk: fast-check generates `numRuns` runs from the chunk's seed; a failure is shrunk. */
@@ -168,7 +215,7 @@ export function runChunk(task: ChunkTask, endpointOverride?: Endpoint): ChunkRes
   const property = fc.property(suiteArbitrary(suite), (spec) => {
     // After the first failure fast-check only shrinks: those runs are not rows.
     if (shrinking) return !executeRun(spec, { endpoint }).failed;
-    const origin: RowOrigin = { suite: suite.name, endpoint: endpoint.name, chunk: task.chunk, seed: task.seed, path: String(index++) };
+    const origin: RowOrigin = { suite: suite.name, endpoint: endpoint.name, chunk: task.chunk, seed: task.seed, path: String(index++), campaign: task.campaign, shard: task.shard };
     const hosts = spec.clients + spec.servers;
     const t0 = task.timing ? performance.now() : 0; // wall-clock-ok
     let outcome: RunOutcome;
@@ -235,17 +282,37 @@ export interface RunCampaignOptions {
   readonly signal?: AbortSignal;
   /** Called as each chunk finishes (in completion order, which varies; results are reordered). */
   readonly onChunk?: (result: ChunkResult) => void;
+  /**
+   * Called with each finished chunk in campaign order (after an interruption, the chunks that
+   * finished after a gap come last, still in order). The CLI streams the CSV rows from here.
+   */
+  readonly onOrderedChunk?: (result: ChunkResult) => void;
+  /**
+   * Keep every chunk, row and failure in the result (the default, for library use). The CLI
+   * passes false: the result then holds aggregates only (summary, coverage, failure counts, the
+   * first `failuresKeptPerSuite` failures), so memory does not grow with the number of runs.
+   */
+  readonly retainRows?: boolean;
+  /** With retainRows false: failures kept per suite (the rest are counted). Default 3. */
+  readonly failuresKeptPerSuite?: number;
   /** A custom endpoint object (library use); forces in-thread execution. */
   readonly endpoint?: Endpoint;
 }
 
 export interface CampaignResult {
   readonly plan: CampaignPlan;
-  /** Finished chunks, in campaign order. */
+  /** Finished chunks, in campaign order (empty unless retainRows). */
   readonly chunks: readonly ChunkResult[];
+  /** Every run's row, in campaign order (empty unless retainRows). */
   readonly rows: readonly RunRow[];
   readonly connectionRows: readonly ConnectionRow[];
+  /** Failures in campaign order: all of them, or with retainRows false the first few per suite. */
   readonly failures: readonly FailureRecord[];
+  /** Failures per suite, all counted. */
+  readonly failureCounts: ReadonlyMap<string, number>;
+  /** The summary table's figures per suite, from every finished run. */
+  readonly summaries: readonly SuiteSummary[];
+  readonly chunksFinished: number;
   readonly coverage: EdgeCoverage;
   readonly interrupted: boolean;
   /** Wall-clock time of the whole campaign. */
@@ -254,19 +321,52 @@ export interface CampaignResult {
   readonly workers: number;
 }
 
+
 export async function runCampaign(plan: CampaignPlan, options: RunCampaignOptions = {}): Promise<CampaignResult> {
   const started = performance.now(); // wall-clock-ok
   const tasks = plan.tasks;
-  const results: (ChunkResult | undefined)[] = new Array(tasks.length).fill(undefined);
-  const wanted = Math.max(1, Math.min(options.workers ?? availableParallelism(), tasks.length));
+  const retain = options.retainRows ?? true;
+  const keepPerSuite = retain ? Infinity : (options.failuresKeptPerSuite ?? 3);
+  const wanted = Math.max(1, Math.min(options.workers ?? availableParallelism(), tasks.length, WORKERS_MAX));
   const script = workerScript();
   const workers = options.endpoint !== undefined || script === null ? 1 : wanted;
+
+  // Aggregates, and the chunks that finished ahead of an unfinished one (at most one per thread).
+  const kept: ChunkResult[] = [];
+  const failures: FailureRecord[] = [];
+  const failureCounts = new Map<string, number>();
+  const summary = new SummaryAccumulator();
+  const coverage = new EdgeCoverage();
+  const waiting = new Map<number, ChunkResult>();
+  let nextInOrder = 0;
+  let finished = 0;
+  const deliver = (result: ChunkResult) => {
+    finished++;
+    for (const row of result.rows) summary.add(row);
+    for (const [edge, count] of result.coverage) coverage.add(edge as Edge, count);
+    if (result.failure !== null) {
+      const n = failureCounts.get(result.failure.suite) ?? 0;
+      failureCounts.set(result.failure.suite, n + 1);
+      if (n < keepPerSuite) failures.push(result.failure);
+    }
+    if (retain) kept.push(result);
+    options.onOrderedChunk?.(result);
+  };
+  const finishedAt = (i: number, result: ChunkResult) => {
+    options.onChunk?.(result);
+    waiting.set(i, result);
+    while (waiting.has(nextInOrder)) {
+      const ready = waiting.get(nextInOrder)!;
+      waiting.delete(nextInOrder);
+      nextInOrder++;
+      deliver(ready);
+    }
+  };
+
   if (workers === 1) {
     for (let i = 0; i < tasks.length; i++) {
       if (options.signal?.aborted) break;
-      const result = runChunk(tasks[i]!, options.endpoint);
-      results[i] = result;
-      options.onChunk?.(result);
+      finishedAt(i, runChunk(tasks[i]!, options.endpoint));
       // Let a Ctrl-C (or a progress bar redraw) in between chunks.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -278,9 +378,7 @@ export async function runCampaign(plan: CampaignPlan, options: RunCampaignOption
     const lane = async (): Promise<void> => {
       while (next < tasks.length && !options.signal?.aborted) {
         const i = next++;
-        const result = await pool.run(tasks[i]!);
-        results[i] = result;
-        options.onChunk?.(result);
+        finishedAt(i, await pool.run(tasks[i]!));
       }
     };
     try {
@@ -289,17 +387,19 @@ export async function runCampaign(plan: CampaignPlan, options: RunCampaignOption
       await pool.destroy();
     }
   }
-  const chunks = results.filter((r): r is ChunkResult => r !== undefined);
-  const coverage = new EdgeCoverage();
-  for (const chunk of chunks) for (const [edge, count] of chunk.coverage) coverage.add(edge as Edge, count);
+  // Interrupted: what finished after a gap, still in campaign order.
+  for (const i of [...waiting.keys()].sort((a, b) => a - b)) deliver(waiting.get(i)!);
   return {
     plan,
-    chunks,
-    rows: chunks.flatMap((c) => c.rows),
-    connectionRows: chunks.flatMap((c) => c.connectionRows),
-    failures: chunks.flatMap((c) => (c.failure === null ? [] : [c.failure])),
+    chunks: kept,
+    rows: kept.flatMap((c) => c.rows),
+    connectionRows: kept.flatMap((c) => c.connectionRows),
+    failures,
+    failureCounts,
+    summaries: summary.summaries(),
+    chunksFinished: finished,
     coverage,
-    interrupted: chunks.length < tasks.length,
+    interrupted: finished < tasks.length,
     elapsedMs: performance.now() - started, // wall-clock-ok
     workers,
   };

@@ -29,6 +29,8 @@ describe('CSV columns', () => {
       chunk: '',
       seed: -5,
       path: '3:0',
+      campaign: '',
+      shard: '',
       conn_id: 1,
       host: 'client',
       local_port: 44722,
@@ -50,7 +52,7 @@ describe('CSV columns', () => {
     // Assert
     expect(text.split('\n')).toHaveLength(3);
     expect(parsed.header).toEqual(CONNECTION_COLUMNS.map((c) => c.key));
-    expect(parsed.records[0]).toEqual(['scenario:a,b "quoted"', 'reference', '', '-5', '3:0', '1', 'client', '44722', '8848', '1', 'false', '4', '0', '0', '0', '1', '60000000', 'CLOSED', 'three-segment']);
+    expect(parsed.records[0]).toEqual(['scenario:a,b "quoted"', 'reference', '', '-5', '3:0', '', '', '1', 'client', '44722', '8848', '1', 'false', '4', '0', '0', '0', '1', '60000000', 'CLOSED', 'three-segment']);
   });
 
   it('parseCsv names the line of a malformed file', () => {
@@ -94,6 +96,6 @@ describe('atomic writes', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'file'), '');
     // Act / Assert
-    expect(() => writeFileAtomic(join(dir, 'file', 'x.csv'), 'data')).toThrow(/cannot create directory .*: a part of the path is not a directory \(ENOTDIR\)|cannot (create directory|write)/);
+    expect(() => writeFileAtomic(join(dir, 'file', 'x.csv'), 'data')).toThrow(/output .*file\/x.csv: a part of the path is not a directory \(ENOTDIR\)/);
   });
 });

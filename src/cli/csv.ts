@@ -15,6 +15,22 @@ export function toCsv<R>(columns: readonly Column<R>[], rows: readonly R[]): str
   });
 }
 
+/** The header line alone (the keys need no quoting). */
+export function csvHeader<R>(columns: readonly Column<R>[]): string {
+  return `${columns.map((c) => c.key).join(',')}\n`;
+}
+
+/** Records without the header: `csvHeader` then `csvRecords` of each batch is byte for byte `toCsv` of them all. */
+export function csvRecords<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+  if (rows.length === 0) return '';
+  return stringify(rows as unknown as Record<string, unknown>[], {
+    header: false,
+    columns: columns.map((c) => ({ key: c.key, header: c.key })),
+    cast: { boolean: (value) => (value ? 'true' : 'false') },
+    record_delimiter: '\n',
+  });
+}
+
 export interface ParsedCsv {
   readonly header: readonly string[];
   /** Raw records (header excluded), each as long as the header. */

@@ -15,8 +15,10 @@ export const EXIT = {
   usage: 2,
   /** A bug in timewait itself. */
   internal: 3,
-  /** Stopped by Ctrl-C; what finished was written. */
+  /** Stopped by Ctrl-C (SIGINT); what finished was written. */
   interrupted: 130,
+  /** Stopped by SIGTERM (CI cancellation, `timeout`, `docker stop`); what finished was written. */
+  terminated: 143,
 } as const;
 
 /** Bad input. The message says what was wrong and what was expected; no stack is printed. */
@@ -30,12 +32,16 @@ export class UsageError extends Error {
  * (a file name, or "option") so the user knows where to look.
  */
 export function formatZodError(error: z.ZodError, subject: string, fieldName: (path: string) => string = (path) => path): string {
-  const lines = error.issues.map((issue) => {
+  // One problem, one line: a field that fails two checks (a type and then a range, or two
+  // ranges) is reported by its first failure only, so the user never reads two answers.
+  const byField = new Map<string, string>();
+  for (const issue of error.issues) {
     const path = fieldName(formatPath(issue.path));
+    if (byField.has(path)) continue;
     const where = [subject, path].filter((part) => part !== '').join(': ');
-    return `${where === '' ? '' : `${where}: `}${describeIssue(issue)}`;
-  });
-  return [...new Set(lines)].join('\n');
+    byField.set(path, `${where === '' ? '' : `${where}: `}${describeIssue(issue)}`);
+  }
+  return [...byField.values()].join('\n');
 }
 
 /** `["hosts", 0, "script", 2, "port"]` -> `hosts[0].script[2].port`. */

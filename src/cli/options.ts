@@ -22,15 +22,27 @@ export const seedSchema = z
 /** `--seed` on `run`: a seed, or `random` (a fresh one, printed first). */
 export const campaignSeedSchema = z.union([z.literal('random'), seedSchema], { error: `${SEED_EXPECTED}, or "random"` });
 
+/**
+ * Bounds of a replay path: fast-check regenerates every value up to the run index and walks
+ * every shrink step, so an unbounded path (`999999999`) would take hours. A campaign's runs
+ * have indexes below 50 (CHUNK_RUNS) and shrink in far fewer steps than the bound.
+ */
+export const PATH_RUN_INDEX_MAX = 99_999;
+export const PATH_SHRINK_STEPS_MAX = 1_000;
+
 /** fast-check's replay path: run index, then shrink steps, colon-separated (`12:0:3`). */
 export const pathSchema = z
   .string()
   .trim()
-  .regex(/^\d{1,9}(:\d{1,9})*$/, { error: 'expected a fast-check path: numbers separated by colons, like 12 or 12:0:3' });
+  .regex(new RegExp(`^\\d{1,5}(:\\d{1,5}){0,${PATH_SHRINK_STEPS_MAX}}$`), {
+    error: `expected a fast-check path: numbers below ${PATH_RUN_INDEX_MAX + 1} separated by colons, like 12 or 12:0:3, at most ${PATH_SHRINK_STEPS_MAX} shrink steps`,
+  });
 
 export const suiteNameSchema = z.enum(SUITES.map((s) => s.name) as [string, ...string[]], { error: `expected a suite name: ${SUITES.map((s) => s.name).join(', ')} (timewait list shows them)` });
 
-export const endpointNameSchema = z.enum(ENDPOINT_NAMES as [string, ...string[]], { error: `expected an endpoint: ${ENDPOINT_NAMES.join(', ')} (timewait list shows them)` });
+export const endpointNameSchema = z
+  .string()
+  .refine((name) => ENDPOINT_NAMES.includes(name) || /^stack:\S/.test(name), { error: `expected an endpoint: ${ENDPOINT_NAMES.join(', ')}, or stack:COMMAND for an external stack (timewait list shows them)` });
 
 const positiveInt = (what: string, max: number) =>
   z
@@ -40,8 +52,9 @@ const positiveInt = (what: string, max: number) =>
     .refine((text) => Number(text) >= 1 && Number(text) <= max, { error: `expected ${what} from 1 to ${max}` })
     .transform(Number);
 
-export const runsSchema = positiveInt('a positive number of runs', 10_000_000);
-export const workersSchema = positiveInt('a positive number of worker threads', 256);
+/** Matches campaign.ts WORKERS_MAX: more threads gain nothing and cost memory. */
+export const WORKERS_MAX = 64;
+export const workersSchema = positiveInt('a positive number of worker threads', WORKERS_MAX);
 
 export interface Shard {
   readonly index: number;
@@ -63,13 +76,22 @@ function shardOf(text: string): Shard {
 
 export const formatSchema = z.enum(['text', 'json', 'pcap'], { error: 'expected text, json or pcap' });
 
+/** Most runs per suite: `--runs`, and a suite's default times TIMEWAIT_RUNS_SCALE. */
+export const RUNS_MAX = 10_000_000;
+/** The largest scale keeps the largest suite within RUNS_MAX. */
+export const RUNS_SCALE_MAX = Math.floor(RUNS_MAX / Math.max(...SUITES.map((s) => s.defaultRuns)));
+
+export const runsSchema = positiveInt('a positive number of runs', RUNS_MAX);
+
+const RUNS_SCALE_EXPECTED = `expected a positive number up to ${RUNS_SCALE_MAX}, like 0.1 or 10 (the largest suite then has ${RUNS_MAX} runs)`;
+
 /** TIMEWAIT_RUNS_SCALE multiplies every suite's default run count. */
 export const envSchema = z.object({
   TIMEWAIT_RUNS_SCALE: z
     .string()
     .trim()
-    .regex(/^\d*\.?\d+(e[-+]?\d+)?$/i, { error: 'expected a positive number, like 0.1 or 10' })
-    .refine((text) => Number(text) > 0 && Number.isFinite(Number(text)), { error: 'expected a positive number, like 0.1 or 10' })
+    .regex(/^\d*\.?\d+(e[-+]?\d+)?$/i, { error: RUNS_SCALE_EXPECTED })
+    .refine((text) => Number(text) > 0 && Number(text) <= RUNS_SCALE_MAX, { error: RUNS_SCALE_EXPECTED })
     .transform(Number)
     .optional(),
 });

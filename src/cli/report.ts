@@ -6,11 +6,14 @@
  * ladder diagram.
  */
 import fc from 'fast-check';
-import { ReportCollector, writeHtmlReport } from '../report/campaign-report.js';
+import { join } from 'node:path';
+import { ReportCollector } from '../report/campaign-report.js';
+import { renderHtmlReport } from '../report/html.js';
 import type { RunRow as ReportRunRow } from '../report/html.js';
 import type { RunSpec } from '../scenario/spec.js';
 import { suiteArbitrary, suiteByName } from '../suites.js';
-import type { CampaignResult } from './campaign.js';
+import type { CampaignResult, ChunkResult } from './campaign.js';
+import { checkOutputDir, checkOutputFile, writeOutput, type OutputTarget } from './output.js';
 import { replayCommand, replayRun, type ReplayResult } from './replay.js';
 import type { ConnectionRow, RunRow } from './rows.js';
 
@@ -26,52 +29,76 @@ export interface ReportOptions {
 }
 
 /**
- * The campaign's report. Needs the per-connection rows (plan the campaign with
- * `perConnection: true`) for the TIME-WAIT and segments-per-connection plots.
+ * The campaign's report, built chunk by chunk as the campaign streams them (`addChunk`, in
+ * campaign order), so the campaign itself need not keep its rows. Needs the per-connection rows
+ * (plan the campaign with `perConnection: true`) for the TIME-WAIT and segments-per-connection plots.
  */
-export function writeCampaignReport(dir: string, result: CampaignResult, options: ReportOptions): string {
-  const collector = new ReportCollector({ title: 'timewait run', generatedBy: options.generatedBy, ...(options.endpoint !== 'reference' ? { endpoint: options.endpoint } : {}) });
-  const connectionsOf = new Map<string, ConnectionRow[]>();
-  for (const c of result.connectionRows) {
-    const key = rowKey(c);
-    const list = connectionsOf.get(key);
-    if (list === undefined) connectionsOf.set(key, [c]);
-    else list.push(c);
+export class CampaignReportBuilder {
+  private readonly collector: ReportCollector;
+
+  constructor(private readonly options: ReportOptions) {
+    this.collector = new ReportCollector({ title: 'timewait run', generatedBy: options.generatedBy, ...(options.endpoint !== 'reference' ? { endpoint: options.endpoint } : {}) });
   }
-  for (const chunk of result.chunks) {
+
+  addChunk(chunk: ChunkResult): void {
+    const connectionsOf = new Map<string, ConnectionRow[]>();
+    for (const c of chunk.connectionRows) {
+      const list = connectionsOf.get(c.path);
+      if (list === undefined) connectionsOf.set(c.path, [c]);
+      else list.push(c);
+    }
     // The chunk's runs again, without running them: run k of a chunk is fast-check's k-th value
     // for the chunk's seed (what `replay --path k` uses), which gives each run's MSL and loss rate.
     const suite = suiteByName(chunk.task.suite);
     const specs: readonly RunSpec[] = suite === undefined || chunk.rows.length === 0 ? [] : fc.sample(suiteArbitrary(suite), { seed: chunk.task.seed, numRuns: chunk.rows.length });
-    for (const row of chunk.rows) collector.addRunRow(reportRow(row, connectionsOf.get(rowKey(row)) ?? [], specs[Number(row.path)]));
-    collector.addCoverage(chunk.task.suite, chunk.coverage);
+    for (const row of chunk.rows) this.collector.addRunRow(reportRow(row, connectionsOf.get(row.path) ?? [], specs[Number(row.path)]));
+    this.collector.addCoverage(chunk.task.suite, chunk.coverage);
   }
-  const shown = new Map<string, number>();
-  for (const failure of result.failures) {
-    const n = shown.get(failure.suite) ?? 0;
-    if (n >= REPORT_FAILURES_PER_SUITE) continue;
-    let replayed: ReplayResult;
-    try {
-      replayed = replayRun({ suite: failure.suite, seed: failure.seed, path: failure.path, endpoint: failure.endpoint }, { spec: failure.spec });
-    } catch {
-      continue; // An exception inside the stack: no trace to draw; the summary still counts the run.
+
+  /** The page, with the campaign's (kept) failures drawn. */
+  html(result: Pick<CampaignResult, 'failures'>): string {
+    const shown = new Map<string, number>();
+    for (const failure of result.failures) {
+      const n = shown.get(failure.suite) ?? 0;
+      if (n >= REPORT_FAILURES_PER_SUITE) continue;
+      let replayed: ReplayResult;
+      try {
+        replayed = replayRun({ suite: failure.suite, seed: failure.seed, path: failure.path, endpoint: failure.endpoint }, { spec: failure.spec });
+      } catch {
+        continue; // An exception inside the stack: no trace to draw; the summary still counts the run.
+      }
+      if (!replayed.outcome.failed) continue;
+      shown.set(failure.suite, n + 1);
+      this.collector.addFailure({
+        suite: failure.suite,
+        seed: failure.seed,
+        path: failure.path,
+        outcome: replayed.outcome,
+        ...(failure.endpoint !== 'reference' ? { endpoint: failure.endpoint } : {}),
+        replayCommand: replayCommand(this.options.invocation, failure),
+      });
     }
-    if (!replayed.outcome.failed) continue;
-    shown.set(failure.suite, n + 1);
-    collector.addFailure({
-      suite: failure.suite,
-      seed: failure.seed,
-      path: failure.path,
-      outcome: replayed.outcome,
-      ...(failure.endpoint !== 'reference' ? { endpoint: failure.endpoint } : {}),
-      replayCommand: replayCommand(options.invocation, failure),
-    });
+    return renderHtmlReport(this.collector.build());
   }
-  return writeHtmlReport(dir, collector.build());
+}
+
+/** The report of a campaign whose rows were kept (library use): DIR/report.html. Returns the file. */
+export function writeCampaignReport(dir: string, result: CampaignResult, options: ReportOptions): string {
+  const builder = new CampaignReportBuilder(options);
+  for (const chunk of result.chunks) builder.addChunk(chunk);
+  return writeReportPage(dir, builder.html(result));
+}
+
+/** DIR/report.html through the CLI's output rules (output.ts). */
+export function writeReportPage(dir: string, html: string, role = '--report'): string {
+  const target = checkOutputFile(join(checkOutputDir(dir, role), 'report.html'), role);
+  writeOutput(target, html);
+  return target.path;
 }
 
 /** One replayed run's report: its numbers, and its ladder when it failed. */
-export function writeReplayReport(dir: string, result: ReplayResult, options: Omit<ReportOptions, 'endpoint'>): string {
+export function writeReplayReport(where: string | OutputTarget, result: ReplayResult, options: Omit<ReportOptions, 'endpoint'>): string {
+  const target = typeof where === 'string' ? checkOutputFile(join(checkOutputDir(where, '--report'), 'report.html'), '--report') : where;
   const endpoint = result.endpoint.name;
   const collector = new ReportCollector({ title: `timewait replay: ${result.suite.name} seed ${result.seed} path ${result.path}`, generatedBy: options.generatedBy, ...(endpoint !== 'reference' ? { endpoint } : {}) });
   collector.addRun(result.suite.name, result.outcome);
@@ -85,11 +112,8 @@ export function writeReplayReport(dir: string, result: ReplayResult, options: Om
       replayCommand: replayCommand(options.invocation, { suite: result.suite.name, seed: result.seed, path: result.path, endpoint }),
     });
   }
-  return writeHtmlReport(dir, collector.build());
-}
-
-function rowKey(row: { suite: string; chunk: number | ''; path: string }): string {
-  return `${row.suite}\u0000${row.chunk}\u0000${row.path}`;
+  writeOutput(target, renderHtmlReport(collector.build()));
+  return target.path;
 }
 
 function reportRow(row: RunRow, connections: readonly ConnectionRow[], spec: RunSpec | undefined): ReportRunRow {

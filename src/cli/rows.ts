@@ -29,6 +29,9 @@ export interface RowOrigin {
   readonly seed: number;
   /** fast-check path of the run within its chunk: its index ('' for a scenario). */
   readonly path: string;
+  /** The campaign (`campaignId`) and shard (`i/n`) the row belongs to; '' outside a campaign. */
+  readonly campaign?: string;
+  readonly shard?: string;
 }
 
 export interface RunRow {
@@ -37,6 +40,8 @@ export interface RunRow {
   chunk: number | '';
   seed: number;
   path: string;
+  campaign: string;
+  shard: string;
   hosts: number;
   connections: number;
   events: number;
@@ -68,6 +73,8 @@ export interface ConnectionRow {
   chunk: number | '';
   seed: number;
   path: string;
+  campaign: string;
+  shard: string;
   conn_id: number;
   host: string;
   local_port: number;
@@ -95,6 +102,8 @@ const ORIGIN_DOCS = [
   { key: 'chunk', doc: 'chunk of the suite the run belongs to (50 runs per chunk; empty for scenarios)' },
   { key: 'seed', doc: 'fast-check seed of the chunk (for scenarios: the file\'s simulation seed); with `path`, replays the run' },
   { key: 'path', doc: 'fast-check path of the run in its chunk (its index); `timewait replay --suite S --seed SEED --path PATH`' },
+  { key: 'campaign', doc: 'the campaign the row belongs to: `SEED/RUNS/SUITES` (RUNS is `--runs` or `xSCALE`); `timewait merge` joins only rows of one campaign (empty for scenarios and replays)' },
+  { key: 'shard', doc: 'the shard that wrote the row, `i/n` (`0/1` unsharded, and after `merge`); merge checks that all n are there (empty for scenarios and replays)' },
 ] as const;
 
 export const RUN_COLUMNS: readonly Column<RunRow>[] = [
@@ -224,8 +233,8 @@ export function connectionRows(origin: RowOrigin, connections: readonly Connecti
   }));
 }
 
-function originFields(origin: RowOrigin): RowOrigin {
-  return { suite: origin.suite, endpoint: origin.endpoint, chunk: origin.chunk, seed: origin.seed, path: origin.path };
+function originFields(origin: RowOrigin): Required<RowOrigin> {
+  return { suite: origin.suite, endpoint: origin.endpoint, chunk: origin.chunk, seed: origin.seed, path: origin.path, campaign: origin.campaign ?? '', shard: origin.shard ?? '' };
 }
 
 function roundMs(ms: number): number {

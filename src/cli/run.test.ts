@@ -115,7 +115,7 @@ describe('timewait run', () => {
     expect(csv.code).toBe(0);
     expect(parseCsv(readFileSync(join(dir, 'out.csv'), 'utf8')).records).toHaveLength(10);
     const connections = parseCsv(readFileSync(join(dir, 'out-connections.csv'), 'utf8'));
-    expect(connections.header.slice(0, 7)).toEqual(['suite', 'endpoint', 'chunk', 'seed', 'path', 'conn_id', 'host']);
+    expect(connections.header.slice(0, 9)).toEqual(['suite', 'endpoint', 'chunk', 'seed', 'path', 'campaign', 'shard', 'conn_id', 'host']);
     expect(connections.records.length).toBeGreaterThanOrEqual(20);
   });
 

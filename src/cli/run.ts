@@ -14,18 +14,19 @@ import { executeRun } from '../scenario/execute.js';
 import { SUITES, suiteByName, type Suite } from '../suites.js';
 import { describeFailure, planCampaign, runCampaign, specAt, type CampaignResult, type FailureRecord } from './campaign.js';
 import { counterexampleJson, counterexamplePath } from './counterexample.js';
-import { toCsv } from './csv.js';
+import { csvHeader, csvRecords } from './csv.js';
 import { endpointByName } from './endpoints.js';
 import { EXIT } from './errors.js';
-import { writeFileAtomic } from './fs.js';
+import { checkOutputFile, openOutput, OutputSet, writeOutput, type OutputWriter } from './output.js';
 import { resolvePath, type CliIo } from './io.js';
 import type { Shard } from './options.js';
 import { SEED_MAX, SEED_MIN } from './options.js';
 import { replayCommand } from './replay.js';
-import { writeCampaignReport } from './report.js';
+import { CampaignReportBuilder } from './report.js';
 import { CONNECTION_COLUMNS, RUN_COLUMNS } from './rows.js';
 import { loadStore, saveStore, updateStore, type StoreEntry } from './store.js';
-import { formatSummary, summarize } from './summary.js';
+import { formatSummary } from './summary.js';
+import type { RunSpec } from '../scenario/spec.js';
 
 /** Failures shown per suite (the first in full); the rest are counted. */
 export const FAILURES_LISTED_PER_SUITE = 3;
@@ -57,12 +58,25 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
   const suites: Suite[] = options.suites.length === 0 ? [...SUITES] : options.suites.map((name) => suiteByName(name)!);
   const seed = options.seed === 'random' ? randomInt(SEED_MIN, SEED_MAX + 1) : options.seed;
   const endpoint = endpointByName(options.endpoint)!;
-  const reportsDir = resolvePath(io, options.reportsDir);
   const shardSuffix = options.shard === undefined ? '' : `.shard-${options.shard.index}-of-${options.shard.count}`;
-  const csvPath = options.csv !== undefined ? resolvePath(io, options.csv) : options.reports ? join(reportsDir, `campaign${shardSuffix}.csv`) : null;
+
+  // 0. Every output path is checked before anything runs: a bad one is exit 2 with nothing written.
+  const outputs = new OutputSet();
+  const writesReports = options.reports;
+  const reportsDir = writesReports ? outputs.dir(resolvePath(io, options.reportsDir), '--reports-dir', options.reportsDir) : resolvePath(io, options.reportsDir);
+  const csvShown = options.csv ?? (writesReports ? join(options.reportsDir, `campaign${shardSuffix}.csv`) : null);
+  const csvTarget = csvShown === null ? null : outputs.file(resolvePath(io, csvShown), options.csv !== undefined ? '--csv' : '--reports-dir', csvShown);
+  const connectionsTarget = csvTarget !== null && options.perConnection ? outputs.file(csvTarget.path.replace(/(\.csv)?$/i, '-connections.csv'), '--per-connection', csvShown!.replace(/(\.csv)?$/i, '-connections.csv')) : null;
+  const summaryTarget = writesReports ? outputs.file(join(reportsDir, `summary${shardSuffix}.txt`), '--reports-dir') : null;
   const storePath = join(reportsDir, 'failing-seeds.json');
-  // Read (and check) the store before anything is printed: a corrupt one is bad input.
-  const storeEntries = options.store ? loadStore(storePath) : [];
+  // --no-reports writes nothing but --csv: the store is read, never written.
+  const storeTarget = options.store && writesReports ? outputs.file(storePath, '--reports-dir') : null;
+  const reportTarget = options.report !== undefined ? outputs.file(join(outputs.dir(resolvePath(io, options.report), '--report', options.report), 'report.html'), '--report', join(options.report, 'report.html')) : null;
+  // Read (and check) the store before anything is printed: a file that is not a store is bad input;
+  // a bad entry in it is reported and skipped.
+  const store = options.store ? loadStore(storePath) : { entries: [], skipped: [] };
+  for (const line of store.skipped) io.stderr.write(`note: failing-seed store ${relativeTo(io.cwd, storePath)}: ${line}\n`);
+  const storeEntries = store.entries;
 
   const plan = planCampaign({
     suites,
@@ -84,15 +98,24 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
   if (options.shard !== undefined) out(`shard ${options.shard.index}/${options.shard.count}: ${plan.tasks.length} chunks, ${totalRuns} of the campaign's ${allRuns} runs\n`);
   out(`this campaign again: ${reproduce.join(' ')}${options.shard !== undefined ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}\n`);
 
-  // 1. The failing-seed store: yesterday's failures first.
+  // 1. The failing-seed store: yesterday's failures first (each once, at most STORE_ENTRIES_PER_KEY per suite).
   let failed = false;
   const retried = storeEntries.filter((e) => e.endpoint === endpoint.name && plan.suites.some((s) => s.suite.name === e.suite));
   const stillFailing: StoreEntry[] = [];
+  const unreplayable: StoreEntry[] = [];
   if (retried.length > 0) {
     out(`\nretrying ${retried.length} stored failing seed${retried.length === 1 ? '' : 's'} first (${relativeTo(io.cwd, storePath)}):\n`);
     for (const entry of retried) {
       const suite = suiteByName(entry.suite)!;
-      const spec = specAt(suite, entry.seed, entry.path);
+      let spec: RunSpec;
+      try {
+        spec = specAt(suite, entry.seed, entry.path);
+      } catch (error) {
+        // A path that does not replay is a bad entry: reported and dropped, never fatal.
+        unreplayable.push(entry);
+        out(`  ${entry.suite} seed ${entry.seed} path ${entry.path}: skipped and dropped from the store (${error instanceof Error ? error.message : String(error)})\n`);
+        continue;
+      }
       let broken: string[];
       try {
         const outcome = executeRun(spec, { endpoint });
@@ -113,98 +136,126 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     }
   }
 
-  // 2. The campaign.
+  // 2. The campaign. Rows go to the CSV files (temporary until the end) as chunks finish, in
+  //    campaign order; the campaign keeps only aggregates, so memory does not grow with --runs.
   out('\n');
-  let bar: cliProgress.SingleBar | null = null;
-  if (io.stdout.isTTY === true && totalRuns > 0) {
-    bar = new cliProgress.SingleBar(
-      { format: 'running {bar} {value}/{total} runs | {failures} failed | ETA {eta_formatted}', stream: io.stdout as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(totalRuns, 0, { failures: 0 });
-  }
-  let failures = 0;
-  let result: CampaignResult;
+  const writers: OutputWriter[] = [];
+  const csvWriter = csvTarget === null ? null : openOutput(csvTarget);
+  if (csvWriter !== null) writers.push(csvWriter);
+  const connectionsWriter = connectionsTarget === null ? null : openOutput(connectionsTarget);
+  if (connectionsWriter !== null) writers.push(connectionsWriter);
+  const reportBuilder = reportTarget === null ? null : new CampaignReportBuilder({ generatedBy: [...reproduce, '--report', options.report!].join(' '), invocation: io.invocation, endpoint: endpoint.name });
   try {
-    result = await runCampaign(plan, {
-      ...(options.workers !== undefined ? { workers: options.workers } : {}),
-      ...(io.signal !== undefined ? { signal: io.signal } : {}),
-      onChunk: (chunk) => {
-        if (chunk.failure !== null) failures++;
-        bar?.increment(chunk.task.numRuns, { failures });
-      },
-    });
+    csvWriter?.write(csvHeader(RUN_COLUMNS));
+    connectionsWriter?.write(csvHeader(CONNECTION_COLUMNS));
+    let bar: cliProgress.SingleBar | null = null;
+    if (io.stdout.isTTY === true && totalRuns > 0) {
+      bar = new cliProgress.SingleBar(
+        { format: 'running {bar} {value}/{total} runs | {failures} failed | ETA {eta_formatted}', stream: io.stdout as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(totalRuns, 0, { failures: 0 });
+    }
+    let failures = 0;
+    let result: CampaignResult;
+    try {
+      result = await runCampaign(plan, {
+        ...(options.workers !== undefined ? { workers: options.workers } : {}),
+        ...(io.signal !== undefined ? { signal: io.signal } : {}),
+        retainRows: false,
+        failuresKeptPerSuite: FAILURES_LISTED_PER_SUITE,
+        onChunk: (chunk) => {
+          if (chunk.failure !== null) failures++;
+          bar?.increment(chunk.task.numRuns, { failures });
+        },
+        onOrderedChunk: (chunk) => {
+          csvWriter?.write(csvRecords(RUN_COLUMNS, chunk.rows));
+          connectionsWriter?.write(csvRecords(CONNECTION_COLUMNS, chunk.connectionRows));
+          reportBuilder?.addChunk(chunk);
+        },
+      });
+    } finally {
+      bar?.stop();
+    }
+
+    // 3. Failures, in campaign order: the first of each suite in full, the next few in a line
+    //    each, then a count (every one is in the CSV, its chunk replayable). The ones listed are
+    //    saved and go to the store.
+    const written: string[] = [];
+    const counterexampleFiles: string[] = [];
+    const listed: FailureRecord[] = [];
+    const bySuite = new Map<string, FailureRecord[]>();
+    for (const failure of result.failures) bySuite.set(failure.suite, [...(bySuite.get(failure.suite) ?? []), failure]);
+    for (const [suite, failures] of bySuite) {
+      failed = true;
+      failures.slice(0, FAILURES_LISTED_PER_SUITE).forEach((failure, n) => {
+        listed.push(failure);
+        const command = replayCommand(io.invocation, failure);
+        let saved: string | null = null;
+        if (writesReports) {
+          saved = counterexamplePath(reportsDir, failure);
+          writeOutput(checkOutputFile(saved, '--reports-dir'), counterexampleJson(failure, command));
+          counterexampleFiles.push(saved);
+        }
+        if (n === 0) {
+          out(`${failureBlock(failure, command, saved === null ? null : relativeTo(io.cwd, saved), `chunk ${failure.chunk}, run ${failure.runPath}`)}\n`);
+        } else {
+          const v = failure.violations[0];
+          out(`also failed in ${suite} (chunk ${failure.chunk}, run ${failure.runPath}): ${v === undefined ? 'see the file' : `${v.monitor} (${v.claims.join(', ')})`}\n  replay: ${command}\n`);
+        }
+      });
+      const more = (result.failureCounts.get(suite) ?? failures.length) - Math.min(failures.length, FAILURES_LISTED_PER_SUITE);
+      if (more > 0) out(`… and ${more} more failure${more === 1 ? '' : 's'} in ${suite} (the CSV rows with violations > 0)\n`);
+      out('\n');
+    }
+
+    // 4. Reports, then the summary.
+    const summaryText = formatSummary(result.summaries, { elapsedMs: options.timing ? result.elapsedMs : null, workers: result.workers });
+    const missing = result.coverage.missingDiagramEdges();
+    const coverageLine = `state-diagram edges taken: ${result.coverage.coveredCount()} distinct${missing.length > 0 ? `; never taken: ${missing.join(', ')}` : '; every edge of RFC 9293 Figure 5'}\n`;
+    const interruptedLine = result.interrupted ? `interrupted: ${result.chunksFinished} of ${plan.tasks.length} chunks finished; the files hold those\n` : '';
+    if (csvWriter !== null) {
+      csvWriter.commit();
+      written.push(csvWriter.target.shown);
+    }
+    if (connectionsWriter !== null) {
+      connectionsWriter.commit();
+      written.push(connectionsWriter.target.shown);
+    }
+    if (summaryTarget !== null) {
+      writeOutput(summaryTarget, `${reproduce.join(' ')}\n\n${summaryText}${coverageLine}${interruptedLine}`);
+      written.push(summaryTarget.path);
+    }
+    if (reportTarget !== null) {
+      writeOutput(reportTarget, reportBuilder!.html(result));
+      written.push(reportTarget.path);
+    }
+    if (storeTarget !== null) {
+      const found = listed.map((f) => storeEntry(f));
+      const updated = updateStore(storeEntries, [...retried], stillFailing, found);
+      if (JSON.stringify(updated) !== JSON.stringify(storeEntries) || found.length > 0 || store.skipped.length > 0 || unreplayable.length > 0) {
+        saveStore(storeTarget, updated);
+        written.push(storePath);
+      }
+    }
+
+    out(summaryText);
+    out(coverageLine);
+    if (interruptedLine !== '') out(interruptedLine);
+    if (counterexampleFiles.length > 0) written.push(`${counterexampleFiles.length} counterexample file${counterexampleFiles.length === 1 ? '' : 's'} (${relativeTo(io.cwd, reportsDir)}/counterexample-*.json)`);
+    if (written.length > 0) out(`wrote ${written.map((p) => relativeTo(io.cwd, p)).join(', ')}\n`);
+    // Interrupted, the campaign is not whole: the signal's exit code says so, whatever was found.
+    if (result.interrupted) return interruptedExit(io.signal);
+    if (failed) return EXIT.failed;
+    return EXIT.ok;
   } finally {
-    bar?.stop();
+    for (const writer of writers) writer.abandon();
   }
+}
 
-  // 3. Failures, in campaign order: the first of each suite in full, the next few in a line
-  //    each, then a count (every one is in the CSV, its chunk replayable).
-  const written: string[] = [];
-  const counterexampleFiles: string[] = [];
-  const bySuite = new Map<string, FailureRecord[]>();
-  for (const failure of result.failures) bySuite.set(failure.suite, [...(bySuite.get(failure.suite) ?? []), failure]);
-  for (const [suite, failures] of bySuite) {
-    failed = true;
-    failures.slice(0, FAILURES_LISTED_PER_SUITE).forEach((failure, n) => {
-      const command = replayCommand(io.invocation, failure);
-      let saved: string | null = null;
-      if (options.reports) {
-        saved = counterexamplePath(reportsDir, failure);
-        writeFileAtomic(saved, counterexampleJson(failure, command));
-        counterexampleFiles.push(saved);
-      }
-      if (n === 0) {
-        out(`${failureBlock(failure, command, saved === null ? null : relativeTo(io.cwd, saved), `chunk ${failure.chunk}, run ${failure.runPath}`)}\n`);
-      } else {
-        const v = failure.violations[0];
-        out(`also failed in ${suite} (chunk ${failure.chunk}, run ${failure.runPath}): ${v === undefined ? 'see the file' : `${v.monitor} (${v.claims.join(', ')})`}\n  replay: ${command}\n`);
-      }
-    });
-    const more = failures.length - FAILURES_LISTED_PER_SUITE;
-    if (more > 0) out(`… and ${more} more failure${more === 1 ? '' : 's'} in ${suite} (the CSV rows with violations > 0)\n`);
-    out('\n');
-  }
-
-  // 4. Reports, then the summary.
-  const summaryText = formatSummary(summarize(result.rows), { elapsedMs: options.timing ? result.elapsedMs : null, workers: result.workers });
-  const missing = result.coverage.missingDiagramEdges();
-  const coverageLine = `state-diagram edges taken: ${result.coverage.coveredCount()} distinct${missing.length > 0 ? `; never taken: ${missing.join(', ')}` : '; every edge of RFC 9293 Figure 5'}\n`;
-  const interruptedLine = result.interrupted ? `interrupted: ${result.chunks.length} of ${plan.tasks.length} chunks finished; the files hold those\n` : '';
-  if (csvPath !== null) {
-    writeFileAtomic(csvPath, toCsv(RUN_COLUMNS, result.rows));
-    written.push(csvPath);
-    if (options.perConnection) {
-      const connectionsPath = csvPath.replace(/(\.csv)?$/i, '-connections.csv');
-      writeFileAtomic(connectionsPath, toCsv(CONNECTION_COLUMNS, result.connectionRows));
-      written.push(connectionsPath);
-    }
-  }
-  if (options.reports) {
-    const summaryPath = join(reportsDir, `summary${shardSuffix}.txt`);
-    writeFileAtomic(summaryPath, `${reproduce.join(' ')}\n\n${summaryText}${coverageLine}${interruptedLine}`);
-    written.push(summaryPath);
-  }
-  if (options.report !== undefined) {
-    written.push(writeCampaignReport(resolvePath(io, options.report), result, { generatedBy: [...reproduce, '--report', options.report].join(' '), invocation: io.invocation, endpoint: endpoint.name }));
-  }
-  if (options.store) {
-    const found = [...new Map(result.failures.map((f) => [f.suite, f])).values()].map((f) => storeEntry(f));
-    const updated = updateStore(storeEntries, retried, stillFailing, found);
-    if (JSON.stringify(updated) !== JSON.stringify(storeEntries) || found.length > 0) {
-      saveStore(storePath, updated);
-      written.push(storePath);
-    }
-  }
-
-  out(summaryText);
-  out(coverageLine);
-  if (interruptedLine !== '') out(interruptedLine);
-  if (counterexampleFiles.length > 0) written.push(`${counterexampleFiles.length} counterexample file${counterexampleFiles.length === 1 ? '' : 's'} (${relativeTo(io.cwd, reportsDir)}/counterexample-*.json)`);
-  if (written.length > 0) out(`wrote ${written.map((p) => relativeTo(io.cwd, p)).join(', ')}\n`);
-  if (failed) return EXIT.failed;
-  if (result.interrupted) return EXIT.interrupted;
-  return EXIT.ok;
+/** 143 after SIGTERM, 130 after Ctrl-C (and any other abort). */
+export function interruptedExit(signal: AbortSignal | undefined): number {
+  return signal?.reason === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
 }
 
 function storeEntry(failure: FailureRecord): StoreEntry {

@@ -6,8 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { parseOrThrow } from './errors.js';
-import { parseUserJson, readUserFile, writeFileAtomic } from './fs.js';
+import { formatZodError, parseOrThrow } from './errors.js';
+import { parseUserJson, readUserFile } from './fs.js';
+import { writeOutput, type OutputTarget } from './output.js';
 import { pathSchema } from './options.js';
 
 /** At most this many entries per suite and endpoint: the store stays small. */
@@ -22,31 +23,59 @@ const entrySchema = z.object({
   monitor: z.string(),
 });
 
+/** The file around the entries; each entry is then checked on its own. */
 const storeSchema = z.object({
   format: z.literal('timewait-failing-seeds'),
   version: z.literal(1),
-  entries: z.array(entrySchema),
+  entries: z.array(z.unknown()),
 });
 
 export type StoreEntry = z.output<typeof entrySchema>;
 
-export function loadStore(path: string): StoreEntry[] {
-  if (!existsSync(path)) return [];
+export interface LoadedStore {
+  /** Valid entries, each once, in the order first seen. */
+  readonly entries: StoreEntry[];
+  /** One line per entry skipped (malformed, or a copy of an earlier one): reported, never fatal. */
+  readonly skipped: string[];
+}
+
+/**
+ * Read the store. An entry that is malformed is reported and skipped; copies of an entry are
+ * dropped (a store with 10,000 copies of one entry retries it once). A file that is not a store
+ * at all (bad JSON, wrong format) is bad input: the user must delete it or pass --no-store.
+ */
+export function loadStore(path: string): LoadedStore {
+  if (!existsSync(path)) return { entries: [], skipped: [] };
   const text = readUserFile(path, 'failing-seed store');
   const store = parseOrThrow(storeSchema, parseUserJson(text, path, 'failing-seed store'), `failing-seed store ${path} (delete it or pass --no-store)`);
-  return store.entries;
+  const entries: StoreEntry[] = [];
+  const skipped: string[] = [];
+  const seen = new Set<string>();
+  let copies = 0;
+  store.entries.forEach((raw, i) => {
+    const parsed = entrySchema.safeParse(raw, { reportInput: true });
+    if (!parsed.success) {
+      skipped.push(`entries[${i}] skipped: ${formatZodError(parsed.error, '').split('\n')[0]}`);
+      return;
+    }
+    const key = entryKey(parsed.data);
+    if (seen.has(key)) {
+      copies++;
+      return;
+    }
+    seen.add(key);
+    entries.push(parsed.data);
+  });
+  if (copies > 0) skipped.push(`${copies} cop${copies === 1 ? 'y' : 'ies'} of entries already in the store dropped`);
+  return { entries, skipped };
 }
 
-export function saveStore(path: string, entries: readonly StoreEntry[]): void {
-  writeFileAtomic(path, `${JSON.stringify({ format: 'timewait-failing-seeds', version: 1, entries }, null, 2)}\n`);
+export function saveStore(target: OutputTarget, entries: readonly StoreEntry[]): void {
+  writeOutput(target, `${JSON.stringify({ format: 'timewait-failing-seeds', version: 1, entries }, null, 2)}\n`);
 }
 
-function sameKey(a: StoreEntry, b: StoreEntry): boolean {
-  return a.suite === b.suite && a.endpoint === b.endpoint;
-}
-
-function sameEntry(a: StoreEntry, b: StoreEntry): boolean {
-  return sameKey(a, b) && a.seed === b.seed && a.path === b.path;
+function entryKey(e: StoreEntry): string {
+  return `${e.suite}\u0000${e.endpoint}\u0000${e.seed}\u0000${e.path}`;
 }
 
 /**
@@ -55,17 +84,23 @@ function sameEntry(a: StoreEntry, b: StoreEntry): boolean {
  * newest kept.
  */
 export function updateStore(previous: readonly StoreEntry[], retried: readonly StoreEntry[], stillFailing: readonly StoreEntry[], found: readonly StoreEntry[]): StoreEntry[] {
-  const untouched = previous.filter((e) => !retried.some((r) => sameEntry(r, e)));
-  const merged: StoreEntry[] = [];
+  const retriedKeys = new Set(retried.map(entryKey));
+  const untouched = previous.filter((e) => !retriedKeys.has(entryKey(e)));
+  // Later copies win their place (newest last); a Map keeps insertion order.
+  const merged = new Map<string, StoreEntry>();
   for (const entry of [...untouched, ...stillFailing, ...found]) {
-    const existing = merged.findIndex((e) => sameEntry(e, entry));
-    if (existing >= 0) merged.splice(existing, 1);
-    merged.push(entry);
+    merged.delete(entryKey(entry));
+    merged.set(entryKey(entry), entry);
   }
+  const all = [...merged.values()];
+  const perKey = new Map<string, number>();
   const kept: StoreEntry[] = [];
-  for (let i = merged.length - 1; i >= 0; i--) {
-    const entry = merged[i]!;
-    if (kept.filter((e) => sameKey(e, entry)).length < STORE_ENTRIES_PER_KEY) kept.unshift(entry);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const entry = all[i]!;
+    const key = `${entry.suite}\u0000${entry.endpoint}`;
+    const n = perKey.get(key) ?? 0;
+    if (n < STORE_ENTRIES_PER_KEY) kept.unshift(entry);
+    perKey.set(key, n + 1);
   }
   return kept;
 }

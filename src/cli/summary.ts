@@ -20,12 +20,20 @@ export interface SuiteSummary {
 type SummaryRow = Pick<RunRow, 'suite' | 'segments_sent' | 'virtual_us' | 'violations' | 'wall_ms'>;
 
 export function summarize(rows: readonly SummaryRow[]): SuiteSummary[] {
-  const bySuite = new Map<string, { runs: number; failures: number; segments: number; virtualUs: number; wallMs: number | null }>();
-  for (const row of rows) {
-    let s = bySuite.get(row.suite);
+  const accumulator = new SummaryAccumulator();
+  for (const row of rows) accumulator.add(row);
+  return accumulator.summaries();
+}
+
+/** The summary table's figures, added up row by row: a campaign keeps these, not its rows. */
+export class SummaryAccumulator {
+  private readonly bySuite = new Map<string, { runs: number; failures: number; segments: number; virtualUs: number; wallMs: number | null }>();
+
+  add(row: SummaryRow): void {
+    let s = this.bySuite.get(row.suite);
     if (s === undefined) {
       s = { runs: 0, failures: 0, segments: 0, virtualUs: 0, wallMs: 0 };
-      bySuite.set(row.suite, s);
+      this.bySuite.set(row.suite, s);
     }
     s.runs++;
     if (row.violations > 0) s.failures++;
@@ -33,13 +41,16 @@ export function summarize(rows: readonly SummaryRow[]): SuiteSummary[] {
     s.virtualUs += row.virtual_us;
     s.wallMs = row.wall_ms === '' || s.wallMs === null ? null : s.wallMs + row.wall_ms;
   }
-  const order = (name: string) => {
-    const i = SUITES.findIndex((s) => s.name === name);
-    return i < 0 ? SUITES.length : i;
-  };
-  return [...bySuite.entries()]
-    .sort(([a], [b]) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0))
-    .map(([suite, s]) => ({ suite, claims: SUITES.find((x) => x.name === suite)?.claims.join(' ') ?? '', ...s }));
+
+  summaries(): SuiteSummary[] {
+    const order = (name: string) => {
+      const i = SUITES.findIndex((s) => s.name === name);
+      return i < 0 ? SUITES.length : i;
+    };
+    return [...this.bySuite.entries()]
+      .sort(([a], [b]) => order(a) - order(b) || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([suite, s]) => ({ suite, claims: SUITES.find((x) => x.name === suite)?.claims.join(' ') ?? '', ...s }));
+  }
 }
 
 export interface SummaryFooter {

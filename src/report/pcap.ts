@@ -17,7 +17,11 @@
  * This module only reads traces (STYLE.md: `report` never reaches into sim, net or tcp state).
  */
 import { formatIpv4 } from '../net/address.js';
-import { ACK, formatSegment, type Segment } from '../tcp/segment.js';
+import { formatSegment, type Segment } from '../tcp/segment.js';
+import { encodeIpv4Tcp, ipIdentification } from '../tcp/wire.js';
+
+// The byte encoding lives in src/tcp/wire.ts (the external-stack protocol carries it too).
+export { encodeIpv4Tcp, internetChecksum, ipIdentification } from '../tcp/wire.js';
 import { formatTimeUs, type TraceEvent } from '../world/trace.js';
 
 /** LINKTYPE_RAW: each packet starts at the IP header, no fake Ethernet. */
@@ -28,14 +32,6 @@ export const PCAP_SNAPLEN = 262_144;
 const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_GLOBAL_HEADER_BYTES = 24;
 const PCAP_RECORD_HEADER_BYTES = 16;
-const IPV4_HEADER_BYTES = 20;
-const TCP_HEADER_BYTES = 20;
-const IP_PROTO_TCP = 6;
-const IP_TTL = 64;
-/** Don't Fragment, as Linux sets it on TCP (path MTU discovery). */
-const IP_FLAG_DF = 0x4000;
-const TCP_OPT_EOL = 0;
-const TCP_OPT_MSS = 2;
 
 /** One captured packet: a segment and the virtual time it was seen. */
 export interface CapturedSegment {
@@ -103,79 +99,6 @@ export function writePcap(packets: readonly CapturedSegment[]): Uint8Array {
     offset += PCAP_RECORD_HEADER_BYTES + frame.length;
   }
   return bytes;
-}
-
-/**
- * The IPv4 datagram carrying a segment: RFC 791 header (no options) and RFC 9293 §3.1 TCP
- * header, both checksummed, then the payload. Network byte order throughout.
- */
-export function encodeIpv4Tcp(seg: Segment): Uint8Array {
-  assert(seg.window >= 0 && seg.window <= 0xffff, `segment #${seg.id}: window ${seg.window} does not fit 16 bits (no window scaling)`);
-  assert(seg.mss >= 0 && seg.mss <= 0xffff, `segment #${seg.id}: MSS ${seg.mss} does not fit 16 bits`);
-  assert((seg.flags & ~0xff) === 0, `segment #${seg.id}: flags 0x${seg.flags.toString(16)} are not TCP flags`);
-  const options = tcpOptions(seg);
-  const tcpLength = TCP_HEADER_BYTES + options.length + seg.payload.length;
-  const totalLength = IPV4_HEADER_BYTES + tcpLength;
-  assert(totalLength <= 0xffff, `segment #${seg.id}: ${totalLength} bytes do not fit one IPv4 datagram`);
-  const bytes = new Uint8Array(totalLength);
-  const view = new DataView(bytes.buffer);
-
-  // RFC 791 §3.1: version 4, IHL 5 words.
-  view.setUint8(0, 0x45);
-  view.setUint8(1, 0); // DSCP/ECN
-  view.setUint16(2, totalLength);
-  view.setUint16(4, ipIdentification(seg));
-  view.setUint16(6, IP_FLAG_DF); // no fragment offset
-  view.setUint8(8, IP_TTL);
-  view.setUint8(9, IP_PROTO_TCP);
-  view.setUint16(10, 0); // checksum, filled below
-  view.setUint32(12, seg.srcIp >>> 0);
-  view.setUint32(16, seg.dstIp >>> 0);
-  view.setUint16(10, internetChecksum(bytes, 0, IPV4_HEADER_BYTES, 0));
-
-  const tcp = IPV4_HEADER_BYTES;
-  view.setUint16(tcp, seg.srcPort);
-  view.setUint16(tcp + 2, seg.dstPort);
-  view.setUint32(tcp + 4, seg.seq >>> 0);
-  // RFC 9293 §3.1: the acknowledgment field is meaningful only with ACK; senders zero it
-  // otherwise, and Wireshark warns about a nonzero one.
-  view.setUint32(tcp + 8, seg.flags & ACK ? seg.ack >>> 0 : 0);
-  view.setUint8(tcp + 12, ((TCP_HEADER_BYTES + options.length) / 4) << 4); // data offset, reserved bits 0
-  view.setUint8(tcp + 13, seg.flags);
-  view.setUint16(tcp + 14, seg.window);
-  view.setUint16(tcp + 16, 0); // checksum, filled below
-  view.setUint16(tcp + 18, 0); // urgent pointer
-  bytes.set(options, tcp + TCP_HEADER_BYTES);
-  bytes.set(seg.payload, tcp + TCP_HEADER_BYTES + options.length);
-  // RFC 9293 §3.1: the checksum covers a pseudo-header of source, destination, zero,
-  // protocol and TCP length, then the TCP header and data.
-  const pseudo = (seg.srcIp >>> 16) + (seg.srcIp & 0xffff) + (seg.dstIp >>> 16) + (seg.dstIp & 0xffff) + IP_PROTO_TCP + tcpLength;
-  view.setUint16(tcp + 16, internetChecksum(bytes, tcp, totalLength, pseudo));
-  return bytes;
-}
-
-/** The ones'-complement checksum of RFC 1071 over bytes[from, to), starting from `initialSum`. */
-export function internetChecksum(bytes: Uint8Array, from: number, to: number, initialSum: number): number {
-  let sum = initialSum;
-  let i = from;
-  for (; i + 1 < to; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
-  if (i < to) sum += bytes[i]! << 8; // an odd last byte is padded with zero
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
-}
-
-/** Copies keep their original's identification, so a duplicate is recognisable by `ip.id`. */
-export function ipIdentification(seg: Segment): number {
-  return (seg.copyOf >= 0 ? seg.copyOf : seg.id) & 0xffff;
-}
-
-/** TCP options: MSS when the segment carries one, padded with EOL to a multiple of 4 bytes. */
-function tcpOptions(seg: Segment): Uint8Array {
-  const options: number[] = [];
-  if (seg.mss > 0) options.push(TCP_OPT_MSS, 4, seg.mss >>> 8, seg.mss & 0xff);
-  while (options.length % 4 !== 0) options.push(TCP_OPT_EOL);
-  assert(options.length <= 40, `segment #${seg.id}: ${options.length} bytes of TCP options exceed 40`);
-  return Uint8Array.from(options);
 }
 
 // -----------------------------------------------------------------------------------------

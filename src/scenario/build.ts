@@ -5,6 +5,7 @@
 import { linkFaults, type LinkFaults } from '../net/faults.js';
 import type { StackConfig } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
+import type { StackFactory } from '../tcp/stack.js';
 import type { ProgramStep } from '../world/program.js';
 import type { ProgramSpec } from '../world/run-script.js';
 import { World } from '../world/world.js';
@@ -20,6 +21,7 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
     ...(spec.defaultDelayedAck === true ? {} : { delayedAckUs: spec.delayedAckUs }),
     isn: spec.isn === 'fixed' ? { kind: 'fixed', value: spec.fixedIsn ?? FIXED_ISN } : { kind: spec.isn },
     rfc1337: spec.rfc1337,
+    timestamps: spec.timestamps ?? 1,
     ...(spec.receiveBufferBytes !== undefined ? { receiveBufferBytes: spec.receiveBufferBytes } : {}),
     synRetries: 5,
     synAckRetries: 5,
@@ -55,16 +57,18 @@ export interface BuiltRun {
   readonly programs: readonly ProgramSpec[];
 }
 
-export function buildRun(spec: RunSpec, endpoint?: Endpoint): BuiltRun {
+/** The world of a spec, every host running `stackFactory` when given (an external stack), else the reference with `endpoint`. */
+export function buildRun(spec: RunSpec, endpoint?: Endpoint, stackFactory?: StackFactory): BuiltRun {
   const world = new World({
     seed: spec.seed,
     stack: stackFor(spec),
     enforceMsl: spec.enforceMsl,
     faultsEndUs: spec.faultsEndUs,
     ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(stackFactory !== undefined ? { stackFactory } : {}),
   });
-  const servers = Array.from({ length: spec.servers }, (_, i) => world.addHost(`server${i + 1}`));
-  const clients = Array.from({ length: spec.clients }, (_, i) => world.addHost(`client${i + 1}`));
+  const servers = Array.from({ length: spec.servers }, (_, i) => world.addStack(`server${i + 1}`));
+  const clients = Array.from({ length: spec.clients }, (_, i) => world.addStack(`client${i + 1}`));
   for (const server of servers) {
     for (const client of clients) {
       world.fabric.configureLink(client.ip, server.ip, linkFor(spec.faults, 'to-server'));

@@ -9,45 +9,23 @@
  */
 import type { Rng } from '../sim/rng.js';
 import type { StackConfig } from './config.js';
-import { ACK, RST, SYN, segLen, type Segment } from './segment.js';
+import { ACK, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
+import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
-
-export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: boolean } | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } };
-
-/** Options getsockopt(2) reads. */
-export type SocketOptionName = 'SO_ERROR' | 'SO_REUSEADDR' | 'SO_LINGER' | 'SO_SNDBUF' | 'SO_RCVBUF' | 'SO_TYPE';
-
-/** What getsockopt returns: a number (SO_ERROR: 0 or the pending errno's name), or SO_LINGER's pair. */
-export type SocketOptionValue = number | Errno | { readonly onoff: boolean; readonly lingerSec: number };
+export type { Result, SocketOption, SocketOptionName, SocketOptionValue } from './stack.js';
 
 /** INADDR_ANY: bind to every address of the host. */
 export const ANY_ADDRESS = 0;
 /** 127.0.0.1: every host has it, but the simulator has no loopback device, so nothing reaches it over the fabric. */
 export const LOOPBACK_ADDRESS = 0x7f000001;
 
-/** What the host needs from the world: time, segment ids, timers, incarnations, tracing. */
-export interface HostEnv {
-  readonly nowUs: number;
-  sendSegment(seg: Segment): void;
-  setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
-  clearTimer(tcb: Connection, kind: TimerKind): void;
-  nextSegmentId(): number;
-  nextConnId(): number;
-  /** Incarnation number for a new active open of this 4-tuple. */
-  newIncarnation(localIp: number, localPort: number, remoteIp: number, remotePort: number): number;
-  stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void;
-  timeWaitRestarted(tcb: Connection, cause: string): void;
-  segmentAccepted(tcb: Connection, seg: Segment): void;
-  socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void;
-  /** `to` stands in for `from` from now on (a TIME-WAIT record for its TCB): its timers and trace identity move over. */
-  connectionReplaced(from: Connection, to: Connection): void;
-}
+/** What the host needs from the world (the seam's StackEnv: time, ids, timers, incarnations, tracing). */
+export type HostEnv = StackEnv;
 
 /** Anything that holds a local port in the bind table. */
 interface PortOwner {
@@ -143,7 +121,7 @@ class ConnEntry implements PortOwner {
   }
 }
 
-export class Host implements TcbEnv {
+export class Host implements TcbEnv, Stack {
   private readonly sockets = new SocketTable();
   private nextFd = 3;
   /**
@@ -169,6 +147,7 @@ export class Host implements TcbEnv {
   private readonly destinations = new Map<number, Destination>();
   private readonly listeners = new Map<number, Socket>();
   private readonly isnSecret: number;
+  private readonly tsSecret: number;
   /** All TCBs ever created on this host, for end-of-run checks and statistics (while `recordAllTcbs`). */
   readonly allTcbs: Connection[] = [];
   /**
@@ -195,6 +174,8 @@ export class Host implements TcbEnv {
     // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
     this.config = endpoint.hostConfig?.(config) ?? config;
     this.isnSecret = isnRng.uint32();
+    // Derived, not drawn: another draw would shift every later ISN of the stream.
+    this.tsSecret = mix4(this.isnSecret, 0x7453, 0, 0, 0);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -209,6 +190,22 @@ export class Host implements TcbEnv {
 
   socketOf(fd: number): Socket | undefined {
     return this.sockets.get(fd);
+  }
+
+  // Stack seam (src/tcp/stack.ts): what programs ask of a descriptor.
+  onWake(fd: number, callback: () => void): boolean {
+    const socket = this.sockets.get(fd);
+    if (socket === undefined) return false;
+    socket.onWake(callback);
+    return true;
+  }
+
+  connIdOf(fd: number): number {
+    return this.sockets.get(fd)?.tcb?.id.connId ?? -1;
+  }
+
+  isNonBlocking(fd: number): boolean {
+    return this.sockets.get(fd)?.nonBlocking ?? false;
   }
 
   setsockopt(fd: number, option: SocketOption): Result<void> {
@@ -422,8 +419,15 @@ export class Host implements TcbEnv {
   recv(fd: number, maxBytes: number): Result<Uint8Array> {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
-    if (!socket.readSide) return { ok: true, value: new Uint8Array(0) };
     const tcb = this.tcbOf(fd);
+    if (!socket.readSide) {
+      // Linux after shutdown(SHUT_RD): data that arrives later is still ACKed, queued and
+      // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
+      // queued, end-of-file.
+      if (typeof tcb === 'string') return { ok: true, value: new Uint8Array(0) };
+      const queued = tcb.recv(this.env.nowUs, maxBytes);
+      return { ok: true, value: queued instanceof Uint8Array ? queued : new Uint8Array(0) };
+    }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
     if (got === 'eof') return { ok: true, value: new Uint8Array(0) };
@@ -566,7 +570,8 @@ export class Host implements TcbEnv {
       ack,
       flags,
       window: 0,
-      mss: 0,
+      // Linux tcp_v4_send_reset: a reset for no connection carries no options.
+      ...NO_OPTIONS,
       payload: EMPTY,
       sentAtUs: 0,
       incarnation: cause.incarnation,
@@ -593,6 +598,10 @@ export class Host implements TcbEnv {
       flags: fields.flags,
       window: fields.window,
       mss: fields.mss,
+      wscale: fields.wscale,
+      sackOk: false,
+      tsVal: fields.tsVal,
+      tsEcr: fields.tsEcr,
       payload: fields.payload,
       sentAtUs: 0,
       incarnation: tcb.incarnation,
@@ -625,6 +634,15 @@ export class Host implements TcbEnv {
 
   wake(tcb: Connection): void {
     entryOf(tcb).socket?.wake();
+  }
+
+  /**
+   * Linux secure_tcp_ts_off (keyed from the 4-tuple in 6.x, as the ISN is): each connection's
+   * TSvals start at a random-looking point, the same for every incarnation of one 4-tuple, so a
+   * new incarnation's TSvals continue the old one's clock (what tcp_tw_reuse relies on).
+   */
+  timestampOffset(tcb: Connection): number {
+    return mix4(this.tsSecret, this.ip, tcb.id.localPort, tcb.id.remoteIp, tcb.id.remotePort);
   }
 
   offerToListener(tcb: Connection): boolean {

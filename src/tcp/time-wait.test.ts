@@ -12,6 +12,7 @@ import { buildRun } from '../scenario/build.js';
 import { runPrograms } from '../world/run-script.js';
 import { formatEvent, TraceRecorder } from '../world/trace.js';
 import type { RunSpec } from '../scenario/spec.js';
+import { Host } from './host.js';
 import { TimeWaitConnection } from './time-wait.js';
 
 const SHAPES: readonly RunShape[] = [
@@ -23,7 +24,7 @@ const SHAPES: readonly RunShape[] = [
 /** The whole trace of a run, and how many TIME-WAIT records its hosts made. */
 function trace(spec: RunSpec, compact: boolean): { text: string; records: number } {
   const { world, programs } = buildRun(spec);
-  for (const host of world.hosts) host.compactTimeWaitConnections = compact;
+  for (const host of world.hosts) if (host instanceof Host) host.compactTimeWaitConnections = compact;
   const recorder = new TraceRecorder();
   world.addListener(recorder);
   const { end } = runPrograms(world, programs, { maxEvents: 400_000, maxTimeUs: 24 * 3600 * 1_000_000 });

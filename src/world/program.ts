@@ -6,7 +6,8 @@
  */
 import { SimEvent, type EventHandler } from '../sim/scheduler.js';
 import { parseIpv4 } from '../net/address.js';
-import { ANY_ADDRESS, type Host, type Result, type SocketOptionName } from '../tcp/host.js';
+import { ANY_ADDRESS, type SocketOptionName } from '../tcp/host.js';
+import type { Result, Stack } from '../tcp/stack.js';
 import type { Errno } from '../tcp/tcb.js';
 import type { World } from './world.js';
 
@@ -75,13 +76,15 @@ export class Program implements EventHandler<null> {
     if (!this.resume.pending) this.world.scheduler.schedule(this.resume, this.world.nowUs);
   };
   private partial = 0;
+  /** The bytes of the send in progress, made once: re-made on every wake, a large send took time quadratic in its size. */
+  private sendData: Uint8Array | null = null;
   private sleepingUntilUs = -1;
   /** Bytes received by a recv in progress (recv n waits for all n, as MSG_WAITALL). */
   private received = 0;
 
   constructor(
     private readonly world: World,
-    readonly host: Host,
+    readonly host: Stack,
     readonly index: number,
     readonly steps: readonly ProgramStep[],
     /** Virtual time at which the program starts. */
@@ -112,6 +115,7 @@ export class Program implements EventHandler<null> {
       this.record(step, result);
       this.pc++;
       this.partial = 0;
+      this.sendData = null;
       this.received = 0;
     }
   }
@@ -174,14 +178,18 @@ export class Program implements EventHandler<null> {
         const fd = this.fd(call.sock);
         const salt = this.saltOf(fd);
         const offset = this.sentBytes.get(call.sock) ?? 0;
-        const remaining = call.bytes - this.partial;
-        const data = new Uint8Array(remaining);
-        for (let i = 0; i < remaining; i++) data[i] = patternByte(salt, offset + i);
+        if (this.sendData === null) {
+          const all = new Uint8Array(call.bytes);
+          for (let i = 0; i < call.bytes; i++) all[i] = patternByte(salt, offset + i);
+          this.sendData = all;
+        }
+        const data = this.sendData.subarray(this.partial);
         const sent = host.send(fd, data);
         const nonBlocking = this.nonBlocking(call.sock);
         if (!sent.ok && sent.errno === 'EAGAIN') return nonBlocking ? (this.partial > 0 ? `sent ${this.partial}` : 'EAGAIN') : this.park(call.sock);
         if (!sent.ok) return sent.errno;
-        this.traceData(call, fd, data.subarray(0, sent.value), `sent ${sent.value}`);
+        // A copy: a subarray would keep the whole (remaining-sized) buffer alive in the trace.
+        this.traceData(call, fd, data.slice(0, sent.value), `sent ${sent.value}`);
         this.partial += sent.value;
         this.sentBytes.set(call.sock, offset + sent.value);
         // Non-blocking: what fitted is the answer (Linux tcp_sendmsg returns the bytes copied).
@@ -241,7 +249,7 @@ export class Program implements EventHandler<null> {
   }
 
   private nonBlocking(sock: string): boolean {
-    return this.host.socketOf(this.fd(sock))?.nonBlocking ?? false;
+    return this.host.isNonBlocking(this.fd(sock));
   }
 
   private fd(name: string): number {
@@ -249,22 +257,20 @@ export class Program implements EventHandler<null> {
   }
 
   private connIdOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? this.closedConnIds.get(fd) ?? -1;
+    const connId = this.host.connIdOf(fd);
+    return connId >= 0 ? connId : (this.closedConnIds.get(fd) ?? -1);
   }
 
   /** Each connection's bytes differ, so a segment delivered to the wrong one shows. */
   private saltOf(fd: number): number {
-    return this.host.socketOf(fd)?.tcb?.id.connId ?? 0;
+    return Math.max(0, this.host.connIdOf(fd));
   }
 
   private park(sock: string): null {
-    const socket = this.host.socketOf(this.fd(sock));
-    if (socket === undefined) {
+    if (!this.host.onWake(this.fd(sock), this.wakeUp)) {
       // The descriptor went away (e.g. closed by a crash): resume at once to report it.
       this.world.scheduler.schedule(this.resume, this.world.nowUs);
-      return null;
     }
-    socket.onWake(this.wakeUp);
     return null;
   }
 

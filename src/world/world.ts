@@ -9,10 +9,12 @@ import type { LinkFaults } from '../net/faults.js';
 import { rngStream } from '../sim/rng.js';
 import { Scheduler, SimEvent, type EventHandler, type RunEnd, type RunLimits } from '../sim/scheduler.js';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
-import { Host, type HostEnv } from '../tcp/host.js';
 import { cloneSegment, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
-import type { Connection as Tcb, Endpoint } from '../tcp/endpoint.js';
+import type { Endpoint } from '../tcp/endpoint.js';
+import { Host } from '../tcp/host.js';
+import { referenceStack } from '../tcp/reference-stack.js';
+import type { ConnectionView as Tcb, Stack, StackEnv, StackFactory } from '../tcp/stack.js';
 import type { TimerKind } from '../tcp/tcb.js';
 import { TIMER_NAMES, type ConnInfo, type TraceEvent, type TraceListener } from './trace.js';
 import { ScriptedPeer } from './scripted-peer.js';
@@ -29,6 +31,11 @@ export interface WorldOptions {
   /** The TCP implementation every host runs unless `addHost` names another. */
   readonly endpoint?: Endpoint;
   /**
+   * The whole-host stack every host runs (src/tcp/stack.ts): the reference Host with `endpoint`
+   * unless this names another, such as an external stack (src/stack/).
+   */
+  readonly stackFactory?: StackFactory;
+  /**
    * Keep every connection ever made in its host's `allTcbs` (default true). Runs of 10^5
    * connections turn it off so closed connections can be freed.
    */
@@ -42,13 +49,13 @@ export interface WorldOptions {
 
 export const DEFAULT_LIMITS: RunLimits = { maxEvents: 5_000_000, maxTimeUs: 24 * 3600 * 1_000_000 };
 
-export class World implements HostEnv, EventHandler<Tcb> {
+export class World implements StackEnv, EventHandler<Tcb> {
   readonly scheduler = new Scheduler();
   readonly fabric: Fabric<Segment>;
-  readonly hosts: Host[] = [];
+  readonly hosts: Stack[] = [];
   readonly seed: number;
   readonly stack: StackConfig;
-  private readonly hostByName = new Map<string, Host>();
+  private readonly hostByName = new Map<string, Stack>();
   private readonly listeners: TraceListener[] = [];
   private tracing = false;
   private segmentIds = 0;
@@ -56,13 +63,18 @@ export class World implements HostEnv, EventHandler<Tcb> {
   /** Latest incarnation per 4-tuple: lower ip -> higher ip -> ports of the lower, higher end -> number. */
   private readonly incarnations = new Map<number, Map<number, Map<number, number>>>();
   private readonly connInfo = new Map<Tcb, ConnInfo>();
-  private readonly hostByIp = new Map<number, Host>();
+  private readonly hostByIp = new Map<number, Stack>();
+  private readonly stackFactory: StackFactory;
+  /** Host-level timers (StackEnv.setHostTimer), one event per host that asked for one. */
+  private readonly hostTimers = new Map<Stack, SimEvent<Stack>>();
+  private readonly hostTimerHandler: EventHandler<Stack> = { onEvent: (event, nowUs) => event.payload.onHostTimer?.(nowUs) };
   private readonly peerNames = new Set<string>();
   private readonly peerIps: number[] = [];
 
   constructor(readonly options: WorldOptions) {
     this.seed = options.seed;
     this.stack = stackConfig(options.stack ?? {});
+    this.stackFactory = options.stackFactory ?? options.endpoint?.stackFactory ?? referenceStack(options.endpoint);
     this.fabric = new Fabric<Segment>(this.scheduler, {
       rootSeed: options.seed,
       mslUs: this.stack.mslUs,
@@ -77,14 +89,26 @@ export class World implements HostEnv, EventHandler<Tcb> {
     return this.scheduler.nowUs;
   }
 
-  /** Add a host at 10.0.0.(n+1) unless an address is given. */
+  /**
+   * Add a host running the reference stack (with the world's or the given endpoint), at
+   * 10.0.0.(n+1) unless an address is given. For tests and benchmarks that reach into the Host;
+   * everything else adds hosts with `addStack`.
+   */
   addHost(name: string, options: { ip?: number; stack?: Partial<StackConfig>; endpoint?: Endpoint } = {}): Host {
+    const factory = options.endpoint !== undefined || this.options.stackFactory === undefined ? referenceStack(options.endpoint ?? this.options.endpoint) : this.options.stackFactory;
+    const host = this.addStack(name, { ...options, stackFactory: factory });
+    if (!(host instanceof Host)) throw new Error(`host "${name}" runs ${factory.name}, not the reference stack`);
+    return host;
+  }
+
+  /** Add a host running the world's stack (or the one given), at 10.0.0.(n+1) unless an address is given. */
+  addStack(name: string, options: { ip?: number; stack?: Partial<StackConfig>; endpoint?: Endpoint; stackFactory?: StackFactory } = {}): Stack {
     if (this.hostByName.has(name)) throw new Error(`host "${name}" already exists`);
     const ip = options.ip ?? hostIp(this.hosts.length);
     const config = options.stack === undefined ? this.stack : stackConfig({ ...this.options.stack, ...options.stack });
-    const host = new Host(ip, name, config, this, rngStream(this.seed, `host/${name}/isn`), rngStream(this.seed, `host/${name}/ports`), options.endpoint ?? this.options.endpoint);
-    host.recordAllTcbs = this.options.keepClosedConnections ?? true;
-    host.compactTimeWaitConnections = this.options.compactTimeWait ?? true;
+    const factory = options.stackFactory ?? (options.endpoint !== undefined ? (options.endpoint.stackFactory ?? referenceStack(options.endpoint)) : this.stackFactory);
+    const params = { seed: this.seed, name, ip, config, keepClosedConnections: this.options.keepClosedConnections ?? true, compactTimeWait: this.options.compactTimeWait ?? true };
+    const host = factory.create(params, this);
     this.hosts.push(host);
     this.hostByName.set(name, host);
     this.hostByIp.set(ip, host);
@@ -134,13 +158,13 @@ export class World implements HostEnv, EventHandler<Tcb> {
     return end;
   }
 
-  host(name: string): Host {
+  host(name: string): Stack {
     const host = this.hostByName.get(name);
     if (host === undefined) throw new Error(`no host "${name}"`);
     return host;
   }
 
-  hostOf(tcb: Tcb): Host {
+  hostOf(tcb: Tcb): Stack {
     return this.hostByIp.get(tcb.id.localIp)!;
   }
 
@@ -285,8 +309,17 @@ export class World implements HostEnv, EventHandler<Tcb> {
     }
   }
 
-  socketClosedListener(host: Host, port: number, from: TcpState, to: TcpState): void {
+  socketClosedListener(host: Stack, port: number, from: TcpState, to: TcpState): void {
     if (this.tracing) this.emit({ type: 'listen', atUs: this.nowUs, host: host.name, port, from, to });
+  }
+
+  setHostTimer(host: Stack, atUs: number): void {
+    let event = this.hostTimers.get(host);
+    if (event === undefined) {
+      event = new SimEvent<Stack>(this.hostTimerHandler, 0, host);
+      this.hostTimers.set(host, event);
+    }
+    this.scheduler.schedule(event, atUs);
   }
 }
 
