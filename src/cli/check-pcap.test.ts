@@ -52,3 +52,23 @@ describe('timewait check FILE.pcap', () => {
     expect(out.stdout).toMatch(/# cannot judge: no connection shows both directions/);
   });
 });
+
+describe('timewait kernel FILE.json: what it refuses', () => {
+  it('a scenario Linux cannot be made to do: exit 2, naming the field', async () => {
+    const out = await runMain(['kernel', 'examples/c10-old-duplicates-die-out.json']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/cannot run on a real kernel:\ntimewait:   defaultLink\.oldDuplicateRate: random or timed link faults/);
+  });
+
+  it('a crash step: exit 2, naming the step', async () => {
+    const file = join(dir, 'crash.json');
+    writeFileSync(file, JSON.stringify({ hosts: [{ name: 'a', script: [{ op: 'crash' }] }] }));
+    const out = await runMain(['kernel', file]);
+    expect([out.code, out.stderr]).toEqual([2, expect.stringMatching(/hosts\[0\]\.script\[0\]: crash/)]);
+  });
+
+  it('an invalid scenario file: exit 2 as for timewait scenario', async () => {
+    const out = await runMain(['kernel', join(dir, 'missing.json')]);
+    expect(out.code).toBe(2);
+  });
+});

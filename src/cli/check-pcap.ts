@@ -15,6 +15,8 @@ export interface CheckPcapOptions {
   readonly timeWaitMs?: number;
   /** Delayed-ACK timeout for the close shape (Linux: 40 ms). */
   readonly delayedAckMs?: number;
+  /** Also run close-shape (the simulator's delayed-ACK rule; real Linux does not always keep it). */
+  readonly closeShape?: boolean;
 }
 
 export function checkPcapCommand(file: string, options: CheckPcapOptions, io: CliIo): number {
@@ -32,6 +34,7 @@ export function checkPcapCommand(file: string, options: CheckPcapOptions, io: Cl
     check = checkCapture(bytes, {
       ...(options.timeWaitMs !== undefined ? { timeWaitUs: options.timeWaitMs * 1000 } : {}),
       ...(options.delayedAckMs !== undefined ? { delayedAckUs: options.delayedAckMs * 1000 } : {}),
+      closeShape: options.closeShape === true,
     });
   } catch (error) {
     if (error instanceof CaptureFormatError) throw new UsageError(`capture ${file}: ${error.message}`);

@@ -183,7 +183,7 @@ export function scenarioHeader(result: ScenarioResult): string {
 
 export function scenarioFooter(result: ScenarioResult): string {
   const lines = [
-    `result: ${result.passed ? 'pass' : 'FAIL'}; ${result.expectations.met} of ${result.expectations.total} expectations met; ${result.violations.length === 0 ? 'no invariant broken' : `${result.violations.length} invariant${result.violations.length === 1 ? '' : 's'} broken`}; ${result.stats.events} events, run ended by ${result.end.stoppedBy} at ${result.end.endUs} us`,
+    `result: ${result.passed ? 'pass' : 'FAIL'}; ${result.expectations.met} of ${result.expectations.total} expectations met; ${result.violations.length === 0 ? 'no invariant broken' : `${result.violations.length} invariant${result.violations.length === 1 ? '' : 's'} broken`}; ${result.stats.events} events, run ended by ${result.stoppedBy} at ${result.end.endUs} us`,
   ];
   for (const m of result.mismatches) {
     lines.push(m.step < 0 ? `  expected ${m.what}: ${m.expected}, got ${m.got}` : `  ${m.host} step ${m.step} ${m.what}: expected ${m.expected}, got ${m.got}`);
@@ -203,7 +203,7 @@ export function scenarioJson(result: ScenarioResult): string {
     violations: result.violations,
     events: result.stats.events,
     virtualUs: result.stats.virtualUs,
-    stoppedBy: result.end.stoppedBy,
+    stoppedBy: result.stoppedBy,
   };
   return `${JSON.stringify(header)}\n${traceJsonLines(result.events)}${JSON.stringify(footer)}\n`;
 }

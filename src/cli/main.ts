@@ -12,6 +12,7 @@ import { EXIT, parseOrThrow, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { campaignSeedSchema, endpointNameSchema, envSchema, flagName, formatSchema, pathSchema, runsSchema, seedSchema, shardSchema, suiteNameSchema, workersSchema } from './options.js';
 import { runCommand } from './run.js';
+import { packetdrillCommand } from './packetdrill.js';
 import { stackCheckCommand } from './stack-check.js';
 import { registerWireCommands } from './wire-commands.js';
 
@@ -76,6 +77,24 @@ const replayOptionsSchema = z
 
 const scenarioOptionsSchema = z.object({ ...outputShape, endpoint: endpointNameSchema.optional() }).superRefine(checkOutput);
 
+const packetdrillOptionsSchema = z
+  .object({
+    format: formatSchema.default('text'),
+    out: z.string().min(1).optional(),
+    csv: z.string().min(1).optional(),
+    report: z.string().min(1).optional(),
+    endpoint: endpointNameSchema.optional(),
+    exact: z.boolean().default(false),
+    lenient: z.boolean().default(false),
+    verbose: z.boolean().default(false),
+    fuzz: runsSchema.optional(),
+    seed: seedSchema.optional(),
+    path: pathSchema.optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.format === 'pcap' && o.out === undefined) ctx.addIssue({ code: 'custom', path: [], message: '--format pcap writes a binary capture: give the file with --out FILE' });
+    if (o.path !== undefined && (o.fuzz === undefined || o.seed === undefined)) ctx.addIssue({ code: 'custom', path: [], message: '--path replays a fuzz counterexample: give --fuzz N and --seed S with it' });
+  });
 /** `--stack CMD` is `--endpoint stack:CMD`: one name for a stack through campaigns, CSVs and replays. */
 function withStack(raw: Record<string, unknown>): Record<string, unknown> {
   if (raw.stack === undefined) return raw;
@@ -181,6 +200,43 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const o = options(scenarioOptionsSchema, withStack(raw)) as z.output<typeof scenarioOptionsSchema>;
     exitCode = scenarioCommandHandler(file, { ...outputOptions(o), ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) }, io);
   });
+
+  // packetdrill scripts (src/cli/packetdrill.ts, issue #11).
+  program
+    .command('packetdrill')
+    .description('run packetdrill scripts on the simulated stack, exactly in virtual time; --fuzz N perturbs the injected packets and lets the monitors judge')
+    .argument('<files...>', 'packetdrill scripts (.pkt; the subset in docs/cli.md)')
+    .option('--endpoint <name>', 'TCP implementation to run (default reference)')
+    .option('--exact', 'tolerance 0: every packet at exactly its script time')
+    .option('--lenient', 'skip lines the simulator does not model (and list them) instead of failing the script')
+    .option('--fuzz <n>', 'run each script N times with seeded perturbations of the injected packets; only the monitors judge')
+    .option('--seed <seed>', 'fuzz seed (default 1)')
+    .option('--path <path>', 'with --fuzz and --seed: replay one shrunk counterexample')
+    .option('--verbose', 'print the notes and trace of passing scripts too')
+    .option('--format <format>', 'text, json (one object per script) or pcap (one script, needs --out)', 'text')
+    .option('--out <file>', 'write the results (or the capture) to a file')
+    .option('--csv <file>', 'one row per script')
+    .option('--report <dir>', 'also write DIR/packetdrill.html with a ladder diagram per script')
+    .action((files: string[], raw: Record<string, unknown>) => {
+      const o = options(packetdrillOptionsSchema, raw) as z.output<typeof packetdrillOptionsSchema>;
+      exitCode = packetdrillCommand(
+        files,
+        {
+          format: o.format,
+          exact: o.exact,
+          lenient: o.lenient,
+          verbose: o.verbose,
+          ...(o.out !== undefined ? { out: o.out } : {}),
+          ...(o.csv !== undefined ? { csv: o.csv } : {}),
+          ...(o.report !== undefined ? { report: o.report } : {}),
+          ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+          ...(o.fuzz !== undefined ? { fuzz: o.fuzz } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.path !== undefined ? { path: o.path } : {}),
+        },
+        io,
+      );
+    });
 
   program
     .command('merge')

@@ -29,11 +29,11 @@ describe('timewait check on captures the simulator writes', () => {
     // Arrange
     const { scenario, run, timeWaitUs } = example(file.replace(/\.json$/, ''));
     // Act / Assert: the wire, and each host's interface (what it sent and what it received)
-    expect(monitorsOf(pcapOfWire(run.events), timeWaitUs)).toEqual([]);
+    expect(checkCapture(pcapOfWire(run.events), { timeWaitUs, closeShape: true }).violations).toEqual([]);
     for (const host of scenario.hosts) {
       const ip = run.events.find((e) => e.type === 'state' && e.conn.host === host.name);
       if (ip === undefined || ip.type !== 'state') continue;
-      const check = checkCapture(pcapForHost(run.events, ip.conn.localIp), { timeWaitUs });
+      const check = checkCapture(pcapForHost(run.events, ip.conn.localIp), { timeWaitUs, closeShape: true });
       expect(check.violations.map((v) => v.message)).toEqual([]);
     }
   });

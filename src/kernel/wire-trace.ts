@@ -206,18 +206,20 @@ class WireTraceBuilder {
 
     // What the sender's ACK shows it took from the peer, before the segment itself (RFC 9293 §3.10.7.4).
     if (hasAck && !isRst) {
-      // An ACK that reaches the FIN's sequence number shows the FIN had arrived: it was taken then,
-      // whether the ACK is FIN + 1 (right) or not (fin-ack's question). A capture taken upstream of
-      // loss can show a FIN that never arrived, and then an ACK of the data before it looks wrong.
-      // An ACK that moves forward to exactly the FIN's sequence number may answer the data before
-      // it, sent before the FIN arrived; so may any segment sooner than an answer can come.
+      // A later ACK that reaches the FIN's sequence number shows the FIN had arrived: it was taken
+      // then, whether the ACK is FIN + 1 (right) or not (fin-ack's question). Not evidence: an ACK
+      // sooner than an answer can come (sent before the FIN arrived), or one that moves forward to
+      // exactly the FIN's sequence number (it may answer the data before the FIN). A capture taken
+      // upstream of loss can show a FIN that never arrived; then a right ACK of the data before it
+      // looks like a FIN ACKed without +1.
       const fin = sender.finArrived;
-      if (fin !== null && !sender.tookPeerFin && atUs - fin.atUs >= receiver.answerGapUs) {
+      // Half the quickest answer seen: one sample may be slow (a loaded machine, jitter).
+      if (fin !== null && !sender.tookPeerFin && atUs - fin.atUs >= receiver.answerGapUs / 2) {
         const finSeq = seqAdd(fin.seg.seq, fin.seg.payload.length);
         const movedToFin = packet.ack === finSeq && sender.rcvNxt !== null && seqGt(packet.ack, sender.rcvNxt);
         if (seqGt(packet.ack, finSeq) || (packet.ack === finSeq && !movedToFin)) this.tookFin(sender, fin.atUs, fin.seg);
       }
-      this.senderTook(sender, receiver, packet.ack);
+      this.senderTook(sender, receiver, packet.ack, atUs);
     }
 
     // What sending this segment shows about the sender.
@@ -263,6 +265,10 @@ class WireTraceBuilder {
       flags: flags & 0x1f,
       window: packet.window,
       mss: packet.mss,
+      wscale: packet.windowScale,
+      sackOk: packet.sackPermitted,
+      tsVal: packet.tsVal,
+      tsEcr: packet.tsEcr,
       payload: packet.payload.length === packet.payloadLength ? packet.payload : padded(packet.payload, packet.payloadLength),
       sentAtUs: atUs,
       incarnation: inc.info.incarnation,
@@ -365,7 +371,7 @@ class WireTraceBuilder {
    * The sender's ACK `ack` covers peer segments: each it had not yet taken is accepted now (at
    * the time it arrived), and a covered FIN moves the sender on (RFC 9293 §3.10.7.4, FIN step).
    */
-  private senderTook(sender: Side, peer: Side, ack: number): void {
+  private senderTook(sender: Side, peer: Side, ack: number, atUs: number): void {
     if (sender.rcvNxt === null) {
       if (peer.isn === null) {
         sender.rcvNxt = ack; // synchronized before the capture: its first ACK says where it is
@@ -382,6 +388,10 @@ class WireTraceBuilder {
       if (seqLe(seqAdd(next.seg.seq, wireLength(next.seg)), ack)) covered.push(next);
       else sender.pending[kept++] = next;
     }
+    // The quickest answer seen so far bounds how soon an answer can come (answerGapUs).
+    let latestUs = -1;
+    for (const c of covered) latestUs = Math.max(latestUs, c.atUs);
+    if (latestUs >= 0 && atUs - latestUs < peer.answerGapUs) peer.answerGapUs = atUs - latestUs;
     const base = sender.rcvNxt;
     covered.sort((a, b) => seqDiff(a.seg.seq, base) - seqDiff(b.seg.seq, base));
     for (const next of covered) {

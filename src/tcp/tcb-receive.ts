@@ -16,6 +16,14 @@ export abstract class TcbReceivePart extends TcbTimersPart {
 
     if (this.answerRepeatedSyn(nowUs, seg)) return;
 
+    // RFC 7323 §5.3 R1 (Linux tcp_validate_incoming): PAWS comes before the sequence test. An
+    // old TSval is a duplicate from the past: ACK it (rate-limited unless it carries data) and
+    // drop it. A reset goes on to the sequence test, as Linux accepts it despite PAWS.
+    if (this.pawsRejects(nowUs, seg) && !(flags & RST)) {
+      this.sendOutOfWindowAck(nowUs, seg, false);
+      return;
+    }
+
     // First: the sequence number test, four cases.
     const window = this.receiveWindow();
     if (!this.acceptable(seg.seq, len, window)) {
@@ -70,6 +78,9 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     // Fifth: the ACK field.
     if (!(flags & ACK)) return;
     this.env.segmentAccepted(this.self, seg);
+    // RFC 7323 §4.3: TS.Recent from a segment whose ACK is neither old nor beyond what we sent
+    // (Linux tcp_ack with FLAG_UPDATE_TS_RECENT).
+    if (!seqGt(seg.ack, this.sndNxt) && !seqLt(seg.ack, this.sndUna)) this.updateTsRecent(nowUs, seg);
     // The peer is alive: zero-window probes start counting again (Linux tcp_ack, icsk_probes_out = 0).
     this.probesOut = 0;
     if (this.state === 'SYN-RECEIVED') {

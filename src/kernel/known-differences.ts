@@ -1,0 +1,55 @@
+/**
+ * What this machine's Linux does differently from the simulator on the example scenarios, each
+ * with the reason. The differential test (kernel.test.ts) fails on any difference not listed
+ * here; docs/kernel-differences.md shows the same table, and a test keeps the two in step.
+ */
+import type { Difference, DifferenceAspect } from './kernel-run.js';
+
+export interface KnownDifference {
+  /** Example file name without `.json`, or `*` for any. */
+  readonly scenario: string;
+  readonly aspect: DifferenceAspect;
+  /** Matched against the difference's text. */
+  readonly pattern: RegExp;
+  /** What differs, in a few words (the doc's second column). */
+  readonly what: string;
+  readonly reason: string;
+  /** Behaviour that changes with the kernel's version, or with scheduling: said so. */
+  readonly dependsOn: 'nothing' | 'kernel version' | 'scheduling';
+}
+
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
+  {
+    scenario: 'c08-time-wait-2msl',
+    aspect: 'calls',
+    pattern: /client step 10 bind: kernel EADDRINUSE, simulator ok/,
+    what: 'bind 2.1 s after the close: EADDRINUSE on Linux, ok in the simulator',
+    reason: 'the scenario sets MSL to 1 s (TIME-WAIT 2 s); Linux\'s TIME-WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN), so the port is still held',
+    dependsOn: 'nothing',
+  },
+  {
+    scenario: '*',
+    aspect: 'control',
+    pattern: /kernel c\d+ (\w+)>(\w+) \[\.\] seq \d+ ack \d+, simulator c\d+ \1>\2 \[[FR]\.\]/,
+    what: 'the ACK of a FIN leaves on its own, before the application\'s close: four segments (or ACK then RST) where the simulator sends FIN+ACK (or RST+ACK) in one',
+    reason: 'seen when the application\'s close() came 1–3 ms after its read of end-of-file: Linux had sent the ACK by then (it does not always hold it for the 40 ms delayed-ACK time once the reader has taken the FIN); the simulator holds it for the full delayed-ACK time (ping-pong mode) and sends it with the close',
+    dependsOn: 'scheduling',
+  },
+  {
+    scenario: 'c14-linger-abort',
+    aspect: 'control',
+    pattern: /kernel \(none\), simulator c1 client>server \[R\] seq \d+/,
+    what: 'the simulator\'s client answers two late ACKs with RSTs; Linux sends none',
+    reason: 'with no link delay the simulator delivers a microsecond\'s segments after the sending program\'s calls, so the server\'s ACKs of the data reach the client after its SO_LINGER{1,0} close; on loopback Linux processes each segment while it is sent, so they were ACKed before the close',
+    dependsOn: 'nothing',
+  },
+];
+
+/** Scenarios the kernel side cannot express, with why (the command exits 2 on them). */
+export const NOT_EXPRESSIBLE: Readonly<Record<string, string>> = {
+  'c10-old-duplicates-die-out': 'old duplicates held back by the network (oldDuplicateRate): a namespace on loopback cannot delay copies; this kernel has no netem',
+};
+
+export function knownReason(scenario: string, difference: Difference): KnownDifference | undefined {
+  return KNOWN_DIFFERENCES.find((k) => (k.scenario === '*' || k.scenario === scenario) && k.aspect === difference.aspect && k.pattern.test(difference.what));
+}
