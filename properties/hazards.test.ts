@@ -34,6 +34,8 @@ describe('C14: SO_LINGER{on,0} skips TIME-WAIT, and old duplicates reach the nex
     maxGapUs: 10 * MS,
     maxConnections: 2,
     isn: ['rfc6528'],
+    // Timestamps off: with them, PAWS (RFC 7323 §5) drops the old incarnation's segments too.
+    timestamps: 0,
   };
 
   it('C14: with an abort and the same 4-tuple reused at once, a stale segment is accepted (found and shrunk)', () => {
@@ -47,6 +49,13 @@ describe('C14: SO_LINGER{on,0} skips TIME-WAIT, and old duplicates reach the nex
     expect(spec.connections[0]!.incarnations).toBeGreaterThanOrEqual(2);
     expect(staleMessage(spec)).toMatch(/^incarnation \d+ accepted segment #\d+ .* sent by incarnation \d+/);
     console.info(`C14 counterexample (seed ${details.seed}, path ${details.counterexamplePath}):\n${describeRunSpec(spec)}\n${staleMessage(spec)}`);
+  });
+
+  it('C10/C14: with timestamps on (Linux tcp_timestamps = 1), PAWS drops the old duplicates: the same search finds none', () => {
+    // Act: the same aborts and reconnects; the 4-tuple's TSvals keep rising across incarnations.
+    const details = search({ ...hazard, timestamps: 1 }, scaledRuns(500), 14);
+    // Assert
+    expect(details.failed).toBe(false);
   });
 
   it('C10: with a graceful close and TIME-WAIT honoured, the same search finds no stale segment', () => {
@@ -74,6 +83,8 @@ describe('C10: segments that outlive MSL defeat TIME-WAIT', () => {
     isn: ['fixed'],
     mslUs: [500 * MS],
     rfc1337: true,
+    // Timestamps off: with them, PAWS drops most old duplicates whatever MSL says.
+    timestamps: 0,
   };
 
   it('C10: when segments may outlive MSL, an old duplicate is accepted by a later incarnation (found and shrunk)', () => {
@@ -86,6 +97,13 @@ describe('C10: segments that outlive MSL defeat TIME-WAIT', () => {
     expect(spec.connections.length).toBe(1);
     expect(staleMessage(spec)).toMatch(/sent by incarnation \d+/);
     console.info(`C10 counterexample (seed ${details.seed}, path ${details.counterexamplePath}):\n${describeRunSpec(spec)}\n${staleMessage(spec)}`);
+  });
+
+  it('C10: with timestamps on, PAWS drops the old duplicates even when they outlive MSL and ISNs repeat: the same search finds none', () => {
+    // Act
+    const details = search({ ...naive, enforceMsl: false, timestamps: 1 }, scaledRuns(500), 10);
+    // Assert
+    expect(details.failed).toBe(false);
   });
 
   it('C10: when the network kills segments after MSL and ISNs follow RFC 6528\'s clock, the same search finds none', () => {

@@ -169,7 +169,7 @@ typedef struct conn {
   int eof;
   const char *error;   /* the errno the application sees next */
   int reuse, linger_on, linger_sec;
-  u32_t rcv_nxt, lastack, tmr; /* to tell which segment the connection acted on */
+  u32_t rcv_nxt, lastack, tmr, rcv_wnd; /* to tell which segment the connection acted on */
   u32_t sent_high;     /* highest sequence end sent, to mark retransmissions */
   int sent_any;
   int announced;
@@ -200,6 +200,22 @@ static sock_t *socks; static int sock_cap;
 static int next_fd = 3;
 static const uint8_t *input_bytes; /* the datagram of a segment request */
 static u16_t input_sport, input_dport; static u32_t input_src;
+static u32_t input_seq, input_len; static u8_t input_flags;
+/* The connection `accepted` was already reported for, in this segment request (or -1). */
+static int input_accepted = -1;
+
+static int is_input_conn(const conn_t *c) {
+  return input_bytes && c->local_port == input_dport && c->remote_port == input_sport && c->remote_ip == input_src;
+}
+
+static void report_accepted(conn_t *c);
+
+/* RFC 9293 §3.10.7.4's acceptability test against the window before the segment arrived. */
+static int acceptable(u32_t rcv_nxt, u32_t wnd) {
+  if (input_len == 0) return wnd == 0 ? input_seq == rcv_nxt : (u32_t)(input_seq - rcv_nxt) < wnd;
+  if (wnd == 0) return 0;
+  return (u32_t)(input_seq - rcv_nxt) < wnd || (u32_t)(input_seq + input_len - 1 - rcv_nxt) < wnd;
+}
 
 static void ev_begin(void) { text_add(&ev, ev_count++ ? "," : ""); }
 
@@ -243,7 +259,7 @@ static conn_t *track(struct tcp_pcb *pcb, int passive) {
   c->fd = -1;
   c->listener_fd = -1;
   c->reuse = ip_get_option(pcb, SOF_REUSEADDR) ? 1 : 0;
-  c->rcv_nxt = pcb->rcv_nxt; c->lastack = pcb->lastack; c->tmr = pcb->tmr;
+  c->rcv_nxt = pcb->rcv_nxt; c->lastack = pcb->lastack; c->tmr = pcb->tmr; c->rcv_wnd = pcb->rcv_wnd;
   if (conn_count == conn_cap) { conn_cap = conn_cap ? conn_cap * 2 : 64; conns = realloc(conns, sizeof *conns * (size_t)conn_cap); }
   conns[conn_count++] = c;
   return c;
@@ -317,6 +333,13 @@ static void on_err(void *arg, err_t err) {
   report_state(c, CLOSED, err == ERR_RST ? "rcv RST" : "abort");
 }
 
+static void report_accepted(conn_t *c) {
+  announce(c);
+  ev_begin();
+  text_add(&ev, "[\"accepted\",%d]", c->handle);
+  input_accepted = c->handle;
+}
+
 static void watch(conn_t *c) {
   tcp_arg(c->pcb, c);
   tcp_recv(c->pcb, on_recv);
@@ -379,6 +402,12 @@ static err_t netif_out(struct netif *netif, struct pbuf *p, const ip4_addr_t *ds
         }
       }
     }
+    /* A segment this one's arrival caused, whose ACK shows lwIP took what arrived (or a new
+       child's SYN,ACK): the arrival was accepted, and the trace says so before the answer. */
+    if (c && c->handle != input_accepted && is_input_conn(c) && c->pcb && (c->pcb->rcv_nxt != c->rcv_nxt || (c->passive && (input_flags & TCP_SYN)))) report_accepted(c);
+    /* lwIP sets a pcb's state before it sends what the change causes (the SYN of tcp_connect,
+       the FIN of tcp_close): report the change first, as the trace of any stack reads. */
+    if (c && c->pcb && (int)c->pcb->state != c->state) report_state(c, c->pcb->state, input_bytes ? "segment" : "call");
     if (c && !(flags & TCP_RST)) {
       announce(c);
       handle = c->handle;
@@ -435,6 +464,9 @@ static void walk(void) {
     if (!c->pcb) continue;
     struct tcp_pcb *pcb = c->pcb;
     int acted = pcb->rcv_nxt != c->rcv_nxt || pcb->lastack != c->lastack || (int)pcb->state != c->state;
+    /* lwIP keeps an in-window segment that arrived out of order on its ooseq queue: RFC 9293
+       calls it acceptable, so it is reported accepted now, not when the gap fills. */
+    if (input_bytes && !(input_flags & TCP_RST) && c->state >= ESTABLISHED && c->state <= LAST_ACK && acceptable(c->rcv_nxt, c->rcv_wnd)) acted = 1;
     if (c->state == TIME_WAIT && pcb->state == TIME_WAIT && pcb->tmr != c->tmr) {
       announce(c);
       ev_begin();
@@ -442,12 +474,8 @@ static void walk(void) {
       acted = 1;
     }
     /* The segment of this request was for this connection and moved it: it was accepted. */
-    if (input_bytes && acted && c->local_port == input_dport && c->remote_port == input_sport && c->remote_ip == input_src) {
-      announce(c);
-      ev_begin();
-      text_add(&ev, "[\"accepted\",%d]", c->handle);
-    }
-    c->rcv_nxt = pcb->rcv_nxt; c->lastack = pcb->lastack; c->tmr = pcb->tmr;
+    if (acted && is_input_conn(c) && c->handle != input_accepted) report_accepted(c);
+    c->rcv_nxt = pcb->rcv_nxt; c->lastack = pcb->lastack; c->tmr = pcb->tmr; c->rcv_wnd = pcb->rcv_wnd;
     if ((int)pcb->state != c->state) {
       const char *cause = input_bytes ? "segment" : "call";
       report_state(c, pcb->state, cause);
@@ -750,6 +778,7 @@ static void worker_handle(const char *line, text_t *r) {
   ev.len = 0; ev_count = 0;
   if (ev.data) ev.data[0] = 0;
   input_bytes = NULL;
+  input_accepted = -1;
   long long now = json_int(line, "now", now_us);
   if (now > now_us) now_us = now;
   if (strcmp(op, "host") == 0) {
@@ -765,6 +794,9 @@ static void worker_handle(const char *line, text_t *r) {
       input_src = (u32_t)bytes[12] << 24 | (u32_t)bytes[13] << 16 | (u32_t)bytes[14] << 8 | bytes[15];
       input_sport = (u16_t)(bytes[ihl] << 8 | bytes[ihl + 1]);
       input_dport = (u16_t)(bytes[ihl + 2] << 8 | bytes[ihl + 3]);
+      input_seq = (u32_t)bytes[ihl + 4] << 24 | (u32_t)bytes[ihl + 5] << 16 | (u32_t)bytes[ihl + 6] << 8 | bytes[ihl + 7];
+      input_flags = bytes[ihl + 13];
+      input_len = (u32_t)(len - ihl - (size_t)(bytes[ihl + 12] >> 4) * 4) + ((input_flags & TCP_SYN) ? 1 : 0) + ((input_flags & TCP_FIN) ? 1 : 0);
       struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
       pbuf_take(p, bytes, (u16_t)len);
       if (host_netif.input(p, &host_netif) != ERR_OK) pbuf_free(p);

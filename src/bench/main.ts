@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { meetsTarget, type Benchmark, type Measurement } from './benchmark.js';
 import { appendBenchRows, benchEnvironment, benchRow, BENCH_CSV_PATH } from './csv.js';
+import { externalBenchmark } from './external.js';
 import { lifecycleBenchmark } from './lifecycle.js';
 import { memoryBenchmark } from './memory.js';
 import { portExhaustionBenchmark } from './port-exhaustion.js';
@@ -21,7 +22,7 @@ import { propertyBenchmark } from './property.js';
 import { schedulerBenchmark } from './scheduler.js';
 
 /** Every benchmark, in the order they run. */
-export const BENCHMARKS: readonly Benchmark[] = [schedulerBenchmark, lifecycleBenchmark, memoryBenchmark, propertyBenchmark, portExhaustionBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [schedulerBenchmark, lifecycleBenchmark, memoryBenchmark, propertyBenchmark, externalBenchmark, portExhaustionBenchmark];
 
 async function main(argv: readonly string[]): Promise<number> {
   const filters = argv.filter((arg) => arg !== '--');

@@ -186,6 +186,35 @@ class IgnoresRefusal extends Tcb {
   }
 }
 
+/** C4 broken the other way: the SYN counts two, so its ACK is ISN+2. */
+class SynAckPlusTwo extends Tcb {
+  protected override readonly synSpace = 2;
+}
+
+/** C4 broken the other way: the FIN counts two, so its ACK is the FIN's seq + 2. */
+class FinAckPlusTwo extends Tcb {
+  protected override readonly finSpace = 2;
+}
+
+/** C7 broken the other way: the ACK of a FIN waits for our own FIN however long the application takes, so a slow close still takes three segments. */
+class FinAckHeldBack extends Tcb {
+  protected override scheduleAck(nowUs: number): void {
+    if (this.state !== 'CLOSE-WAIT') super.scheduleAck(nowUs);
+  }
+}
+
+/** C6 broken the other way: a retransmitted segment's bytes, already delivered, are handed to the application again. */
+class DeliversDuplicates extends Tcb {
+  protected override receiveText(nowUs: number, seg: Segment, window: number): void {
+    const len = seg.payload.length;
+    if (len > 0 && ((seg.seq - this.rcvNxt) | 0) < 0 && ((seg.seq + len - this.rcvNxt) | 0) <= 0) {
+      this.receiveQueue.push(seg.payload);
+      this.env.wake(this);
+    }
+    super.receiveText(nowUs, seg, window);
+  }
+}
+
 /** C10 broken one way: TIME-WAIT never lets a SYN open a new incarnation; it only ACKs. */
 class TimeWaitRefusesSyn extends Tcb {
   override timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
@@ -217,7 +246,8 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('no-time-wait', 'the active closer skips TIME-WAIT', NoTimeWait), caughtBy: 'time-wait-side', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('time-wait-rst', 'TIME-WAIT answers a retransmitted FIN with RST', TimeWaitAnswersRst), caughtBy: 'time-wait-2msl', closeOrders: ['client-first', 'server-first'], faults: true },
   {
-    endpoint: endpoint('accept-out-of-window', 'the receive test accepts out-of-window segments', AcceptsOutOfWindow),
+    // Timestamps off: with them PAWS (RFC 7323 §5) drops the old incarnation's segments before the broken test sees them.
+    endpoint: endpoint('accept-out-of-window', 'the receive test accepts out-of-window segments', AcceptsOutOfWindow, (c) => ({ ...c, timestamps: 0 })),
     caughtBy: 'no-stale-segment',
     closeOrders: ALL_ORDERS,
     faults: true,
@@ -231,6 +261,17 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('acks-beyond', 'pure ACKs acknowledge one byte more than received', AcksBeyond), caughtBy: 'seq-space', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('acks-fin-at-once', 'the ACK of a FIN is never delayed', AcksFinAtOnce), caughtBy: 'close-shape', closeOrders: ['client-first', 'server-first'], faults: false },
   { endpoint: endpoint('stuck-in-last-ack', 'LAST-ACK never reaches CLOSED', StuckInLastAck), caughtBy: 'termination', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('syn-ack-plus-two', 'ACK of a SYN is its seq + 2', SynAckPlusTwo), caughtBy: 'syn-ack', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('fin-ack-plus-two', 'ACK of a FIN is its seq + 2', FinAckPlusTwo), caughtBy: 'fin-ack', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('fin-ack-held-back', 'the ACK of a FIN waits for our FIN, however slow the close', FinAckHeldBack), caughtBy: 'close-shape', closeOrders: ['client-first', 'server-first'], faults: false },
+  { endpoint: endpoint('delivers-duplicates', 'bytes already delivered are delivered again when retransmitted', DeliversDuplicates), caughtBy: 'stream', closeOrders: ALL_ORDERS, faults: true },
+  {
+    endpoint: endpoint('bind-refuses-reuse', 'bind() refuses a port held by TIME-WAIT even with SO_REUSEADDR on both', Tcb, undefined, { bindConflicts: (candidate) => candidate.otherTimeWait || linuxBindConflicts(candidate) }),
+    caughtBy: 'bind-in-use',
+    closeOrders: ['client-first', 'server-first'],
+    faults: false,
+    maxIncarnations: 3,
+  },
   { endpoint: endpoint('refused-as-reset', 'a refused connect() reports ECONNRESET', RefusedAsReset), caughtBy: 'connect-result', closeOrders: ['refused'], faults: false },
   { endpoint: endpoint('ignores-refusal', 'SYN-SENT ignores the RST of a refusal; connect() times out', IgnoresRefusal), caughtBy: 'connect-result', closeOrders: ['refused'], faults: false },
   { endpoint: endpoint('syn-retries-3', 'connect() gives up after 3 SYN retransmissions, not tcp_syn_retries', Tcb, (c) => ({ ...c, synRetries: 3 })), caughtBy: 'connect-result', closeOrders: ['unreachable'], faults: false },

@@ -188,7 +188,9 @@ export class HostResetMonitor extends BaseMonitor {
 
   private onSent(seg: Segment, atUs: number, index: number): void {
     this.portsOf(seg.srcIp).add(seg.srcPort);
-    if (seg.connId >= 0) return;
+    // A scripted peer (src/world/scripted-peer.ts) sends with no connection on purpose; only
+    // the hosts named in the context are judged once the context names them.
+    if (seg.connId >= 0 || (this.hostOfIp.size > 0 && !this.hostOfIp.has(seg.srcIp))) return;
     if (!(seg.flags & RST)) {
       this.report(atUs, index, null, `a host sent a segment with no connection that is not a RST (flags ${seg.flags})`);
       return;

@@ -8,7 +8,7 @@ import type { TraceEvent } from '../world/trace.js';
 import { canonicalJson, loadCounterexample } from './counterexample.js';
 import { stringify } from 'csv-stringify/sync';
 import { parseCsv, toCsv } from './csv.js';
-import { ENDPOINTS } from './endpoints.js';
+import { ENDPOINTS, endpointByName } from './endpoints.js';
 import { EXIT, UsageError } from './errors.js';
 import { INPUT_LIMIT_BYTES, readUserFile } from './fs.js';
 import { OutputSet, writeOutput, type OutputTarget } from './output.js';
@@ -44,6 +44,13 @@ export function listCommand(io: CliIo, runsScale: number | undefined): number {
     const mutant = MUTANTS.find((m) => m.endpoint === e);
     lines.push(`  ${e.name.padEnd(endpointWidth)}  ${e.description}${mutant !== undefined ? ` (caught by ${mutant.caughtBy})` : ''}`);
   }
+  lines.push(
+    '',
+    'External stacks (any language; docs/external-stack.md): timewait run --stack \'CMD ARGS\' (also replay, scenario).',
+    '  A stack is a process speaking JSON lines on stdin/stdout; check one with timewait stack-check \'CMD ARGS\'.',
+    '  In the repo: node dist/stack/reference-server.js (the reference, out of process);',
+    '  native/lwip/build/timewait-lwip (lwIP 2.1.3; make -C native/lwip). External stacks are judged by the rfc monitor profile.',
+  );
   io.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }
@@ -154,7 +161,7 @@ export function replayCommandHandler(source: ReplaySource, options: OutputOption
 export function scenarioCommandHandler(file: string, options: OutputOptions & { readonly endpoint?: string }, io: CliIo): number {
   const targets = checkOutputs(io, options, [file]);
   const scenario = loadScenarioFile(resolvePath(io, file));
-  const endpoint = options.endpoint === undefined ? undefined : ENDPOINTS.find((e) => e.name === options.endpoint);
+  const endpoint = options.endpoint === undefined ? undefined : endpointByName(options.endpoint);
   const result = runScenario(scenario, { name: scenarioName(file), ...(endpoint !== undefined ? { endpoint } : {}) });
   emitTrace(io, options, targets, () => (options.format === 'json' ? scenarioJson(result) : scenarioText(result)), result.events, `${scenarioHeader(result)}\n${scenarioFooter(result)}`);
   const origin = { suite: `scenario:${result.name}`, endpoint: endpoint?.name ?? 'reference', chunk: '' as const, seed: scenario.seed, path: '' };
@@ -176,7 +183,7 @@ export function scenarioHeader(result: ScenarioResult): string {
 
 export function scenarioFooter(result: ScenarioResult): string {
   const lines = [
-    `result: ${result.passed ? 'pass' : 'FAIL'}; ${result.expectations.met} of ${result.expectations.total} expectations met; ${result.violations.length === 0 ? 'no invariant broken' : `${result.violations.length} invariant${result.violations.length === 1 ? '' : 's'} broken`}; ${result.stats.events} events, run ended by ${result.end.stoppedBy} at ${result.end.endUs} us`,
+    `result: ${result.passed ? 'pass' : 'FAIL'}; ${result.expectations.met} of ${result.expectations.total} expectations met; ${result.violations.length === 0 ? 'no invariant broken' : `${result.violations.length} invariant${result.violations.length === 1 ? '' : 's'} broken`}; ${result.stats.events} events, run ended by ${result.stoppedBy} at ${result.end.endUs} us`,
   ];
   for (const m of result.mismatches) {
     lines.push(m.step < 0 ? `  expected ${m.what}: ${m.expected}, got ${m.got}` : `  ${m.host} step ${m.step} ${m.what}: expected ${m.expected}, got ${m.got}`);
@@ -196,7 +203,7 @@ export function scenarioJson(result: ScenarioResult): string {
     violations: result.violations,
     events: result.stats.events,
     virtualUs: result.stats.virtualUs,
-    stoppedBy: result.end.stoppedBy,
+    stoppedBy: result.stoppedBy,
   };
   return `${JSON.stringify(header)}\n${traceJsonLines(result.events)}${JSON.stringify(footer)}\n`;
 }

@@ -52,6 +52,7 @@ const runSpecSchema = z.looseObject({
   faultsEndUs: nonNegative,
   enforceMsl: z.boolean(),
   rfc1337: z.boolean(),
+  timestamps: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
 });
 
 export const counterexampleSchema = z.object({

@@ -12,6 +12,8 @@ import { EXIT, parseOrThrow, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { campaignSeedSchema, endpointNameSchema, envSchema, flagName, formatSchema, pathSchema, runsSchema, seedSchema, shardSchema, suiteNameSchema, workersSchema } from './options.js';
 import { runCommand } from './run.js';
+import { packetdrillCommand } from './packetdrill.js';
+import { stackCheckCommand } from './stack-check.js';
 import { registerWireCommands } from './wire-commands.js';
 
 export const VERSION = '0.1.0';
@@ -75,6 +77,32 @@ const replayOptionsSchema = z
 
 const scenarioOptionsSchema = z.object({ ...outputShape, endpoint: endpointNameSchema.optional() }).superRefine(checkOutput);
 
+const packetdrillOptionsSchema = z
+  .object({
+    format: formatSchema.default('text'),
+    out: z.string().min(1).optional(),
+    csv: z.string().min(1).optional(),
+    report: z.string().min(1).optional(),
+    endpoint: endpointNameSchema.optional(),
+    exact: z.boolean().default(false),
+    lenient: z.boolean().default(false),
+    verbose: z.boolean().default(false),
+    fuzz: runsSchema.optional(),
+    seed: seedSchema.optional(),
+    path: pathSchema.optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.format === 'pcap' && o.out === undefined) ctx.addIssue({ code: 'custom', path: [], message: '--format pcap writes a binary capture: give the file with --out FILE' });
+    if (o.path !== undefined && (o.fuzz === undefined || o.seed === undefined)) ctx.addIssue({ code: 'custom', path: [], message: '--path replays a fuzz counterexample: give --fuzz N and --seed S with it' });
+  });
+/** `--stack CMD` is `--endpoint stack:CMD`: one name for a stack through campaigns, CSVs and replays. */
+function withStack(raw: Record<string, unknown>): Record<string, unknown> {
+  if (raw.stack === undefined) return raw;
+  if (raw.endpoint !== undefined && raw.endpoint !== 'reference') throw new UsageError('give either --stack COMMAND or --endpoint NAME, not both');
+  const { stack, ...rest } = raw;
+  return { ...rest, endpoint: `stack:${String(stack)}` };
+}
+
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
   const env = () => parseOrThrow(envSchema, { TIMEWAIT_RUNS_SCALE: io.env.TIMEWAIT_RUNS_SCALE }, 'environment', flagName);
@@ -95,6 +123,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--runs <n>', 'runs per suite, instead of each suite\'s default (TIMEWAIT_RUNS_SCALE scales the defaults)')
     .option('--seed <seed>', 'campaign seed, or "random" (the default; printed first)')
     .option('--endpoint <name>', 'TCP implementation to test: reference, or a mutant (timewait list)', 'reference')
+    .option('--stack <command>', 'an external stack to test instead: a command speaking docs/external-stack.md (e.g. native/lwip/build/timewait-lwip)')
     .option('--workers <n>', 'worker threads (default: available cores); results do not depend on it')
     .option('--shard <i/n>', 'run only shard i of n (counting from 0), for a CI matrix; needs --seed')
     .option('--csv <file>', 'CSV of one row per run (default: reports/campaign.csv)')
@@ -105,7 +134,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--no-timing', 'leave wall-clock figures out, so files compare byte for byte')
     .option('--report <dir>', 'also write DIR/report.html: summary, failures with ladder diagrams, campaign plots, state-diagram coverage')
     .action(async (suites: string[], raw: Record<string, unknown>) => {
-      const o = options(runOptionsSchema, { ...raw, suites }) as z.output<typeof runOptionsSchema>;
+      const o = options(runOptionsSchema, { ...withStack(raw), suites }) as z.output<typeof runOptionsSchema>;
       const { TIMEWAIT_RUNS_SCALE } = env();
       exitCode = await runCommand(
         {
@@ -151,10 +180,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .option('--seed <seed>', 'fast-check seed (the CSV\'s seed column)')
       .option('--path <path>', 'fast-check path (the CSV\'s path column, or a shrunk path like 3:0:1)')
       .option('--endpoint <name>', 'endpoint the run used (default reference)')
+      .option('--stack <command>', 'the external stack the run used (docs/external-stack.md)')
       .option('--from <file>', 'a saved counterexample (reports/counterexample-….json) instead of --suite/--seed/--path')
       .option('--report <dir>', 'also write DIR/report.html: the run\'s ladder diagram (violation marked), its figures and edges'),
   ).action((raw: Record<string, unknown>) => {
-    const o = options(replayOptionsSchema, raw) as z.output<typeof replayOptionsSchema>;
+    const o = options(replayOptionsSchema, withStack(raw)) as z.output<typeof replayOptionsSchema>;
     const source: ReplaySource = o.from !== undefined ? { from: o.from } : { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference' };
     exitCode = replayCommandHandler(source, { ...outputOptions(o), ...(o.report !== undefined ? { report: o.report } : {}) }, io);
   });
@@ -164,11 +194,49 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .command('scenario')
       .description('run a scenario file: hosts, link faults and scripts of socket calls with expected results')
       .argument('<file>', 'scenario file (JSON; see docs/cli.md and examples/)')
-      .option('--endpoint <name>', 'TCP implementation to run (default reference)'),
+      .option('--endpoint <name>', 'TCP implementation to run (default reference)')
+      .option('--stack <command>', 'an external stack to run instead (docs/external-stack.md)'),
   ).action((file: string, raw: Record<string, unknown>) => {
-    const o = options(scenarioOptionsSchema, raw) as z.output<typeof scenarioOptionsSchema>;
+    const o = options(scenarioOptionsSchema, withStack(raw)) as z.output<typeof scenarioOptionsSchema>;
     exitCode = scenarioCommandHandler(file, { ...outputOptions(o), ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) }, io);
   });
+
+  // packetdrill scripts (src/cli/packetdrill.ts, issue #11).
+  program
+    .command('packetdrill')
+    .description('run packetdrill scripts on the simulated stack, exactly in virtual time; --fuzz N perturbs the injected packets and lets the monitors judge')
+    .argument('<files...>', 'packetdrill scripts (.pkt; the subset in docs/cli.md)')
+    .option('--endpoint <name>', 'TCP implementation to run (default reference)')
+    .option('--exact', 'tolerance 0: every packet at exactly its script time')
+    .option('--lenient', 'skip lines the simulator does not model (and list them) instead of failing the script')
+    .option('--fuzz <n>', 'run each script N times with seeded perturbations of the injected packets; only the monitors judge')
+    .option('--seed <seed>', 'fuzz seed (default 1)')
+    .option('--path <path>', 'with --fuzz and --seed: replay one shrunk counterexample')
+    .option('--verbose', 'print the notes and trace of passing scripts too')
+    .option('--format <format>', 'text, json (one object per script) or pcap (one script, needs --out)', 'text')
+    .option('--out <file>', 'write the results (or the capture) to a file')
+    .option('--csv <file>', 'one row per script')
+    .option('--report <dir>', 'also write DIR/packetdrill.html with a ladder diagram per script')
+    .action((files: string[], raw: Record<string, unknown>) => {
+      const o = options(packetdrillOptionsSchema, raw) as z.output<typeof packetdrillOptionsSchema>;
+      exitCode = packetdrillCommand(
+        files,
+        {
+          format: o.format,
+          exact: o.exact,
+          lenient: o.lenient,
+          verbose: o.verbose,
+          ...(o.out !== undefined ? { out: o.out } : {}),
+          ...(o.csv !== undefined ? { csv: o.csv } : {}),
+          ...(o.report !== undefined ? { report: o.report } : {}),
+          ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+          ...(o.fuzz !== undefined ? { fuzz: o.fuzz } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.path !== undefined ? { path: o.path } : {}),
+        },
+        io,
+      );
+    });
 
   program
     .command('merge')
@@ -177,6 +245,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--out <file>', 'merged file', 'reports/campaign.csv')
     .action((files: string[], raw: { out?: string }) => {
       exitCode = mergeCommand(files, raw.out, io);
+    });
+
+  program
+    .command('stack-check')
+    .description('check that external stacks speak docs/external-stack.md: lifecycle, segments, refused connect, determinism')
+    .argument('<commands...>', 'each a command line that starts a stack (quote it: \'native/lwip/build/timewait-lwip\')')
+    .action((commands: string[]) => {
+      exitCode = stackCheckCommand(commands, io);
     });
 
   // `check FILE.pcap` and `kernel FILE.json` (src/kernel): registered in wire-commands.ts.

@@ -40,7 +40,9 @@ export const pathSchema = z
 
 export const suiteNameSchema = z.enum(SUITES.map((s) => s.name) as [string, ...string[]], { error: `expected a suite name: ${SUITES.map((s) => s.name).join(', ')} (timewait list shows them)` });
 
-export const endpointNameSchema = z.enum(ENDPOINT_NAMES as [string, ...string[]], { error: `expected an endpoint: ${ENDPOINT_NAMES.join(', ')} (timewait list shows them)` });
+export const endpointNameSchema = z
+  .string()
+  .refine((name) => ENDPOINT_NAMES.includes(name) || /^stack:\S/.test(name), { error: `expected an endpoint: ${ENDPOINT_NAMES.join(', ')}, or stack:COMMAND for an external stack (timewait list shows them)` });
 
 const positiveInt = (what: string, max: number) =>
   z

@@ -19,7 +19,7 @@ describe('timewait replay', () => {
     expect(first.stdout).toBe(second.stdout);
     const lines = first.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('# replay of suite time-wait, endpoint reference, seed -77, path 3');
-    expect(lines.some((l) => /^\d+\.\d{6} 10\.0\.0\.\d+\.\d+ > 10\.0\.0\.\d+\.\d+: Flags \[S\], seq \d+, win \d+, options \[mss 1460\], length 0$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^\d+\.\d{6} 10\.0\.0\.\d+\.\d+ > 10\.0\.0\.\d+\.\d+: Flags \[S\], seq \d+, win \d+, options \[mss 1460,nop,nop,TS val \d+ ecr 0,nop,wscale 7\], length 0$/.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/^# result: no invariant broken; \d+ events/);
   });
 

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { EdgeCoverage } from '../check/coverage.js';
 import { createMonitors, describeMonitors, MonitorSet, type MonitorContext, type Violation } from '../check/index.js';
-import { parseIpv4 } from '../net/address.js';
+import { formatIpv4, hostIp, parseIpv4 } from '../net/address.js';
 import { isFaulty, linkFaults, type LinkFaults } from '../net/faults.js';
 import { StatsCollector, type ConnectionStats, type RunStats } from '../scenario/stats.js';
 import type { RunEnd } from '../sim/scheduler.js';
@@ -35,10 +35,40 @@ void ERRNOS_COMPLETE;
 
 const RESULT_PATTERN = new RegExp(`^(ok|eof|sent \\d+|recv \\d+|port \\d+|value (\\d+|${ERRNOS.join('|')})|${ERRNOS.join('|')})$`);
 
-const microseconds = z.int({ error: 'expected a non-negative integer number of microseconds' }).min(0, { error: 'expected a non-negative number of microseconds (a delay cannot be negative)' });
+/**
+ * Bounds. Every number has one the simulator can honour: times and sizes stay far from 2^53
+ * when added up (a time plus a delay, a window times two), lists stay small enough to check,
+ * and a run stays within its memory budget (SCENARIO_MEMORY_BUDGET_BYTES).
+ */
+export const SCENARIO_BOUNDS = {
+  /** 10^12 µs: 11.6 days of virtual time, any time or delay in the file. */
+  timeUs: 1_000_000_000_000,
+  /** Bytes one send or recv call moves: 16 MiB (the run's trace keeps a copy of what is sent). */
+  callBytes: 16 * 1024 * 1024,
+  /** Socket send buffer (Linux's tcp_wmem maximum is 4 MiB). */
+  sendBufferBytes: 64 * 1024 * 1024,
+  /** Retry counts (Linux caps tcp_syn_retries at 127). */
+  retries: 255,
+  /** Other counts: listen backlog, SO_LINGER seconds, quick ACKs, expected figures. */
+  count: 1_000_000_000,
+  hosts: 254,
+  stepsPerHost: 10_000,
+  links: 10_000,
+  windows: 1_000,
+  dropIndexes: 10_000,
+  /** Scheduler events per run (limits.maxEvents); the memory budget may stop a run sooner. */
+  events: 10_000_000,
+} as const;
+
+const bounded = (what: string, max: number) => z.int({ error: `expected ${what} from 0 to ${max}` }).min(0, { error: `expected ${what} from 0 to ${max}` }).max(max, { error: `expected ${what} from 0 to ${max}` });
+const microseconds = bounded('a whole number of microseconds', SCENARIO_BOUNDS.timeUs);
 const probability = z.number({ error: 'expected a probability between 0 and 1' }).min(0, { error: 'expected a probability between 0 and 1' }).max(1, { error: 'expected a probability between 0 and 1' });
-const port = z.int({ error: 'expected a port number from 0 to 65535' }).min(0, { error: 'expected a port number from 0 to 65535' }).max(65535, { error: 'expected a port number from 0 to 65535' });
-const count = z.int({ error: 'expected a non-negative integer' }).min(0, { error: 'expected a non-negative integer' });
+const port = bounded('a port number', 65535);
+const count = bounded('a whole number', SCENARIO_BOUNDS.count);
+const retries = bounded('a retry count', SCENARIO_BOUNDS.retries);
+const callBytes = z.int({ error: `expected a number of bytes from 1 to ${SCENARIO_BOUNDS.callBytes}` }).min(1, { error: `expected a number of bytes from 1 to ${SCENARIO_BOUNDS.callBytes}` }).max(SCENARIO_BOUNDS.callBytes, { error: `expected a number of bytes from 1 to ${SCENARIO_BOUNDS.callBytes}` });
+const list = <T extends z.ZodType>(item: T, max: number, what: string) => z.array(item).max(max, { error: `expected at most ${max} ${what}` });
+const positiveBounded = (what: string, max: number) => z.int({ error: `expected ${what} from 1 to ${max}` }).min(1, { error: `expected ${what} from 1 to ${max}` }).max(max, { error: `expected ${what} from 1 to ${max}` });
 const sock = z.string({ error: 'expected a socket name (a string such as "srv")' }).min(1, { error: 'expected a non-empty socket name' });
 const hostName = z.string({ error: 'expected a host name' }).regex(/^[A-Za-z][A-Za-z0-9_-]*$/, { error: 'expected a host name: a letter, then letters, digits, - or _' });
 const expect = z
@@ -61,10 +91,10 @@ const faultsShape = {
   reorderDelayUsMax: microseconds.optional(),
   oldDuplicateRate: probability.optional(),
   oldDuplicateDelayUsMax: microseconds.optional(),
-  partitions: z.array(window).optional(),
-  holds: z.array(window).optional(),
+  partitions: list(window, SCENARIO_BOUNDS.windows, 'windows').optional(),
+  holds: list(window, SCENARIO_BOUNDS.windows, 'windows').optional(),
   /** Lose the k-th segments sent this way (0-based). */
-  dropSegmentIndexes: z.array(count).optional(),
+  dropSegmentIndexes: list(count, SCENARIO_BOUNDS.dropIndexes, 'segment indexes').optional(),
 };
 
 const linkSchema = z.strictObject({
@@ -75,28 +105,28 @@ const linkSchema = z.strictObject({
   ...faultsShape,
 });
 
-const isnSchema = z.union([z.enum(['rfc6528', 'random']), z.strictObject({ fixed: z.int().min(0).max(0xffffffff) })], { error: 'expected "rfc6528", "random" or { "fixed": N }' });
+const isnSchema = z.union([z.enum(['rfc6528', 'random']), z.strictObject({ fixed: bounded('an ISN', 0xffffffff) })], { error: 'expected "rfc6528", "random" or { "fixed": N } with N from 0 to 4294967295' });
 
 /** Stack settings (src/tcp/config.ts `StackConfig`); Linux defaults for what is left out. */
 const stackSchema = z.strictObject({
-  mslUs: z.int().min(1, { error: 'expected a positive number of microseconds' }).optional(),
+  mslUs: positiveBounded('a number of microseconds', SCENARIO_BOUNDS.timeUs).optional(),
   timeWaitUs: microseconds.optional(),
   finWait2TimeoutUs: microseconds.optional(),
   rtoInitialUs: microseconds.optional(),
   rtoMinUs: microseconds.optional(),
   rtoMaxUs: microseconds.optional(),
-  synRetries: count.optional(),
-  synAckRetries: count.optional(),
-  dataRetries: count.optional(),
-  mss: z.int().min(1).max(65495).optional(),
-  receiveBufferBytes: z.int().min(1).max(65535).optional(),
-  sendBufferBytes: z.int().min(1).optional(),
+  synRetries: retries.optional(),
+  synAckRetries: retries.optional(),
+  dataRetries: retries.optional(),
+  mss: positiveBounded('an MSS in bytes', 65495).optional(),
+  receiveBufferBytes: positiveBounded('a receive buffer in bytes', 65535).optional(),
+  sendBufferBytes: positiveBounded('a send buffer in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
   delayedAckUs: microseconds.optional(),
   quickAcks: count.optional(),
   invalidRateLimitUs: microseconds.optional(),
   rfc1337: z.boolean().optional(),
-  ephemeralPortMin: z.int().min(1).max(65535).optional(),
-  ephemeralPortMax: z.int().min(1).max(65535).optional(),
+  ephemeralPortMin: positiveBounded('a port number', 65535).optional(),
+  ephemeralPortMax: positiveBounded('a port number', 65535).optional(),
   isn: isnSchema.optional(),
 });
 
@@ -115,9 +145,9 @@ const stepSchema = z.discriminatedUnion('op', [
   withExpect({ op: z.literal('read'), sock, bytes: z.int().min(1, { error: 'expected at least 1 byte' }) }),
   withExpect({ op: z.literal('listen'), sock, backlog: count.default(16) }),
   withExpect({ op: z.literal('accept'), sock, as: sock }),
-  withExpect({ op: z.literal('connect'), sock, host: hostName, port: port.refine((p) => p > 0, { error: 'expected a port number from 1 to 65535' }) }),
-  withExpect({ op: z.literal('send'), sock, bytes: z.int().min(1, { error: 'expected at least 1 byte' }) }),
-  withExpect({ op: z.literal('recv'), sock, bytes: z.int().min(1, { error: 'expected at least 1 byte' }) }),
+  withExpect({ op: z.literal('connect'), sock, host: hostName, port: positiveBounded('a port number', 65535) }),
+  withExpect({ op: z.literal('send'), sock, bytes: callBytes }),
+  withExpect({ op: z.literal('recv'), sock, bytes: callBytes }),
   withExpect({ op: z.literal('recv-until-eof'), sock }),
   withExpect({ op: z.literal('shutdown'), sock, how: z.enum(['SHUT_RD', 'SHUT_WR', 'SHUT_RDWR']) }),
   withExpect({ op: z.literal('close'), sock }),
@@ -139,7 +169,7 @@ const hostSchema = z.strictObject({
   stack: stackSchema.optional(),
   /** When the host's script starts. */
   startUs: microseconds.optional(),
-  script: z.array(stepSchema).optional(),
+  script: list(stepSchema, SCENARIO_BOUNDS.stepsPerHost, 'steps').optional(),
 });
 
 const monitorNames = describeMonitors().map((m) => m.name) as [string, ...string[]];
@@ -152,7 +182,7 @@ const runExpectSchema = z.strictObject({
   /** Segments dropped for outliving MSL (C10: old duplicates die out). */
   segmentsExpired: count.optional(),
   /** Exactly the hosts on which some connection entered TIME-WAIT (C8, C11, C14, C15). */
-  timeWaitHosts: z.array(hostName).optional(),
+  timeWaitHosts: list(hostName, SCENARIO_BOUNDS.hosts, 'hosts').optional(),
   closes: z
     .strictObject({ threeSegment: count.optional(), fourSegment: count.optional(), simultaneous: count.optional(), abort: count.optional() })
     .optional(),
@@ -162,9 +192,9 @@ const runExpectSchema = z.strictObject({
 export const scenarioSchema = z
   .strictObject({
     /** What the scenario shows, in a sentence. */
-    description: z.string().optional(),
+    description: z.string().max(10_000, { error: 'expected a description of at most 10000 characters' }).optional(),
     /** Claim ids (C1–C15) it demonstrates. */
-    claims: z.array(z.string().regex(/^C([1-9]|1[0-5])$/, { error: 'expected a claim id from C1 to C15' })).optional(),
+    claims: list(z.string().regex(/^C([1-9]|1[0-5])$/, { error: 'expected a claim id from C1 to C15' }), 15, 'claim ids').optional(),
     /** Seed of every random draw (ISNs, ephemeral ports, link faults). */
     seed: z.int().min(-(2 ** 31)).max(2 ** 31 - 1).default(1),
     stack: stackSchema.optional(),
@@ -174,13 +204,13 @@ export const scenarioSchema = z
     faultsEndUs: microseconds.optional(),
     /** Faults of every link direction not listed in `links` (default: clean, 1 ms delay). */
     defaultLink: z.strictObject(faultsShape).optional(),
-    links: z.array(linkSchema).default([]),
-    hosts: z.array(hostSchema).min(1, { error: 'expected at least one host' }),
+    links: list(linkSchema, SCENARIO_BOUNDS.links, 'links').default([]),
+    hosts: z.array(hostSchema).min(1, { error: 'expected at least one host' }).max(SCENARIO_BOUNDS.hosts, { error: `expected at most ${SCENARIO_BOUNDS.hosts} hosts` }),
     /** Monitors to leave out (all watch by default). */
-    skipMonitors: z.array(z.enum(monitorNames, { error: `expected a monitor name: ${monitorNames.join(', ')}` })).default([]),
+    skipMonitors: list(z.enum(monitorNames, { error: `expected a monitor name: ${monitorNames.join(', ')}` }), monitorNames.length, 'monitor names').default([]),
     /** Whole-run expectations, checked after the run like the per-call ones. */
     expect: runExpectSchema.optional(),
-    limits: z.strictObject({ maxEvents: z.int().min(1).optional(), maxTimeUs: z.int().min(1).optional() }).optional(),
+    limits: z.strictObject({ maxEvents: positiveBounded('a number of events', SCENARIO_BOUNDS.events).optional(), maxTimeUs: positiveBounded('a number of microseconds', SCENARIO_BOUNDS.timeUs).optional() }).optional(),
   })
   .superRefine((file, ctx) => {
     const names = new Map<string, number>();
@@ -202,6 +232,27 @@ export const scenarioSchema = z
       if (stack.ephemeralPortMin !== undefined && stack.ephemeralPortMax !== undefined && stack.ephemeralPortMin > stack.ephemeralPortMax) {
         ctx.addIssue({ code: 'custom', path: host.stack?.ephemeralPortMin !== undefined ? ['hosts', i, 'stack', 'ephemeralPortMin'] : ['stack', 'ephemeralPortMin'], message: 'expected ephemeralPortMin <= ephemeralPortMax' });
       }
+      if (stack.rtoMinUs !== undefined && stack.rtoMaxUs !== undefined && stack.rtoMinUs > stack.rtoMaxUs) {
+        ctx.addIssue({ code: 'custom', path: host.stack?.rtoMinUs !== undefined ? ['hosts', i, 'stack', 'rtoMinUs'] : ['stack', 'rtoMinUs'], message: 'expected rtoMinUs <= rtoMaxUs' });
+      }
+    });
+    // The ephemeral range is one setting: given in halves, the other half would be Linux's and
+    // could fall on the wrong side of it.
+    const stacks: [readonly PropertyKey[], z.output<typeof stackSchema> | undefined][] = [[['stack'], file.stack], ...file.hosts.map((h, i): [readonly PropertyKey[], z.output<typeof stackSchema> | undefined] => [['hosts', i, 'stack'], h.stack])];
+    for (const [path, stack] of stacks) {
+      if (stack === undefined) continue;
+      if ((stack.ephemeralPortMin === undefined) !== (stack.ephemeralPortMax === undefined)) {
+        const given = stack.ephemeralPortMin !== undefined ? 'ephemeralPortMin' : 'ephemeralPortMax';
+        ctx.addIssue({ code: 'custom', path: [...path, given], message: 'expected ephemeralPortMin and ephemeralPortMax together (the range is one setting)' });
+      }
+    }
+    // Unique addresses, explicit or by default (10.0.0.1, 10.0.0.2, … by position).
+    const ips = new Map<string, number>();
+    file.hosts.forEach((host, i) => {
+      const ip = formatIpv4(host.ip !== undefined ? parseIpv4(host.ip) : hostIp(i));
+      const other = ips.get(ip);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['hosts', i, host.ip !== undefined ? 'ip' : 'name'], message: `address ${ip} is already hosts[${other}]'s${host.ip === undefined ? ' (the default address of this position)' : ''}: give each host its own ip` });
+      else ips.set(ip, i);
     });
     file.expect?.timeWaitHosts?.forEach((name, i) => {
       if (!known(name)) ctx.addIssue({ code: 'custom', path: ['expect', 'timeWaitHosts', i], message: `no host "${name}" (hosts: ${list})` });
@@ -249,9 +300,22 @@ export interface ScenarioResult {
   readonly expectations: { readonly total: number; readonly met: number };
   readonly context: MonitorContext;
   readonly passed: boolean;
+  /** What ended the run: the scheduler's reason, or `memory budget`. */
+  readonly stoppedBy: string;
 }
 
 export const SCENARIO_DEFAULT_LIMITS = { maxEvents: 1_000_000, maxTimeUs: 24 * 3600 * 1_000_000 };
+
+/**
+ * A scenario run records its whole trace (for the text, JSON and pcap output). Memory is
+ * budgeted deterministically, by trace events: a run that would record more than the budget
+ * allows stops there and fails with "memory budget", rather than being killed for want of
+ * memory. 4 KiB per scheduler event is above what the trace events it records cost with
+ * full-sized payloads (about 1.2 KiB per trace event measured, payload copy included).
+ */
+export const SCENARIO_MEMORY_BUDGET_BYTES = 1024 * 1024 * 1024;
+export const RECORDED_EVENT_BYTES = 4096;
+export const SCENARIO_MEMORY_EVENTS = Math.floor(SCENARIO_MEMORY_BUDGET_BYTES / RECORDED_EVENT_BYTES);
 
 /** What the monitors need to know, derived from the file (MonitorContext). */
 export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
@@ -266,7 +330,10 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
   };
 }
 
-export function runScenario(scenario: ScenarioFile, options: { readonly name?: string; readonly endpoint?: Endpoint; readonly stackFactory?: StackFactory } = {}): ScenarioResult {
+export function runScenario(
+  scenario: ScenarioFile,
+  options: { readonly name?: string; readonly endpoint?: Endpoint; readonly stackFactory?: StackFactory; /** Events the memory budget allows (tests lower it). */ readonly memoryBudgetEvents?: number } = {},
+): ScenarioResult {
   const world = new World({
     seed: scenario.seed,
     stack: stackOverrides(scenario.stack),
@@ -306,8 +373,12 @@ export function runScenario(scenario: ScenarioFile, options: { readonly name?: s
     programs.push({ host: host.name, startUs: host.startUs ?? 0, steps: host.script.map(toStep) });
     programHosts.push(host.name);
   }
-  const limits = { ...SCENARIO_DEFAULT_LIMITS, ...scenario.limits };
+  const asked = { ...SCENARIO_DEFAULT_LIMITS, ...scenario.limits };
+  const budgetEvents = options.memoryBudgetEvents ?? SCENARIO_MEMORY_EVENTS;
+  const memoryBound = asked.maxEvents > budgetEvents;
+  const limits = { ...asked, maxEvents: Math.min(asked.maxEvents, budgetEvents) };
   const run = runPrograms(world, programs, limits);
+  const stoppedBy = memoryBound && run.end.stoppedBy === 'event-budget' ? 'memory budget' : run.end.stoppedBy;
   monitors.atEnd({ atUs: run.end.endUs, stoppedBy: run.end.stoppedBy, eventCount: stats.run.events });
   const runStats = stats.finish();
   const connections = [...stats.perConnection.values()];
@@ -327,9 +398,12 @@ export function runScenario(scenario: ScenarioFile, options: { readonly name?: s
       const blocked = program.blockedAt;
       const steps = program.steps;
       for (let i = blocked; i < steps.length; i++) if (steps[i]!.expect !== undefined) total++;
-      mismatches.push({ host, step: blocked, what: describeCall(steps[blocked]!.call), expected: 'the script to run to its end', got: `still blocked when the run ended (${run.end.stoppedBy}) at ${run.end.endUs} us` });
+      mismatches.push({ host, step: blocked, what: describeCall(steps[blocked]!.call), expected: 'the script to run to its end', got: `still blocked when the run ended (${stoppedBy}) at ${run.end.endUs} us` });
     }
   });
+  if (stoppedBy === 'memory budget') {
+    mismatches.push({ host: null, step: -1, what: 'run', expected: `to end within the memory budget (${budgetEvents} events of ${RECORDED_EVENT_BYTES} bytes, ${Math.round((budgetEvents * RECORDED_EVENT_BYTES) / 2 ** 20)} MiB)`, got: `stopped by the memory budget at ${run.end.endUs} us` });
+  }
   mismatches.push(...runExpectationMismatches(scenario, runStats, connections));
   const violations = monitors.violations();
   return {
@@ -345,6 +419,7 @@ export function runScenario(scenario: ScenarioFile, options: { readonly name?: s
     expectations: { total: total + runExpectationCount(scenario), met: met + runExpectationCount(scenario) - mismatches.filter((m) => m.step === -1).length },
     context,
     passed: violations.length === 0 && mismatches.length === 0,
+    stoppedBy,
   };
 }
 

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenarioFile, runScenario } from './scenario-file.js';
+import { loadScenarioFile, parseScenario, RECORDED_EVENT_BYTES, runScenario, SCENARIO_MEMORY_BUDGET_BYTES, SCENARIO_MEMORY_EVENTS } from './scenario-file.js';
 import { ROOT, runMain, tempDir } from './test-support.js';
 
 const EXAMPLES = join(ROOT, 'examples');
@@ -107,12 +107,21 @@ describe('timewait scenario: bad files (exit 2, the field named, nothing run)', 
     ['a misspelt field', (f) => (f.hosts[0].scirpt = []), /hosts\[0\]: unknown field "scirpt"/],
     ['an unknown call', (f) => (f.hosts[0].script[0].op = 'sockt'), /hosts\[0\]\.script\[0\]\.op: expected one of "socket", "setsockopt", .*got "sockt"/],
     ['a probability outside [0,1]', (f) => (f.links = [{ from: 'client', to: 'server', lossRate: 1.5 }]), /links\[0\]\.lossRate: expected a probability between 0 and 1, got 1\.5/],
-    ['a negative delay', (f) => (f.defaultLink = { delayUs: -5 }), /defaultLink\.delayUs: expected a non-negative number of microseconds \(a delay cannot be negative\), got -5/],
+    ['a negative delay', (f) => (f.defaultLink = { delayUs: -5 }), /defaultLink\.delayUs: expected a whole number of microseconds from 0 to 1000000000000, got -5\n$/],
+    ['a time near 2^53', (f) => (f.hosts[0].startUs = 2 ** 53 - 1), /hosts\[0\]\.startUs: expected a whole number of microseconds from 0 to 1000000000000, got 9007199254740991\n$/],
+    ['an MSL near 2^53', (f) => (f.stack = { mslUs: 2 ** 52 }), /stack\.mslUs: expected a number of microseconds from 1 to 1000000000000, got 4503599627370496\n$/],
+    ['a send of 1e9 bytes', (f) => (f.hosts[0].script[3] = { op: 'send', sock: 'sock', bytes: 1e9 }), /hosts\[0\]\.script\[3\]\.bytes: expected a number of bytes from 1 to 16777216, got 1000000000\n$/],
+    ['connect to port 0: one line, one range', (f) => (f.hosts[0].script[2].port = 0), /^timewait: scenario file \S+: hosts\[0\]\.script\[2\]\.port: expected a port number from 1 to 65535, got 0$/m],
+    ['two hosts with one address', (f) => ((f.hosts[0].ip = '10.0.0.9'), (f.hosts[1].ip = '10.0.0.9')), /hosts\[1\]\.ip: address 10\.0\.0\.9 is already hosts\[0\]'s: give each host its own ip/],
+    ['an address that is another host\'s default', (f) => (f.hosts[1].ip = '10.0.0.1'), /hosts\[1\]\.ip: address 10\.0\.0\.1 is already hosts\[0\]'s/],
+    ['ephemeralPortMin alone', (f) => (f.stack = { ephemeralPortMin: 61000 }), /stack\.ephemeralPortMin: expected ephemeralPortMin and ephemeralPortMax together/],
+    ['an ephemeral range upside down', (f) => (f.stack = { ephemeralPortMin: 50000, ephemeralPortMax: 40000 }), /stack\.ephemeralPortMin: expected ephemeralPortMin <= ephemeralPortMax/],
+    ['maxEvents past the bound', (f) => (f.limits = { maxEvents: 1e12 }), /limits\.maxEvents: expected a number of events from 1 to 10000000, got 1000000000000\n$/],
     ['a link to an unknown host', (f) => (f.links = [{ from: 'client', to: 'sever' }]), /links\[0\]\.to: no host "sever" \(hosts: client, server\)/],
     ['a connect to an unknown host', (f) => (f.hosts[0].script[2].host = 'nowhere'), /hosts\[0\]\.script\[2\]\.host: no host "nowhere"/],
     ['an impossible expectation', (f) => (f.hosts[0].script[0].expect = 'fine'), /hosts\[0\]\.script\[0\]\.expect: expected a call result: ok, eof/],
     ['a bad window', (f) => (f.defaultLink = { partitions: [{ fromUs: 10, toUs: 5 }] }), /defaultLink\.partitions\[0\]: expected fromUs < toUs/],
-    ['no hosts', (f) => (f.hosts = []), /hosts: Too small|hosts: expected at least one host/],
+    ['no hosts', (f) => ((f.hosts = []), delete f.expect), /hosts: Too small|hosts: expected at least one host/],
   ];
   for (const [what, edit, message] of cases) {
     it(`${what}`, async () => {
@@ -126,6 +135,8 @@ describe('timewait scenario: bad files (exit 2, the field named, nothing run)', 
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(message);
       expect(result.stderr).toMatch(/^timewait: scenario file .*scenario\.json: /);
+      // One problem, one line.
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(result.stderr).not.toMatch(/\n\s+at /);
       expect(readdirSync(result.dir)).toEqual(['scenario.json']);
     });
@@ -141,6 +152,54 @@ describe('timewait scenario: bad files (exit 2, the field named, nothing run)', 
     const result = await scenario('{ "hosts": [ }');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/scenario file .*scenario\.json is not valid JSON at line 1, column 14: expected a value, got "}"$/m);
+  });
+
+  it('a syntax error on a later line: its line and column', async () => {
+    const result = await scenario('{\n  "seed": 1,\n  "hosts": [\n    { "name": "a", }\n  ]\n}\n');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/is not valid JSON at line 4, column 20: expected a field name in double quotes, got "}"\n$/);
+  });
+
+  it('a byte-order mark is named as such', async () => {
+    const result = await scenario(`\ufeff${JSON.stringify(c07)}`);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/starts with a byte-order mark \(BOM\) at line 1, column 1/);
+  });
+
+  for (const device of ['/dev/zero', '/dev/urandom']) {
+    it(`${device} as the scenario file: refused at the size limit, not read for ever`, async () => {
+      const result = await runMain(['scenario', device]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(new RegExp(`^timewait: scenario file ${device} is (larger than 8 MiB, the limit for a scenario file|not UTF-8 text)\n$`));
+    });
+  }
+
+  it('--out naming the scenario file itself is refused, and the file is untouched', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'f.json');
+    writeFileSync(path, JSON.stringify(c07));
+    const result = await runMain(['scenario', path, '--out', path]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^timewait: --out \S+f\.json is also an input \(\S+f\.json\); write the output somewhere else\n$/);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual(c07);
+  });
+
+  it('a scenario that would outgrow the memory budget ends as a reported failure, not an out-of-memory kill', async () => {
+    // A send loop that never ends: far more events than the budget allows recording.
+    const file = {
+      hosts: [
+        { name: 'client', script: [{ op: 'socket', sock: 's' }, { op: 'connect', sock: 's', host: 'server', port: 80 }, ...Array.from({ length: 400 }, () => ({ op: 'send', sock: 's', bytes: 16 * 1024 * 1024 }))] },
+        { name: 'server', script: [{ op: 'socket', sock: 'l' }, { op: 'bind', sock: 'l', port: 80 }, { op: 'listen', sock: 'l' }, { op: 'accept', sock: 'l', as: 'c' }, { op: 'recv-until-eof', sock: 'c' }] },
+      ],
+      limits: { maxEvents: 10_000_000 },
+    };
+    // Act: the real budget is 262,144 events; a lower one keeps the test fast and works the same way.
+    const result = runScenario(parseScenario(file), { memoryBudgetEvents: 5_000 });
+    // Assert
+    expect(result.passed).toBe(false);
+    expect(result.stoppedBy).toBe('memory budget');
+    expect(result.mismatches.at(-1)).toMatchObject({ what: 'run', got: expect.stringMatching(/^stopped by the memory budget at \d+ us$/) });
+    expect(SCENARIO_MEMORY_EVENTS * RECORDED_EVENT_BYTES).toBe(SCENARIO_MEMORY_BUDGET_BYTES);
   });
 
   it('an unreadable file', async () => {

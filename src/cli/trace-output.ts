@@ -90,6 +90,8 @@ function segmentJson(seg: Segment): Record<string, unknown> {
     ack: seg.flags & ACK ? seg.ack : null,
     win: seg.window,
     mss: seg.mss,
+    wscale: seg.wscale >= 0 ? seg.wscale : null,
+    ts: seg.tsVal >= 0 ? { val: seg.tsVal, ecr: seg.tsEcr } : null,
     len: seg.payload.length,
     retransmission: seg.retransmission,
     incarnation: seg.incarnation,

@@ -145,11 +145,11 @@ describe('three-way and four-way close', () => {
       '0.002000 client > server [P.] seq 1 ack 1 len 500',
       '0.002000 client > server [F.] seq 501 ack 1',
       '0.003000 server > client [.] seq 1 ack 501',
-      '0.003000 server > client [P.] seq 1 ack 502 len 1460',
-      '0.003000 server > client [P.] seq 1461 ack 502 len 1460',
-      '0.003000 server > client [P.] seq 2921 ack 502 len 80',
-      '0.004000 client > server [.] seq 502 ack 1461',
-      '0.004000 client > server [.] seq 502 ack 2921',
+      '0.003000 server > client [P.] seq 1 ack 502 len 1448',
+      '0.003000 server > client [P.] seq 1449 ack 502 len 1448',
+      '0.003000 server > client [P.] seq 2897 ack 502 len 104',
+      '0.004000 client > server [.] seq 502 ack 1449',
+      '0.004000 client > server [.] seq 502 ack 2897',
       '0.004000 client > server [.] seq 502 ack 3001',
       '0.103000 server > client [P.] seq 3001 ack 502 len 100',
       '0.103000 server > client [F.] seq 3101 ack 502',
@@ -253,7 +253,7 @@ describe('resets instead of a close', () => {
 });
 
 describe('data transfer on the way to the close', () => {
-  it('C5: a 5000-byte send leaves as MSS-sized segments 1460, 1460, 1460, 620, then the FIN', () => {
+  it('C5: a 5000-byte send leaves as MSS-sized segments 1448, 1448, 1448, 656 (MSS 1460 less 12 bytes of timestamps), then the FIN', () => {
     // Arrange
     const spec = {
       programs: [
@@ -266,14 +266,14 @@ describe('data transfer on the way to the close', () => {
     // Assert
     expect(run.wire()).toEqual([
       ...HANDSHAKE,
-      'client > server [P.] seq 1 ack 1 len 1460',
-      'client > server [P.] seq 1461 ack 1 len 1460',
-      'client > server [P.] seq 2921 ack 1 len 1460',
-      'client > server [P.] seq 4381 ack 1 len 620',
+      'client > server [P.] seq 1 ack 1 len 1448',
+      'client > server [P.] seq 1449 ack 1 len 1448',
+      'client > server [P.] seq 2897 ack 1 len 1448',
+      'client > server [P.] seq 4345 ack 1 len 656',
       'client > server [F.] seq 5001 ack 1',
-      'server > client [.] seq 1 ack 1461',
-      'server > client [.] seq 1 ack 2921',
-      'server > client [.] seq 1 ack 4381',
+      'server > client [.] seq 1 ack 1449',
+      'server > client [.] seq 1 ack 2897',
+      'server > client [.] seq 1 ack 4345',
       'server > client [.] seq 1 ack 5001',
       'server > client [F.] seq 1 ack 5002',
       'client > server [.] seq 5002 ack 2',
@@ -282,7 +282,7 @@ describe('data transfer on the way to the close', () => {
   });
 
   it('C5: a lost middle segment — later ones wait out of order (duplicate ACKs), the retransmission fills the gap, EOF follows', () => {
-    // Arrange: lose segment 4, the second data segment (seq 1461).
+    // Arrange: lose segment 4, the second data segment (seq 1449).
     const spec = {
       dropWire: [4],
       programs: [
@@ -296,16 +296,16 @@ describe('data transfer on the way to the close', () => {
     // (RFC 5681 §4.2); the retransmission timer (restarted by the ACK of the first segment at
     // 4 ms, RTO 202 ms) resends the gap; one ACK then covers everything and the FIN.
     expect(run.wire({ time: true, rtx: true }).slice(3)).toEqual([
-      '0.002000 client > server [P.] seq 1 ack 1 len 1460',
-      '0.002000 client > server [P.] seq 1461 ack 1 len 1460 (dropped)',
-      '0.002000 client > server [P.] seq 2921 ack 1 len 1460',
-      '0.002000 client > server [P.] seq 4381 ack 1 len 620',
+      '0.002000 client > server [P.] seq 1 ack 1 len 1448',
+      '0.002000 client > server [P.] seq 1449 ack 1 len 1448 (dropped)',
+      '0.002000 client > server [P.] seq 2897 ack 1 len 1448',
+      '0.002000 client > server [P.] seq 4345 ack 1 len 656',
       '0.002000 client > server [F.] seq 5001 ack 1',
-      '0.003000 server > client [.] seq 1 ack 1461',
-      '0.003000 server > client [.] seq 1 ack 1461',
-      '0.003000 server > client [.] seq 1 ack 1461',
-      '0.003000 server > client [.] seq 1 ack 1461',
-      '0.206000 client > server [P.] seq 1461 ack 1 len 1460 (rtx)',
+      '0.003000 server > client [.] seq 1 ack 1449',
+      '0.003000 server > client [.] seq 1 ack 1449',
+      '0.003000 server > client [.] seq 1 ack 1449',
+      '0.003000 server > client [.] seq 1 ack 1449',
+      '0.206000 client > server [P.] seq 1449 ack 1 len 1448 (rtx)',
       '0.207000 server > client [.] seq 1 ack 5002',
       '0.207000 server > client [F.] seq 1 ack 5002',
       '0.208000 client > server [.] seq 5002 ack 2',
@@ -357,21 +357,23 @@ describe('data transfer on the way to the close', () => {
     expect(run.wire({ time: true, win: true })).toEqual([
       '0.000000 client > server [S] seq 0 win 65535 mss 1460',
       '0.001000 server > client [S.] seq 0 ack 1 win 2920 mss 1460',
-      '0.002000 client > server [.] seq 1 ack 1 win 65535',
-      '0.002000 client > server [P.] seq 1 ack 1 len 1460 win 65535',
-      '0.002000 client > server [P.] seq 1461 ack 1 len 1460 win 65535',
-      '0.003000 server > client [.] seq 1 ack 1461 win 1460',
+      '0.002000 client > server [.] seq 1 ack 1 win 511',
+      '0.002000 client > server [P.] seq 1 ack 1 len 1448 win 511',
+      '0.002000 client > server [P.] seq 1449 ack 1 len 1448 win 511',
+      '0.002000 client > server [P.] seq 2897 ack 1 len 24 win 511',
+      '0.003000 server > client [.] seq 1 ack 1449 win 11',
+      '0.003000 server > client [.] seq 1 ack 2897 win 0',
       '0.003000 server > client [.] seq 1 ack 2921 win 0',
-      '0.206000 client > server [.] seq 2920 ack 1 win 65535',
+      '0.206000 client > server [.] seq 2920 ack 1 win 511',
       '0.207000 server > client [.] seq 1 ack 2921 win 0',
       // 0.404 s after the last answer: inside Linux's 500 ms tcp_invalid_ratelimit, no answer.
-      '0.610000 client > server [.] seq 2920 ack 1 win 65535',
-      '1.418000 client > server [.] seq 2920 ack 1 win 65535',
+      '0.610000 client > server [.] seq 2920 ack 1 win 511',
+      '1.418000 client > server [.] seq 2920 ack 1 win 511',
       '1.419000 server > client [.] seq 1 ack 2921 win 0',
-      '2.503000 server > client [.] seq 1 ack 2921 win 2920',
-      '2.504000 client > server [FP.] seq 2921 ack 1 len 1080 win 65535',
-      '2.505000 server > client [F.] seq 1 ack 4002 win 2920',
-      '2.506000 client > server [.] seq 4002 ack 2 win 65535',
+      '2.503000 server > client [.] seq 1 ack 2921 win 22',
+      '2.504000 client > server [FP.] seq 2921 ack 1 len 1080 win 511',
+      '2.505000 server > client [F.] seq 1 ack 4002 win 22',
+      '2.506000 client > server [.] seq 4002 ack 2 win 511',
     ]);
     expect(run.results(0).slice(4)).toEqual(['ok', 'recv 4000', 'eof', 'ok']);
     expect(run.streams().problems).toEqual([]);
@@ -391,17 +393,19 @@ describe('data transfer on the way to the close', () => {
     // Assert: Linux tcp_snd_wnd_test counts the FIN's sequence number, so a FIN does not go
     // into a zero window; the probe timer runs instead (tcp_check_probe_timer).
     expect(run.wire({ time: true, win: true }).slice(3)).toEqual([
-      '0.002000 client > server [P.] seq 1 ack 1 len 1460 win 65535',
-      '0.002000 client > server [P.] seq 1461 ack 1 len 1460 win 65535',
-      '0.003000 server > client [.] seq 1 ack 1461 win 1460',
+      '0.002000 client > server [P.] seq 1 ack 1 len 1448 win 511',
+      '0.002000 client > server [P.] seq 1449 ack 1 len 1448 win 511',
+      '0.002000 client > server [P.] seq 2897 ack 1 len 24 win 511',
+      '0.003000 server > client [.] seq 1 ack 1449 win 11',
+      '0.003000 server > client [.] seq 1 ack 2897 win 0',
       '0.003000 server > client [.] seq 1 ack 2921 win 0',
-      '0.206000 client > server [.] seq 2920 ack 1 win 65535',
+      '0.206000 client > server [.] seq 2920 ack 1 win 511',
       '0.207000 server > client [.] seq 1 ack 2921 win 0',
-      '0.610000 client > server [.] seq 2920 ack 1 win 65535',
-      '1.003000 server > client [.] seq 1 ack 2921 win 2920',
-      '1.004000 client > server [F.] seq 2921 ack 1 win 65535',
-      '1.005000 server > client [F.] seq 1 ack 2922 win 2920',
-      '1.006000 client > server [.] seq 2922 ack 2 win 65535',
+      '0.610000 client > server [.] seq 2920 ack 1 win 511',
+      '1.003000 server > client [.] seq 1 ack 2921 win 22',
+      '1.004000 client > server [F.] seq 2921 ack 1 win 511',
+      '1.005000 server > client [F.] seq 1 ack 2922 win 22',
+      '1.006000 client > server [.] seq 2922 ack 2 win 511',
     ]);
     expect(run.states({ time: true, host: 'client' }).slice(2, 4)).toEqual(['0.002000 client.51560 ESTABLISHED=>FIN-WAIT-1', '1.006000 client.51560 FIN-WAIT-1=>FIN-WAIT-2']);
     expect(run.mismatches()).toEqual([]);
@@ -444,23 +448,23 @@ describe('data transfer on the way to the close', () => {
       'client > server [S] seq 4294965795 mss 1460',
       'server > client [S.] seq 4294965795 ack 4294965796 mss 1460',
       'client > server [.] seq 4294965796 ack 4294965796',
-      'client > server [P.] seq 4294965796 ack 4294965796 len 1460',
-      'client > server [P.] seq 4294967256 ack 4294965796 len 1460',
-      'client > server [P.] seq 1420 ack 4294965796 len 80',
+      'client > server [P.] seq 4294965796 ack 4294965796 len 1448',
+      'client > server [P.] seq 4294967244 ack 4294965796 len 1448',
+      'client > server [P.] seq 1396 ack 4294965796 len 104',
     ]);
     expect(run.wire()).toEqual([
       ...HANDSHAKE,
-      'client > server [P.] seq 1 ack 1 len 1460',
-      'client > server [P.] seq 1461 ack 1 len 1460',
-      'client > server [P.] seq 2921 ack 1 len 80',
-      'server > client [.] seq 1 ack 1461',
-      'server > client [.] seq 1 ack 2921',
+      'client > server [P.] seq 1 ack 1 len 1448',
+      'client > server [P.] seq 1449 ack 1 len 1448',
+      'client > server [P.] seq 2897 ack 1 len 104',
+      'server > client [.] seq 1 ack 1449',
+      'server > client [.] seq 1 ack 2897',
       'server > client [.] seq 1 ack 3001',
-      'server > client [P.] seq 1 ack 3001 len 1460',
-      'server > client [P.] seq 1461 ack 3001 len 1460',
-      'server > client [P.] seq 2921 ack 3001 len 80',
-      'client > server [.] seq 3001 ack 1461',
-      'client > server [.] seq 3001 ack 2921',
+      'server > client [P.] seq 1 ack 3001 len 1448',
+      'server > client [P.] seq 1449 ack 3001 len 1448',
+      'server > client [P.] seq 2897 ack 3001 len 104',
+      'client > server [.] seq 3001 ack 1449',
+      'client > server [.] seq 3001 ack 2897',
       'client > server [.] seq 3001 ack 3001',
       'client > server [F.] seq 3001 ack 3001',
       'server > client [F.] seq 3001 ack 3002',

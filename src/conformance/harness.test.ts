@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseDurationUs, parseStep, renderWire, runConformance, type WireSegment } from './harness.js';
-import { ACK, FIN, SYN, type Segment } from '../tcp/segment.js';
+import { ACK, FIN, NO_OPTIONS, SYN, type Segment } from '../tcp/segment.js';
 
 function wireSeg(index: number, from: string, to: string, fields: Partial<Segment>): WireSegment {
   const seg: Segment = {
@@ -17,7 +17,7 @@ function wireSeg(index: number, from: string, to: string, fields: Partial<Segmen
     ack: 0,
     flags: ACK,
     window: 100,
-    mss: 0,
+    ...NO_OPTIONS,
     payload: new Uint8Array(0),
     sentAtUs: 0,
     incarnation: 1,

@@ -22,7 +22,7 @@ import { ACK, SYN, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import { describeCall, type Call, type Program, type ProgramStep } from '../world/program.js';
 import { runPrograms } from '../world/run-script.js';
-import { formatEvent, formatTimeUs, TraceRecorder, type ConnInfo, type TraceEvent } from '../world/trace.js';
+import { formatEvent, formatTimeUs, formatWireTrace, TraceRecorder, type ConnInfo, type TraceEvent } from '../world/trace.js';
 import { DEFAULT_LIMITS, World } from '../world/world.js';
 
 /** One program: the host it runs on, when it starts, and its steps (script lines or steps). */
@@ -71,6 +71,12 @@ export interface RenderOptions {
   readonly drops?: boolean;
   /** Mark retransmissions with ` (rtx)`. */
   readonly rtx?: boolean;
+  /**
+   * Show the window scale (`ws 7`) and timestamps (`ts 1002 ecr 0`) options. TSvals are relative
+   * to the TSval of the sender's latest SYN, as sequence numbers are to its ISN, so a value is
+   * the milliseconds since that SYN; TSecr likewise relative to the peer's.
+   */
+  readonly opts?: boolean;
 }
 
 export interface WireSegment {
@@ -239,6 +245,11 @@ export class ConformanceRun {
     return renderWire(this.sent, options);
   }
 
+  /** The segments put on the wire as `tcpdump -n` prints them (src/world/trace.ts), one line each. */
+  tcpdump(): string[] {
+    return formatWireTrace(this.events).split('\n');
+  }
+
   /** State changes (and TIME-WAIT restarts) of every connection, `client.44722 SYN-SENT=>ESTABLISHED`. */
   states(options: { time?: boolean; causes?: boolean; host?: string } = {}): string[] {
     const lines: string[] = [];
@@ -357,6 +368,7 @@ export class ConformanceRun {
 /** Render wire segments compactly, seq/ack relative to the ISN each side sent in its latest SYN. */
 export function renderWire(sent: readonly WireSegment[], options: RenderOptions = {}): string[] {
   const isnOf = new Map<string, number>();
+  const tsBaseOf = new Map<string, number>();
   const lines: string[] = [];
   for (const w of sent) {
     const seg = w.seg;
@@ -364,6 +376,11 @@ export function renderWire(sent: readonly WireSegment[], options: RenderOptions 
     const toKey = `${seg.dstIp}:${seg.dstPort}>${seg.srcIp}:${seg.srcPort}`;
     // A SYN (re)starts the sender's numbering: a new incarnation of a 4-tuple gets fresh numbers.
     if (seg.flags & SYN) isnOf.set(fromKey, seg.seq);
+    if (seg.flags & SYN && seg.tsVal >= 0) tsBaseOf.set(fromKey, seg.tsVal);
+    const tsRel = (value: number, key: string): number => {
+      const base = options.absolute === true ? undefined : tsBaseOf.get(key);
+      return base === undefined ? value : (value - base) >>> 0;
+    };
     const rel = (value: number, key: string): number => {
       const isn = options.absolute === true ? undefined : isnOf.get(key);
       return isn === undefined ? value : (value - isn) >>> 0;
@@ -375,6 +392,12 @@ export function renderWire(sent: readonly WireSegment[], options: RenderOptions 
     if (seg.payload.length > 0) line += ` len ${seg.payload.length}`;
     if (options.win === true) line += ` win ${seg.window}`;
     if (seg.mss > 0) line += ` mss ${seg.mss}`;
+    if (options.opts === true) {
+      if (seg.sackOk) line += ' sackOK';
+      if (seg.wscale >= 0) line += ` ws ${seg.wscale}`;
+      // A TSecr of 0 in a SYN is no echo at all (RFC 7323 §3.2): print it as 0.
+      if (seg.tsVal >= 0) line += ` ts ${tsRel(seg.tsVal, fromKey)} ecr ${seg.flags & ACK ? tsRel(seg.tsEcr, toKey) : seg.tsEcr}`;
+    }
     if (options.rtx === true && seg.retransmission) line += ' (rtx)';
     if (options.drops !== false && w.dropped) line += ' (dropped)';
     lines.push(options.time === true ? `${formatTimeUs(w.atUs)} ${line}` : line);

@@ -35,6 +35,9 @@ export interface CapturedTcp {
   readonly windowScale: number;
   readonly sackPermitted: boolean;
   readonly timestamps: boolean;
+  /** The timestamps option's TSval and TSecr (RFC 7323), -1 and 0 when absent. */
+  readonly tsVal: number;
+  readonly tsEcr: number;
   /** Payload length from the IP header, whether or not it was all captured. */
   readonly payloadLength: number;
   /** The captured payload bytes (shorter than `payloadLength` when the snapshot cut it). */
@@ -377,11 +380,13 @@ class CaptureBuilder {
   }
 }
 
-function readOptions(data: Uint8Array, from: number, to: number): { mss: number; windowScale: number; sackPermitted: boolean; timestamps: boolean } {
+function readOptions(data: Uint8Array, from: number, to: number): { mss: number; windowScale: number; sackPermitted: boolean; timestamps: boolean; tsVal: number; tsEcr: number } {
   let mss = 0;
   let windowScale = -1;
   let sackPermitted = false;
   let timestamps = false;
+  let tsVal = -1;
+  let tsEcr = 0;
   let at = from;
   while (at < to) {
     const kind = data[at]!;
@@ -395,10 +400,16 @@ function readOptions(data: Uint8Array, from: number, to: number): { mss: number;
     if (kind === 2 && length === 4) mss = (data[at + 2]! << 8) | data[at + 3]!;
     else if (kind === 3 && length === 3) windowScale = data[at + 2]!;
     else if (kind === 4) sackPermitted = true;
-    else if (kind === 8) timestamps = true;
+    else if (kind === 8) {
+      timestamps = true;
+      if (length === 10) {
+        tsVal = ((data[at + 2]! << 24) | (data[at + 3]! << 16) | (data[at + 4]! << 8) | data[at + 5]!) >>> 0;
+        tsEcr = ((data[at + 6]! << 24) | (data[at + 7]! << 16) | (data[at + 8]! << 8) | data[at + 9]!) >>> 0;
+      }
+    }
     at += length;
   }
-  return { mss, windowScale, sackPermitted, timestamps };
+  return { mss, windowScale, sackPermitted, timestamps, tsVal, tsEcr };
 }
 
 function ipv4Text(view: DataView, offset: number): string {

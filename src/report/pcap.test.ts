@@ -60,7 +60,8 @@ function readPcap(file: Uint8Array): { linktype: number; snaplen: number; packet
 /** Check every header field of one datagram against the segment it encodes. */
 function expectDatagramOf(bytes: Uint8Array, seg: Segment): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const optionBytes = seg.mss > 0 ? 4 : 0;
+  const options = expectedOptionBytes(seg);
+  const optionBytes = options.length;
   expect(view.getUint8(0)).toBe(0x45); // version 4, IHL 5
   expect(view.getUint16(2)).toBe(bytes.length);
   expect(bytes.length).toBe(40 + optionBytes + seg.payload.length);
@@ -77,11 +78,24 @@ function expectDatagramOf(bytes: Uint8Array, seg: Segment): void {
   expect(view.getUint8(32) >> 4).toBe((20 + optionBytes) / 4);
   expect(view.getUint8(33)).toBe(seg.flags);
   expect(view.getUint16(34)).toBe(seg.window);
-  if (seg.mss > 0) expect([...bytes.subarray(40, 44)]).toEqual([2, 4, seg.mss >> 8, seg.mss & 255]);
+  expect([...bytes.subarray(40, 40 + optionBytes)]).toEqual(options);
   expect([...bytes.subarray(40 + optionBytes)]).toEqual([...seg.payload]);
   const tcpLength = bytes.length - 20;
   const pseudo = (seg.srcIp >>> 16) + (seg.srcIp & 0xffff) + (seg.dstIp >>> 16) + (seg.dstIp & 0xffff) + 6 + tcpLength;
   expect(internetChecksum(bytes, 20, bytes.length, pseudo)).toBe(0);
+}
+
+/**
+ * The option bytes a Linux SYN (sack off) or later segment carries, written out by hand:
+ * MSS 2,4,mss; NOP,NOP,TS 8,10,val,ecr; NOP,WS 3,3,shift (RFC 7323, Linux tcp_options_write).
+ */
+function expectedOptionBytes(seg: Segment): number[] {
+  const u32 = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+  const bytes: number[] = [];
+  if (seg.mss > 0) bytes.push(2, 4, seg.mss >> 8, seg.mss & 255);
+  if (seg.tsVal >= 0) bytes.push(1, 1, 8, 10, ...u32(seg.tsVal), ...u32(seg.tsEcr));
+  if (seg.wscale >= 0) bytes.push(1, 3, 3, seg.wscale);
+  return bytes;
 }
 
 function expectCaptureOf(file: Uint8Array, packets: readonly CapturedSegment[]): void {
@@ -96,6 +110,8 @@ describe('encodeIpv4Tcp', () => {
     // Arrange
     const segments = [...sentSegments(clean.events), ...sentSegments(bulk.events), ...sentSegments(abort.events)];
     expect(segments.some((s) => s.mss > 0)).toBe(true);
+    expect(segments.some((s) => s.wscale === 7 && s.tsVal >= 0)).toBe(true);
+    expect(segments.some((s) => s.mss === 0 && s.tsVal >= 0)).toBe(true);
     expect(segments.some((s) => s.payload.length % 2 === 1)).toBe(true);
     expect(segments.some((s) => s.flags & RST)).toBe(true);
     // Act / Assert

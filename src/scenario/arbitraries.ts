@@ -25,6 +25,8 @@ export interface RunShape {
   /** ISN policies to draw from (default: RFC 6528 and random). */
   readonly isn?: readonly RunSpec['isn'][];
   readonly rfc1337?: boolean;
+  /** Linux tcp_timestamps for every host (default 1); 0 removes PAWS, to show C10's hazards. */
+  readonly timestamps?: 0 | 1 | 2;
   /** MSLs to draw from. */
   readonly mslUs?: readonly number[];
   readonly oldDuplicateDelayUsMax?: number;
@@ -132,6 +134,7 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
       // An ISN just below 2^32 (every connection the same one: only where each 4-tuple is used once).
       const wrap = wrapBelowUs !== undefined && wrapBelowUs !== null ? { isn: 'fixed' as const, fixedIsn: TWO_TO_32 - wrapBelowUs } : {};
       const buffer = smallBuffer !== undefined && smallBuffer !== null ? { receiveBufferBytes: smallBuffer } : {};
-      return { ...base, ...wrap, ...buffer, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
+      const timestamps = shape.timestamps !== undefined ? { timestamps: shape.timestamps } : {};
+      return { ...base, ...wrap, ...buffer, ...timestamps, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
     });
 }

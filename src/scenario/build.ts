@@ -21,6 +21,7 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
     ...(spec.defaultDelayedAck === true ? {} : { delayedAckUs: spec.delayedAckUs }),
     isn: spec.isn === 'fixed' ? { kind: 'fixed', value: spec.fixedIsn ?? FIXED_ISN } : { kind: spec.isn },
     rfc1337: spec.rfc1337,
+    timestamps: spec.timestamps ?? 1,
     ...(spec.receiveBufferBytes !== undefined ? { receiveBufferBytes: spec.receiveBufferBytes } : {}),
     synRetries: 5,
     synAckRetries: 5,

@@ -8,6 +8,7 @@ import type { RunEnd } from '../sim/scheduler.js';
 import { LINUX_DEFAULTS } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { StackFactory } from '../tcp/stack.js';
+import { monitorInProfile, type MonitorProfile } from '../check/profiles.js';
 import { runPrograms } from '../world/run-script.js';
 import { TraceRecorder, type TraceEvent } from '../world/trace.js';
 import { buildRun, stackFor, terminationBoundUs } from './build.js';
@@ -19,6 +20,11 @@ export interface ExecuteOptions {
   readonly endpoint?: Endpoint;
   /** A whole-host stack under test instead (an external stack, src/stack/); overrides `endpoint`. */
   readonly stackFactory?: StackFactory;
+  /**
+   * Which monitors judge the run (src/check/profiles.ts): `linux` (all) by default for the
+   * reference and its mutants, `rfc` for an external stack.
+   */
+  readonly profile?: MonitorProfile;
   /** Keep every trace event (for reports and replays). */
   readonly record?: boolean;
   /** Only these monitors (all by default). */
@@ -61,10 +67,16 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
   };
 }
 
+/** The profile a run is judged by: the one asked for, else `rfc` for an external stack and `linux` for the reference. */
+export function profileFor(options: ExecuteOptions): MonitorProfile {
+  return options.profile ?? (options.stackFactory !== undefined || options.endpoint?.stackFactory !== undefined ? 'rfc' : 'linux');
+}
+
 export function executeRun(spec: RunSpec, options: ExecuteOptions = {}): RunOutcome {
   const { world, programs } = buildRun(spec, options.endpoint, options.stackFactory);
   const hostIps = new Map(world.hosts.map((host) => [host.name, host.ip] as const));
-  const monitors = new MonitorSet(createMonitors({ ...monitorContextFor(spec), hostIps }, options.monitors));
+  const profile = profileFor(options);
+  const monitors = new MonitorSet(createMonitors({ ...monitorContextFor(spec), hostIps }, options.monitors).filter((m) => monitorInProfile(m.name, profile)));
   const stats = new StatsCollector();
   const coverage = new EdgeCoverage();
   world.addListener(monitors);

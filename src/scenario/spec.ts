@@ -98,6 +98,8 @@ export interface RunSpec {
   readonly enforceMsl: boolean;
   /** RFC 1337 protection: TIME-WAIT ignores RSTs (Linux tcp_rfc1337; off by default). */
   readonly rfc1337: boolean;
+  /** Linux tcp_timestamps (0, 1, 2); absent means Linux's 1. With them, PAWS drops old duplicates. */
+  readonly timestamps?: 0 | 1 | 2;
   /** Leave the delayed-ACK timeout at the stack's default (`delayedAckUs` is then what the monitors expect of Linux). */
   readonly defaultDelayedAck?: boolean;
   /** The ISN every connection uses under the `fixed` policy (FIXED_ISN when absent): near 2^32 to wrap. */
@@ -136,7 +138,7 @@ export function isCleanPlan(plan: FaultPlan): boolean {
 /** The counterexample in words, a line per part. */
 export function describeRunSpec(spec: RunSpec): string {
   const lines: string[] = [];
-  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}${spec.isn === 'fixed' && spec.fixedIsn !== undefined ? ` ${spec.fixedIsn}` : ''}${spec.rfc1337 ? '; RFC 1337 on' : ''}${spec.defaultDelayedAck === true ? '; stack default delayed ACK' : ''}${spec.secondListener === true ? '; a second SO_REUSEADDR listener per server' : ''}${spec.receiveBufferBytes !== undefined ? `; receive buffer ${spec.receiveBufferBytes} B` : ''}`);
+  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}${spec.isn === 'fixed' && spec.fixedIsn !== undefined ? ` ${spec.fixedIsn}` : ''}${spec.rfc1337 ? '; RFC 1337 on' : ''}${spec.defaultDelayedAck === true ? '; stack default delayed ACK' : ''}${spec.secondListener === true ? '; a second SO_REUSEADDR listener per server' : ''}${spec.receiveBufferBytes !== undefined ? `; receive buffer ${spec.receiveBufferBytes} B` : ''}${spec.timestamps !== undefined && spec.timestamps !== 1 ? `; tcp_timestamps ${spec.timestamps}` : ''}`);
   const f = spec.faults;
   const faults: string[] = [`delay ${f.delayUs} us`];
   if (f.jitterUs > 0) faults.push(`jitter ${f.jitterUs} us`);

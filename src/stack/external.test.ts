@@ -37,7 +37,7 @@ describe('the reference stack as an external process', () => {
       for (const spec of specs) {
         // Act
         const inProcess = executeRun(spec, { record: true });
-        const external = executeRun(spec, { record: true, stackFactory: factory });
+        const external = executeRun(spec, { record: true, stackFactory: factory, profile: 'linux' });
         // Assert
         const expected = formatTrace(inProcess.events!).join('\n');
         const got = formatTrace(external.events!).join('\n');

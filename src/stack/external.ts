@@ -356,7 +356,7 @@ export class ExternalStack implements Stack {
   }
 
   private value(reply: Reply): unknown {
-    if (reply.ok !== true) throw new ProtocolError(`${this.name}: the call failed with ${String(reply.errno)} where it cannot fail`);
+    if (reply.ok !== true) throw new ProtocolError(`${this.name}: a reply without "ok": true to a call that cannot fail (ok: ${JSON.stringify(reply.ok)}, errno: ${JSON.stringify(reply.errno)})`);
     return reply.value;
   }
 

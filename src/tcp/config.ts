@@ -40,6 +40,20 @@ export interface StackConfig {
   readonly ephemeralPortMax: number;
   /** ISN choice (RFC 9293 §3.4.1, RFC 6528). */
   readonly isn: IsnPolicy;
+  /**
+   * Linux tcp_timestamps = 1: RFC 7323 timestamps in SYN and SYN,ACK and, once both sides sent
+   * them, every later segment, with a per-connection random offset (secure_tcp_ts_off); 2 = the
+   * same without the offset (TSval is the host's millisecond clock); 0 = off.
+   */
+  readonly timestamps: 0 | 1 | 2;
+  /** Linux tcp_window_scaling = 1: offer the RFC 7323 §2 window scale option in SYN and SYN,ACK. */
+  readonly windowScaling: boolean;
+  /**
+   * Linux tcp_rmem[2] = 6 MiB, the most the receive buffer may grow to; the window scale we offer
+   * is chosen from it as tcp_select_initial_window does (ilog2(space) − 15, so 7 at 6 MiB), even
+   * though our window stays within `receiveBufferBytes`.
+   */
+  readonly rmemMaxBytes: number;
 }
 
 export type IsnPolicy =
@@ -69,6 +83,9 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   ephemeralPortMin: 32768,
   ephemeralPortMax: 60999,
   isn: { kind: 'rfc6528' } as IsnPolicy,
+  timestamps: 1,
+  windowScaling: true,
+  rmemMaxBytes: 6 * 1024 * 1024,
 });
 
 /** Settings with an MSL; TIME-WAIT follows as 2·MSL unless given. */
@@ -86,6 +103,9 @@ function validateStackConfig(config: StackConfig): void {
     }
   }
   if (config.mss < 1) throw new Error('stack config mss must be at least 1');
+  if (config.timestamps !== 0 && config.timestamps !== 1 && config.timestamps !== 2) {
+    throw new Error(`stack config timestamps must be 0, 1 or 2 (Linux tcp_timestamps), got ${String(config.timestamps)}`);
+  }
   if (config.ephemeralPortMin < 1 || config.ephemeralPortMax > 65535 || config.ephemeralPortMin > config.ephemeralPortMax) {
     throw new Error(`stack config ephemeral port range ${config.ephemeralPortMin}-${config.ephemeralPortMax} is not within 1-65535`);
   }

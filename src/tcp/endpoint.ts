@@ -5,6 +5,7 @@
  * scenarios and properties against it.
  */
 import type { StackConfig } from './config.js';
+import type { StackFactory } from './stack.js';
 import type { Segment } from './segment.js';
 import type { TcpState } from './state.js';
 import { Tcb, type Errno, type TcbEnv, type TcbIdentity, type TcbOptions, type TimerKind } from './tcb.js';
@@ -60,6 +61,12 @@ export interface BindCandidate {
 export interface Endpoint {
   readonly name: string;
   readonly description: string;
+  /**
+   * A whole-host stack to run instead of the reference Host (an external stack, src/stack/):
+   * with it, `createConnection` and `bindConflicts` are never called. Lets the CLI name an
+   * external stack wherever it names an endpoint (`--endpoint 'stack:CMD'`, `--stack CMD`).
+   */
+  readonly stackFactory?: StackFactory;
   createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions): Connection;
   /** True when `candidate` stops the bind. */
   bindConflicts(candidate: BindCandidate): boolean;

@@ -9,7 +9,7 @@
  */
 import type { Rng } from '../sim/rng.js';
 import type { StackConfig } from './config.js';
-import { ACK, RST, SYN, segLen, type Segment } from './segment.js';
+import { ACK, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint } from './endpoint.js';
@@ -147,6 +147,7 @@ export class Host implements TcbEnv, Stack {
   private readonly destinations = new Map<number, Destination>();
   private readonly listeners = new Map<number, Socket>();
   private readonly isnSecret: number;
+  private readonly tsSecret: number;
   /** All TCBs ever created on this host, for end-of-run checks and statistics (while `recordAllTcbs`). */
   readonly allTcbs: Connection[] = [];
   /**
@@ -173,6 +174,8 @@ export class Host implements TcbEnv, Stack {
     // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
     this.config = endpoint.hostConfig?.(config) ?? config;
     this.isnSecret = isnRng.uint32();
+    // Derived, not drawn: another draw would shift every later ISN of the stream.
+    this.tsSecret = mix4(this.isnSecret, 0x7453, 0, 0, 0);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -416,8 +419,15 @@ export class Host implements TcbEnv, Stack {
   recv(fd: number, maxBytes: number): Result<Uint8Array> {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
-    if (!socket.readSide) return { ok: true, value: new Uint8Array(0) };
     const tcb = this.tcbOf(fd);
+    if (!socket.readSide) {
+      // Linux after shutdown(SHUT_RD): data that arrives later is still ACKed, queued and
+      // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
+      // queued, end-of-file.
+      if (typeof tcb === 'string') return { ok: true, value: new Uint8Array(0) };
+      const queued = tcb.recv(this.env.nowUs, maxBytes);
+      return { ok: true, value: queued instanceof Uint8Array ? queued : new Uint8Array(0) };
+    }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
     if (got === 'eof') return { ok: true, value: new Uint8Array(0) };
@@ -560,7 +570,8 @@ export class Host implements TcbEnv, Stack {
       ack,
       flags,
       window: 0,
-      mss: 0,
+      // Linux tcp_v4_send_reset: a reset for no connection carries no options.
+      ...NO_OPTIONS,
       payload: EMPTY,
       sentAtUs: 0,
       incarnation: cause.incarnation,
@@ -587,6 +598,10 @@ export class Host implements TcbEnv, Stack {
       flags: fields.flags,
       window: fields.window,
       mss: fields.mss,
+      wscale: fields.wscale,
+      sackOk: false,
+      tsVal: fields.tsVal,
+      tsEcr: fields.tsEcr,
       payload: fields.payload,
       sentAtUs: 0,
       incarnation: tcb.incarnation,
@@ -619,6 +634,15 @@ export class Host implements TcbEnv, Stack {
 
   wake(tcb: Connection): void {
     entryOf(tcb).socket?.wake();
+  }
+
+  /**
+   * Linux secure_tcp_ts_off (keyed from the 4-tuple in 6.x, as the ISN is): each connection's
+   * TSvals start at a random-looking point, the same for every incarnation of one 4-tuple, so a
+   * new incarnation's TSvals continue the old one's clock (what tcp_tw_reuse relies on).
+   */
+  timestampOffset(tcb: Connection): number {
+    return mix4(this.tsSecret, this.ip, tcb.id.localPort, tcb.id.remoteIp, tcb.id.remotePort);
   }
 
   offerToListener(tcb: Connection): boolean {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stackConfig } from './config.js';
-import { ACK, FIN, PSH, SYN, tcpdumpFlags, type Segment } from './segment.js';
+import { ACK, FIN, NO_OPTIONS, PSH, SYN, tcpdumpFlags, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import { Tcb, type SegmentFields, type TcbEnv } from './tcb.js';
 
@@ -20,6 +20,7 @@ function established(peerIsn: number) {
     segmentAccepted: () => {},
     wake: () => {},
     offerToListener: () => true,
+    timestampOffset: () => 0,
   };
   const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig({ receiveBufferBytes: 1000 }), env, { reuseAddr: false, lingerSec: null });
   /** A segment from the peer at relative sequence `rel` (1 = first data byte). */
@@ -35,6 +36,7 @@ function established(peerIsn: number) {
       ack: 101,
       flags,
       window: 65535,
+      ...NO_OPTIONS,
       mss: flags & SYN ? 1460 : 0,
       payload: Uint8Array.from({ length: len }, (_, i) => seqAdd(seq, i) & 255),
       sentAtUs: 0,

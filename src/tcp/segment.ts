@@ -26,6 +26,14 @@ export interface Segment extends Datagram {
   readonly window: number;
   /** MSS option (SYN only); 0 when absent. */
   readonly mss: number;
+  /** Window scale option (RFC 7323 §2; SYN only): the shift, or -1 when absent. */
+  readonly wscale: number;
+  /** SACK-permitted option (RFC 2018; SYN only). Our endpoints never send it (README, "Deliberately left out"). */
+  readonly sackOk: boolean;
+  /** Timestamps option (RFC 7323 §3): TSval, or -1 when the segment carries no timestamps. */
+  readonly tsVal: number;
+  /** TSecr; meaningful only when `tsVal` is not -1. */
+  readonly tsEcr: number;
   readonly payload: Uint8Array;
   sentAtUs: number;
   /** Not on the wire: the incarnation of the 4-tuple whose endpoint sent this segment. */
@@ -36,6 +44,27 @@ export interface Segment extends Datagram {
   readonly retransmission: boolean;
   /** Not on the wire: id of the segment this is a network-made copy of, or -1. */
   copyOf: number;
+}
+
+/** The option fields of a segment that carries no options, for building segments by hand. */
+export const NO_OPTIONS = Object.freeze({ mss: 0, wscale: -1, sackOk: false, tsVal: -1, tsEcr: 0 });
+
+/**
+ * The options as tcpdump prints them, in the order Linux writes them (tcp_options_write): mss,
+ * then sackOK and TS together or nop,nop before TS, then nop,wscale; a segment with timestamps
+ * but no SYN options shows `nop,nop,TS val … ecr …`. Empty when the segment has no options.
+ */
+export function formatOptions(seg: Pick<Segment, 'mss' | 'wscale' | 'sackOk' | 'tsVal' | 'tsEcr'>): string {
+  const parts: string[] = [];
+  if (seg.mss > 0) parts.push(`mss ${seg.mss}`);
+  if (seg.tsVal >= 0) {
+    parts.push(seg.sackOk ? 'sackOK' : 'nop,nop');
+    parts.push(`TS val ${seg.tsVal} ecr ${seg.tsEcr}`);
+  } else if (seg.sackOk) {
+    parts.push('nop,nop,sackOK');
+  }
+  if (seg.wscale >= 0) parts.push(`nop,wscale ${seg.wscale}`);
+  return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
 }
 
 /** RFC 9293 §3.4: SYN and FIN each occupy one sequence number. */
@@ -65,7 +94,7 @@ export function formatSegment(seg: Segment): string {
   if (len > 0) text += `:${(seg.seq + len) >>> 0}`;
   if (seg.flags & ACK) text += `, ack ${seg.ack}`;
   text += `, win ${seg.window}`;
-  if (seg.mss > 0) text += `, options [mss ${seg.mss}]`;
+  text += formatOptions(seg);
   text += `, length ${len}`;
   return text;
 }

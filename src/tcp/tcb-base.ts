@@ -62,6 +62,8 @@ export interface TcbEnv {
   wake(tcb: Connection): void;
   /** A passive-open TCB reached ESTABLISHED and may join its listener's accept queue; false when the queue is full. */
   offerToListener(tcb: Connection): boolean;
+  /** The connection's TSval offset (Linux secure_tcp_ts_off: a keyed hash of the 4-tuple). */
+  timestampOffset(tcb: Connection): number;
 }
 
 /** A segment as the TCB builds it; the host adds addresses, ids and send time. */
@@ -71,6 +73,11 @@ export interface SegmentFields {
   flags: number;
   window: number;
   mss: number;
+  /** Window scale option, -1 when absent. */
+  wscale: number;
+  /** TSval, -1 when the segment carries no timestamps. */
+  tsVal: number;
+  tsEcr: number;
   payload: Uint8Array;
   retransmission: boolean;
 }
@@ -152,10 +159,18 @@ export abstract class TcbBase {
 
   /** Every segment we emit from a connection goes through here: ACK bookkeeping and delayed-ACK cancel. */
   protected emit(nowUs: number, seq: number, flags: number, payload: Uint8Array, retransmission: boolean): void {
-    void nowUs;
-    this.env.transmit(this.self, this.fields(seq, flags, payload, retransmission));
+    const fields = this.fields(seq, flags, payload, retransmission);
+    this.addTimestamps(nowUs, fields);
+    this.env.transmit(this.self, fields);
     this.afterSend(flags);
   }
+
+  /** Timestamps on a segment of the connection (tcb-options.ts). */
+  protected abstract addTimestamps(nowUs: number, fields: SegmentFields): void;
+  /** The window field of a segment with these flags (tcb-options.ts). */
+  protected abstract windowField(flags: number): number;
+  /** The shift of the windows we advertise (tcb-options.ts). */
+  abstract rcvWscale: number;
 
   protected afterSend(flags: number): void {
     if (flags & ACK) {
@@ -168,9 +183,9 @@ export abstract class TcbBase {
   }
 
   protected fields(seq: number, flags: number, payload: Uint8Array, retransmission: boolean): SegmentFields {
-    const window = flags & ACK || flags & SYN ? this.receiveWindow() : 0;
-    if (flags & ACK) this.lastAdvertisedWindow = window;
-    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, payload, retransmission };
+    const window = flags & ACK || flags & SYN ? this.windowField(flags) : 0;
+    if (flags & ACK) this.lastAdvertisedWindow = flags & SYN ? window : window * 2 ** this.rcvWscale;
+    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, wscale: -1, tsVal: -1, tsEcr: 0, payload, retransmission };
   }
 
   protected becomeClosed(cause: string): void {

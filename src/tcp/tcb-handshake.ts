@@ -12,6 +12,7 @@ export abstract class TcbHandshakePart extends TcbSendPart {
   connect(nowUs: number, iss: number): void {
     this.assertState('CLOSED');
     this.initSendSpace(iss);
+    this.initTimestamps();
     this.setState('SYN-SENT', 'connect');
     this.sendSyn(nowUs, false);
   }
@@ -22,10 +23,11 @@ export abstract class TcbHandshakePart extends TcbSendPart {
     this.passive = true;
     this.state = 'LISTEN';
     this.initSendSpace(iss);
+    this.initTimestamps();
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, this.synSpace);
     this.takePeerWindow(seg, seg.seq, 0);
-    this.takeSynOptions(seg);
+    this.takeSynOptions(nowUs, seg);
     this.env.segmentAccepted(this.self, seg);
     this.setState('SYN-RECEIVED', 'rcv SYN');
     this.sendSyn(nowUs, false);
@@ -54,7 +56,7 @@ export abstract class TcbHandshakePart extends TcbSendPart {
     this.env.segmentAccepted(this.self, seg);
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, this.synSpace);
-    this.takeSynOptions(seg);
+    this.takeSynOptions(nowUs, seg);
     if (flags & ACK) this.ackAdvanced(nowUs, seg.ack);
     if (seqGt(this.sndUna, this.iss)) {
       // C2/C3: our SYN is acknowledged; ESTABLISHED, and ACK theirs (ACK K+1) at once, as Linux does.
@@ -102,7 +104,8 @@ export abstract class TcbHandshakePart extends TcbSendPart {
   }
 
   protected sendSyn(nowUs: number, retransmission: boolean): void {
-    // C1/C2: the SYN carries the ISN and the MSS option, and occupies one sequence number.
+    // C1/C2: the SYN carries the ISN and the MSS option (with timestamps and window scale,
+    // tcb-options.ts), and occupies one sequence number.
     const flags = this.state === 'SYN-SENT' ? SYN : SYN | ACK;
     if (retransmission) {
       this.retransmissions++;
@@ -111,7 +114,7 @@ export abstract class TcbHandshakePart extends TcbSendPart {
       this.rttStartUs = -1;
     }
     const fields = this.fields(this.iss, flags, EMPTY, retransmission);
-    this.addSynOptions(fields);
+    this.addSynOptions(nowUs, fields, (flags & ACK) !== 0);
     this.env.transmit(this.self, fields);
     this.afterSend(flags);
     this.sndNxt = seqAdd(this.iss, 1);

@@ -1,26 +1,144 @@
 /**
- * TCP options (RFC 9293 §3.2, §3.7.1): what our SYN and SYN,ACK carry and what we take from
- * the peer's. Today that is the MSS option alone.
+ * TCP options (RFC 9293 §3.2, §3.7.1; RFC 7323): what our SYN and SYN,ACK offer, what the
+ * handshake settles, and the timestamps every later segment carries.
+ *
+ * - MSS: always sent in SYN and SYN,ACK; the peer's caps what we send.
+ * - Window scale (RFC 7323 §2, Linux tcp_window_scaling = 1): offered in SYN; in effect only
+ *   when both SYNs carried it. The shift we offer is tcp_select_initial_window's. The window
+ *   field of a SYN or SYN,ACK is never scaled (§2.2).
+ * - Timestamps (RFC 7323 §3–§5, Linux tcp_timestamps = 1): TSval is the host's millisecond
+ *   clock plus a per-connection offset (Linux secure_tcp_ts_off, keyed from the 4-tuple);
+ *   TSecr echoes TS.Recent, which follows RFC 7323 §4.3's rules (Linux tcp_replace_ts_recent);
+ *   PAWS (§5) drops a segment whose TSval is older than TS.Recent (Linux tcp_paws_discard).
+ * - SACK: never offered (README, "Deliberately left out"): without SACK blocks behind it, a
+ *   sackOK would promise what we do not do. Captures look like Linux's with tcp_sack = 0.
  */
-import type { Segment } from './segment.js';
+import { SYN, type Segment } from './segment.js';
+import { seqLe } from './seq.js';
 import { TcbBase, type SegmentFields } from './tcb-base.js';
+
+/** RFC 7323 §3.2: the timestamps option takes 12 bytes (with its two NOPs) of every segment. */
+export const TIMESTAMPS_OPTION_BYTES = 12;
+/** RFC 7323 §2.3: a shift above 14 is taken as 14. */
+const MAX_WSCALE = 14;
+/** Linux TCP_PAWS_WINDOW: PAWS tolerates a TSval one tick behind TS.Recent. */
+const PAWS_WINDOW = 1;
+/** Linux TCP_PAWS_24DAYS, RFC 7323 §5.5: a TS.Recent older than this no longer rejects anything. */
+const PAWS_IDLE_US = 24 * 24 * 3600 * 1_000_000;
 
 export abstract class TcbOptionsPart extends TcbBase {
   /** The peer's MSS option; 536 when it sent none (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6). */
   peerMss = 536;
+  /** Both SYNs carried timestamps: every segment from now on carries them (RFC 7323 §3.2). */
+  tsOk = false;
+  /** TS.Recent: the TSval we echo. */
+  tsRecent = 0;
+  /** When TS.Recent was last set (Linux ts_recent_stamp), -1 while never. */
+  tsRecentStampUs = -1;
+  /** This connection's TSval offset (Linux tp->tsoffset). */
+  tsOffset = 0;
+  /** Both SYNs carried a window scale: shifts for the windows we receive and send. */
+  wscaleOk = false;
+  sndWscale = 0;
+  rcvWscale = 0;
 
-  /** Take the options of the peer's SYN or SYN,ACK. */
-  protected takeSynOptions(seg: Segment): void {
+  /** Our TSval at `nowUs`: the host's millisecond clock plus the offset, modulo 2^32. */
+  tsValAt(nowUs: number): number {
+    return (Math.floor(nowUs / 1000) + this.tsOffset) >>> 0;
+  }
+
+  /** Before the first SYN of either side: this connection's TSval offset. */
+  protected initTimestamps(): void {
+    this.tsOffset = this.config.timestamps === 1 ? this.env.timestampOffset(this.self) >>> 0 : 0;
+  }
+
+  /**
+   * Take the options of the peer's SYN or SYN,ACK. An option is in effect when we offer it and
+   * the peer's SYN carried it (RFC 7323 §2.2, §3.2); the SYN's TSval is the first TS.Recent.
+   */
+  protected takeSynOptions(nowUs: number, seg: Segment): void {
     if (seg.mss > 0) this.peerMss = seg.mss;
+    if (this.config.timestamps !== 0 && seg.tsVal >= 0) {
+      this.tsOk = true;
+      this.tsRecent = seg.tsVal;
+      this.tsRecentStampUs = nowUs;
+    }
+    if (this.config.windowScaling && seg.wscale >= 0) {
+      this.wscaleOk = true;
+      this.sndWscale = Math.min(seg.wscale, MAX_WSCALE);
+      this.rcvWscale = this.offeredWscale();
+    }
   }
 
-  /** C1/C2: our SYN and SYN,ACK carry the MSS option. */
-  protected addSynOptions(fields: SegmentFields): void {
+  /**
+   * C1/C2: our SYN carries MSS and, as configured, timestamps (TSecr 0) and window scale; our
+   * SYN,ACK carries timestamps and window scale only when the peer's SYN did (RFC 7323).
+   */
+  protected addSynOptions(nowUs: number, fields: SegmentFields, synAck: boolean): void {
     fields.mss = this.config.mss;
+    if (synAck ? this.tsOk : this.config.timestamps !== 0) {
+      fields.tsVal = this.tsValAt(nowUs);
+      fields.tsEcr = synAck ? this.tsRecent : 0;
+    }
+    if (synAck ? this.wscaleOk : this.config.windowScaling) fields.wscale = this.offeredWscale();
   }
 
-  /** The largest payload we send: the smaller of the peer's MSS and ours. */
+  /** RFC 7323 §3.2: once negotiated, every segment but a reset answering no connection carries timestamps. */
+  protected addTimestamps(nowUs: number, fields: SegmentFields): void {
+    if (!this.tsOk) return;
+    fields.tsVal = this.tsValAt(nowUs);
+    fields.tsEcr = this.tsRecent;
+  }
+
+  /**
+   * The shift we offer (Linux tcp_select_initial_window): enough that the largest receive
+   * buffer, tcp_rmem[2], fits a 16-bit window: ilog2(space) − 15, within 0–14.
+   */
+  protected offeredWscale(): number {
+    const space = Math.max(this.config.rmemMaxBytes, this.config.receiveBufferBytes);
+    return Math.max(0, Math.min(MAX_WSCALE, Math.floor(Math.log2(space)) - 15));
+  }
+
+  /** The peer's window in bytes: SYN windows are never scaled (RFC 7323 §2.2). */
+  protected peerWindowBytes(seg: Segment): number {
+    return seg.flags & SYN ? seg.window : seg.window * 2 ** this.sndWscale;
+  }
+
+  /**
+   * RFC 7323 §5.3 R1 (Linux tcp_paws_discard): with timestamps in use, a segment whose TSval
+   * is older than TS.Recent is an old duplicate. Segments without timestamps pass, as in Linux.
+   */
+  protected pawsRejects(nowUs: number, seg: Segment): boolean {
+    if (!this.tsOk || seg.tsVal < 0 || this.tsRecentStampUs < 0) return false;
+    if (((this.tsRecent - seg.tsVal) | 0) <= PAWS_WINDOW) return false;
+    return nowUs - this.tsRecentStampUs < PAWS_IDLE_US;
+  }
+
+  /**
+   * RFC 7323 §4.3 (Linux tcp_replace_ts_recent): TS.Recent takes a segment's TSval when the
+   * segment covers the point our last ACK acknowledged (SEG.SEQ ≤ Last.ACK.sent) and the TSval
+   * is not older than TS.Recent.
+   */
+  protected updateTsRecent(nowUs: number, seg: Segment): void {
+    if (!this.tsOk || seg.tsVal < 0 || !seqLe(seg.seq, this.lastAckedRcvNxt)) return;
+    if (((seg.tsVal - this.tsRecent) | 0) < 0) return;
+    this.tsRecent = seg.tsVal;
+    this.tsRecentStampUs = nowUs;
+  }
+
+  /**
+   * The window field we send: what is free of the receive buffer, shifted by our scale once it
+   * is in effect; a SYN's is unscaled and at most 65535 (RFC 7323 §2.2). Rounded down, so we
+   * never offer more than we have.
+   */
+  protected windowField(flags: number): number {
+    const free = this.receiveWindow();
+    if (flags & SYN) return Math.min(free, 0xffff);
+    return Math.min(Math.floor(free / 2 ** this.rcvWscale), 0xffff);
+  }
+
+  /** The largest payload we send: the smaller MSS, less the timestamps option when in use. */
   protected sendMss(): number {
-    return Math.min(this.peerMss, this.config.mss);
+    return Math.min(this.peerMss, this.config.mss) - (this.tsOk ? TIMESTAMPS_OPTION_BYTES : 0);
   }
 }

@@ -16,6 +16,14 @@ export abstract class TcbReceivePart extends TcbTimersPart {
 
     if (this.answerRepeatedSyn(nowUs, seg)) return;
 
+    // RFC 7323 §5.3 R1 (Linux tcp_validate_incoming): PAWS comes before the sequence test. An
+    // old TSval is a duplicate from the past: ACK it (rate-limited unless it carries data) and
+    // drop it. A reset goes on to the sequence test, as Linux accepts it despite PAWS.
+    if (this.pawsRejects(nowUs, seg) && !(flags & RST)) {
+      this.sendOutOfWindowAck(nowUs, seg, false);
+      return;
+    }
+
     // First: the sequence number test, four cases.
     const window = this.receiveWindow();
     if (!this.acceptable(seg.seq, len, window)) {
@@ -70,6 +78,9 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     // Fifth: the ACK field.
     if (!(flags & ACK)) return;
     this.env.segmentAccepted(this.self, seg);
+    // RFC 7323 §4.3: TS.Recent from a segment whose ACK is neither old nor beyond what we sent
+    // (Linux tcp_ack with FLAG_UPDATE_TS_RECENT).
+    if (!seqGt(seg.ack, this.sndNxt) && !seqLt(seg.ack, this.sndUna)) this.updateTsRecent(nowUs, seg);
     // The peer is alive: zero-window probes start counting again (Linux tcp_ack, icsk_probes_out = 0).
     this.probesOut = 0;
     if (this.state === 'SYN-RECEIVED') {
@@ -130,12 +141,19 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     this.output(nowUs);
   }
 
-  /** RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability. */
+  /**
+   * RFC 9293 §3.10.7.4 first check: the four cases of segment acceptability, with one Linux
+   * choice: a segment without data may sit exactly on the right edge (tcp_sequence tests
+   * `!after(seq, rcv_nxt + window)`). A peer never sends past the window it was offered, so a
+   * RST it sends at its SND.NXT is then always in the window and gets a challenge ACK; with the
+   * RFC's strict edge a RST at a full window's end is dropped and the connection is left
+   * half-open for good (found by the reuse-linger suite with a 256 B receive buffer).
+   */
   protected acceptable(seq: number, len: number, window: number): boolean {
     const rcvNxt = this.rcvNxt;
     if (len === 0) {
       if (window === 0) return seq === rcvNxt;
-      return seqLe(rcvNxt, seq) && seqLt(seq, seqAdd(rcvNxt, window));
+      return seqLe(rcvNxt, seq) && seqLe(seq, seqAdd(rcvNxt, window));
     }
     // With a zero window, RFC 9293 allows the ACK of a segment at RCV.NXT to be processed;
     // its text is then trimmed away.

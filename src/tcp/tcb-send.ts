@@ -176,10 +176,10 @@ export abstract class TcbSendPart extends TcbOptionsPart {
   /** RFC 9293 §3.10.7.4 fifth check: take the peer's window (SND.WND, SND.WL1, SND.WL2). */
   protected takePeerWindow(seg: Segment, wl1: number, wl2: number): void {
     const wasZero = this.sndWnd === 0;
-    this.sndWnd = seg.window;
+    this.sndWnd = this.peerWindowBytes(seg);
     this.sndWl1 = wl1;
     this.sndWl2 = wl2;
-    if (wasZero && seg.window > 0) {
+    if (wasZero && this.sndWnd > 0) {
       this.persistBackoff = 0;
       this.env.clearTimer(this.self, TimerKind.Persist);
     }

@@ -13,10 +13,9 @@
  * by state, and TIME-WAIT.
  *
  * Deliberately left out, and why:
- * - Congestion control, SACK, fast retransmit, window scaling, timestamps/PAWS: they change how
- *   fast bytes move, not how connections open and close, which is what this project checks.
- *   Revisit when a claim depends on throughput or on PAWS (RFC 7323 would change TIME-WAIT SYN
- *   handling: Linux then compares timestamps instead of sequence numbers).
+ * - Congestion control, SACK, fast retransmit: they change how fast bytes move, not how
+ *   connections open and close, which is what this project checks. Revisit when a claim depends
+ *   on throughput. (Without SACK blocks, sackOK is never offered: tcb-options.ts.)
  * - Nagle's algorithm: with it, exact segment sequences depend on ACK timing of tiny writes;
  *   sockets here behave as with TCP_NODELAY.
  * - Urgent data, keep-alives, ICMP.
@@ -228,7 +227,11 @@ export class Tcb extends TcbReceivePart implements Connection {
       retransmissions: this.retransmissions,
       sndNxt: this.sndNxt,
       rcvNxt: this.rcvNxt,
-      window: this.receiveWindow(),
+      window: this.windowField(ACK),
+      tsOk: this.tsOk,
+      tsRecent: this.tsRecent,
+      tsRecentStampUs: this.tsRecentStampUs,
+      tsOffset: this.tsOffset,
       lastOutOfWindowAckUs: this.lastOutOfWindowAckUs,
     });
   }

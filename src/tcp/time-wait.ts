@@ -76,8 +76,13 @@ export interface TimeWaitHandover {
   readonly retransmissions: number;
   readonly sndNxt: number;
   readonly rcvNxt: number;
-  /** The window its ACKs advertise: fixed from now on, as nothing reads or fills the receive buffer. */
+  /** The window field its ACKs carry (scaled): fixed from now on, as nothing reads or fills the receive buffer. */
   readonly window: number;
+  /** Timestamps in use (RFC 7323): its ACKs carry them, and TIME-WAIT keeps TS.Recent (Linux tw_ts_recent). */
+  readonly tsOk: boolean;
+  readonly tsRecent: number;
+  readonly tsRecentStampUs: number;
+  readonly tsOffset: number;
   /** When it last sent a rate-limited ACK (Linux tcp_invalid_ratelimit). */
   readonly lastOutOfWindowAckUs: number;
 }
@@ -114,6 +119,10 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
   private readonly sndNxtInt32: number;
   private readonly rcvNxtInt32: number;
   private readonly window: number;
+  /** TS.Recent when timestamps are in use (`| 0`, as the sequence numbers), its stamp, or -1 when they are not. */
+  private tsRecentInt32: number;
+  private tsRecentStampUs: number;
+  private readonly tsOffsetInt32: number;
   /** When it last sent a rate-limited ACK, or null if never (rather than -Infinity, a boxed number). */
   private lastOutOfWindowAckUs: number | null;
   private readonly config: StackConfig;
@@ -136,6 +145,9 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
     this.sndNxtInt32 = handover.sndNxt | 0;
     this.rcvNxtInt32 = handover.rcvNxt | 0;
     this.window = handover.window;
+    this.tsRecentInt32 = handover.tsRecent | 0;
+    this.tsRecentStampUs = handover.tsOk ? handover.tsRecentStampUs : -1;
+    this.tsOffsetInt32 = handover.tsOffset | 0;
     this.lastOutOfWindowAckUs = handover.lastOutOfWindowAckUs === -Infinity ? null : handover.lastOutOfWindowAckUs;
   }
 
@@ -215,7 +227,11 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
       if (lastUs !== null && nowUs - lastUs < this.config.invalidRateLimitUs) return;
       this.lastOutOfWindowAckUs = nowUs;
     }
-    this.env.transmit(this, { seq: this.sndNxt, ack: this.rcvNxt, flags: ACK, window: this.window, mss: 0, payload: EMPTY, retransmission: false });
+    // Linux tcp_v4_timewait_ack: with timestamps, TSval from the clock and TSecr = tw_ts_recent.
+    const ts = this.tsRecentStampUs >= 0;
+    const tsVal = ts ? (Math.floor(nowUs / 1000) + this.tsOffsetInt32) >>> 0 : -1;
+    const tsEcr = ts ? this.tsRecentInt32 >>> 0 : 0;
+    this.env.transmit(this, { seq: this.sndNxt, ack: this.rcvNxt, flags: ACK, window: this.window, mss: 0, wscale: -1, tsVal, tsEcr, payload: EMPTY, retransmission: false });
   }
 
   private restartTimeWait(nowUs: number, cause: string): void {

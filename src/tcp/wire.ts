@@ -15,13 +15,16 @@ const IP_FLAG_DF = 0x4000;
 const TCP_OPT_EOL = 0;
 const TCP_OPT_NOP = 1;
 const TCP_OPT_MSS = 2;
+const TCP_OPT_WSCALE = 3;
+const TCP_OPT_SACK_PERMITTED = 4;
+const TCP_OPT_TIMESTAMPS = 8;
 
 /**
  * The IPv4 datagram carrying a segment: RFC 791 header (no options) and RFC 9293 §3.1 TCP
  * header, both checksummed, then the payload. Network byte order throughout.
  */
 export function encodeIpv4Tcp(seg: Segment): Uint8Array {
-  assert(seg.window >= 0 && seg.window <= 0xffff, `segment #${seg.id}: window ${seg.window} does not fit 16 bits (no window scaling)`);
+  assert(seg.window >= 0 && seg.window <= 0xffff, `segment #${seg.id}: window ${seg.window} does not fit 16 bits (it is the field, already scaled)`);
   assert(seg.mss >= 0 && seg.mss <= 0xffff, `segment #${seg.id}: MSS ${seg.mss} does not fit 16 bits`);
   assert((seg.flags & ~0xff) === 0, `segment #${seg.id}: flags 0x${seg.flags.toString(16)} are not TCP flags`);
   const options = tcpOptions(seg);
@@ -80,10 +83,22 @@ export function ipIdentification(seg: Segment): number {
   return (seg.copyOf >= 0 ? seg.copyOf : seg.id) & 0xffff;
 }
 
-/** TCP options: MSS when the segment carries one, padded with EOL to a multiple of 4 bytes. */
+/**
+ * TCP options in the order and alignment Linux's tcp_options_write uses, so a capture decodes as
+ * a Linux one does: MSS; sackOK and timestamps sharing a word, or NOP,NOP before timestamps;
+ * NOP,window scale. Padded with EOL to a multiple of 4 bytes.
+ */
 function tcpOptions(seg: Segment): Uint8Array {
   const options: number[] = [];
   if (seg.mss > 0) options.push(TCP_OPT_MSS, 4, seg.mss >>> 8, seg.mss & 0xff);
+  if (seg.tsVal >= 0) {
+    if (seg.sackOk) options.push(TCP_OPT_SACK_PERMITTED, 2);
+    else options.push(TCP_OPT_NOP, TCP_OPT_NOP);
+    options.push(TCP_OPT_TIMESTAMPS, 10, ...uint32Bytes(seg.tsVal), ...uint32Bytes(seg.tsEcr));
+  } else if (seg.sackOk) {
+    options.push(TCP_OPT_NOP, TCP_OPT_NOP, TCP_OPT_SACK_PERMITTED, 2);
+  }
+  if (seg.wscale >= 0) options.push(TCP_OPT_NOP, TCP_OPT_WSCALE, 3, seg.wscale);
   while (options.length % 4 !== 0) options.push(TCP_OPT_EOL);
   assert(options.length <= 40, `segment #${seg.id}: ${options.length} bytes of TCP options exceed 40`);
   return Uint8Array.from(options);
@@ -101,6 +116,12 @@ export interface WireSegment {
   readonly window: number;
   /** The MSS option, 0 when absent. */
   readonly mss: number;
+  /** The window scale option, -1 when absent. */
+  readonly wscale: number;
+  readonly sackOk: boolean;
+  /** The timestamps option: TSval, -1 when absent, and TSecr. */
+  readonly tsVal: number;
+  readonly tsEcr: number;
   readonly payload: Uint8Array;
 }
 
@@ -108,7 +129,7 @@ export interface WireSegment {
  * Parse an IPv4 datagram carrying TCP, checking what a stack checks before it takes a segment:
  * version, header lengths, protocol, total length and both checksums. Throws with the reason
  * when the bytes are not a well-formed TCP/IPv4 datagram (an external stack's output is checked
- * this way). Options other than MSS are skipped, as RFC 9293 §3.1 asks of unknown ones.
+ * this way). Options other than MSS, window scale, sackOK and timestamps are skipped, as RFC 9293 §3.1 asks of unknown ones.
  */
 export function decodeIpv4Tcp(bytes: Uint8Array): WireSegment {
   if (bytes.length < IPV4_HEADER_BYTES + TCP_HEADER_BYTES) throw new Error(`datagram of ${bytes.length} bytes is shorter than the IPv4 and TCP headers`);
@@ -131,6 +152,10 @@ export function decodeIpv4Tcp(bytes: Uint8Array): WireSegment {
   const pseudo = (srcIp >>> 16) + (srcIp & 0xffff) + (dstIp >>> 16) + (dstIp & 0xffff) + IP_PROTO_TCP + tcpLength;
   if (internetChecksum(bytes, tcp, totalLength, pseudo) !== 0) throw new Error('bad TCP checksum');
   let mss = 0;
+  let wscale = -1;
+  let sackOk = false;
+  let tsVal = -1;
+  let tsEcr = 0;
   for (let i = tcp + TCP_HEADER_BYTES; i < tcp + dataOffset; ) {
     const kind = bytes[i]!;
     if (kind === TCP_OPT_EOL) break;
@@ -141,6 +166,12 @@ export function decodeIpv4Tcp(bytes: Uint8Array): WireSegment {
     const length = bytes[i + 1] ?? 0;
     if (length < 2 || i + length > tcp + dataOffset) throw new Error(`TCP option ${kind} with length ${length} overruns the header`);
     if (kind === TCP_OPT_MSS && length === 4) mss = view.getUint16(i + 2);
+    if (kind === TCP_OPT_WSCALE && length === 3) wscale = bytes[i + 2]!;
+    if (kind === TCP_OPT_SACK_PERMITTED && length === 2) sackOk = true;
+    if (kind === TCP_OPT_TIMESTAMPS && length === 10) {
+      tsVal = view.getUint32(i + 2);
+      tsEcr = view.getUint32(i + 6);
+    }
     i += length;
   }
   const flags = view.getUint8(tcp + 13);
@@ -154,8 +185,16 @@ export function decodeIpv4Tcp(bytes: Uint8Array): WireSegment {
     flags,
     window: view.getUint16(tcp + 14),
     mss,
+    wscale,
+    sackOk,
+    tsVal,
+    tsEcr,
     payload: bytes.slice(tcp + dataOffset, totalLength),
   };
+}
+
+function uint32Bytes(value: number): number[] {
+  return [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
 }
 
 function assert(condition: boolean, message: string): asserts condition {

@@ -76,6 +76,8 @@ export class Program implements EventHandler<null> {
     if (!this.resume.pending) this.world.scheduler.schedule(this.resume, this.world.nowUs);
   };
   private partial = 0;
+  /** The bytes of the send in progress, made once: re-made on every wake, a large send took time quadratic in its size. */
+  private sendData: Uint8Array | null = null;
   private sleepingUntilUs = -1;
   /** Bytes received by a recv in progress (recv n waits for all n, as MSG_WAITALL). */
   private received = 0;
@@ -113,6 +115,7 @@ export class Program implements EventHandler<null> {
       this.record(step, result);
       this.pc++;
       this.partial = 0;
+      this.sendData = null;
       this.received = 0;
     }
   }
@@ -175,14 +178,18 @@ export class Program implements EventHandler<null> {
         const fd = this.fd(call.sock);
         const salt = this.saltOf(fd);
         const offset = this.sentBytes.get(call.sock) ?? 0;
-        const remaining = call.bytes - this.partial;
-        const data = new Uint8Array(remaining);
-        for (let i = 0; i < remaining; i++) data[i] = patternByte(salt, offset + i);
+        if (this.sendData === null) {
+          const all = new Uint8Array(call.bytes);
+          for (let i = 0; i < call.bytes; i++) all[i] = patternByte(salt, offset + i);
+          this.sendData = all;
+        }
+        const data = this.sendData.subarray(this.partial);
         const sent = host.send(fd, data);
         const nonBlocking = this.nonBlocking(call.sock);
         if (!sent.ok && sent.errno === 'EAGAIN') return nonBlocking ? (this.partial > 0 ? `sent ${this.partial}` : 'EAGAIN') : this.park(call.sock);
         if (!sent.ok) return sent.errno;
-        this.traceData(call, fd, data.subarray(0, sent.value), `sent ${sent.value}`);
+        // A copy: a subarray would keep the whole (remaining-sized) buffer alive in the trace.
+        this.traceData(call, fd, data.slice(0, sent.value), `sent ${sent.value}`);
         this.partial += sent.value;
         this.sentBytes.set(call.sock, offset + sent.value);
         // Non-blocking: what fitted is the answer (Linux tcp_sendmsg returns the bytes copied).

@@ -28,6 +28,12 @@ export interface PeerSegment {
   readonly window: number;
   /** MSS option, SYN segments only; 0 or absent for none. */
   readonly mss?: number;
+  /** Window scale option (SYN only); -1 or absent for none. */
+  readonly wscale?: number;
+  readonly sackOk?: boolean;
+  /** Timestamps option: TSval (-1 or absent for none) and TSecr. */
+  readonly tsVal?: number;
+  readonly tsEcr?: number;
   readonly payload?: Uint8Array;
 }
 
@@ -73,6 +79,10 @@ export class ScriptedPeer implements DatagramReceiver<Segment> {
       flags: fields.flags,
       window: fields.window,
       mss: fields.mss ?? 0,
+      wscale: fields.wscale ?? -1,
+      sackOk: fields.sackOk ?? false,
+      tsVal: fields.tsVal ?? -1,
+      tsEcr: fields.tsEcr ?? 0,
       payload: fields.payload ?? EMPTY,
       sentAtUs: 0,
       incarnation: this.incarnationFor(fields),

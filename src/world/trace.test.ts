@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../net/address.js';
-import { ACK, FIN, PSH, SYN, type Segment } from '../tcp/segment.js';
+import { ACK, FIN, NO_OPTIONS, PSH, SYN, type Segment } from '../tcp/segment.js';
 import { formatWireTrace, type TraceEvent } from './trace.js';
 
 const CLIENT = parseIpv4('10.0.0.1');
@@ -17,6 +17,7 @@ function sent(atUs: number, fromClient: boolean, seq: number, ack: number, flags
     ack,
     flags,
     window: 65535,
+    ...NO_OPTIONS,
     mss,
     payload: new Uint8Array(len),
     sentAtUs: atUs,

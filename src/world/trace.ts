@@ -5,7 +5,7 @@
  */
 import { formatIpv4 } from '../net/address.js';
 import type { DelayReason, DropReason } from '../net/fabric.js';
-import { ACK, FIN, RST, SYN, formatSegment, tcpdumpFlags, type Segment } from '../tcp/segment.js';
+import { ACK, FIN, RST, SYN, formatOptions, formatSegment, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { Call } from './program.js';
 
@@ -155,7 +155,7 @@ export class TcpdumpFormatter {
     if (len > 0 || seg.flags & (SYN | FIN | RST)) text += len > 0 ? `, seq ${seq}:${(seq + len) >>> 0}` : `, seq ${seq}`;
     if (hasAck) text += `, ack ${ack}`;
     text += `, win ${seg.window}`;
-    if (seg.mss > 0) text += `, options [mss ${seg.mss}]`;
+    text += formatOptions(seg);
     return `${text}, length ${len}`;
   }
 

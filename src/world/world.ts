@@ -74,7 +74,7 @@ export class World implements StackEnv, EventHandler<Tcb> {
   constructor(readonly options: WorldOptions) {
     this.seed = options.seed;
     this.stack = stackConfig(options.stack ?? {});
-    this.stackFactory = options.stackFactory ?? referenceStack(options.endpoint);
+    this.stackFactory = options.stackFactory ?? options.endpoint?.stackFactory ?? referenceStack(options.endpoint);
     this.fabric = new Fabric<Segment>(this.scheduler, {
       rootSeed: options.seed,
       mslUs: this.stack.mslUs,
@@ -106,7 +106,7 @@ export class World implements StackEnv, EventHandler<Tcb> {
     if (this.hostByName.has(name)) throw new Error(`host "${name}" already exists`);
     const ip = options.ip ?? hostIp(this.hosts.length);
     const config = options.stack === undefined ? this.stack : stackConfig({ ...this.options.stack, ...options.stack });
-    const factory = options.stackFactory ?? (options.endpoint !== undefined ? referenceStack(options.endpoint) : this.stackFactory);
+    const factory = options.stackFactory ?? (options.endpoint !== undefined ? (options.endpoint.stackFactory ?? referenceStack(options.endpoint)) : this.stackFactory);
     const params = { seed: this.seed, name, ip, config, keepClosedConnections: this.options.keepClosedConnections ?? true, compactTimeWait: this.options.compactTimeWait ?? true };
     const host = factory.create(params, this);
     this.hosts.push(host);

@@ -1,0 +1,275 @@
+/**
+ * The black-box monitors on handcrafted traces: each promise broken one way and the other, and
+ * kept, with the exact message each monitor gives. A monitor weakened in a small way (a check
+ * dropped, a comparison off by one) fails one of these.
+ */
+import { describe, expect, it } from 'vitest';
+import { ACK, FIN, NO_OPTIONS, RST, SYN, type Segment } from '../tcp/segment.js';
+import type { TcpState } from '../tcp/state.js';
+import type { Call } from '../world/program.js';
+import type { ConnInfo, TraceEvent } from '../world/trace.js';
+import type { Monitor, MonitorContext } from './monitor.js';
+import { AbortMonitor } from './close-monitors.js';
+import { TimeWait2MslMonitor } from './time-wait-monitors.js';
+import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
+
+const A = 0x0a000001;
+const B = 0x0a000002;
+const CONTEXT: MonitorContext = { mslUs: 100, expectedTimeWaitUs: 200, delayedAckUs: 0, cleanNetwork: false, staleSegmentsImpossible: true, synRetries: 2, hostIps: new Map([['a', A], ['b', B]]) };
+
+function conn(connId: number, host: 'a' | 'b', localPort: number, remotePort: number, passive = false): ConnInfo {
+  const local = host === 'a' ? A : B;
+  return { connId, host, localIp: local, localPort, remoteIp: local === A ? B : A, remotePort, incarnation: 1, passive, reuseAddr: false, lingerSec: null };
+}
+
+let segmentIds = 0;
+function seg(from: ConnInfo | { ip: number; port: number; toIp: number; toPort: number }, fields: { seq: number; ack?: number; flags: number; connId?: number; window?: number; bytes?: number }): Segment {
+  const src = 'connId' in from ? { srcIp: from.localIp, srcPort: from.localPort, dstIp: from.remoteIp, dstPort: from.remotePort, connId: from.connId } : { srcIp: from.ip, srcPort: from.port, dstIp: from.toIp, dstPort: from.toPort, connId: -1 };
+  return {
+    id: ++segmentIds,
+    ...src,
+    ...(fields.connId !== undefined ? { connId: fields.connId } : {}),
+    seq: fields.seq >>> 0,
+    ack: (fields.ack ?? 0) >>> 0,
+    flags: fields.flags,
+    window: fields.window ?? 0,
+    ...NO_OPTIONS,
+    payload: new Uint8Array(fields.bytes ?? 0),
+    sentAtUs: 0,
+    incarnation: 1,
+    retransmission: false,
+    copyOf: -1,
+  };
+}
+
+type SegmentEvent = TraceEvent & { readonly seg: Segment };
+const sent = (atUs: number, s: Segment): SegmentEvent => ({ type: 'segment', atUs, fate: 'sent', seg: s });
+const delivered = (atUs: number, s: Segment): SegmentEvent => ({ type: 'segment', atUs, fate: 'delivered', seg: s });
+const state = (atUs: number, c: ConnInfo, from: TcpState, to: TcpState, cause = ''): TraceEvent => ({ type: 'state', atUs, conn: c, from, to, cause });
+const call = (atUs: number, host: string, c: Call, result: string, fd: number, connId = -1, program = 0): TraceEvent => ({ type: 'call', atUs, host, program, step: 0, call: c, text: '', result, fd, connId });
+
+/** Feed the events; the first violation's message, or null. */
+function judge(monitor: Monitor, events: readonly TraceEvent[], endUs = 10_000): string | null {
+  events.forEach((event, index) => monitor.onEvent(event, index));
+  monitor.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
+  return monitor.violation?.message ?? null;
+}
+
+describe('time-wait-2msl, restarts from the wire', () => {
+  // The holder a:1000 entered TIME-WAIT at 100 after ACKing the peer's FIN (its ACK says RCV.NXT = 501).
+  const holder = conn(1, 'a', 1000, 80);
+  const peer = conn(2, 'b', 80, 1000);
+  const entry: TraceEvent[] = [state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'), sent(100, seg(holder, { seq: 301, ack: 501, flags: ACK }))];
+  const retransmittedFin = (atUs: number) => delivered(atUs, seg(peer, { seq: 500, ack: 301, flags: FIN | ACK }));
+
+  it('C8: exactly 2·MSL with no segment arriving passes; a microsecond either way fails', () => {
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, state(300, holder, 'TIME-WAIT', 'CLOSED')])).toBeNull();
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, state(299, holder, 'TIME-WAIT', 'CLOSED')])).toBe('TIME-WAIT lasted 199 us since the last segment that restarted it, expected 2·MSL = 200 us');
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, state(301, holder, 'TIME-WAIT', 'CLOSED')])).toBe('TIME-WAIT lasted 201 us since the last segment that restarted it, expected 2·MSL = 200 us');
+  });
+
+  it('C9: a retransmitted FIN restarts 2·MSL whatever the endpoint reports; ending at the first expiry fails', () => {
+    const restarted = [...entry, retransmittedFin(150)];
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...restarted, state(350, holder, 'TIME-WAIT', 'CLOSED')])).toBeNull();
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...restarted, state(300, holder, 'TIME-WAIT', 'CLOSED')])).toBe('TIME-WAIT lasted 150 us since the last segment that restarted it, expected 2·MSL = 200 us');
+  });
+
+  it('C9: a restart the endpoint reports with no segment arriving is a violation', () => {
+    const fake: TraceEvent = { type: 'time-wait-restart', atUs: 150, conn: holder, cause: 'rcv FIN' };
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, fake])).toBe('TIME-WAIT restarted (rcv FIN) with no segment arriving to restart it');
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, retransmittedFin(150), fake, state(350, holder, 'TIME-WAIT', 'CLOSED')])).toBeNull();
+  });
+
+  it('C9: a RST from the 4-tuple while TIME-WAIT lasts, even one the host sends, is a violation', () => {
+    const hostRst = seg({ ip: A, port: 1000, toIp: B, toPort: 80 }, { seq: 301, flags: RST });
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, retransmittedFin(150), sent(150, hostRst)])).toBe('a RST (seq 301) left the 4-tuple while it is in TIME-WAIT (last restart at 150 us); it must answer with an ACK');
+  });
+
+  it('an early end is justified only by what arrived at that instant: an in-window RST (RFC 1337 off), a SYN above RCV.NXT', () => {
+    const rst = delivered(150, seg(peer, { seq: 501, flags: RST }));
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, rst, state(150, holder, 'TIME-WAIT', 'CLOSED')])).toBeNull();
+    expect(judge(new TimeWait2MslMonitor({ ...CONTEXT, rfc1337: true }), [...entry, rst, state(150, holder, 'TIME-WAIT', 'CLOSED')])).toBe('TIME-WAIT lasted 50 us since the last segment that restarted it, expected 2·MSL = 200 us');
+    const outOfWindowRst = delivered(150, seg(peer, { seq: 502, flags: RST }));
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, outOfWindowRst, state(150, holder, 'TIME-WAIT', 'CLOSED')])).not.toBeNull();
+    const synAbove = delivered(150, seg(peer, { seq: 0x8000_0000, flags: SYN }));
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, synAbove, state(150, holder, 'TIME-WAIT', 'CLOSED')])).toBeNull();
+    const synBelow = delivered(150, seg(peer, { seq: 400, flags: SYN }));
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, synBelow, state(150, holder, 'TIME-WAIT', 'CLOSED')])).not.toBeNull();
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, state(150, holder, 'TIME-WAIT', 'CLOSED', 'rcv RST in TIME-WAIT')])).not.toBeNull();
+  });
+
+  it('a TIME-WAIT left for anything but CLOSED, or held past 2·MSL at the end, is a violation', () => {
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, state(300, holder, 'TIME-WAIT', 'ESTABLISHED')])).toBe('TIME-WAIT left for ESTABLISHED, not CLOSED');
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), entry, 301)).toBe('TIME-WAIT last restarted at 100 us still held at 301 us, past 2·MSL');
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), entry, 300)).toBeNull();
+  });
+});
+
+describe('abort, linger from the calls', () => {
+  const child = conn(5, 'b', 80, 1000, true);
+  const listenerCalls: TraceEvent[] = [
+    call(0, 'b', { op: 'socket', sock: 'listener' }, 'ok', 3),
+    call(0, 'b', { op: 'setsockopt', sock: 'listener', option: 'SO_LINGER', onoff: true, lingerSec: 0 }, 'ok', 3),
+    state(10, child, 'LISTEN', 'SYN-RECEIVED'),
+    state(20, child, 'SYN-RECEIVED', 'ESTABLISHED'),
+    call(20, 'b', { op: 'accept', sock: 'listener', as: 'conn' }, 'ok', 4, 5),
+  ];
+
+  it('C15: an accepted socket inherits the listener\'s SO_LINGER{on,0}; its close must send RST', () => {
+    const graceful = [...listenerCalls, state(50, child, 'ESTABLISHED', 'FIN-WAIT-1'), sent(50, seg(child, { seq: 1, ack: 1, flags: FIN | ACK })), call(50, 'b', { op: 'close', sock: 'conn' }, 'ok', 4, 5)];
+    expect(judge(new AbortMonitor(CONTEXT), graceful)).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
+    const reset = [...listenerCalls, sent(50, seg(child, { seq: 1, ack: 1, flags: RST | ACK })), state(50, child, 'ESTABLISHED', 'CLOSED'), call(50, 'b', { op: 'close', sock: 'conn' }, 'ok', 4, 5)];
+    expect(judge(new AbortMonitor(CONTEXT), reset)).toBeNull();
+  });
+
+  it('C14: without SO_LINGER on the listener, or with it switched off, a graceful close is right', () => {
+    const noLinger = listenerCalls.filter((e) => !(e.type === 'call' && e.call.op === 'setsockopt'));
+    const graceful = (events: TraceEvent[]) => [...events, state(50, child, 'ESTABLISHED', 'FIN-WAIT-1'), sent(50, seg(child, { seq: 1, ack: 1, flags: FIN | ACK })), call(50, 'b', { op: 'close', sock: 'conn' }, 'ok', 4, 5)];
+    expect(judge(new AbortMonitor(CONTEXT), graceful(noLinger))).toBeNull();
+    const switchedOff = [...listenerCalls, call(30, 'b', { op: 'setsockopt', sock: 'conn', option: 'SO_LINGER', onoff: false, lingerSec: 0 }, 'ok', 4, 5)];
+    expect(judge(new AbortMonitor(CONTEXT), graceful(switchedOff))).toBeNull();
+  });
+
+  it('C14: after the RST nothing more leaves, and no TIME-WAIT follows on either side', () => {
+    const aborted = [...listenerCalls, sent(50, seg(child, { seq: 1, ack: 1, flags: RST | ACK })), state(50, child, 'ESTABLISHED', 'CLOSED'), call(50, 'b', { op: 'close', sock: 'conn' }, 'ok', 4, 5)];
+    expect(judge(new AbortMonitor(CONTEXT), [...aborted, sent(60, seg(child, { seq: 1, ack: 1, flags: FIN | ACK }))])).toBe('aborted connection sent another segment (flags 17, 0 bytes)');
+    expect(judge(new AbortMonitor(CONTEXT), [...aborted, state(60, child, 'CLOSED', 'TIME-WAIT')])).toBe('entered TIME-WAIT after the connection was aborted with SO_LINGER{on,0}');
+  });
+});
+
+describe('connect-result', () => {
+  const client = conn(1, 'a', 40000, 80);
+  const syn = (atUs: number) => sent(atUs, seg(client, { seq: 1000, flags: SYN }));
+  const connect = (atUs: number, result: string) => call(atUs, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, result, 3, 1);
+  const from = { ip: B, port: 80, toIp: A, toPort: 40000 };
+
+  it('C2: ok only after a SYN,ACK acking ISN+1 (or a SYN: simultaneous open)', () => {
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), delivered(5, seg(from, { seq: 7, ack: 1001, flags: SYN | ACK })), connect(5, 'ok')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), delivered(5, seg(from, { seq: 7, flags: SYN })), connect(9, 'ok')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), delivered(5, seg(from, { seq: 7, ack: 1002, flags: SYN | ACK })), connect(5, 'ok')])).toBe('connect() returned ok, but no SYN,ACK acknowledging its SYN (ISN 1000) arrived');
+  });
+
+  it('C1: ECONNREFUSED exactly after a RST,ACK acking the SYN', () => {
+    const refusal = delivered(5, seg(from, { seq: 0, ack: 1001, flags: RST | ACK }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), refusal, connect(5, 'ECONNREFUSED')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), refusal, connect(5, 'ECONNRESET')])).toBe('a RST,ACK acknowledging the SYN arrived, but connect() returned ECONNRESET, not ECONNREFUSED');
+    const wrongAck = delivered(5, seg(from, { seq: 0, ack: 1000, flags: RST | ACK }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), wrongAck, connect(5, 'ECONNREFUSED')])).toBe('connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived');
+  });
+
+  it('ETIMEDOUT only after 1 + tcp_syn_retries unanswered SYNs', () => {
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), syn(3), connect(7, 'ETIMEDOUT')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), connect(7, 'ETIMEDOUT')])).toBe('connect() returned ETIMEDOUT after 2 SYNs; tcp_syn_retries gives 3');
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), syn(3), syn(7), connect(15, 'ETIMEDOUT')])).toBe('connect() returned ETIMEDOUT after 4 SYNs; tcp_syn_retries gives 3');
+  });
+});
+
+describe('host-reset', () => {
+  const toClosed = { ip: A, port: 40000, toIp: B, toPort: 9 };
+  const back = { ip: B, port: 9, toIp: A, toPort: 40000 };
+
+  it('RFC 9293 §3.10.7.1: a SYN to an unused port gets <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>, window 0', () => {
+    const syn = delivered(5, seg(toClosed, { seq: 99, flags: SYN }));
+    expect(judge(new HostResetMonitor(CONTEXT), [syn, sent(5, seg(back, { seq: 0, ack: 100, flags: RST | ACK }))])).toBeNull();
+    expect(judge(new HostResetMonitor(CONTEXT), [syn, sent(5, seg(back, { seq: 0, ack: 101, flags: RST | ACK }))])).toBe('host RST answering seg #' + syn.seg.id + ': ack 101, expected SEG.SEQ+SEG.LEN 100');
+    expect(judge(new HostResetMonitor(CONTEXT), [syn, sent(5, seg(back, { seq: 1, ack: 100, flags: RST | ACK }))])).toBe('host RST answering seg #' + syn.seg.id + ': seq 1, expected 0');
+    expect(judge(new HostResetMonitor(CONTEXT), [syn, sent(5, seg(back, { seq: 0, ack: 100, flags: RST }))])).toBe('host RST answering seg #' + syn.seg.id + ': flags 4, expected RST,ACK (the segment had no ACK)');
+    expect(judge(new HostResetMonitor(CONTEXT), [syn, sent(5, seg(back, { seq: 0, ack: 100, flags: RST | ACK, window: 512 }))])).toBe('host RST answering seg #' + syn.seg.id + ': window 512, Linux sends 0');
+    expect(judge(new HostResetMonitor(CONTEXT), [syn, delivered(6, seg(toClosed, { seq: 99, flags: SYN }))])).toBe(`a SYN to port 9, which no socket of its host ever used, got no RST,ACK (seg #${syn.seg.id})`);
+  });
+
+  it('a segment with ACK gets <SEQ=SEG.ACK><CTL=RST>; a RST is never answered; a reset answers something', () => {
+    const ack = delivered(5, seg(toClosed, { seq: 99, ack: 555, flags: ACK | FIN }));
+    expect(judge(new HostResetMonitor(CONTEXT), [ack, sent(5, seg(back, { seq: 555, flags: RST }))])).toBeNull();
+    expect(judge(new HostResetMonitor(CONTEXT), [ack, sent(5, seg(back, { seq: 556, flags: RST }))])).toBe(`host RST answering seg #${ack.seg.id}: seq 556, expected SEG.ACK 555`);
+    expect(judge(new HostResetMonitor(CONTEXT), [ack, sent(5, seg(back, { seq: 555, ack: 100, flags: RST | ACK }))])).toBe(`host RST answering seg #${ack.seg.id}: flags 20, expected RST alone (the segment had ACK)`);
+    const rst = delivered(5, seg(toClosed, { seq: 99, flags: RST }));
+    expect(judge(new HostResetMonitor(CONTEXT), [rst, sent(5, seg(back, { seq: 0, ack: 100, flags: RST | ACK }))])).toBe(`a host answered a RST (seg #${rst.seg.id}) with a RST; a reset is never answered`);
+    expect(judge(new HostResetMonitor(CONTEXT), [ack, sent(6, seg(back, { seq: 555, flags: RST }))])).toBe('a host sent a RST (seq 555) to port 40000 that answers no segment arriving from there');
+  });
+
+  it('a SYN to a port a socket bound, or to a crashed host, needs no reset', () => {
+    const syn = delivered(5, seg(toClosed, { seq: 99, flags: SYN }));
+    expect(judge(new HostResetMonitor(CONTEXT), [call(0, 'b', { op: 'bind', sock: 's', port: 9 }, 'ok', 3), syn, delivered(6, seg(toClosed, { seq: 99, flags: SYN }))])).toBeNull();
+    expect(judge(new HostResetMonitor(CONTEXT), [{ type: 'host', atUs: 0, host: 'b', event: 'crash' }, syn, delivered(6, seg(toClosed, { seq: 99, flags: SYN }))])).toBeNull();
+  });
+});
+
+describe('time-wait-syn', () => {
+  // The server b:80 holds TIME-WAIT; its last ACK says RCV.NXT = 0xfffffff0, SND.NXT = 700.
+  const holder = conn(2, 'b', 80, 40000);
+  const listening: TraceEvent[] = [
+    call(0, 'b', { op: 'socket', sock: 'l' }, 'ok', 3),
+    call(0, 'b', { op: 'bind', sock: 'l', port: 80 }, 'ok', 3),
+    call(0, 'b', { op: 'listen', sock: 'l', backlog: 8 }, 'ok', 3),
+    state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'),
+    sent(100, seg(holder, { seq: 700, ack: 0xffff_fff0, flags: ACK })),
+  ];
+  const from = { ip: A, port: 40000, toIp: B, toPort: 80 };
+  const back = { ip: B, port: 80, toIp: A, toPort: 40000 };
+  const newSyn = (s: number) => delivered(150, seg(from, { seq: s, flags: SYN }));
+  const synAck = (s: number, ack: number) => sent(150, seg(back, { seq: s, ack, flags: SYN | ACK, connId: 9 }));
+  const after = state(151, holder, 'CLOSED', 'CLOSED');
+
+  it('C10: a SYN above RCV.NXT across the wrap opens the new incarnation with ISN = SND.NXT + 65537', () => {
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, newSyn(5), synAck(700 + 65537, 6), after])).toBeNull();
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, newSyn(5), after])).toBe('SYN seq 5 above TIME-WAIT\'s RCV.NXT on a listening port opened no new incarnation (no SYN,ACK)');
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, newSyn(5), synAck(700 + 65537, 7), after])).toBe('the new incarnation\'s SYN,ACK acks 7, expected SYN seq + 1 = 6');
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, newSyn(5), synAck(700 + 65536, 6), after])).toBe('the new incarnation\'s ISN is 66236, expected the old SND.NXT + 65537 = 66237 (Linux tcp_timewait_state_process)');
+  });
+
+  it('C10: a SYN at or below RCV.NXT (mod 2^32) opens nothing', () => {
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, newSyn(0xffff_fff0), after])).toBeNull();
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, newSyn(0x7fff_fff0), synAck(1, 0x7fff_fff1), after])).toBe('SYN seq 2147483632, not above TIME-WAIT\'s RCV.NXT, opened a new incarnation (SYN,ACK seq 1)');
+  });
+
+  it('with no listener on the port, a SYN above RCV.NXT need not open anything', () => {
+    const closedListener = [...listening, call(120, 'b', { op: 'close', sock: 'l' }, 'ok', 3)];
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...closedListener, newSyn(5), after])).toBeNull();
+  });
+});
+
+describe('listen-conflict', () => {
+  const twoBound: TraceEvent[] = [
+    call(0, 'b', { op: 'socket', sock: 'l' }, 'ok', 3),
+    call(0, 'b', { op: 'bind', sock: 'l', port: 80 }, 'ok', 3),
+    call(0, 'b', { op: 'socket', sock: 't' }, 'ok', 4),
+    call(0, 'b', { op: 'bind', sock: 't', port: 80 }, 'ok', 4),
+    call(0, 'b', { op: 'listen', sock: 'l', backlog: 8 }, 'ok', 3),
+  ];
+  const listenTwin = (result: string) => call(1, 'b', { op: 'listen', sock: 't', backlog: 8 }, result, 4);
+
+  it('C13: two SO_REUSEADDR sockets bound to one port: the second listen() fails with EADDRINUSE', () => {
+    expect(judge(new ListenConflictMonitor(CONTEXT), [...twoBound, listenTwin('EADDRINUSE')])).toBeNull();
+    expect(judge(new ListenConflictMonitor(CONTEXT), [...twoBound, listenTwin('ok')])).toBe('b: listen() on port 80 succeeded while socket 3 listens on it (Linux: EADDRINUSE)');
+  });
+
+  it('C13: once the first listener is closed (or on another host), listen() must succeed', () => {
+    const closed = [...twoBound, call(1, 'b', { op: 'close', sock: 'l' }, 'ok', 3)];
+    expect(judge(new ListenConflictMonitor(CONTEXT), [...closed, listenTwin('ok')])).toBeNull();
+    expect(judge(new ListenConflictMonitor(CONTEXT), [...closed, listenTwin('EADDRINUSE')])).toBe('b: listen() on port 80 failed with EADDRINUSE, but no other socket listens on it');
+  });
+});
+
+describe('ephemeral-port', () => {
+  const c = conn(1, 'a', 33000, 80);
+  const connect = (fd = 3) => call(5, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, 'ok', fd, 1);
+
+  it('C12: an unbound connect() uses a port of ip_local_port_range', () => {
+    expect(judge(new EphemeralPortMonitor(CONTEXT), [state(0, c, 'CLOSED', 'SYN-SENT'), sent(0, seg(c, { seq: 1, flags: SYN })), connect()])).toBeNull();
+    const low = conn(1, 'a', 1024, 80);
+    expect(judge(new EphemeralPortMonitor(CONTEXT), [state(0, low, 'CLOSED', 'SYN-SENT'), sent(0, seg(low, { seq: 1, flags: SYN })), connect()])).toBe('connect() picked port 1024, outside the ephemeral range 32768-60999');
+    const high = conn(1, 'a', 61000, 80);
+    expect(judge(new EphemeralPortMonitor(CONTEXT), [state(0, high, 'CLOSED', 'SYN-SENT'), sent(0, seg(high, { seq: 1, flags: SYN })), connect()])).toBe('connect() picked port 61000, outside the ephemeral range 32768-60999');
+  });
+
+  it('C12: never a 4-tuple still held (TIME-WAIT included); a bound socket uses its port', () => {
+    const old = conn(7, 'a', 33000, 80);
+    const held = [state(0, old, 'FIN-WAIT-2', 'TIME-WAIT'), state(1, c, 'CLOSED', 'SYN-SENT'), sent(1, seg(c, { seq: 1, flags: SYN })), connect()];
+    expect(judge(new EphemeralPortMonitor(CONTEXT), held)).toBe('connect() picked port 33000, whose 4-tuple connection #7 still holds');
+    const released = [state(0, old, 'FIN-WAIT-2', 'TIME-WAIT'), state(0, old, 'TIME-WAIT', 'CLOSED'), state(1, c, 'CLOSED', 'SYN-SENT'), sent(1, seg(c, { seq: 1, flags: SYN })), connect()];
+    expect(judge(new EphemeralPortMonitor(CONTEXT), released)).toBeNull();
+    const bound = [call(0, 'a', { op: 'socket', sock: 'c' }, 'ok', 3), call(0, 'a', { op: 'bind', sock: 'c', port: 40000 }, 'ok', 3), state(1, c, 'CLOSED', 'SYN-SENT'), sent(1, seg(c, { seq: 1, flags: SYN })), connect()];
+    expect(judge(new EphemeralPortMonitor(CONTEXT), bound)).toBe('connect() on a socket bound to port 40000 sent its SYN from port 33000');
+  });
+});
