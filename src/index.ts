@@ -46,8 +46,22 @@ export type { Fabric, Datagram, DatagramReceiver, FabricObserver } from './net/f
 export { stackConfig, LINUX_DEFAULTS, type StackConfig } from './tcp/config.js';
 export { parseIpv4, formatIpv4 } from './net/address.js';
 export type { RunEnd, RunLimits } from './sim/scheduler.js';
+
+// packetdrill scripts (src/packetdrill): parse, run exactly in virtual time, fuzz.
+export { parseScript, ScriptSyntaxError } from './packetdrill/parser.js';
+export { runScript, liveOptionsOf, HOST_IP, PEER_IP, type RunScriptOptions, type ScriptResult, type ScriptFailure, type Perturbation } from './packetdrill/runner.js';
+export { runFuzz, perturbationsArb, describePerturbation, type FuzzOptions, type FuzzResult } from './packetdrill/fuzz.js';
+export type { Script, ScriptEvent, PacketSpec, SyscallSpec, TcpOptionSpec } from './packetdrill/ast.js';
+export { packetdrillCommand } from './cli/packetdrill.js';
 export { runPrograms, type ProgramSpec } from './world/run-script.js';
 export type { Call, ProgramStep } from './world/program.js';
 export { TraceRecorder, formatEvent, formatWireTrace, type TraceEvent, type TraceListener } from './world/trace.js';
 export { linkFaults, type LinkFaults } from './net/faults.js';
 export { pcapOfWire, pcapForHost } from './report/pcap.js';
+// The host-level seam and external stacks in any language (docs/external-stack.md).
+export type { Stack, StackEnv, StackFactory, StackParams, ConnectionView } from './tcp/stack.js';
+export { referenceStack, REFERENCE_STACK } from './tcp/reference-stack.js';
+export { externalStack, type ExternalStackFactory } from './stack/external.js';
+export { checkStack, type StackCheckResult } from './stack/check.js';
+export { encodeIpv4Tcp, decodeIpv4Tcp, type WireSegment } from './tcp/wire.js';
+export { MONITOR_PROFILES, monitorInProfile, type MonitorProfile } from './check/profiles.js';

@@ -324,9 +324,16 @@ export class TimeWaitSynMonitor extends BaseMonitor {
 
   private onSent(seg: Segment): void {
     if (seg.flags & RST) return;
-    for (const verdict of this.verdicts) {
+    // A SYN,ACK answers the latest SYN of its 4-tuple in this instant: with two SYNs at once
+    // (one below RCV.NXT, answered with an ACK, then one above it) only the second opened it.
+    // (Found by `timewait packetdrill --fuzz`, duplicating a SYN.)
+    for (let i = this.verdicts.length - 1; i >= 0; i--) {
+      const verdict = this.verdicts[i]!;
       const s = verdict.syn;
-      if (seg.srcIp === s.dstIp && seg.srcPort === s.dstPort && seg.dstIp === s.srcIp && seg.dstPort === s.srcPort && seg.flags & SYN && seg.flags & ACK) verdict.answered = seg;
+      if (seg.srcIp === s.dstIp && seg.srcPort === s.dstPort && seg.dstIp === s.srcIp && seg.dstPort === s.srcPort && seg.flags & SYN && seg.flags & ACK) {
+        verdict.answered = seg;
+        break;
+      }
     }
     if (seg.connId < 0 || !(seg.flags & ACK)) return;
     const sndNxt = seqAdd(seg.seq, segLen(seg));
