@@ -58,3 +58,10 @@ export type { Call, ProgramStep } from './world/program.js';
 export { TraceRecorder, formatEvent, formatWireTrace, type TraceEvent, type TraceListener } from './world/trace.js';
 export { linkFaults, type LinkFaults } from './net/faults.js';
 export { pcapOfWire, pcapForHost } from './report/pcap.js';
+// The host-level seam and external stacks in any language (docs/external-stack.md).
+export type { Stack, StackEnv, StackFactory, StackParams, ConnectionView } from './tcp/stack.js';
+export { referenceStack, REFERENCE_STACK } from './tcp/reference-stack.js';
+export { externalStack, type ExternalStackFactory } from './stack/external.js';
+export { checkStack, type StackCheckResult } from './stack/check.js';
+export { encodeIpv4Tcp, decodeIpv4Tcp, type WireSegment } from './tcp/wire.js';
+export { MONITOR_PROFILES, monitorInProfile, type MonitorProfile } from './check/profiles.js';

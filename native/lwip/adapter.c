@@ -407,7 +407,8 @@ static err_t netif_out(struct netif *netif, struct pbuf *p, const ip4_addr_t *ds
     if (c && c->handle != input_accepted && is_input_conn(c) && c->pcb && (c->pcb->rcv_nxt != c->rcv_nxt || (c->passive && (input_flags & TCP_SYN)))) report_accepted(c);
     /* lwIP sets a pcb's state before it sends what the change causes (the SYN of tcp_connect,
        the FIN of tcp_close): report the change first, as the trace of any stack reads. */
-    if (c && c->pcb && (int)c->pcb->state != c->state) report_state(c, c->pcb->state, input_bytes ? "segment" : "call");
+    /* Not a change to CLOSED: that is an abort, whose RST goes out first (then on_err reports it). */
+    if (c && c->pcb && (int)c->pcb->state != c->state && c->pcb->state != CLOSED) report_state(c, c->pcb->state, input_bytes ? "segment" : "call");
     if (c && !(flags & TCP_RST)) {
       announce(c);
       handle = c->handle;

@@ -58,7 +58,7 @@ export class LineChannel {
     try {
       writeSync(this.writeFd, `${line}\n`);
     } catch (error) {
-      throw this.died(`writing to it failed (${(error as Error).message})`);
+      throw this.died(`it exited without reading its request (${(error as Error).message})`);
     }
     return this.readLine();
   }
