@@ -106,8 +106,10 @@ describe('C10: segments that outlive MSL defeat TIME-WAIT', () => {
   it('C10: with timestamps on, PAWS drops the old duplicates even when they outlive MSL and ISNs repeat: the same search finds none', () => {
     // Act
     const details = search({ ...naive, enforceMsl: false, timestamps: 1 }, scaledRuns(500), 10);
-    // Assert
-    expect(details.failed).toBe(false);
+    // Assert: no data, ACK or FIN gets through. A RST may: Linux checks PAWS for everything but
+    // resets (tcp_validate_incoming), so with a repeated ISN an old RST can land in the new
+    // window — the search found that once each connection drew its link fates from its own stream.
+    if (details.failed) expect(staleMessage(details.counterexample![0] as RunSpec)).toMatch(/\(RST, seq \d+\)/);
   });
 
   it('C10: when the network kills segments after MSL and ISNs follow RFC 6528\'s clock, the same search finds none', () => {
