@@ -46,6 +46,13 @@ export type { Fabric, Datagram, DatagramReceiver, FabricObserver } from './net/f
 export { stackConfig, LINUX_DEFAULTS, type StackConfig } from './tcp/config.js';
 export { parseIpv4, formatIpv4 } from './net/address.js';
 export type { RunEnd, RunLimits } from './sim/scheduler.js';
+
+// packetdrill scripts (src/packetdrill): parse, run exactly in virtual time, fuzz.
+export { parseScript, ScriptSyntaxError } from './packetdrill/parser.js';
+export { runScript, liveOptionsOf, HOST_IP, PEER_IP, type RunScriptOptions, type ScriptResult, type ScriptFailure, type Perturbation } from './packetdrill/runner.js';
+export { runFuzz, perturbationsArb, describePerturbation, type FuzzOptions, type FuzzResult } from './packetdrill/fuzz.js';
+export type { Script, ScriptEvent, PacketSpec, SyscallSpec, TcpOptionSpec } from './packetdrill/ast.js';
+export { packetdrillCommand } from './cli/packetdrill.js';
 export { runPrograms, type ProgramSpec } from './world/run-script.js';
 export type { Call, ProgramStep } from './world/program.js';
 export { TraceRecorder, formatEvent, formatWireTrace, type TraceEvent, type TraceListener } from './world/trace.js';

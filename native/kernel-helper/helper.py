@@ -85,6 +85,9 @@ class Host(threading.Thread):
         # Sockets we bound ourselves before connect/listen, to give them the host's source address.
         self.bound = set()
         self.finished = False
+        # An error that ended a read part-way: the read returns its bytes, the next call gets the
+        # error, as the simulator's programs see it (Linux reports a socket error only once).
+        self.pending_error = {}
 
     def now_us(self):
         return int((time.monotonic() - self.clock["t0"]) * 1_000_000)
@@ -137,6 +140,9 @@ class Host(threading.Thread):
         s = self.socks.get(name)
         if s is None:
             raise OSError(errno.EBADF, "no such socket")
+        code = self.pending_error.pop(name, None)
+        if code is not None:
+            raise OSError(code, os.strerror(code))
         return s
 
     def source_bind(self, name, s):
@@ -158,6 +164,8 @@ class Host(threading.Thread):
             if old is not None:
                 old.close()
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # The simulator's sockets behave as with TCP_NODELAY (no Nagle; README, "Deliberately left out").
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             buffers = self.plan.get("socketBuffers", {}).get(self.spec["name"], {})
             if "rcvbuf" in buffers:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffers["rcvbuf"])
@@ -223,8 +231,9 @@ class Host(threading.Thread):
                 while want is None or got < want:
                     try:
                         chunk = s.recv(65536 if want is None else want - got)
-                    except OSError:
-                        if got > 0 and op == "recv":
+                    except OSError as error:
+                        if got > 0 and op == "recv" and not isinstance(error, socket.timeout):
+                            self.pending_error[step["sock"]] = error.errno
                             return f"recv {got}"
                         raise
                     if not chunk:

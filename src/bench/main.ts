@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { meetsTarget, type Benchmark, type Measurement } from './benchmark.js';
 import { appendBenchRows, benchEnvironment, benchRow, BENCH_CSV_PATH } from './csv.js';
 import { externalBenchmark } from './external.js';
+import { campaignMemoryBenchmark } from './campaign-memory.js';
 import { lifecycleBenchmark } from './lifecycle.js';
 import { memoryBenchmark } from './memory.js';
 import { portExhaustionBenchmark } from './port-exhaustion.js';
@@ -22,7 +23,7 @@ import { propertyBenchmark } from './property.js';
 import { schedulerBenchmark } from './scheduler.js';
 
 /** Every benchmark, in the order they run. */
-export const BENCHMARKS: readonly Benchmark[] = [schedulerBenchmark, lifecycleBenchmark, memoryBenchmark, propertyBenchmark, externalBenchmark, portExhaustionBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [schedulerBenchmark, lifecycleBenchmark, memoryBenchmark, propertyBenchmark, externalBenchmark, portExhaustionBenchmark, campaignMemoryBenchmark];
 
 async function main(argv: readonly string[]): Promise<number> {
   const filters = argv.filter((arg) => arg !== '--');

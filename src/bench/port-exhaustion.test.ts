@@ -56,6 +56,20 @@ describe('port exhaustion by TIME-WAIT', () => {
     expect(result.serverCompleted).toBe(0);
   });
 
+  it('tcp_tw_reuse 1: connect() takes ports whose TIME-WAIT is older than tcp_tw_reuse_delay, so none runs out; 2 (the default) between two hosts and 0 do not', () => {
+    // Act: TIME-WAIT 200 ms; reuse after 50 ms, well within it.
+    const reuse = runPortExhaustion(TINY, variant({ twReuse: 1, twReuseDelayUs: 50_000 }));
+    const loopbackOnly = runPortExhaustion(TINY, variant({ twReuse: 2, twReuseDelayUs: 50_000 }));
+    const never = runPortExhaustion(TINY, variant({ twReuse: 0, twReuseDelayUs: 50_000 }));
+    // Assert
+    expect(reuse.eaddrnotavail).toBe(0);
+    expect(reuse.connected).toBe(reuse.attempts);
+    expect(reuse.serverCompleted).toBe(reuse.attempts);
+    expect(reuse.peakTimeWait).toBe(10);
+    expect(loopbackOnly.firstFailureUs).toBe(100_000);
+    expect({ ...never, variant: null }).toEqual({ ...loopbackOnly, variant: null });
+  });
+
   it('C8: with 2·MSL shorter than 10 connect intervals, TIME-WAIT never holds every port', () => {
     // Act: TIME-WAIT 40 ms, so at most 5 ports are held at once.
     const result = runPortExhaustion(TINY, variant({ mslUs: 20_000 }));

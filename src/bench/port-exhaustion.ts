@@ -14,6 +14,10 @@
  *   out — but the abort discards what was not yet acknowledged and the server sees a reset, not
  *   an end-of-file: the hazard TIME-WAIT exists to prevent comes back (C10).
  * - A shorter MSL (TIME-WAIT = 2·MSL): below 28,232 connections per 2·MSL, no exhaustion.
+ * - tcp_tw_reuse (Linux tcp_twsk_unique): with 1, connect()'s port search takes a 4-tuple whose
+ *   TIME-WAIT used timestamps and is older than tcp_tw_reuse_delay (1 s), so ports run out only
+ *   past 28,232 connections per second. Linux's default, 2, does that for loopback only: between
+ *   two hosts, as here, it is 0.
  *
  * `npm run bench -- port-exhaustion` prints the table, writes `reports/port-exhaustion.csv`
  * (replaced on each run) and adds one row per variant to `reports/bench.csv`.
@@ -35,6 +39,10 @@ export interface ExhaustionVariant {
   readonly mslUs: number;
   readonly reuseAddr: boolean;
   readonly lingerZero: boolean;
+  /** The client's Linux tcp_tw_reuse (default 2, which between two hosts acts as 0). */
+  readonly twReuse?: 0 | 1 | 2;
+  /** The client's Linux tcp_tw_reuse_delay (default 1 s). */
+  readonly twReuseDelayUs?: number;
 }
 
 export interface ExhaustionScenario {
@@ -79,7 +87,9 @@ export const LINUX_SCENARIO: ExhaustionScenario = {
 };
 
 export const VARIANTS: readonly ExhaustionVariant[] = [
-  { name: 'Linux defaults (MSL 30 s)', mslUs: 30 * SECOND_US, reuseAddr: false, lingerZero: false },
+  { name: 'Linux defaults (MSL 30 s, tcp_tw_reuse 2)', mslUs: 30 * SECOND_US, reuseAddr: false, lingerZero: false },
+  { name: 'tcp_tw_reuse 0', mslUs: 30 * SECOND_US, reuseAddr: false, lingerZero: false, twReuse: 0 },
+  { name: 'tcp_tw_reuse 1', mslUs: 30 * SECOND_US, reuseAddr: false, lingerZero: false, twReuse: 1 },
   { name: 'SO_REUSEADDR on the client', mslUs: 30 * SECOND_US, reuseAddr: true, lingerZero: false },
   { name: 'SO_LINGER{on,0} on the client', mslUs: 30 * SECOND_US, reuseAddr: false, lingerZero: true },
   { name: 'MSL 15 s (TIME-WAIT 30 s)', mslUs: 15 * SECOND_US, reuseAddr: false, lingerZero: false },
@@ -97,7 +107,12 @@ export function runPortExhaustion(scenario: ExhaustionScenario, variant: Exhaust
     lossRate: 0,
     clientHosts: 1,
     stack: { mslUs: variant.mslUs, timeWaitUs: 2 * variant.mslUs },
-    clientStack: { ephemeralPortMin: scenario.ephemeralPortMin, ephemeralPortMax: scenario.ephemeralPortMax },
+    clientStack: {
+      ephemeralPortMin: scenario.ephemeralPortMin,
+      ephemeralPortMax: scenario.ephemeralPortMax,
+      ...(variant.twReuse !== undefined ? { twReuse: variant.twReuse } : {}),
+      ...(variant.twReuseDelayUs !== undefined ? { twReuseDelayUs: variant.twReuseDelayUs } : {}),
+    },
     clientReuseAddr: variant.reuseAddr,
     clientLingerZero: variant.lingerZero,
     keepClosedConnections: false,
@@ -135,7 +150,7 @@ export function runPortExhaustion(scenario: ExhaustionScenario, variant: Exhaust
 
 export const portExhaustionBenchmark: Benchmark = {
   name: 'port-exhaustion',
-  description: 'one client, one connection per ms to one server port: when TIME-WAIT exhausts 28,232 ephemeral ports, and what SO_REUSEADDR, SO_LINGER{on,0} and a shorter MSL change',
+  description: 'one client, one connection per ms to one server port: when TIME-WAIT exhausts 28,232 ephemeral ports, and what SO_REUSEADDR, SO_LINGER{on,0}, a shorter MSL and tcp_tw_reuse 0/1/2 change',
   run(): Measurement[] {
     const results = VARIANTS.map((variant) => runPortExhaustion(LINUX_SCENARIO, variant));
     printTable(results);
@@ -154,6 +169,7 @@ const COLUMNS = [
   'time_wait_s',
   'reuse_addr',
   'linger_zero',
+  'tw_reuse',
   'attempts',
   'connected',
   'eaddrnotavail',
@@ -172,6 +188,7 @@ function row(r: ExhaustionResult): (string | number | boolean)[] {
     (2 * r.variant.mslUs) / SECOND_US,
     r.variant.reuseAddr,
     r.variant.lingerZero,
+    r.variant.twReuse ?? 2,
     r.attempts,
     r.connected,
     r.eaddrnotavail,

@@ -297,7 +297,8 @@ export const MUTANTS: readonly Mutant[] = [
     faults: true,
   },
   { endpoint: endpoint('time-wait-refuses-syn', 'TIME-WAIT never lets a SYN above RCV.NXT open a new incarnation', TimeWaitRefusesSyn), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3 },
-  { endpoint: endpoint('time-wait-takes-any-syn', 'any SYN, even below RCV.NXT, opens a new incarnation from TIME-WAIT', TimeWaitTakesAnySyn), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3, isn: ['fixed'] },
+  // Timestamps off: with them a new SYN's newer TSval lets Linux open the incarnation whatever its sequence number.
+  { endpoint: endpoint('time-wait-takes-any-syn', 'any SYN, even below RCV.NXT, opens a new incarnation from TIME-WAIT', TimeWaitTakesAnySyn, (c) => ({ ...c, timestamps: 0 })), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3, isn: ['fixed'] },
   {
     endpoint: endpoint('double-listen', 'listen() ignores another socket listening on the port', Tcb, undefined, { bindConflicts: (candidate) => !candidate.otherListening && linuxBindConflicts(candidate) }),
     caughtBy: 'listen-conflict',

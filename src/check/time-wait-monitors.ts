@@ -2,6 +2,7 @@
 import { ACK, FIN, RST, SYN, segLen, type Segment } from '../tcp/segment.js';
 import { seqGt } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
+import { TIME_WAIT_OVERFLOW_CAUSE } from '../tcp/tcb.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import { BaseMonitor, TupleMap, type EndOfRun, type MonitorInterest } from './monitor.js';
 
@@ -14,7 +15,18 @@ interface HeldTimeWait {
   rcvNxt: number;
   /** A time at which a segment that arrived lets TIME-WAIT end early (an RST, a new incarnation's SYN), or -1. */
   earlyExitUs: number;
+  /**
+   * With timestamps, what a segment does can hang on TS.Recent, which the wire does not show
+   * exactly (PAWS, RFC 7323 §5; a SYN with a newer TSval): the last arrival that may have
+   * restarted 2·MSL, or -1. The monitor then accepts either reading.
+   */
+  maybeRestartedUs: number;
+  /** Segments of the 4-tuple carried timestamps, so a connect() may take it over (Linux tcp_twsk_unique). */
+  timestamps: boolean;
 }
+
+/** State-change causes (src/tcp) of a TIME-WAIT taken over by connect() under tcp_tw_reuse or a port from bind(). */
+const REUSE_CAUSE = 'TIME-WAIT reused by connect (tcp_twsk_unique)';
 
 /**
  * `time-wait-2msl` (C8, C9): every TIME-WAIT lasts exactly 2·MSL from its last (re)start, then
@@ -37,6 +49,8 @@ export class TimeWait2MslMonitor extends BaseMonitor {
   private readonly held = new TupleMap<HeldTimeWait>();
   /** connId -> the ack of the last ACK-bearing segment it sent: RCV.NXT as the wire shows it. */
   private readonly lastAckSent = new Map<number, number>();
+  /** Connections that sent timestamps. */
+  private readonly timestampsSent = new Set<number>();
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
@@ -48,7 +62,7 @@ export class TimeWait2MslMonitor extends BaseMonitor {
       case 'time-wait-restart': {
         // The endpoint says it restarted 2·MSL: only a segment that arrived just now may make it.
         const held = this.held.get(event.conn.localIp, event.conn.localPort, event.conn.remoteIp, event.conn.remotePort);
-        if (held !== undefined && held.restartedUs !== event.atUs) {
+        if (held !== undefined && held.restartedUs !== event.atUs && held.maybeRestartedUs !== event.atUs) {
           this.report(event.atUs, index, event.conn, `TIME-WAIT restarted (${event.cause}) with no segment arriving to restart it`);
         }
         return;
@@ -59,7 +73,7 @@ export class TimeWait2MslMonitor extends BaseMonitor {
         }
         return;
       case 'state':
-        this.onState(event.conn, event.from, event.to, event.atUs, index);
+        this.onState(event.conn, event.from, event.to, event.atUs, index, event.cause);
         return;
       default:
         return;
@@ -68,6 +82,7 @@ export class TimeWait2MslMonitor extends BaseMonitor {
 
   private onSent(seg: Segment, atUs: number, index: number): void {
     if (seg.connId >= 0 && seg.flags & ACK && !(seg.flags & RST)) this.lastAckSent.set(seg.connId, seg.ack);
+    if (seg.connId >= 0 && seg.tsVal >= 0) this.timestampsSent.add(seg.connId);
     if (this.held.size === 0) return;
     const held = this.held.get(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort);
     if (held === undefined) return;
@@ -84,24 +99,42 @@ export class TimeWait2MslMonitor extends BaseMonitor {
     const held = this.held.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
     if (held === undefined) return;
     const flags = seg.flags;
+    const ts = seg.tsVal >= 0;
+    if (ts) held.timestamps = true;
     if (seg.seq === held.rcvNxt && (segLen(seg) === 0 || flags & RST)) {
+      // With timestamps, PAWS may reject it (then a non-RST is answered and restarts 2·MSL).
       if (!(flags & RST)) held.restartedUs = atUs;
       else if (this.context.rfc1337 !== true) held.earlyExitUs = atUs;
+      else if (ts) held.maybeRestartedUs = atUs;
+      else held.restartedUs = atUs; // tcp_rfc1337: the in-window RST reschedules TIME-WAIT.
       return;
     }
-    if ((flags & (SYN | RST | ACK)) === SYN && seqGt(seg.seq, held.rcvNxt)) {
-      held.earlyExitUs = atUs;
+    if ((flags & (SYN | RST | ACK)) === SYN) {
+      // A SYN above RCV.NXT, or with a TSval newer than TS.Recent, may open a new incarnation;
+      // one whose TSval fails PAWS restarts 2·MSL.
+      if (seqGt(seg.seq, held.rcvNxt) || ts) held.earlyExitUs = atUs;
+      if (ts) held.maybeRestartedUs = atUs;
       return;
     }
     if (!(flags & RST) && flags & ACK) held.restartedUs = atUs;
   }
 
-  private onState(conn: ConnInfo, from: TcpState, to: TcpState, atUs: number, index: number): void {
+  private onState(conn: ConnInfo, from: TcpState, to: TcpState, atUs: number, index: number, cause: string): void {
     if (to === 'TIME-WAIT') {
-      this.held.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, { conn, restartedUs: atUs, rcvNxt: this.lastAckSent.get(conn.connId) ?? -1, earlyExitUs: -1 });
+      this.held.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, {
+        conn,
+        restartedUs: atUs,
+        rcvNxt: this.lastAckSent.get(conn.connId) ?? -1,
+        earlyExitUs: -1,
+        maybeRestartedUs: -1,
+        timestamps: this.timestampsSent.has(conn.connId),
+      });
       return;
     }
-    if (to === 'CLOSED') this.lastAckSent.delete(conn.connId);
+    if (to === 'CLOSED') {
+      this.lastAckSent.delete(conn.connId);
+      this.timestampsSent.delete(conn.connId);
+    }
     if (from !== 'TIME-WAIT') return;
     const held = this.held.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
     if (held === undefined || held.conn.connId !== conn.connId) return;
@@ -109,7 +142,10 @@ export class TimeWait2MslMonitor extends BaseMonitor {
     const lastedUs = atUs - held.restartedUs;
     if (to !== 'CLOSED') {
       this.report(atUs, index, conn, `TIME-WAIT left for ${to}, not CLOSED`);
-    } else if (held.earlyExitUs !== atUs && lastedUs !== this.context.expectedTimeWaitUs) {
+    } else if (cause === REUSE_CAUSE) {
+      // tcp_tw_reuse (or connect from a port from bind()): only a TIME-WAIT that used timestamps.
+      if (!held.timestamps) this.report(atUs, index, conn, 'TIME-WAIT without timestamps taken over by connect(); Linux tcp_twsk_unique allows it only with timestamps');
+    } else if (held.earlyExitUs !== atUs && lastedUs !== this.context.expectedTimeWaitUs && atUs - held.maybeRestartedUs !== this.context.expectedTimeWaitUs) {
       this.report(atUs, index, conn, `TIME-WAIT lasted ${lastedUs} us since the last segment that restarted it, expected 2·MSL = ${this.context.expectedTimeWaitUs} us`);
     }
   }
@@ -169,7 +205,8 @@ export class TimeWaitSideMonitor extends BaseMonitor {
       this.report(event.atUs, index, event.conn, `passive closer entered TIME-WAIT (from ${event.from}); only the side that closed first may`);
       return;
     }
-    if (event.to === 'CLOSED' && (event.from === 'FIN-WAIT-2' || event.from === 'CLOSING' || event.from === 'FIN-WAIT-1')) {
+    // tcp_max_tw_buckets: with every TIME-WAIT bucket in use the closer skips TIME-WAIT (Linux TCPTimeWaitOverflow).
+    if (event.to === 'CLOSED' && event.cause !== TIME_WAIT_OVERFLOW_CAUSE && (event.from === 'FIN-WAIT-2' || event.from === 'CLOSING' || event.from === 'FIN-WAIT-1')) {
       const last = this.lastAccepted.get(id);
       const aborted = this.lastResetUs.get(id) === event.atUs;
       if (last !== undefined && last.atUs === event.atUs && !(last.flags & RST) && !aborted) {

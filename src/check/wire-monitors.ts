@@ -241,6 +241,11 @@ interface TimeWaitView {
   sndNxt: number;
 }
 
+/** The newest TSval (RFC 7323) delivered to a local end from its peer: an upper bound on its TS.Recent. */
+interface TsSeen {
+  tsVal: number;
+}
+
 /** A SYN that found TIME-WAIT, and what must follow it at the same instant. */
 interface SynVerdict {
   readonly syn: Segment;
@@ -259,6 +264,11 @@ interface SynVerdict {
  * ISN is the old SND.NXT + 65537. A SYN at or below RCV.NXT opens nothing. RCV.NXT and SND.NXT
  * are read from the holder's own segments; listeners from the program's calls. Not black-box:
  * which 4-tuples are in TIME-WAIT comes from state changes.
+ *
+ * With timestamps (RFC 7323) Linux also opens the new incarnation when the SYN's TSval is newer
+ * than TS.Recent, and a SYN that fails PAWS opens nothing. The wire bounds TS.Recent from above
+ * by the newest TSval delivered to the holder: a SYN newer than that must open; one not newer
+ * may go either way, and is not judged.
  */
 export class TimeWaitSynMonitor extends BaseMonitor {
   readonly name = 'time-wait-syn';
@@ -270,6 +280,8 @@ export class TimeWaitSynMonitor extends BaseMonitor {
   /** connId -> RCV.NXT and SND.NXT from its last ACK-bearing segment, for connections about to enter TIME-WAIT. */
   private readonly lastSeen = new Map<number, { rcvNxt: number; sndNxt: number }>();
   private readonly listening = new ListenerModel();
+  /** By the receiving end's 4-tuple (local, remote). */
+  private readonly tsSeen = new TupleMap<TsSeen>();
   private readonly verdicts: SynVerdict[] = [];
 
   onEvent(event: TraceEvent, index: number): void {
@@ -290,7 +302,10 @@ export class TimeWaitSynMonitor extends BaseMonitor {
       }
       case 'segment':
         if (event.fate === 'sent') this.onSent(event.seg);
-        else if (event.fate === 'delivered' && this.held.size > 0) this.onDelivered(event.seg, event.atUs);
+        else if (event.fate === 'delivered') {
+          if (this.held.size > 0) this.onDelivered(event.seg, event.atUs);
+          this.noteTimestamp(event.seg);
+        }
         return;
       case 'call':
         this.listening.onCall(event);
@@ -309,9 +324,16 @@ export class TimeWaitSynMonitor extends BaseMonitor {
 
   private onSent(seg: Segment): void {
     if (seg.flags & RST) return;
-    for (const verdict of this.verdicts) {
+    // A SYN,ACK answers the latest SYN of its 4-tuple in this instant: with two SYNs at once
+    // (one below RCV.NXT, answered with an ACK, then one above it) only the second opened it.
+    // (Found by `timewait packetdrill --fuzz`, duplicating a SYN.)
+    for (let i = this.verdicts.length - 1; i >= 0; i--) {
+      const verdict = this.verdicts[i]!;
       const s = verdict.syn;
-      if (seg.srcIp === s.dstIp && seg.srcPort === s.dstPort && seg.dstIp === s.srcIp && seg.dstPort === s.srcPort && seg.flags & SYN && seg.flags & ACK) verdict.answered = seg;
+      if (seg.srcIp === s.dstIp && seg.srcPort === s.dstPort && seg.dstIp === s.srcIp && seg.dstPort === s.srcPort && seg.flags & SYN && seg.flags & ACK) {
+        verdict.answered = seg;
+        break;
+      }
     }
     if (seg.connId < 0 || !(seg.flags & ACK)) return;
     const sndNxt = seqAdd(seg.seq, segLen(seg));
@@ -335,9 +357,23 @@ export class TimeWaitSynMonitor extends BaseMonitor {
     if ((seg.flags & (SYN | ACK | RST)) !== SYN) return;
     const held = this.held.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
     if (held === undefined || held.rcvNxt < 0) return;
-    const above = seqGt(seg.seq, held.rcvNxt);
-    if (above && !this.listening.listens(held.conn.host, held.conn.localPort)) return;
-    this.verdicts.push({ syn: seg, atUs, mustOpen: above, oldSndNxt: held.sndNxt, conn: held.conn, answered: null });
+    const seen = this.tsSeen.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
+    let mustOpen = seqGt(seg.seq, held.rcvNxt);
+    if (seen !== undefined && seg.tsVal >= 0) {
+      // Timestamps in use: newer than anything delivered means newer than TS.Recent.
+      if (((seg.tsVal - seen.tsVal) | 0) > 0) mustOpen = true;
+      else return;
+    }
+    if (mustOpen && !this.listening.listens(held.conn.host, held.conn.localPort)) return;
+    this.verdicts.push({ syn: seg, atUs, mustOpen, oldSndNxt: held.sndNxt, conn: held.conn, answered: null });
+  }
+
+  /** Every delivered segment with timestamps raises the bound on its receiver's TS.Recent. */
+  private noteTimestamp(seg: Segment): void {
+    if (seg.tsVal < 0 || seg.flags & RST) return;
+    const seen = this.tsSeen.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
+    if (seen === undefined) this.tsSeen.set(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort, { tsVal: seg.tsVal });
+    else if (((seg.tsVal - seen.tsVal) | 0) > 0) seen.tsVal = seg.tsVal;
   }
 
   private judge(index: number): void {

@@ -35,6 +35,7 @@ const runSpecSchema = z.looseObject({
       gapUs: nonNegative,
       clientReuseAddr: z.boolean(),
       serverReuseAddr: z.boolean(),
+      flowKey: int.optional(),
     }),
   ),
   faults: z.object({

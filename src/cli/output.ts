@@ -41,6 +41,14 @@ const MAX_SYMLINK_HOPS = 40;
 /** Names that are the process's own streams whatever they point at: always written in place. */
 const OWN_STREAM = /^\/(dev\/(stdout|stderr|fd\/\d+)|proc\/self\/fd\/\d+)$/;
 
+/** The descriptor `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` or `/proc/self/fd/N` names, or null. */
+function ownDescriptor(path: string): number | null {
+  if (!OWN_STREAM.test(path)) return null;
+  if (path === '/dev/stdout') return 1;
+  if (path === '/dev/stderr') return 2;
+  return Number(path.slice(path.lastIndexOf('/') + 1));
+}
+
 /** Follow symbolic links from `path` to what they finally name (which may not exist yet). */
 export function followLinks(path: string, role = 'output'): string {
   let current = path;
@@ -202,8 +210,19 @@ export function openOutput(target: OutputTarget): OutputWriter {
   let fd: number;
   try {
     if (target.kind === 'atomic') mkdirSync(dirname(target.path), { recursive: true });
-    // A stream is opened for appending: /dev/stdout redirected to a file keeps what is already there.
-    fd = openSync(writePath, target.kind === 'atomic' ? 'wx' : 'a');
+    // A FIFO nobody reads would block the open for ever: open it without blocking first (ENXIO
+    // when there is no reader), and keep that open until the real one is, so the reader never
+    // sees the writers go (and stop).
+    const own = ownDescriptor(target.path);
+    const probe = own === null && target.kind === 'stream' && statSync(writePath).isFIFO() ? openSync(writePath, constants.O_WRONLY | constants.O_NONBLOCK) : null;
+    try {
+      // A stream is opened for appending: /dev/stdout redirected to a file keeps what is already there.
+      // The process's own streams are written through their descriptors: a socket (what a
+      // parent process often hands over) cannot be opened again by name.
+      fd = own ?? openSync(writePath, target.kind === 'atomic' ? 'wx' : 'a');
+    } finally {
+      if (probe !== null) closeSync(probe);
+    }
   } catch (error) {
     throw new UsageError(`cannot write ${target.shown}: ${describeFsError(error)}`);
   }
@@ -212,7 +231,7 @@ export function openOutput(target: OutputTarget): OutputWriter {
   const close = () => {
     if (!open) return;
     open = false;
-    closeSync(fd);
+    if (ownDescriptor(target.path) === null) closeSync(fd);
   };
   const fail = (error: unknown): never => {
     close();

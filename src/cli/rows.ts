@@ -60,6 +60,7 @@ export interface RunRow {
   closes_abort: number;
   time_wait_entries: number;
   time_wait_total_us: number;
+  time_wait_overflows: number;
   bytes_delivered: number;
   edges_covered: number;
   violations: number;
@@ -126,6 +127,7 @@ export const RUN_COLUMNS: readonly Column<RunRow>[] = [
   { key: 'closes_abort', doc: 'connections ended by RST (SO_LINGER{1,0}, unread data, crash: C14, C15)' },
   { key: 'time_wait_entries', doc: 'times any connection entered TIME-WAIT' },
   { key: 'time_wait_total_us', doc: 'virtual time spent in TIME-WAIT, summed over connections, in microseconds' },
+  { key: 'time_wait_overflows', doc: 'closes that skipped TIME-WAIT because tcp_max_tw_buckets were in use (Linux TCPTimeWaitOverflow)' },
   { key: 'bytes_delivered', doc: 'bytes handed to applications by recv' },
   { key: 'edges_covered', doc: 'distinct RFC 9293 state-diagram edges (and reset/abort edges) taken' },
   { key: 'violations', doc: 'invariants broken (0 when every monitor held)' },
@@ -175,6 +177,7 @@ export function runRow(origin: RowOrigin, figures: RunFigures, hosts: number, wa
     closes_abort: s.closesAbort,
     time_wait_entries: s.timeWaitEntries,
     time_wait_total_us: s.timeWaitTotalUs,
+    time_wait_overflows: s.timeWaitOverflows,
     bytes_delivered: s.bytesDelivered,
     edges_covered: figures.coverage.coveredCount(),
     violations: violations.length,
@@ -205,6 +208,7 @@ export function crashedRunRow(origin: RowOrigin, hosts: number, wallMs: number |
     closes_abort: 0,
     time_wait_entries: 0,
     time_wait_total_us: 0,
+    time_wait_overflows: 0,
     bytes_delivered: 0,
     edges_covered: 0,
     violations: 1,

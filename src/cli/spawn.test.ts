@@ -107,6 +107,47 @@ describe('the built CLI', () => {
     expect(filesIn(join(cwd, 'reports'))).toEqual(['campaign.csv', 'summary.txt']);
   }, 120_000);
 
+  it('SIGTERM (CI cancellation, timeout, docker stop) is handled like the first Ctrl-C: exit 143, the finished chunks kept and printed', async () => {
+    // Arrange
+    const cwd = tempDir();
+    let sent = false;
+    // Act
+    const result = await spawnCli(cli, ['run', '--seed', '6', '--runs', '100000', '--workers', '2', '--no-store'], {
+      cwd,
+      onStdout: (text, child) => {
+        if (!sent && text.includes('this campaign again')) {
+          sent = true;
+          setTimeout(() => child.kill('SIGTERM'), 1500);
+        }
+      },
+    });
+    // Assert
+    expect(result.signal).toBe(null);
+    expect(result.code).toBe(143);
+    expect(result.stderr).toContain('timewait: terminated (SIGTERM); stopping and writing what finished');
+    expect(result.stdout).toMatch(/interrupted: \d+ of 10000 chunks finished/);
+    expect(result.stdout).toMatch(/^wrote reports\/campaign.csv, reports\/summary.txt$/m);
+    const csv = parseCsv(readFileSync(join(cwd, 'reports', 'campaign.csv'), 'utf8'));
+    expect(csv.records.length).toBeGreaterThan(0);
+    expect(csv.records.length % 50).toBe(0);
+    expect(filesIn(join(cwd, 'reports'))).toEqual(['campaign.csv', 'summary.txt']);
+  }, 120_000);
+
+  it('--out /dev/stdout into a pipe streams the trace; --workers and TIMEWAIT_RUNS_SCALE past their bounds exit 2', async () => {
+    // Act
+    const piped = await spawnCli(cli, ['replay', '--suite', 'handshake', '--seed', '1', '--path', '0', '--out', '/dev/stdout']);
+    const workers = await spawnCli(cli, ['run', '--workers', '256']);
+    const scale = await spawnCli(cli, ['run'], { env: { TIMEWAIT_RUNS_SCALE: '1e12' } });
+    // Assert
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(/^# replay of suite handshake/);
+    expect(piped.stdout).toMatch(/# wrote \/dev\/stdout\n$/);
+    expect(workers.code).toBe(2);
+    expect(workers.stderr).toBe('timewait: --workers: expected a positive number of worker threads from 1 to 64, got "256"\n');
+    expect(scale.code).toBe(2);
+    expect(scale.stderr).toMatch(/^timewait: environment: TIMEWAIT_RUNS_SCALE: expected a positive number up to 10000/);
+  }, 60_000);
+
   it('prints its version and help without a stack trace; an unknown flag exits 2', async () => {
     const version = await spawnCli(cli, ['--version']);
     const bad = await spawnCli(cli, ['run', '--no-such-flag']);

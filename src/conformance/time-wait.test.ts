@@ -136,9 +136,10 @@ describe('a new incarnation of a 4-tuple in TIME-WAIT', () => {
     expect(run.mismatches()).toEqual([]);
   });
 
-  it('C10: a SYN not above the old RCV.NXT is answered with an ACK; the client\'s RST to it ends TIME-WAIT (tcp_rfc1337 = 0)', () => {
-    // Arrange: fixed ISNs, so the new SYN repeats the old ISN, below the old RCV.NXT.
-    const spec = reconnect({ isn: { kind: 'fixed', value: 1000 } });
+  it('C10: timestamps off, a SYN not above the old RCV.NXT is answered with an ACK; the client\'s RST to it ends TIME-WAIT (tcp_rfc1337 = 0)', () => {
+    // Arrange: fixed ISNs, so the new SYN repeats the old ISN, below the old RCV.NXT; no
+    // timestamps, so Linux has only sequence numbers to go by.
+    const spec = reconnect({ isn: { kind: 'fixed', value: 1000 }, timestamps: 0 });
     // Act
     const run = runConformance(spec);
     // Assert: TIME-WAIT answers with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (the old numbers);
@@ -162,13 +163,15 @@ describe('a new incarnation of a 4-tuple in TIME-WAIT', () => {
     ]);
   });
 
-  it('C10: with tcp_rfc1337 = 1 the RST is ignored; the SYN keeps getting ACKs until TIME-WAIT ends, then it is accepted', () => {
+  it('C10: timestamps off, with tcp_rfc1337 = 1 the RST does not end TIME-WAIT (it restarts it); the SYN keeps getting ACKs until TIME-WAIT ends, then it is accepted', () => {
     // Arrange
-    const spec = reconnect({ isn: { kind: 'fixed', value: 1000 }, rfc1337: true });
+    const spec = reconnect({ isn: { kind: 'fixed', value: 1000 }, rfc1337: true, timestamps: 0 });
     // Act
     const run = runConformance(spec);
-    // Assert: SYN at 1, 2, 4, 8, 16, 32 s after the reconnect (RTO doubling); TIME-WAIT ends
-    // at 60.005 s and the SYN at 64.004 s opens the connection.
+    // Assert: SYN at 1, 2, 4, 8, 16, 32, 64 s after the reconnect (RTO doubling), each answered
+    // with the old ACK, which the client resets. Linux tcp_timewait_state_process with
+    // tcp_rfc1337 = 1 does not kill TIME-WAIT on the in-window RST but reschedules it, so
+    // TIME-WAIT outlives the client's tcp_syn_retries and connect times out.
     const syns = run.wire({ time: true }).filter((line) => line.includes('[S]'));
     expect(syns.slice(1)).toEqual([
       '1.004000 client > server [S] seq 0 mss 1460',
@@ -184,19 +187,47 @@ describe('a new incarnation of a 4-tuple in TIME-WAIT', () => {
       '32.005000 server > client [.] seq 1012 ack 1002',
       '32.006000 client > server [R] seq 1002',
     ]);
-    // A SYN with no ACK does not restart TIME-WAIT (Linux: "it may be both old duplicate and
-    // new good SYN"), so it ends 2·MSL after the last FIN.
+    expect(run.states({ time: true, causes: true, host: 'server' }).slice(4)).toEqual([
+      '0.005000 server.8848 FIN-WAIT-2=>TIME-WAIT (rcv FIN)',
+      '1.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '2.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '4.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '8.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '16.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '32.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '64.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '124.007000 server.8848 TIME-WAIT=>CLOSED (2MSL timeout)',
+    ]);
+    expect(run.calls(1).slice(10, 11)).toEqual(['connect(s2, server:8848) = ETIMEDOUT']);
+  });
+
+  it('C10: with timestamps (the default), a SYN that repeats the old ISN is accepted at once, because its TSval is newer than TS.Recent', () => {
+    // Arrange: the same fixed ISNs as above.
+    const spec = reconnect({ isn: { kind: 'fixed', value: 1000 } });
+    // Act
+    const run = runConformance(spec);
+    // Assert: Linux tcp_timewait_state_process accepts a SYN "not old duplicate" by its
+    // timestamp; the new server ISN is still the old SND.NXT (1012) + 65537.
+    expect(run.wire({ time: true, absolute: true }).slice(8, 10)).toEqual([
+      '1.004000 client > server [S] seq 1000 mss 1460',
+      '1.005000 server > client [S.] seq 66549 ack 1001 mss 1460',
+    ]);
+    // The 4-tuple's TSvals run on one clock: the new SYN's is 1004 ms past the old SYN's, newer
+    // than the last one the server saw (the client's last ACK, 4 ms past it).
+    const tsOf = (i: number): number => run.sent[i]!.seg.tsVal;
+    expect([(tsOf(6) - tsOf(0)) >>> 0, (tsOf(8) - tsOf(0)) >>> 0]).toEqual([4, 1004]);
     expect(run.states({ time: true, causes: true, host: 'server' }).slice(4, 7)).toEqual([
       '0.005000 server.8848 FIN-WAIT-2=>TIME-WAIT (rcv FIN)',
-      '60.005000 server.8848 TIME-WAIT=>CLOSED (2MSL timeout)',
-      '64.005000 server.8848 LISTEN=>SYN-RECEIVED (rcv SYN)',
+      '1.005000 server.8848 TIME-WAIT=>CLOSED (SYN for a new incarnation)',
+      '1.005000 server.8848 LISTEN=>SYN-RECEIVED (rcv SYN)',
     ]);
     expect(run.mismatches()).toEqual([]);
   });
 
-  it('C10: connect from an explicitly bound port whose 4-tuple is in TIME-WAIT fails with EADDRNOTAVAIL', () => {
+  it('C10: timestamps off, connect from an explicitly bound port whose 4-tuple is in TIME-WAIT fails with EADDRNOTAVAIL', () => {
     // Arrange: both sockets have SO_REUSEADDR, so the bind itself succeeds.
     const spec = {
+      stack: { timestamps: 0 as const },
       programs: [
         { host: 'server', steps: [...SERVER, 'recv-eof c', 'close c'] },
         {
@@ -207,8 +238,8 @@ describe('a new incarnation of a 4-tuple in TIME-WAIT', () => {
     };
     // Act
     const run = runConformance(spec);
-    // Assert: Linux __inet_check_established refuses the TIME-WAIT 4-tuple (tcp_tw_reuse is for
-    // loopback only by default); without SO_REUSEADDR even the bind fails (C8).
+    // Assert: Linux __inet_check_established refuses the TIME-WAIT 4-tuple (tcp_twsk_unique
+    // takes one over only when it used timestamps); without SO_REUSEADDR even the bind fails (C8).
     expect(run.calls(1).slice(6)).toEqual([
       'b = socket() = ok',
       'bind(b, 44722) = EADDRINUSE',

@@ -24,6 +24,7 @@ import { runScenario, type ScenarioFile, type ScenarioResult } from '../cli/scen
 import { formatIpv4, hostIp, parseIpv4 } from '../net/address.js';
 import { pcapOfWire } from '../report/pcap.js';
 import { readCapture, type CapturedTcp } from '../report/pcap-read.js';
+import { LINUX_DEFAULTS } from '../tcp/config.js';
 import { ACK, FIN, RST, SYN } from '../tcp/segment.js';
 import { seqAdd, seqGt } from '../tcp/seq.js';
 
@@ -130,7 +131,15 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
   const nft = rules.length === 0 ? '' : `table inet timewait {\n  chain scripted_drops {\n    type filter hook input priority 0; policy accept;\n${rules.join('\n')}\n  }\n}\n`;
 
   // Stack settings: one namespace, one set of sysctls, so per-host values must agree.
-  const sysctls: Record<string, string | number> = { 'net.ipv4.tcp_timestamps': 0, 'net.ipv4.tcp_sack': 0, 'net.ipv4.tcp_window_scaling': 0 };
+  // The options the simulator's endpoints send, by default Linux's: timestamps and window
+  // scaling on; SACK never (src/tcp/tcb-options.ts), so tcp_sack 0.
+  const sysctls: Record<string, string | number> = {
+    'net.ipv4.tcp_timestamps': LINUX_DEFAULTS.timestamps,
+    'net.ipv4.tcp_sack': 0,
+    'net.ipv4.tcp_window_scaling': LINUX_DEFAULTS.windowScaling ? 1 : 0,
+  };
+  /** Sysctls still at the simulator's defaults, which a file's setting may replace. */
+  const defaultsSet: Record<string, true> = { 'net.ipv4.tcp_timestamps': true, 'net.ipv4.tcp_window_scaling': true };
   const socketBuffers: Record<string, { rcvbuf?: number; sndbuf?: number }> = {};
   let loMtu = 1500;
   const stackOf = (i: number) => ({ ...scenario.stack, ...scenario.hosts[i]!.stack });
@@ -142,6 +151,8 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
     rfc1337: (v) => ['net.ipv4.tcp_rfc1337', v ? 1 : 0],
     invalidRateLimitUs: (v) => ['net.ipv4.tcp_invalid_ratelimit', Math.round((v as number) / 1000)],
     rtoMinUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_rto_min_us') ? ['net.ipv4.tcp_rto_min_us', v as number] : null),
+    timestamps: (v) => ['net.ipv4.tcp_timestamps', v as number],
+    windowScaling: (v) => ['net.ipv4.tcp_window_scaling', v ? 1 : 0],
   };
   const noSysctl: Record<string, string> = {
     mslUs: 'Linux has no MSL setting; its TIME-WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN)',
@@ -186,8 +197,9 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
           continue;
         }
         const [name, sysValue] = mapped;
-        if (sysctls[name] !== undefined && String(sysctls[name]) !== String(sysValue)) cannot.push(`${where}: hosts with different ${key} (one namespace, one ${name})`);
+        if (sysctls[name] !== undefined && String(sysctls[name]) !== String(sysValue) && !(name in defaultsSet)) cannot.push(`${where}: hosts with different ${key} (one namespace, one ${name})`);
         sysctls[name] = sysValue;
+        delete defaultsSet[name];
         continue;
       }
       if (key in noSysctl) {

@@ -213,8 +213,11 @@ class WireTraceBuilder {
       // upstream of loss can show a FIN that never arrived; then a right ACK of the data before it
       // looks like a FIN ACKed without +1.
       const fin = sender.finArrived;
-      // Half the quickest answer seen: one sample may be slow (a loaded machine, jitter).
-      if (fin !== null && !sender.tookPeerFin && atUs - fin.atUs >= receiver.answerGapUs / 2) {
+      // Half the quickest answer seen: one sample may be slow (a loaded machine, jitter). A bare
+      // ACK that acknowledges nothing new answers something, the FIN most likely, so it needs no
+      // such wait; data or a FIN (a simultaneous close) may have crossed the FIN on the way.
+      const bareAck = packet.payloadLength === 0 && (flags & (SYN | FIN)) === 0;
+      if (fin !== null && !sender.tookPeerFin && (bareAck || atUs - fin.atUs >= receiver.answerGapUs / 2)) {
         const finSeq = seqAdd(fin.seg.seq, fin.seg.payload.length);
         const movedToFin = packet.ack === finSeq && sender.rcvNxt !== null && seqGt(packet.ack, sender.rcvNxt);
         if (seqGt(packet.ack, finSeq) || (packet.ack === finSeq && !movedToFin)) this.tookFin(sender, fin.atUs, fin.seg);

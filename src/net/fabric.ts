@@ -56,6 +56,16 @@ const DELIVER = 1;
 export class Fabric<D extends Datagram> implements EventHandler<D | null> {
   observer: FabricObserver<D> | null = null;
   /**
+   * Optional: the flow a datagram belongs to (a stable key its creator chose, e.g. a generated
+   * connection's never-shrunk key), or null. A datagram of a flow draws its fate — loss, burst
+   * state, jitter, reordering, duplication — from the flow's own stream on its link
+   * (`flow/<key>/<src>-><dst>`), so removing one flow from a run leaves every other flow's draws
+   * as they were, and a counterexample under random faults shrinks to the one connection that
+   * matters. Datagrams of no flow draw from the link's stream.
+   */
+  flowKeyOf: ((datagram: D) => number | null) | null = null;
+  private readonly flowFates = new Map<number, Map<number, FateStream>>();
+  /**
    * Delivery events that have fired, kept for the next datagrams: one event per datagram in
    * flight rather than one allocated per datagram. Only the fabric ever holds them, and an
    * event's identity plays no part in the order (`(atUs, seq)` does).
@@ -118,20 +128,21 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
       return;
     }
     const randomFaults = nowUs < this.faultsEndUs;
+    const fates = this.fatesOf(link, datagram);
     if (randomFaults) {
-      const lost = link.drawLoss();
+      const lost = fates.drawLoss(faults);
       if (lost !== null) {
         observer?.dropped(datagram, nowUs, lost);
         return;
       }
     }
-    this.launch(link, datagram, nowUs, randomFaults);
+    this.launch(link, fates.rng, datagram, nowUs, randomFaults);
     if (!randomFaults) return;
-    const rng = link.rng;
+    const rng = fates.rng;
     if (rng.chance(faults.duplicateRate)) {
       const copy = this.options.clone(datagram);
       observer?.duplicated(datagram, copy, nowUs, 'duplicate');
-      this.launch(link, copy, nowUs, true);
+      this.launch(link, rng, copy, nowUs, true);
     }
     if (rng.chance(faults.oldDuplicateRate)) {
       const copy = this.options.clone(datagram);
@@ -166,7 +177,26 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
     receiver.receive(datagram, nowUs);
   }
 
-  private launch(link: LinkDirection, datagram: D, nowUs: number, randomFaults: boolean): void {
+  /** The stream a datagram's fate is drawn from: its flow's on this link, or the link's own. */
+  private fatesOf(link: LinkDirection, datagram: D): FateStream {
+    const flowKeyOf = this.flowKeyOf;
+    const key = flowKeyOf === null ? null : flowKeyOf(datagram);
+    if (key === null) return link.fates;
+    let byLink = this.flowFates.get(key);
+    if (byLink === undefined) {
+      byLink = new Map();
+      this.flowFates.set(key, byLink);
+    }
+    // One stream per flow and direction: the source address tells the two directions apart.
+    let fates = byLink.get(datagram.srcIp);
+    if (fates === undefined) {
+      fates = new FateStream(rngStream(this.options.rootSeed, `flow/${key}/${formatIpv4(datagram.srcIp)}->${formatIpv4(datagram.dstIp)}`));
+      byLink.set(datagram.srcIp, fates);
+    }
+    return fates;
+  }
+
+  private launch(link: LinkDirection, rng: Rng, datagram: D, nowUs: number, randomFaults: boolean): void {
     const faults = link.faults;
     let departUs = nowUs;
     const hold = insideWindow(faults.holds, nowUs);
@@ -175,9 +205,9 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
       this.observer?.delayed(datagram, nowUs, hold.toUs - nowUs, 'hold');
     }
     let arriveUs = departUs + faults.delayUs;
-    if (faults.jitterUs > 0) arriveUs += link.rng.int(0, faults.jitterUs + 1);
-    if (randomFaults && link.rng.chance(faults.reorderRate)) {
-      const extraUs = link.rng.int(0, faults.reorderDelayUsMax + 1);
+    if (faults.jitterUs > 0) arriveUs += rng.int(0, faults.jitterUs + 1);
+    if (randomFaults && rng.chance(faults.reorderRate)) {
+      const extraUs = rng.int(0, faults.reorderDelayUsMax + 1);
       arriveUs += extraUs;
       this.observer?.delayed(datagram, nowUs, extraUs, 'reorder');
     }
@@ -205,19 +235,34 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
   }
 }
 
-/** One direction of a link: its faults, its stream, its Gilbert–Elliott state and its send count. */
-class LinkDirection {
+/** A stream of fates: its random draws and its Gilbert–Elliott state. */
+class FateStream {
   private burstBad = false;
+
+  constructor(readonly rng: Rng) {}
+
+  drawLoss(faults: LinkFaults): DropReason | null {
+    const burst = faults.burst;
+    if (burst !== null) {
+      // Step the two-state chain once per segment, then lose with the state's probability.
+      this.burstBad = this.burstBad ? !this.rng.chance(burst.leaveBadRate) : this.rng.chance(burst.enterBadRate);
+      if (this.burstBad) return this.rng.chance(burst.lossRateBad) ? 'burst-loss' : null;
+    }
+    return this.rng.chance(faults.lossRate) ? 'loss' : null;
+  }
+}
+
+/** One direction of a link: its faults, its own fate stream and its send count. */
+class LinkDirection {
+  readonly fates: FateStream;
   private faultsValue: LinkFaults;
   /** `dropSegmentIndexes` as a set, so the scripted-loss check is O(1) per datagram. */
   private dropIndexes: ReadonlySet<number>;
   /** Datagrams handed to this direction so far (copies excluded). */
   private sentCount = 0;
 
-  constructor(
-    faults: LinkFaults,
-    readonly rng: Rng,
-  ) {
+  constructor(faults: LinkFaults, rng: Rng) {
+    this.fates = new FateStream(rng);
     this.faultsValue = faults;
     this.dropIndexes = dropIndexSet(faults);
   }
@@ -237,15 +282,6 @@ class LinkDirection {
     return this.dropIndexes.size > 0 && this.dropIndexes.has(index);
   }
 
-  drawLoss(): DropReason | null {
-    const burst = this.faults.burst;
-    if (burst !== null) {
-      // Step the two-state chain once per segment, then lose with the state's probability.
-      this.burstBad = this.burstBad ? !this.rng.chance(burst.leaveBadRate) : this.rng.chance(burst.enterBadRate);
-      if (this.burstBad) return this.rng.chance(burst.lossRateBad) ? 'burst-loss' : null;
-    }
-    return this.rng.chance(this.faults.lossRate) ? 'loss' : null;
-  }
 }
 
 const NO_INDEXES: ReadonlySet<number> = new Set();

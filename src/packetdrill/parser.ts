@@ -577,7 +577,8 @@ class Parser {
 
   private foundHere(): string {
     if (this.atEnd()) return 'the end of the script';
-    const rest = this.text.slice(this.pos).split('\n')[0]!;
+    const rest = this.text.slice(this.pos).split('\n')[0]!.trimStart();
+    if (rest === '') return 'the end of the line';
     const token = /^\S+/.exec(rest)?.[0] ?? rest;
     return `"${token.slice(0, 24)}"`;
   }

@@ -241,6 +241,9 @@ class ScriptRun {
     this.world.addListener(this.monitors);
     this.world.addListener(this.recorder);
     this.peer.onSegment((seg, atUs) => {
+      // The host's ISN is learned from its SYN as it leaves, not when a line matches it, so the
+      // peer's numbers stay right when expectations are only advisory (fuzz mode).
+      if (seg.flags & SYN) this.hostIsn = seg.seq;
       this.outbound.push({ seg, atUs });
       if (this.stopOnOutbound) this.world.scheduler.requestStop();
     });
@@ -434,7 +437,6 @@ class ScriptRun {
   /** The host's ISN and the connection's ports, from its first segments. */
   private learnFromOutbound(seg: Segment, packet: PacketSpec): void {
     if (seg.flags & SYN) {
-      this.hostIsn = seg.seq;
       this.scriptHostIsn = packet.seqStart >>> 0;
       this.hostOffersWscale = packet.options === 'any' || (packet.options ?? []).some((o) => o.kind === 'wscale');
     }

@@ -91,6 +91,7 @@ function connectionArb(shape: RunShape, clients: number, servers: number): fc.Ar
     gapUs: fc.integer({ min: 0, max: shape.maxGapUs ?? 3_000 * MS }),
     clientReuseAddr: fc.boolean(),
     serverReuseAddr: fc.boolean(),
+    flowKey: fc.noShrink(fc.integer()),
   });
 }
 

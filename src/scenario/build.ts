@@ -75,6 +75,7 @@ export function buildRun(spec: RunSpec, endpoint?: Endpoint, stackFactory?: Stac
       world.fabric.configureLink(server.ip, client.ip, linkFor(spec.faults, 'to-client'));
     }
   }
+  flowKeysFor(spec, world, servers.map((s) => s.ip));
   const programs: ProgramSpec[] = [];
   spec.connections.forEach((connection, index) => {
     const { server, client } = scriptsFor(spec, connection, index);
@@ -84,6 +85,19 @@ export function buildRun(spec: RunSpec, endpoint?: Endpoint, stackFactory?: Stac
     programs.push({ host: `client${connection.client + 1}`, startUs: clientStartUs, steps: client });
   });
   return { world, programs };
+}
+
+/**
+ * Per-connection link fates: every segment to or from a connection spec's server port (each spec
+ * has its own) draws from the spec's never-shrunk `flowKey` stream.
+ */
+function flowKeysFor(spec: RunSpec, world: World, serverIps: readonly number[]): void {
+  const keys = new Map<number, number>();
+  spec.connections.forEach((c, index) => {
+    if (c.flowKey !== undefined) keys.set(serverIps[c.server]! * 65536 + serverPort(index), c.flowKey);
+  });
+  if (keys.size === 0) return;
+  world.fabric.flowKeyOf = (seg) => keys.get(seg.dstIp * 65536 + seg.dstPort) ?? keys.get(seg.srcIp * 65536 + seg.srcPort) ?? null;
 }
 
 function linkFor(plan: FaultPlan, direction: 'to-server' | 'to-client'): LinkFaults {

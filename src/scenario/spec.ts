@@ -54,6 +54,12 @@ export interface ConnectionSpec {
   /** SO_REUSEADDR on the client's socket (needed to bind its fixed port again) and the server's listener. */
   readonly clientReuseAddr: boolean;
   readonly serverReuseAddr: boolean;
+  /**
+   * The connection's link-fate stream (never shrunk): its segments draw loss, jitter, reordering
+   * and duplication from their own stream, so removing another connection leaves its draws
+   * alone. Absent: the link's shared stream.
+   */
+  readonly flowKey?: number;
 }
 
 export interface PartitionSpec {

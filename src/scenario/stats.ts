@@ -3,6 +3,7 @@
  * (and per connection with --per-connection).
  */
 import { RST } from '../tcp/segment.js';
+import { TIME_WAIT_OVERFLOW_CAUSE } from '../tcp/tcb.js';
 import type { TraceEvent, TraceListener } from '../world/trace.js';
 
 /** State-change causes (src/tcp) of a close that resets the connection instead of closing it. */
@@ -45,6 +46,8 @@ export interface RunStats {
   closesAbort: number;
   timeWaitEntries: number;
   timeWaitTotalUs: number;
+  /** Closes that found no TIME-WAIT bucket (tcp_max_tw_buckets): Linux's TCPTimeWaitOverflow. */
+  timeWaitOverflows: number;
   bytesDelivered: number;
 }
 
@@ -67,6 +70,7 @@ export class StatsCollector implements TraceListener {
     closesAbort: 0,
     timeWaitEntries: 0,
     timeWaitTotalUs: 0,
+    timeWaitOverflows: 0,
     bytesDelivered: 0,
   };
   readonly perConnection = new Map<number, ConnectionStats>();
@@ -132,6 +136,7 @@ export class StatsCollector implements TraceListener {
           conn.timeWaitEntries++;
           this.timeWaitSince.set(c.connId, event.atUs);
         }
+        if (event.to === 'CLOSED' && event.cause === TIME_WAIT_OVERFLOW_CAUSE) run.timeWaitOverflows++;
         if (event.from === 'TIME-WAIT') {
           const spentUs = event.atUs - (this.timeWaitSince.get(c.connId) ?? event.atUs);
           run.timeWaitTotalUs += spentUs;

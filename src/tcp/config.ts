@@ -54,6 +54,20 @@ export interface StackConfig {
    * though our window stays within `receiveBufferBytes`.
    */
   readonly rmemMaxBytes: number;
+  /**
+   * Linux tcp_tw_reuse = 2: connect()'s ephemeral port search may take over a 4-tuple in
+   * TIME-WAIT that used timestamps, once it is `twReuseDelayUs` old (tcp_twsk_unique): 0 never,
+   * 1 always, 2 only for loopback (here: both ends on one host).
+   */
+  readonly twReuse: 0 | 1 | 2;
+  /** Linux tcp_tw_reuse_delay = 1000 ms. */
+  readonly twReuseDelayUs: number;
+  /**
+   * Linux tcp_max_tw_buckets: past this many connections in TIME-WAIT a closing connection skips
+   * TIME-WAIT and is gone at once, counted as TCPTimeWaitOverflow. Linux sizes it from memory
+   * (half the established hash); 262,144 is its value with a 512 Ki-entry hash.
+   */
+  readonly maxTwBuckets: number;
 }
 
 export type IsnPolicy =
@@ -86,6 +100,9 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   timestamps: 1,
   windowScaling: true,
   rmemMaxBytes: 6 * 1024 * 1024,
+  twReuse: 2,
+  twReuseDelayUs: 1_000_000,
+  maxTwBuckets: 262_144,
 });
 
 /** Settings with an MSL; TIME-WAIT follows as 2·MSL unless given. */
@@ -105,6 +122,9 @@ function validateStackConfig(config: StackConfig): void {
   if (config.mss < 1) throw new Error('stack config mss must be at least 1');
   if (config.timestamps !== 0 && config.timestamps !== 1 && config.timestamps !== 2) {
     throw new Error(`stack config timestamps must be 0, 1 or 2 (Linux tcp_timestamps), got ${String(config.timestamps)}`);
+  }
+  if (config.twReuse !== 0 && config.twReuse !== 1 && config.twReuse !== 2) {
+    throw new Error(`stack config twReuse must be 0, 1 or 2 (Linux tcp_tw_reuse), got ${String(config.twReuse)}`);
   }
   if (config.ephemeralPortMin < 1 || config.ephemeralPortMax > 65535 || config.ephemeralPortMin > config.ephemeralPortMax) {
     throw new Error(`stack config ephemeral port range ${config.ephemeralPortMin}-${config.ephemeralPortMax} is not within 1-65535`);

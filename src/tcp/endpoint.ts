@@ -48,6 +48,22 @@ export interface Connection {
    * null to stay as it is. See time-wait.ts.
    */
   compactForTimeWait?(): Connection | null;
+  /**
+   * Optional: in TIME-WAIT with timestamps in use, what a connect() that reuses the 4-tuple
+   * takes over (Linux tcp_twsk_unique); null otherwise. Absent: never reused.
+   */
+  timeWaitReuse?(): TimeWaitReuse | null;
+  /** Optional: a connection that reuses a TIME-WAIT 4-tuple starts with its TS.Recent (tcp_twsk_unique). */
+  inheritTsRecent?(tsRecent: number, stampUs: number): void;
+}
+
+/** What a TIME-WAIT connection hands to the connect() that reuses its 4-tuple. */
+export interface TimeWaitReuse {
+  readonly sndNxt: number;
+  readonly tsRecent: number;
+  readonly tsRecentStampUs: number;
+  /** When it entered TIME-WAIT (Linux tw_entry_stamp). */
+  readonly enteredUs: number;
 }
 
 /** The Linux bind rule's inputs for one other owner of the port (see Host.bindConflict). */

@@ -12,7 +12,7 @@ import type { StackConfig } from './config.js';
 import { ACK, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
-import type { Connection, Endpoint } from './endpoint.js';
+import type { Connection, Endpoint, TimeWaitReuse } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
 import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
@@ -148,6 +148,8 @@ export class Host implements TcbEnv, Stack {
   private readonly listeners = new Map<number, Socket>();
   private readonly isnSecret: number;
   private readonly tsSecret: number;
+  /** Connections of this host in TIME-WAIT, full TCBs and records alike (Linux tw_refcount − 1). */
+  private timeWaitCount = 0;
   /** All TCBs ever created on this host, for end-of-run checks and statistics (while `recordAllTcbs`). */
   readonly allTcbs: Connection[] = [];
   /**
@@ -341,18 +343,30 @@ export class Host implements TcbEnv, Stack {
     if (socket === undefined) return fail('EBADF');
     if (socket.phase === 'connection') return fail(socket.tcb!.state === 'SYN-SENT' ? 'EALREADY' : 'EISCONN');
     if (socket.phase === 'listening' || socket.phase === 'closed') return fail('EINVAL');
-    if (socket.phase === 'fresh') {
-      const port = this.findConnectPort(remoteIp, remotePort);
+    const autobind = socket.phase === 'fresh';
+    let port = socket.localPort;
+    if (autobind) {
+      port = this.findConnectPort(remoteIp, remotePort);
       if (port < 0) return fail('EADDRNOTAVAIL');
-      socket.localPort = port;
-      socket.connectBound = true;
-      // The socket does not become an owner of the port: its connection does, just below.
     } else if (socket.boundIp === LOOPBACK_ADDRESS) {
       // No loopback device: a socket bound to 127.0.0.1 has no route to a fabric address.
       return fail('EADDRNOTAVAIL');
-    } else if (this.lookup(remoteIp, remotePort, socket.localPort) !== undefined) {
-      // An explicitly bound port whose 4-tuple is still in use (TIME-WAIT included).
-      return fail('EADDRNOTAVAIL');
+    }
+    // The 4-tuple may be held by a TIME-WAIT that tcp_tw_reuse lets go (the autobind search
+    // picks such a port only when it may), or, for a port from bind(), by anything: Linux
+    // __inet_check_established with twp = NULL, where tcp_twsk_unique takes over a TIME-WAIT
+    // that used timestamps at once, whatever tcp_tw_reuse says; anything else is EADDRNOTAVAIL.
+    let reused: TimeWaitReuse | null = null;
+    const holder = this.lookup(remoteIp, remotePort, port);
+    if (holder !== undefined) {
+      reused = holder.state === 'TIME-WAIT' ? (holder.timeWaitReuse?.() ?? null) : null;
+      if (reused === null || (autobind && !this.mayReuseTimeWait(holder, reused))) return fail('EADDRNOTAVAIL');
+      holder.abort(this.env.nowUs, 'TIME-WAIT reused by connect (tcp_twsk_unique)');
+    }
+    if (autobind) {
+      // The socket does not become an owner of the port: its connection does, just below.
+      socket.localPort = port;
+      socket.connectBound = true;
     }
     const tcb = this.newTcb(socket.localPort, remoteIp, remotePort, { reuseAddr: socket.reuseAddr, lingerSec: socket.lingerSec }, socket.connectBound);
     tcb.incarnation = this.env.newIncarnation(this.ip, socket.localPort, remoteIp, remotePort);
@@ -361,7 +375,15 @@ export class Host implements TcbEnv, Stack {
     socket.phase = 'connection';
     socket.tcb = tcb;
     entryOf(tcb).socket = socket;
-    tcb.connect(this.env.nowUs, this.chooseIsn(socket.localPort, remoteIp, remotePort));
+    if (reused !== null) {
+      // Linux tcp_twsk_unique: the new incarnation starts above everything the old one sent
+      // (write_seq = tw_snd_nxt + 65535 + 2, never 0) and keeps its TS.Recent.
+      tcb.inheritTsRecent?.(reused.tsRecent, reused.tsRecentStampUs);
+      const isn = seqAdd(reused.sndNxt, 65535 + 2);
+      tcb.connect(this.env.nowUs, isn === 0 ? 1 : isn);
+    } else {
+      tcb.connect(this.env.nowUs, this.chooseIsn(socket.localPort, remoteIp, remotePort));
+    }
     // Linux __inet_stream_connect: a non-blocking socket returns EINPROGRESS with the SYN sent.
     return socket.nonBlocking ? fail('EINPROGRESS') : OK;
   }
@@ -620,6 +642,8 @@ export class Host implements TcbEnv, Stack {
   }
 
   stateChanged(tcb: Connection, from: TcpState, to: TcpState, cause: string): void {
+    if (to === 'TIME-WAIT') this.timeWaitCount++;
+    else if (from === 'TIME-WAIT') this.timeWaitCount--;
     this.env.stateChanged(tcb, from, to, cause);
     if (to === 'CLOSED' || (to === 'LISTEN' && tcb.passive)) this.forgetTcb(tcb);
   }
@@ -643,6 +667,11 @@ export class Host implements TcbEnv, Stack {
    */
   timestampOffset(tcb: Connection): number {
     return mix4(this.tsSecret, this.ip, tcb.id.localPort, tcb.id.remoteIp, tcb.id.remotePort);
+  }
+
+  /** Linux inet_twsk_alloc: no TIME-WAIT bucket once tcp_max_tw_buckets are in use. */
+  admitTimeWait(): boolean {
+    return this.timeWaitCount < this.config.maxTwBuckets;
   }
 
   offerToListener(tcb: Connection): boolean {
@@ -833,7 +862,9 @@ export class Host implements TcbEnv, Stack {
     // Drawn first, whatever the table holds, so the stream of draws is the plain search's.
     const start = this.portRng.int(0, span);
     const destination = this.destinationOf(remoteIp, remotePort);
-    if (this.boundPortsInRange === 0 && destination.inRange >= span) return -1;
+    // tcp_tw_reuse: a used port may still do, if a TIME-WAIT the search may take over holds it.
+    const reuse = this.config.twReuse === 1 || (this.config.twReuse === 2 && remoteIp === this.ip);
+    if (!reuse && this.boundPortsInRange === 0 && destination.inRange >= span) return -1;
     const used = destination.ports;
     const bound = this.boundPortsInRange > 0 ? this.boundOwnerCount : null;
     for (let i = 0; i < span; i++) {
@@ -841,16 +872,33 @@ export class Host implements TcbEnv, Stack {
       const word = used[port >>> 5]!;
       if (word !== 0) {
         // 32 used ports in a row, all inside the range and before the wrap: step over them.
-        if (word === ALL_USED && (port & 31) === 0 && port + 31 <= max && i + 32 <= span) {
+        if (!reuse && word === ALL_USED && (port & 31) === 0 && port + 31 <= max && i + 32 <= span) {
           i += 31;
           continue;
         }
-        if (word & (1 << (port & 31))) continue;
+        if (word & (1 << (port & 31))) {
+          if (!reuse) continue;
+          const holder = this.lookup(remoteIp, remotePort, port);
+          const state = holder?.state === 'TIME-WAIT' ? (holder.timeWaitReuse?.() ?? null) : null;
+          if (holder === undefined || state === null || !this.mayReuseTimeWait(holder, state)) continue;
+          if (bound !== null && bound.has(port)) continue;
+          return port;
+        }
       }
       if (bound !== null && bound.has(port)) continue;
       return port;
     }
     return -1;
+  }
+
+  /**
+   * Linux tcp_twsk_unique for connect()'s port search (twp != NULL): tcp_tw_reuse 1, or 2 with
+   * both ends on this host (Linux asks for a loopback address), and the TIME-WAIT older than
+   * tcp_tw_reuse_delay (Linux compares with tw_entry_stamp, strictly later).
+   */
+  private mayReuseTimeWait(holder: Connection, state: TimeWaitReuse): boolean {
+    const reuse = this.config.twReuse === 1 || (this.config.twReuse === 2 && holder.id.remoteIp === this.ip);
+    return reuse && this.env.nowUs - state.enteredUs > this.config.twReuseDelayUs;
   }
 
   /** The destination's port bitmap, built from the connection table the first time it is asked for. */

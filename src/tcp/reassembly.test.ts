@@ -21,6 +21,7 @@ function established(peerIsn: number) {
     wake: () => {},
     offerToListener: () => true,
     timestampOffset: () => 0,
+    admitTimeWait: () => true,
   };
   const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig({ receiveBufferBytes: 1000 }), env, { reuseAddr: false, lingerSec: null });
   /** A segment from the peer at relative sequence `rel` (1 = first data byte). */

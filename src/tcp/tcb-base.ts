@@ -64,7 +64,12 @@ export interface TcbEnv {
   offerToListener(tcb: Connection): boolean;
   /** The connection's TSval offset (Linux secure_tcp_ts_off: a keyed hash of the 4-tuple). */
   timestampOffset(tcb: Connection): number;
+  /** The connection may enter TIME-WAIT: fewer than tcp_max_tw_buckets are in it (Linux inet_twsk_alloc). */
+  admitTimeWait(tcb: Connection): boolean;
 }
+
+/** The cause of the state change when tcp_max_tw_buckets turns a connection away from TIME-WAIT (Linux TCPTimeWaitOverflow). */
+export const TIME_WAIT_OVERFLOW_CAUSE = 'TIME-WAIT bucket overflow';
 
 /** A segment as the TCB builds it; the host adds addresses, ids and send time. */
 export interface SegmentFields {

@@ -58,6 +58,7 @@ export abstract class TcbOptionsPart extends TcbBase {
    */
   protected takeSynOptions(nowUs: number, seg: Segment): void {
     if (seg.mss > 0) this.peerMss = seg.mss;
+    this.tsOk = false;
     if (this.config.timestamps !== 0 && seg.tsVal >= 0) {
       this.tsOk = true;
       this.tsRecent = seg.tsVal;
@@ -78,7 +79,9 @@ export abstract class TcbOptionsPart extends TcbBase {
     fields.mss = this.config.mss;
     if (synAck ? this.tsOk : this.config.timestamps !== 0) {
       fields.tsVal = this.tsValAt(nowUs);
-      fields.tsEcr = synAck ? this.tsRecent : 0;
+      // Linux tcp_syn_options echoes ts_recent in a SYN too: 0, unless the connection took over a
+      // TIME-WAIT 4-tuple and its TS.Recent (tcp_twsk_unique).
+      fields.tsEcr = this.tsRecent;
     }
     if (synAck ? this.wscaleOk : this.config.windowScaling) fields.wscale = this.offeredWscale();
   }

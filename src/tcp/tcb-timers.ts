@@ -5,7 +5,7 @@
  */
 import { ACK } from './segment.js';
 import { seqAdd } from './seq.js';
-import { EMPTY, TimerKind } from './tcb-base.js';
+import { EMPTY, TIME_WAIT_OVERFLOW_CAUSE, TimerKind } from './tcb-base.js';
 import { TcbHandshakePart } from './tcb-handshake.js';
 
 export abstract class TcbTimersPart extends TcbHandshakePart {
@@ -81,11 +81,19 @@ export abstract class TcbTimersPart extends TcbHandshakePart {
     this.env.setTimer(this.self, TimerKind.FinWait2, nowUs + this.config.finWait2TimeoutUs);
   }
 
-  /** RFC 9293 §3.10.7.4: enter TIME-WAIT and start the 2·MSL timer (C8). */
+  /**
+   * RFC 9293 §3.10.7.4: enter TIME-WAIT and start the 2·MSL timer (C8). Linux tcp_time_wait:
+   * with tcp_max_tw_buckets connections in TIME-WAIT already, there is no TIME-WAIT bucket for
+   * this one; it is counted (TCPTimeWaitOverflow) and closed at once (tcp_done).
+   */
   protected enterTimeWait(nowUs: number, cause: string): void {
     this.releaseTimers();
     this.sendQueue.clear();
     this.outOfOrder.length = 0;
+    if (!this.env.admitTimeWait(this.self)) {
+      this.becomeClosed(TIME_WAIT_OVERFLOW_CAUSE);
+      return;
+    }
     this.timeWaitEnteredUs = nowUs;
     this.setState('TIME-WAIT', cause);
     this.env.setTimer(this.self, TimerKind.TimeWait, nowUs + this.config.timeWaitUs);

@@ -20,13 +20,13 @@
  *   sockets here behave as with TCP_NODELAY.
  * - Urgent data, keep-alives, ICMP.
  */
-import type { Connection } from './endpoint.js';
+import type { Connection, TimeWaitReuse } from './endpoint.js';
 import { ACK, RST, type Segment } from './segment.js';
 import { EMPTY, type Errno } from './tcb-base.js';
 import { TcbReceivePart } from './tcb-receive.js';
 import { TimeWaitConnection, timeWaitEffect } from './time-wait.js';
 
-export { TIMER_COUNT, TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb-base.js';
+export { TIME_WAIT_OVERFLOW_CAUSE, TIMER_COUNT, TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb-base.js';
 
 export class Tcb extends TcbReceivePart implements Connection {
   /** §3.10.2 SEND. Returns how many bytes were queued. */
@@ -200,8 +200,12 @@ export class Tcb extends TcbReceivePart implements Connection {
    */
   timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
     // The rules are timeWaitEffect's (time-wait.ts), shared with the TIME-WAIT record.
-    const effect = timeWaitEffect(seg, this.rcvNxt, this.config.rfc1337);
+    const effect = timeWaitEffect(seg, this.rcvNxt, this.config.rfc1337, this.tsRecent, this.tsOk ? this.tsRecentStampUs : -1, nowUs);
     if (effect.newSyn) return 'new-syn';
+    if (effect.takeTsVal && this.tsOk && seg.tsVal >= 0) {
+      this.tsRecent = seg.tsVal;
+      this.tsRecentStampUs = nowUs;
+    }
     if (effect.accept) this.env.segmentAccepted(this, seg);
     if (effect.closeCause !== null) this.becomeClosed(effect.closeCause);
     if (effect.restartCause !== null) this.restartTimeWait(nowUs, effect.restartCause);
@@ -215,6 +219,16 @@ export class Tcb extends TcbReceivePart implements Connection {
    * Linux's inet_timewait_sock). Null when it cannot be swapped: not TIME-WAIT, the socket
    * still open, or a subclass, which may have changed how TIME-WAIT behaves.
    */
+  timeWaitReuse(): TimeWaitReuse | null {
+    if (this.state !== 'TIME-WAIT' || !this.tsOk) return null;
+    return { sndNxt: this.sndNxt, tsRecent: this.tsRecent, tsRecentStampUs: this.tsRecentStampUs, enteredUs: this.timeWaitEnteredUs };
+  }
+
+  inheritTsRecent(tsRecent: number, stampUs: number): void {
+    this.tsRecent = tsRecent >>> 0;
+    this.tsRecentStampUs = stampUs;
+  }
+
   compactForTimeWait(): Connection | null {
     if (this.constructor !== Tcb || this.state !== 'TIME-WAIT' || !this.orphaned) return null;
     return new TimeWaitConnection({
@@ -233,6 +247,7 @@ export class Tcb extends TcbReceivePart implements Connection {
       tsRecentStampUs: this.tsRecentStampUs,
       tsOffset: this.tsOffset,
       lastOutOfWindowAckUs: this.lastOutOfWindowAckUs,
+      timeWaitEnteredUs: this.timeWaitEnteredUs,
     });
   }
 }

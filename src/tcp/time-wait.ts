@@ -13,7 +13,7 @@
  * user's variant) may change how TIME-WAIT behaves, so it keeps its full TCB.
  */
 import type { StackConfig } from './config.js';
-import type { Connection } from './endpoint.js';
+import type { Connection, TimeWaitReuse } from './endpoint.js';
 import { ACK, FIN, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqGt } from './seq.js';
 import type { TcpState } from './state.js';
@@ -21,15 +21,20 @@ import { TimerKind, TIMER_COUNT, type Errno, type TcbEnv, type TcbIdentity, type
 
 /**
  * What TIME-WAIT does with a segment (Linux tcp_timewait_state_process), as data both TIME-WAIT
- * implementations — the full TCB and the small record — apply the same way:
- * - a SYN above RCV.NXT: a new incarnation may take the 4-tuple (`newSyn`; Linux TCP_TW_SYN);
- * - a RST at RCV.NXT: accepted, and it ends TIME-WAIT — unless RFC 1337 protection is on, when
- *   it is ignored (TIME-WAIT assassination; Linux tcp_rfc1337 = 0 lets it);
- * - a bare ACK at RCV.NXT: accepted; the 2·MSL timer restarts and nothing is sent;
+ * implementations — the full TCB and the small record — apply the same way. With timestamps in
+ * use TIME-WAIT keeps TS.Recent, and a segment whose TSval is older fails PAWS (`paws_reject`,
+ * Linux tcp_paws_reject: RFC 7323 §5 with no tolerance; a RST passes once TS.Recent is 60 s old).
+ * - a SYN (no ACK, no RST) that passes PAWS and lies above RCV.NXT, or whose TSval is newer than
+ *   TS.Recent: a new incarnation may take the 4-tuple (`newSyn`; Linux TCP_TW_SYN);
+ * - a RST at RCV.NXT that passes PAWS: accepted, and it ends TIME-WAIT — unless RFC 1337
+ *   protection is on, when it only restarts 2·MSL (TIME-WAIT assassination; tcp_rfc1337 = 0);
+ * - a bare ACK at RCV.NXT that passes PAWS: accepted; the 2·MSL timer restarts, nothing is
+ *   sent; TS.Recent takes its TSval;
  * - any other RST: dropped;
- * - anything else — above all a retransmitted FIN, because our last ACK was lost (C9) — is
- *   answered with an ACK, never a RST, and restarts 2·MSL when it carries ACK. It lies below
- *   RCV.NXT, so it is answered, not accepted (§3.10.7.4 first check).
+ * - anything else — above all a retransmitted FIN, because our last ACK was lost (C9), or a
+ *   segment PAWS rejects — is answered with an ACK, never a RST, and restarts 2·MSL when it
+ *   carries ACK or failed PAWS. It lies below RCV.NXT, so it is answered, not accepted
+ *   (§3.10.7.4 first check).
  */
 export interface TimeWaitEffect {
   readonly newSyn: boolean;
@@ -40,27 +45,46 @@ export interface TimeWaitEffect {
   readonly restartCause: string | null;
   /** Send a (rate-limited) ACK. */
   readonly answer: boolean;
+  /** TS.Recent takes the segment's TSval (when it has one). */
+  readonly takeTsVal: boolean;
 }
 
-const effect = (newSyn: boolean, accept: boolean, closeCause: string | null, restartCause: string | null, answer: boolean): TimeWaitEffect =>
-  Object.freeze({ newSyn, accept, closeCause, restartCause, answer });
+const effect = (newSyn: boolean, accept: boolean, closeCause: string | null, restartCause: string | null, answer: boolean, takeTsVal = false): TimeWaitEffect =>
+  Object.freeze({ newSyn, accept, closeCause, restartCause, answer, takeTsVal });
 
 const NEW_SYN = effect(true, false, null, null, false);
 const ASSASSINATED = effect(false, true, 'rcv RST in TIME-WAIT', null, false);
+const RST_PROTECTED = effect(false, false, null, 'rcv RST (tcp_rfc1337)', false, true);
 const IGNORED = effect(false, false, null, null, false);
-const BARE_ACK = effect(false, true, null, 'rcv ACK', false);
+const BARE_ACK = effect(false, true, null, 'rcv ACK', false, true);
 const ANSWER_FIN = effect(false, false, null, 'rcv FIN', true);
 const ANSWER_SEGMENT = effect(false, false, null, 'rcv segment', true);
+const ANSWER_PAWS = effect(false, false, null, 'rcv old timestamp (PAWS)', true);
 const ANSWER_ONLY = effect(false, false, null, null, true);
 
-export function timeWaitEffect(seg: Segment, rcvNxt: number, rfc1337: boolean): TimeWaitEffect {
+/** Linux TCP_PAWS_MSL: a RST passes PAWS once TS.Recent is this old. */
+const PAWS_MSL_US = 60_000_000;
+/** Linux TCP_PAWS_24DAYS (RFC 7323 §5.5). */
+const PAWS_IDLE_US = 24 * 24 * 3600 * 1_000_000;
+
+/**
+ * `tsRecentStampUs` is -1 when the connection used no timestamps; then TSvals are not looked at,
+ * as Linux parses a TIME-WAIT segment's options only when tw_ts_recent_stamp is set.
+ */
+export function timeWaitEffect(seg: Segment, rcvNxt: number, rfc1337: boolean, tsRecent: number, tsRecentStampUs: number, nowUs: number): TimeWaitEffect {
   const flags = seg.flags;
-  if ((flags & (SYN | RST | ACK)) === SYN && seqGt(seg.seq, rcvNxt)) return NEW_SYN;
-  if (seg.seq === rcvNxt && (segLen(seg) === 0 || flags & RST)) {
-    if (flags & RST) return rfc1337 ? IGNORED : ASSASSINATED;
+  const sawTs = tsRecentStampUs >= 0 && seg.tsVal >= 0;
+  let pawsReject = false;
+  if (sawTs && ((tsRecent - seg.tsVal) | 0) > 0 && nowUs - tsRecentStampUs < PAWS_IDLE_US) {
+    pawsReject = !(flags & RST && nowUs - tsRecentStampUs >= PAWS_MSL_US);
+  }
+  if (!pawsReject && seg.seq === rcvNxt && (segLen(seg) === 0 || flags & RST)) {
+    if (flags & RST) return rfc1337 ? RST_PROTECTED : ASSASSINATED;
     return BARE_ACK;
   }
+  if ((flags & (SYN | RST | ACK)) === SYN && !pawsReject && (seqGt(seg.seq, rcvNxt) || (sawTs && ((tsRecent - seg.tsVal) | 0) < 0))) return NEW_SYN;
   if (flags & RST) return IGNORED;
+  if (pawsReject) return ANSWER_PAWS;
   if (!(flags & ACK)) return ANSWER_ONLY;
   return flags & FIN ? ANSWER_FIN : ANSWER_SEGMENT;
 }
@@ -85,6 +109,8 @@ export interface TimeWaitHandover {
   readonly tsOffset: number;
   /** When it last sent a rate-limited ACK (Linux tcp_invalid_ratelimit). */
   readonly lastOutOfWindowAckUs: number;
+  /** When it entered TIME-WAIT (Linux tw_entry_stamp, for tcp_tw_reuse_delay). */
+  readonly timeWaitEnteredUs: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -123,6 +149,7 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
   private tsRecentInt32: number;
   private tsRecentStampUs: number;
   private readonly tsOffsetInt32: number;
+  private readonly enteredUs: number;
   /** When it last sent a rate-limited ACK, or null if never (rather than -Infinity, a boxed number). */
   private lastOutOfWindowAckUs: number | null;
   private readonly config: StackConfig;
@@ -148,6 +175,7 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
     this.tsRecentInt32 = handover.tsRecent | 0;
     this.tsRecentStampUs = handover.tsOk ? handover.tsRecentStampUs : -1;
     this.tsOffsetInt32 = handover.tsOffset | 0;
+    this.enteredUs = handover.timeWaitEnteredUs;
     this.lastOutOfWindowAckUs = handover.lastOutOfWindowAckUs === -Infinity ? null : handover.lastOutOfWindowAckUs;
   }
 
@@ -169,13 +197,22 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
 
   timeWaitInput(nowUs: number, seg: Segment): 'handled' | 'new-syn' {
     // The rules are timeWaitEffect's, shared with Tcb.timeWaitInput.
-    const effect = timeWaitEffect(seg, this.rcvNxt, this.config.rfc1337);
+    const effect = timeWaitEffect(seg, this.rcvNxt, this.config.rfc1337, this.tsRecentInt32 >>> 0, this.tsRecentStampUs, nowUs);
     if (effect.newSyn) return 'new-syn';
+    if (effect.takeTsVal && this.tsRecentStampUs >= 0 && seg.tsVal >= 0) {
+      this.tsRecentInt32 = seg.tsVal | 0;
+      this.tsRecentStampUs = nowUs;
+    }
     if (effect.accept) this.env.segmentAccepted(this, seg);
     if (effect.closeCause !== null) this.becomeClosed(effect.closeCause);
     if (effect.restartCause !== null) this.restartTimeWait(nowUs, effect.restartCause);
     if (effect.answer) this.answer(nowUs, seg);
     return 'handled';
+  }
+
+  timeWaitReuse(): TimeWaitReuse | null {
+    if (this.state !== 'TIME-WAIT' || this.tsRecentStampUs < 0) return null;
+    return { sndNxt: this.sndNxt, tsRecent: this.tsRecentInt32 >>> 0, tsRecentStampUs: this.tsRecentStampUs, enteredUs: this.enteredUs };
   }
 
   onTimer(_nowUs: number, kind: TimerKind): void {

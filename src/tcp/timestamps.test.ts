@@ -9,6 +9,7 @@ import { stackConfig } from './config.js';
 import { ACK, NO_OPTIONS, PSH, RST, SYN, tcpdumpFlags, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import { Tcb, type SegmentFields, type TcbEnv } from './tcb.js';
+import { timeWaitEffect } from './time-wait.js';
 
 const PEER_ISN = 7000;
 const OUR_ISN = 100;
@@ -29,6 +30,7 @@ function established() {
     wake: () => {},
     offerToListener: () => true,
     timestampOffset: () => OFFSET,
+    admitTimeWait: () => true,
   };
   const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig(), env, { reuseAddr: false, lingerSec: null });
   /** A segment from the peer at relative sequence `rel` with TSval `tsVal` (-1: none). */
@@ -125,3 +127,38 @@ describe('PAWS (RFC 7323 §5, Linux tcp_paws_discard)', () => {
     expect(tcb.readableBytes).toBe(10);
   });
 });
+
+describe('TIME-WAIT with timestamps (Linux tcp_timewait_state_process)', () => {
+  const RCV_NXT = 5000;
+  /** A segment to TIME-WAIT with sequence number `seq`, flags and TSval. */
+  const twSeg = (seq: number, flags: number, tsVal: number): Segment => ({
+    id: 0, srcIp: 2, srcPort: 1000, dstIp: 1, dstPort: 80, seq, ack: 9000, flags, window: 512, ...NO_OPTIONS, tsVal, tsEcr: 0,
+    payload: new Uint8Array(0), sentAtUs: 0, incarnation: 1, connId: 2, retransmission: false, copyOf: -1,
+  });
+  const NOW = 10_000_000;
+  const effectOf = (seg: Segment, stampUs = NOW - 1_000_000) => timeWaitEffect(seg, RCV_NXT, false, 1000, stampUs, NOW);
+
+  it('a SYN below RCV.NXT with a newer TSval opens a new incarnation; with an older one it fails PAWS, is answered and restarts 2·MSL', () => {
+    expect(effectOf(twSeg(100, SYN, 1001)).newSyn).toBe(true);
+    const old = effectOf(twSeg(100, SYN, 999));
+    expect([old.newSyn, old.answer, old.restartCause]).toEqual([false, true, 'rcv old timestamp (PAWS)']);
+    // Without timestamps on the TIME-WAIT, TSvals are not looked at: sequence numbers decide.
+    const noTs = timeWaitEffect(twSeg(100, SYN, 1001), RCV_NXT, false, 0, -1, NOW);
+    expect([noTs.newSyn, noTs.answer, noTs.restartCause]).toEqual([false, true, null]);
+  });
+
+  it('a SYN above RCV.NXT whose TSval fails PAWS opens nothing', () => {
+    expect(effectOf(twSeg(RCV_NXT + 10, SYN, 999)).newSyn).toBe(false);
+  });
+
+  it('an in-window RST with an old TSval is dropped, unless TS.Recent is over 60 s old (TCP_PAWS_MSL)', () => {
+    expect(effectOf(twSeg(RCV_NXT, RST, 999)).closeCause).toBe(null);
+    expect(effectOf(twSeg(RCV_NXT, RST, 999), NOW - 61_000_000).closeCause).toBe('rcv RST in TIME-WAIT');
+  });
+
+  it('an in-window bare ACK takes its TSval as TS.Recent', () => {
+    const ack = effectOf(twSeg(RCV_NXT, ACK, 1005));
+    expect([ack.accept, ack.takeTsVal, ack.restartCause]).toEqual([true, true, 'rcv ACK']);
+  });
+});
+
