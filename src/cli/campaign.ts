@@ -17,6 +17,7 @@ import { EdgeCoverage } from '../check/coverage.js';
 import type { Violation } from '../check/index.js';
 import { formatFailure } from '../check/report.js';
 import { executeRun, type RunOutcome } from '../scenario/execute.js';
+import type { MonitorProfile } from '../check/profiles.js';
 import { describeRunSpec, type RunSpec } from '../scenario/spec.js';
 import { scaledRuns, suiteArbitrary, suiteByName, SUITES, type Suite } from '../suites.js';
 import type { Endpoint } from '../tcp/endpoint.js';
@@ -42,6 +43,8 @@ export interface ChunkTask {
   readonly numRuns: number;
   readonly perConnection: boolean;
   readonly timing: boolean;
+  /** The monitor profile (src/check/profiles.ts); absent: the endpoint's default. */
+  readonly profile?: MonitorProfile;
   /** What identifies the campaign and the shard in each CSV row (`campaignId`, `i/n`): merge checks them. */
   readonly campaign: string;
   readonly shard: string;
@@ -115,6 +118,7 @@ export interface PlanOptions {
   readonly shard?: Shard;
   readonly perConnection?: boolean;
   readonly timing?: boolean;
+  readonly profile?: MonitorProfile;
 }
 
 export interface SuitePlan {
@@ -162,6 +166,7 @@ export function planCampaign(options: PlanOptions): CampaignPlan {
         numRuns: Math.min(CHUNK_RUNS, runs - k * CHUNK_RUNS),
         perConnection: options.perConnection ?? false,
         timing: options.timing ?? true,
+        ...(options.profile !== undefined ? { profile: options.profile } : {}),
         campaign: id,
         shard,
       };
@@ -214,13 +219,14 @@ export function runChunk(task: ChunkTask, endpointOverride?: Endpoint): ChunkRes
   let shrinking = false;
   const property = fc.property(suiteArbitrary(suite), (spec) => {
     // After the first failure fast-check only shrinks: those runs are not rows.
-    if (shrinking) return !executeRun(spec, { endpoint }).failed;
+    const judged = task.profile !== undefined ? { endpoint, profile: task.profile } : { endpoint };
+    if (shrinking) return !executeRun(spec, judged).failed;
     const origin: RowOrigin = { suite: suite.name, endpoint: endpoint.name, chunk: task.chunk, seed: task.seed, path: String(index++), campaign: task.campaign, shard: task.shard };
     const hosts = spec.clients + spec.servers;
     const t0 = task.timing ? performance.now() : 0; // wall-clock-ok
     let outcome: RunOutcome;
     try {
-      outcome = executeRun(spec, { endpoint });
+      outcome = executeRun(spec, judged);
     } catch (error) {
       rows.push(crashedRunRow(origin, hosts, task.timing ? performance.now() - t0 : null)); // wall-clock-ok
       shrinking = true;
@@ -238,7 +244,7 @@ export function runChunk(task: ChunkTask, endpointOverride?: Endpoint): ChunkRes
     const spec = details.counterexample[0];
     const path = details.counterexamplePath ?? '';
     failure = {
-      ...describeFailure(spec, endpoint),
+      ...describeFailure(spec, endpoint, task.profile),
       suite: suite.name,
       endpoint: endpoint.name,
       campaignSeed: task.campaignSeed,
@@ -261,9 +267,9 @@ export function runChunk(task: ChunkTask, endpointOverride?: Endpoint): ChunkRes
 }
 
 /** Re-run a failing spec with the trace recorded: its violations and the failure report. */
-export function describeFailure(spec: RunSpec, endpoint: Endpoint): { violations: readonly Violation[]; report: string } {
+export function describeFailure(spec: RunSpec, endpoint: Endpoint, profile?: MonitorProfile): { violations: readonly Violation[]; report: string } {
   try {
-    const outcome = executeRun(spec, { endpoint, record: true });
+    const outcome = executeRun(spec, { endpoint, record: true, ...(profile !== undefined ? { profile } : {}) });
     if (!outcome.failed) {
       return { violations: [], report: `The run failed under fast-check but passes when run again: a nondeterminism bug.\n\nScenario:\n${describeRunSpec(spec)}` };
     }

@@ -9,6 +9,7 @@ import { canonicalJson, loadCounterexample } from './counterexample.js';
 import { stringify } from 'csv-stringify/sync';
 import { parseCsv, toCsv } from './csv.js';
 import { ENDPOINTS, endpointByName } from './endpoints.js';
+import type { MonitorProfile } from '../check/profiles.js';
 import { EXIT, UsageError } from './errors.js';
 import { INPUT_LIMIT_BYTES, readUserFile } from './fs.js';
 import { OutputSet, writeOutput, type OutputTarget } from './output.js';
@@ -127,7 +128,7 @@ function writeCsvs(targets: CheckedOutputs, run: RunRow, connections: readonly R
 // replay
 // ---------------------------------------------------------------------------------------------
 
-export type ReplaySource = { readonly from: string } | { readonly suite: string; readonly seed: number; readonly path: string; readonly endpoint: string };
+export type ReplaySource = { readonly from: string } | { readonly suite: string; readonly seed: number; readonly path: string; readonly endpoint: string; readonly profile?: MonitorProfile };
 
 export function replayCommandHandler(source: ReplaySource, options: OutputOptions, io: CliIo): number {
   const targets = checkOutputs(io, options, 'from' in source ? [source.from] : []);
@@ -147,7 +148,7 @@ export function replayCommandHandler(source: ReplaySource, options: OutputOption
   const rows = replayRows(result);
   writeCsvs(targets, rows.run, rows.connections);
   if (targets.report !== null) {
-    const command = replayCommand(io.invocation, { suite: result.suite.name, seed: result.seed, path: result.path, endpoint: result.endpoint.name });
+    const command = replayCommand(io.invocation, { suite: result.suite.name, seed: result.seed, path: result.path, endpoint: result.endpoint.name, ...('profile' in source && source.profile !== undefined ? { profile: source.profile } : {}) });
     // On stderr: stdout may be the trace itself.
     io.stderr.write(`wrote ${writeReplayReport(targets.report, result, { generatedBy: `${command} --report ${options.report}`, invocation: io.invocation })}\n`);
   }
@@ -158,11 +159,11 @@ export function replayCommandHandler(source: ReplaySource, options: OutputOption
 // scenario
 // ---------------------------------------------------------------------------------------------
 
-export function scenarioCommandHandler(file: string, options: OutputOptions & { readonly endpoint?: string }, io: CliIo): number {
+export function scenarioCommandHandler(file: string, options: OutputOptions & { readonly endpoint?: string; readonly profile?: MonitorProfile }, io: CliIo): number {
   const targets = checkOutputs(io, options, [file]);
   const scenario = loadScenarioFile(resolvePath(io, file));
   const endpoint = options.endpoint === undefined ? undefined : endpointByName(options.endpoint);
-  const result = runScenario(scenario, { name: scenarioName(file), ...(endpoint !== undefined ? { endpoint } : {}) });
+  const result = runScenario(scenario, { name: scenarioName(file), ...(endpoint !== undefined ? { endpoint } : {}), ...(options.profile !== undefined ? { profile: options.profile } : {}) });
   emitTrace(io, options, targets, () => (options.format === 'json' ? scenarioJson(result) : scenarioText(result)), result.events, `${scenarioHeader(result)}\n${scenarioFooter(result)}`);
   const origin = { suite: `scenario:${result.name}`, endpoint: endpoint?.name ?? 'reference', chunk: '' as const, seed: scenario.seed, path: '' };
   writeCsvs(targets, runRow(origin, result, scenario.hosts.length, null), connectionRows(origin, result.connections));

@@ -18,12 +18,17 @@ import { registerWireCommands } from './wire-commands.js';
 
 export const VERSION = '0.1.0';
 
+/** `--profile rfc|linux`: which monitors judge the run (src/check/profiles.ts). */
+const profileSchema = z.enum(['rfc', 'linux'], { error: 'expected rfc (RFC 9293\'s promises) or linux (every monitor, Linux\'s choices too)' });
+
+
 const runOptionsSchema = z
   .object({
     suites: z.array(suiteNameSchema),
     runs: runsSchema.optional(),
     seed: campaignSeedSchema.default('random'),
     endpoint: endpointNameSchema.default('reference'),
+    profile: profileSchema.optional(),
     workers: workersSchema.optional(),
     shard: shardSchema.optional(),
     csv: z.string().min(1).optional(),
@@ -64,6 +69,7 @@ const replayOptionsSchema = z
     seed: seedSchema.optional(),
     path: pathSchema.optional(),
     endpoint: endpointNameSchema.optional(),
+    profile: profileSchema.optional(),
   })
   .superRefine((o, ctx) => {
     checkOutput(o, ctx);
@@ -75,7 +81,7 @@ const replayOptionsSchema = z
     if (missing.length > 0) ctx.addIssue({ code: 'custom', path: [], message: `replay needs ${missing.map((k) => `--${k}`).join(', ')} (or --from FILE)` });
   });
 
-const scenarioOptionsSchema = z.object({ ...outputShape, endpoint: endpointNameSchema.optional() }).superRefine(checkOutput);
+const scenarioOptionsSchema = z.object({ ...outputShape, endpoint: endpointNameSchema.optional(), profile: profileSchema.optional() }).superRefine(checkOutput);
 
 const packetdrillOptionsSchema = z
   .object({
@@ -124,6 +130,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--seed <seed>', 'campaign seed, or "random" (the default; printed first)')
     .option('--endpoint <name>', 'TCP implementation to test: reference, or a mutant (timewait list)', 'reference')
     .option('--stack <command>', 'an external stack to test instead: a command speaking docs/external-stack.md (e.g. native/lwip/build/timewait-lwip)')
+    .option('--profile <profile>', 'monitor profile: rfc (RFC 9293 only; default for --stack) or linux (every monitor; default for the reference)')
     .option('--workers <n>', 'worker threads (default: available cores); results do not depend on it')
     .option('--shard <i/n>', 'run only shard i of n (counting from 0), for a CI matrix; needs --seed')
     .option('--csv <file>', 'CSV of one row per run (default: reports/campaign.csv)')
@@ -143,6 +150,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           ...(TIMEWAIT_RUNS_SCALE !== undefined ? { runsScale: TIMEWAIT_RUNS_SCALE } : {}),
           seed: o.seed,
           endpoint: o.endpoint,
+          ...(o.profile !== undefined ? { profile: o.profile } : {}),
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
           ...(o.shard !== undefined ? { shard: o.shard } : {}),
           ...(o.csv !== undefined ? { csv: o.csv } : {}),
@@ -181,11 +189,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .option('--path <path>', 'fast-check path (the CSV\'s path column, or a shrunk path like 3:0:1)')
       .option('--endpoint <name>', 'endpoint the run used (default reference)')
       .option('--stack <command>', 'the external stack the run used (docs/external-stack.md)')
+      .option('--profile <profile>', 'monitor profile: rfc (RFC 9293 only; default for --stack) or linux (every monitor; default for the reference)')
       .option('--from <file>', 'a saved counterexample (reports/counterexample-….json) instead of --suite/--seed/--path')
       .option('--report <dir>', 'also write DIR/report.html: the run\'s ladder diagram (violation marked), its figures and edges'),
   ).action((raw: Record<string, unknown>) => {
     const o = options(replayOptionsSchema, withStack(raw)) as z.output<typeof replayOptionsSchema>;
-    const source: ReplaySource = o.from !== undefined ? { from: o.from } : { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference' };
+    const source: ReplaySource = o.from !== undefined ? { from: o.from } : { suite: o.suite!, seed: o.seed!, path: o.path!, endpoint: o.endpoint ?? 'reference', ...(o.profile !== undefined ? { profile: o.profile } : {}) };
     exitCode = replayCommandHandler(source, { ...outputOptions(o), ...(o.report !== undefined ? { report: o.report } : {}) }, io);
   });
 
@@ -195,10 +204,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       .description('run a scenario file: hosts, link faults and scripts of socket calls with expected results')
       .argument('<file>', 'scenario file (JSON; see docs/cli.md and examples/)')
       .option('--endpoint <name>', 'TCP implementation to run (default reference)')
-      .option('--stack <command>', 'an external stack to run instead (docs/external-stack.md)'),
+      .option('--stack <command>', 'an external stack to run instead (docs/external-stack.md)')
+      .option('--profile <profile>', 'monitor profile: rfc (RFC 9293 only; default for --stack) or linux (every monitor; default for the reference)'),
   ).action((file: string, raw: Record<string, unknown>) => {
     const o = options(scenarioOptionsSchema, withStack(raw)) as z.output<typeof scenarioOptionsSchema>;
-    exitCode = scenarioCommandHandler(file, { ...outputOptions(o), ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}) }, io);
+    exitCode = scenarioCommandHandler(file, { ...outputOptions(o), ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}), ...(o.profile !== undefined ? { profile: o.profile } : {}) }, io);
   });
 
   // packetdrill scripts (src/cli/packetdrill.ts, issue #11).

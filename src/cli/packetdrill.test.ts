@@ -97,6 +97,16 @@ describe('timewait packetdrill', () => {
     expect(pcap.code).toBe(2);
   });
 
+  it('--report DIR writes packetdrill.html with each script\'s result and ladder diagram', async () => {
+    const dir = tempDir();
+    const run = await runMain(['packetdrill', `${EX}/c07-three-way-close-8848.pkt`, `${EX}/c05-four-way-close.pkt`, '--endpoint', 'passive-time-wait', '--report', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`wrote ${join(dir, 'packetdrill.html')}\n`);
+    const html = readFileSync(join(dir, 'packetdrill.html'), 'utf8');
+    expect(html).toContain('timewait packetdrill: 0 passed, 2 failed');
+    expect(html.match(/<svg/g)?.length).toBe(2);
+  });
+
   it('--format pcap --out writes the capture of one script', async () => {
     const dir = tempDir();
     const out = join(dir, 'c15.pcap');

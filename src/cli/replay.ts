@@ -6,6 +6,7 @@
 import type { Violation } from '../check/index.js';
 import { formatViolation } from '../check/report.js';
 import { executeRun, type RunOutcome } from '../scenario/execute.js';
+import type { MonitorProfile } from '../check/profiles.js';
 import { describeRunSpec, type RunSpec } from '../scenario/spec.js';
 import { suiteByName, type Suite } from '../suites.js';
 import type { Endpoint } from '../tcp/endpoint.js';
@@ -23,6 +24,8 @@ export interface ReplayTarget {
   readonly path: string;
   /** Endpoint name (default `reference`). */
   readonly endpoint?: string;
+  /** Monitor profile (src/check/profiles.ts); absent: the endpoint's default. */
+  readonly profile?: MonitorProfile;
 }
 
 export interface ReplayResult {
@@ -46,14 +49,15 @@ export function replayRun(target: ReplayTarget, options: { readonly spec?: RunSp
   const endpoint = options.endpoint ?? endpointByName(target.endpoint ?? 'reference');
   if (endpoint === undefined) throw new UsageError(`unknown endpoint "${target.endpoint}" (timewait list shows the endpoints)`);
   const spec = options.spec ?? specAt(suite, target.seed, target.path);
-  const outcome = executeRun(spec, { endpoint, record: true });
+  const outcome = executeRun(spec, { endpoint, record: true, ...(target.profile !== undefined ? { profile: target.profile } : {}) });
   return { suite, endpoint, seed: target.seed, path: target.path, spec, outcome, events: outcome.events ?? [], violations: outcome.failed ? outcome.violations : [] };
 }
 
 /** The command that replays a run, as the user can paste it. */
-export function replayCommand(invocation: string, target: { suite: string; seed: number; path: string; endpoint: string }): string {
+export function replayCommand(invocation: string, target: { suite: string; seed: number; path: string; endpoint: string; profile?: MonitorProfile }): string {
   const words = [invocation, 'replay', '--suite', target.suite, target.seed < 0 ? `--seed=${target.seed}` : `--seed ${target.seed}`, '--path', target.path];
   if (target.endpoint !== 'reference') words.push('--endpoint', target.endpoint);
+  if (target.profile !== undefined) words.push('--profile', target.profile);
   return words.map((w) => (w === invocation || w.startsWith('--seed') ? w : shellWord(w))).join(' ');
 }
 

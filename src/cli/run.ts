@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { executeRun } from '../scenario/execute.js';
+import type { MonitorProfile } from '../check/profiles.js';
 import { SUITES, suiteByName, type Suite } from '../suites.js';
 import { describeFailure, planCampaign, runCampaign, specAt, type CampaignResult, type FailureRecord } from './campaign.js';
 import { counterexampleJson, counterexamplePath } from './counterexample.js';
@@ -37,6 +38,8 @@ export interface RunOptions {
   readonly runsScale?: number;
   readonly seed: number | 'random';
   readonly endpoint: string;
+  /** The monitor profile (src/check/profiles.ts); absent: rfc for an external stack, linux otherwise. */
+  readonly profile?: MonitorProfile;
   readonly workers?: number;
   readonly shard?: Shard;
   /** CSV path (default: <reportsDir>/campaign.csv). */
@@ -88,12 +91,14 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
     // The report plots per-connection figures (TIME-WAIT lengths, segments per connection).
     perConnection: options.perConnection || options.report !== undefined,
     timing: options.timing,
+    ...(options.profile !== undefined ? { profile: options.profile } : {}),
   });
   const totalRuns = plan.tasks.reduce((n, t) => n + t.numRuns, 0);
   const allRuns = plan.suites.reduce((n, s) => n + s.runs, 0);
   const reproduce = [io.invocation, 'run', ...(options.suites.length > 0 ? plan.suites.map((s) => s.suite.name) : []), seed < 0 ? `--seed=${seed}` : `--seed ${seed}`];
   if (options.runs !== undefined) reproduce.push('--runs', String(options.runs));
   if (endpoint.name !== 'reference') reproduce.push('--endpoint', endpoint.name);
+  if (options.profile !== undefined) reproduce.push('--profile', options.profile);
   out(`timewait run: ${plan.suites.length} suite${plan.suites.length === 1 ? '' : 's'} (${plan.suites.map((s) => `${s.suite.name} ${s.runs}`).join(', ')}), endpoint ${endpoint.name}, seed ${seed}\n`);
   if (options.shard !== undefined) out(`shard ${options.shard.index}/${options.shard.count}: ${plan.tasks.length} chunks, ${totalRuns} of the campaign's ${allRuns} runs\n`);
   out(`this campaign again: ${reproduce.join(' ')}${options.shard !== undefined ? ` --shard ${options.shard.index}/${options.shard.count}` : ''}\n`);
@@ -118,16 +123,16 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
       }
       let broken: string[];
       try {
-        const outcome = executeRun(spec, { endpoint });
+        const outcome = executeRun(spec, { endpoint, ...(options.profile !== undefined ? { profile: options.profile } : {}) });
         broken = outcome.failed ? outcome.violations.map((v) => v.monitor) : [];
       } catch {
         broken = ['exception'];
       }
-      const command = replayCommand(io.invocation, { suite: entry.suite, seed: entry.seed, path: entry.path, endpoint: entry.endpoint });
+      const command = replayCommand(io.invocation, { suite: entry.suite, seed: entry.seed, path: entry.path, endpoint: entry.endpoint, ...(options.profile !== undefined ? { profile: options.profile } : {}) });
       if (broken.length > 0) {
         stillFailing.push(entry);
         failed = true;
-        const { violations, report } = describeFailure(spec, endpoint);
+        const { violations, report } = describeFailure(spec, endpoint, options.profile);
         out(`  ${entry.suite} seed ${entry.seed} path ${entry.path}: still fails (${broken.join(', ')})\n`);
         out(`\n${failureBlock({ suite: entry.suite, endpoint: endpoint.name, campaignSeed: null, chunk: null, seed: entry.seed, path: entry.path, runPath: entry.path.split(':')[0]!, numShrinks: 0, spec, violations, report }, command, null, 'stored failing seed')}\n`);
       } else {
@@ -190,7 +195,7 @@ export async function runCommand(options: RunOptions, io: CliIo): Promise<number
       failed = true;
       failures.slice(0, FAILURES_LISTED_PER_SUITE).forEach((failure, n) => {
         listed.push(failure);
-        const command = replayCommand(io.invocation, failure);
+        const command = replayCommand(io.invocation, { ...failure, ...(options.profile !== undefined ? { profile: options.profile } : {}) });
         let saved: string | null = null;
         if (writesReports) {
           saved = counterexamplePath(reportsDir, failure);

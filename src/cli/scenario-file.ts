@@ -16,6 +16,7 @@ import type { RunEnd } from '../sim/scheduler.js';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { StackFactory } from '../tcp/stack.js';
+import { monitorInProfile, type MonitorProfile } from '../check/profiles.js';
 import type { Errno } from '../tcp/tcb.js';
 import { describeCall, type Call, type ProgramStep } from '../world/program.js';
 import { runPrograms, type ProgramSpec } from '../world/run-script.js';
@@ -332,7 +333,7 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
 
 export function runScenario(
   scenario: ScenarioFile,
-  options: { readonly name?: string; readonly endpoint?: Endpoint; readonly stackFactory?: StackFactory; /** Events the memory budget allows (tests lower it). */ readonly memoryBudgetEvents?: number } = {},
+  options: { readonly name?: string; readonly endpoint?: Endpoint; readonly stackFactory?: StackFactory; readonly profile?: MonitorProfile; /** Events the memory budget allows (tests lower it). */ readonly memoryBudgetEvents?: number } = {},
 ): ScenarioResult {
   const world = new World({
     seed: scenario.seed,
@@ -358,7 +359,9 @@ export function runScenario(
   }
   const context = scenarioMonitorContext(scenario);
   const skip = new Set(scenario.skipMonitors);
-  const monitors = new MonitorSet(createMonitors(context).filter((m) => !skip.has(m.name)));
+  // An external stack is judged by the rfc profile unless told otherwise (src/check/profiles.ts).
+  const profile = options.profile ?? (options.stackFactory !== undefined || options.endpoint?.stackFactory !== undefined ? 'rfc' : 'linux');
+  const monitors = new MonitorSet(createMonitors(context).filter((m) => !skip.has(m.name) && monitorInProfile(m.name, profile)));
   const stats = new StatsCollector();
   const coverage = new EdgeCoverage();
   const recorder = new TraceRecorder();
