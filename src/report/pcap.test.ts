@@ -222,6 +222,9 @@ const FIELDS = [
   'tcp.flags',
   'tcp.window_size_value',
   'tcp.options.mss_val',
+  'tcp.options.timestamp.tsval',
+  'tcp.options.timestamp.tsecr',
+  'tcp.options.wscale.shift',
   'tcp.len',
   'tcp.payload',
   'tcp.checksum.status',
@@ -267,12 +270,12 @@ function hex(bytes: Uint8Array): string {
 /** Every field we wrote, as tshark decoded it. */
 function expectFrameOf(frame: Frame, packet: CapturedSegment): void {
   const seg = packet.seg;
-  const mssBytes = seg.mss > 0 ? 4 : 0;
+  const optionBytes = expectedOptionBytes(seg).length;
   expect(frame).toMatchObject({
     'frame.time_epoch': `${Math.floor(packet.atUs / 1e6)}.${String(packet.atUs % 1e6).padStart(6, '0')}000`,
     'ip.version': '4',
     'ip.hdr_len': '20',
-    'ip.len': String(40 + mssBytes + seg.payload.length),
+    'ip.len': String(40 + optionBytes + seg.payload.length),
     'ip.id': `0x${((seg.copyOf >= 0 ? seg.copyOf : seg.id) & 0xffff).toString(16).padStart(4, '0')}`,
     'ip.flags.df': '1',
     'ip.ttl': '64',
@@ -284,10 +287,13 @@ function expectFrameOf(frame: Frame, packet: CapturedSegment): void {
     'tcp.dstport': String(seg.dstPort),
     'tcp.seq_raw': String(seg.seq),
     'tcp.ack_raw': String(seg.flags & ACK ? seg.ack : 0),
-    'tcp.hdr_len': String(20 + mssBytes),
+    'tcp.hdr_len': String(20 + optionBytes),
     'tcp.flags': `0x${seg.flags.toString(16).padStart(4, '0')}`,
     'tcp.window_size_value': String(seg.window),
     'tcp.options.mss_val': seg.mss > 0 ? String(seg.mss) : '',
+    'tcp.options.timestamp.tsval': seg.tsVal >= 0 ? String(seg.tsVal) : '',
+    'tcp.options.timestamp.tsecr': seg.tsVal >= 0 ? String(seg.tsEcr) : '',
+    'tcp.options.wscale.shift': seg.wscale >= 0 ? String(seg.wscale) : '',
     'tcp.len': String(seg.payload.length),
     'tcp.payload': hex(seg.payload),
     'tcp.checksum.status': '1', // Good
