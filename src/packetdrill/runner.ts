@@ -19,7 +19,7 @@
 import { createMonitors, MonitorSet, type Violation } from '../check/index.js';
 import { parseIpv4 } from '../net/address.js';
 import type { StackConfig } from '../tcp/config.js';
-import { ACK, FIN, PSH, RST, SYN, type Segment } from '../tcp/segment.js';
+import { ACK, FIN, PSH, RST, SYN, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { Host } from '../tcp/host.js';
 import type { Errno } from '../tcp/tcb.js';
@@ -1014,14 +1014,10 @@ function describeScriptPacket(packet: PacketSpec): string {
   return text;
 }
 
+/** packetdrill writes flags as tcpdump does, and `-` for none. */
 function flagText(flags: number): string {
-  let text = '';
-  if (flags & SYN) text += 'S';
-  if (flags & FIN) text += 'F';
-  if (flags & RST) text += 'R';
-  if (flags & PSH) text += 'P';
-  if (flags & ACK) text += '.';
-  return text === '' ? '-' : text;
+  const text = tcpdumpFlags(flags);
+  return text === 'none' ? '-' : text;
 }
 
 function describeOutcome(outcome: CallOutcome): string {

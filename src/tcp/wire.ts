@@ -104,26 +104,8 @@ function tcpOptions(seg: Segment): Uint8Array {
   return Uint8Array.from(options);
 }
 
-/** The on-the-wire fields of a datagram read back by `decodeIpv4Tcp`. */
-export interface WireSegment {
-  readonly srcIp: number;
-  readonly srcPort: number;
-  readonly dstIp: number;
-  readonly dstPort: number;
-  readonly seq: number;
-  readonly ack: number;
-  readonly flags: number;
-  readonly window: number;
-  /** The MSS option, 0 when absent. */
-  readonly mss: number;
-  /** The window scale option, -1 when absent. */
-  readonly wscale: number;
-  readonly sackOk: boolean;
-  /** The timestamps option: TSval, -1 when absent, and TSecr. */
-  readonly tsVal: number;
-  readonly tsEcr: number;
-  readonly payload: Uint8Array;
-}
+/** The on-the-wire fields of a datagram read back by `decodeIpv4Tcp`: a Segment without what only the simulator knows. */
+export type WireSegment = Pick<Segment, 'srcIp' | 'srcPort' | 'dstIp' | 'dstPort' | 'seq' | 'ack' | 'flags' | 'window' | 'mss' | 'wscale' | 'sackOk' | 'tsVal' | 'tsEcr' | 'payload'>;
 
 /**
  * Parse an IPv4 datagram carrying TCP, checking what a stack checks before it takes a segment:
