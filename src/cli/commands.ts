@@ -47,7 +47,7 @@ export function listCommand(io: CliIo, runsScale: number | undefined): number {
   }
   lines.push(
     '',
-    'External stacks (any language; docs/external-stack.md): timewait run --stack \'CMD ARGS\' (also replay, scenario).',
+    'External stacks (any language; docs/external-stack.md): timewait run --stack \'CMD ARGS\' (also replay, scenario, packetdrill).',
     '  A stack is a process speaking JSON lines on stdin/stdout; check one with timewait stack-check \'CMD ARGS\'.',
     '  In the repo: node dist/stack/reference-server.js (the reference, out of process);',
     '  native/lwip/build/timewait-lwip (lwIP 2.1.3; make -C native/lwip). External stacks are judged by the rfc monitor profile.',

@@ -14,6 +14,7 @@ import { campaignSeedSchema, endpointNameSchema, envSchema, flagName, formatSche
 import { runCommand } from './run.js';
 import { packetdrillCommand } from './packetdrill.js';
 import { stackCheckCommand } from './stack-check.js';
+import { StackProcessError } from '../stack/channel.js';
 import { registerWireCommands } from './wire-commands.js';
 
 export const VERSION = '0.1.0';
@@ -217,6 +218,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .description('run packetdrill scripts on the simulated stack, exactly in virtual time; --fuzz N perturbs the injected packets and lets the monitors judge')
     .argument('<files...>', 'packetdrill scripts (.pkt; the subset in docs/cli.md)')
     .option('--endpoint <name>', 'TCP implementation to run (default reference)')
+    .option('--stack <command>', 'an external stack to run the scripts against (docs/external-stack.md); judged by the rfc monitor profile')
     .option('--exact', 'tolerance 0: every packet at exactly its script time')
     .option('--lenient', 'skip lines the simulator does not model (and list them) instead of failing the script')
     .option('--fuzz <n>', 'run each script N times with seeded perturbations of the injected packets; only the monitors judge')
@@ -228,7 +230,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .option('--csv <file>', 'one row per script')
     .option('--report <dir>', 'also write DIR/packetdrill.html with a ladder diagram per script')
     .action((files: string[], raw: Record<string, unknown>) => {
-      const o = options(packetdrillOptionsSchema, raw) as z.output<typeof packetdrillOptionsSchema>;
+      const o = options(packetdrillOptionsSchema, withStack(raw)) as z.output<typeof packetdrillOptionsSchema>;
       exitCode = packetdrillCommand(
         files,
         {
@@ -282,6 +284,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     if (error instanceof UsageError) {
       io.stderr.write(`timewait: ${error.message.split('\n').join('\ntimewait: ')}\n`);
+      return EXIT.usage;
+    }
+    // An external stack that will not start or dies cannot be judged: the run cannot go on, as
+    // for any input that cannot be used (exit 2), and the message says what the process did.
+    if (error instanceof StackProcessError) {
+      io.stderr.write(`timewait: --stack: ${error.message.split('\n').join('\ntimewait: ')}\n`);
       return EXIT.usage;
     }
     const message = error instanceof Error ? error.message : String(error);

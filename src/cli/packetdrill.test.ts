@@ -1,10 +1,33 @@
 /** `timewait packetdrill FILE…` end to end, in-process (issue #11). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReferenceServer, removeBuild } from '../stack/test-support.js';
 import { filesIn, runMain, tempDir } from './test-support.js';
 
 const EX = 'examples/packetdrill';
+
+describe('packetdrill --stack', () => {
+  // The reference stack as a separate process, built from the source as it is now.
+  let server: { command: string; dir: string };
+  beforeAll(() => {
+    server = buildReferenceServer();
+  });
+  afterAll(() => removeBuild(server.dir));
+
+  it('runs the scripts against an external stack: the reference in its own process passes them all', async () => {
+    const run = await runMain(['packetdrill', `${EX}/c07-three-way-close-8848.pkt`, `${EX}/c15-linger-listener-6666.pkt`, '--stack', server.command]);
+    expect(run.stdout).toContain('2 passed, 0 failed');
+    expect(run.code).toBe(0);
+  });
+
+  it('a stack that dies is exit 2 naming --stack and what the process did, never an internal error', async () => {
+    const run = await runMain(['packetdrill', `${EX}/c07-three-way-close-8848.pkt`, '--stack', 'exit 3']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^timewait: --stack: stack process "exit 3"/);
+    expect(run.stderr).not.toMatch(/internal error/);
+  });
+});
 
 describe('timewait packetdrill', () => {
   it('one PASS line per script, then "N passed, N failed"; exit 0', async () => {

@@ -21,7 +21,9 @@ import { parseIpv4 } from '../net/address.js';
 import type { StackConfig } from '../tcp/config.js';
 import { ACK, FIN, PSH, RST, SYN, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { Endpoint } from '../tcp/endpoint.js';
-import type { Host } from '../tcp/host.js';
+import { Host } from '../tcp/host.js';
+import type { Stack } from '../tcp/stack.js';
+import { monitorInProfile } from '../check/profiles.js';
 import type { Errno } from '../tcp/tcb.js';
 import type { Call } from '../world/program.js';
 import type { ScriptedPeer } from '../world/scripted-peer.js';
@@ -131,7 +133,7 @@ class ScriptRun {
   private readonly skipped: string[] = [];
   private readonly advisories: ScriptFailure[] = [];
   private world!: World;
-  private host!: Host;
+  private host!: Stack;
   private peer!: ScriptedPeer;
   private monitors!: MonitorSet;
   private readonly recorder = new TraceRecorder();
@@ -221,7 +223,8 @@ class ScriptRun {
       this.stop(first, 'the first event must be at time 0', false);
     }
     this.world = new World({ seed: this.options.seed ?? 1, stack: this.settings.stack, ...(this.options.endpoint !== undefined ? { endpoint: this.options.endpoint } : {}) });
-    this.host = this.world.addHost('host', { ip: HOST_IP });
+    // addStack: an endpoint named stack:CMD carries an external stack's factory (--stack).
+    this.host = this.world.addStack('host', { ip: HOST_IP });
     this.peer = this.world.attachPeer('peer', PEER_IP);
     const stack = this.world.stack;
     this.monitors = new MonitorSet(
@@ -236,7 +239,7 @@ class ScriptRun {
         hostIps: new Map([['host', HOST_IP]]),
         ephemeralPortMin: stack.ephemeralPortMin,
         ephemeralPortMax: stack.ephemeralPortMax,
-      }).filter((m) => m.name !== 'termination'),
+      }).filter((m) => m.name !== 'termination' && monitorInProfile(m.name, this.options.endpoint?.stackFactory !== undefined ? 'rfc' : 'linux')),
     );
     this.world.addListener(this.monitors);
     this.world.addListener(this.recorder);
@@ -561,7 +564,7 @@ class ScriptRun {
 
   // Used by CallExecutor ----------------------------------------------------------------
 
-  get hostUnderTest(): Host {
+  get hostUnderTest(): Stack {
     return this.host;
   }
 
@@ -613,7 +616,7 @@ class ScriptRun {
       text: callText(call),
       result,
       fd,
-      connId: connId ?? this.host.socketOf(fd)?.tcb?.id.connId ?? -1,
+      connId: connId ?? this.host.connIdOf(fd),
       ...(data !== undefined ? { data } : {}),
     });
   }
@@ -758,12 +761,8 @@ class CallExecutor {
 
   private block(liveFd: number): 'block' {
     const world = this.run.simWorld;
-    const socket = this.run.hostUnderTest.socketOf(liveFd);
-    if (socket === undefined) {
-      world.at(world.nowUs, () => this.attempt());
-      return 'block';
-    }
-    socket.onWake(() => world.at(world.nowUs, () => this.attempt()));
+    const parked = this.run.hostUnderTest.onWake(liveFd, () => world.at(world.nowUs, () => this.attempt()));
+    if (!parked) world.at(world.nowUs, () => this.attempt());
     return 'block';
   }
 
@@ -914,7 +913,7 @@ class CallExecutor {
         const fd = run.liveFd(event, args[0]);
         // Traced after the close, with the connection it closed, as programs trace it (the
         // abort monitor reads the RST sent by the close before the call).
-        const connId = host.socketOf(fd)?.tcb?.id.connId ?? -1;
+        const connId = host.connIdOf(fd);
         const r = host.close(fd);
         run.traceCall({ op: 'close', sock: name }, fd, r.ok ? 'ok' : r.errno, undefined, connId);
         return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
@@ -926,7 +925,7 @@ class CallExecutor {
           run.refuse(event, `ioctl ${request} not modelled`);
           return { value: 0 };
         }
-        const tcb = host.socketOf(fd)?.tcb as { readableBytes?: number } | null | undefined;
+        const tcb = (host instanceof Host ? host.socketOf(fd)?.tcb : undefined) as { readableBytes?: number } | null | undefined;
         if (tcb?.readableBytes === undefined) {
           run.refuse(event, `ioctl ${request} needs the reference endpoint's readableBytes`);
           return { value: 0 };
@@ -942,7 +941,7 @@ class CallExecutor {
   }
 
   private nonBlocking(fd: number): boolean {
-    return this.run.hostUnderTest.socketOf(fd)?.nonBlocking ?? false;
+    return this.run.hostUnderTest.isNonBlocking(fd);
   }
 
   private setNonBlocking(fd: number, on: boolean): void {
