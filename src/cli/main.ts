@@ -15,6 +15,8 @@ import { runCommand } from './run.js';
 import { packetdrillCommand } from './packetdrill.js';
 import { stackCheckCommand } from './stack-check.js';
 import { StackProcessError } from '../stack/channel.js';
+import { probeExternalStack } from '../stack/external.js';
+import { ProtocolError } from '../stack/protocol.js';
 import { registerWireCommands } from './wire-commands.js';
 
 export const VERSION = '0.1.0';
@@ -107,6 +109,13 @@ function withStack(raw: Record<string, unknown>): Record<string, unknown> {
   if (raw.stack === undefined) return raw;
   if (raw.endpoint !== undefined && raw.endpoint !== 'reference') throw new UsageError('give either --stack COMMAND or --endpoint NAME, not both');
   const { stack, ...rest } = raw;
+  // Checked before any work, like every other input: a command that cannot run is exit 2.
+  try {
+    probeExternalStack(String(stack));
+  } catch (error) {
+    if (error instanceof StackProcessError || error instanceof ProtocolError) throw new UsageError(`--stack: ${error.message}`);
+    throw error;
+  }
   return { ...rest, endpoint: `stack:${String(stack)}` };
 }
 

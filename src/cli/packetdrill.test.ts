@@ -27,6 +27,15 @@ describe('packetdrill --stack', () => {
     expect(run.stderr).toMatch(/^timewait: --stack: stack process "exit 3"/);
     expect(run.stderr).not.toMatch(/internal error/);
   });
+
+  it('run checks the stack before any work: a command that cannot start is exit 2 and writes nothing', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'runs.csv');
+    const run = await runMain(['run', '--stack', '/nonexistent/timewait-stack', '--runs', '1', '--seed', '1', '--no-reports', '--csv', csv]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^timewait: --stack: stack process "\/nonexistent\/timewait-stack"/);
+    expect(filesIn(dir)).toEqual([]);
+  });
 });
 
 describe('timewait packetdrill', () => {

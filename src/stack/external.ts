@@ -80,6 +80,19 @@ export function externalStack(command: string): ExternalStackFactory {
   return factory;
 }
 
+/**
+ * Start the stack once and ask it to `init`, so that a command that cannot run is found before
+ * any work starts; throws what the channel or the protocol reports.
+ */
+export function probeExternalStack(command: string): void {
+  const channel = new LineChannel(command);
+  try {
+    exchange(channel, { op: 'init', seed: 1, version: PROTOCOL_VERSION });
+  } finally {
+    channel.close();
+  }
+}
+
 function exchange(channel: LineChannel, request: object): Reply {
   const line = JSON.stringify(request);
   return parseReply(channel.request(line), line);
