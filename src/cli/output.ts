@@ -67,16 +67,21 @@ export function followLinks(path: string, role = 'output'): string {
   throw new UsageError(`${role} ${path}: too many levels of symbolic links`);
 }
 
+/** The target's stats, or null when nothing is there yet; any other failure is a UsageError naming the output. */
+function statIfThere(target: string, role: string, shown: string): Stats | null {
+  try {
+    return statSync(target);
+  } catch (error) {
+    if (codeOf(error) !== 'ENOENT') throw new UsageError(`${role} ${shown}: ${describeFsError(error)}`);
+    return null;
+  }
+}
+
 /** What an output file path is, checked now: throws a UsageError for a path that cannot be written. */
 export function checkOutputFile(path: string, role: string, shown = path): OutputTarget {
   if (OWN_STREAM.test(path)) return { role, shown, path, kind: 'stream', mode: null };
   const target = followLinks(path, role);
-  let stats: Stats | null = null;
-  try {
-    stats = statSync(target);
-  } catch (error) {
-    if (codeOf(error) !== 'ENOENT') throw new UsageError(`${role} ${shown}: ${describeFsError(error)}`);
-  }
+  const stats = statIfThere(target, role, shown);
   if (stats !== null) {
     if (stats.isDirectory()) throw new UsageError(`${role} ${shown} is a directory; give a file name`);
     if (!stats.isFile()) {
@@ -95,12 +100,7 @@ export function checkOutputFile(path: string, role: string, shown = path): Outpu
 /** An output directory (`--reports-dir`, `--report`): an existing writable directory, or one that can be created. Returns its path, links followed. */
 export function checkOutputDir(path: string, role: string, shown = path): string {
   const target = followLinks(path, role);
-  let stats: Stats | null = null;
-  try {
-    stats = statSync(target);
-  } catch (error) {
-    if (codeOf(error) !== 'ENOENT') throw new UsageError(`${role} ${shown}: ${describeFsError(error)}`);
-  }
+  const stats = statIfThere(target, role, shown);
   if (stats !== null) {
     if (!stats.isDirectory()) throw new UsageError(`${role} ${shown} is a file, not a directory`);
     assertWritable(target, role, shown);
