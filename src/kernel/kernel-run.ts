@@ -153,6 +153,10 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
     rtoMinUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_rto_min_us') ? ['net.ipv4.tcp_rto_min_us', v as number] : null),
     timestamps: (v) => ['net.ipv4.tcp_timestamps', v as number],
     windowScaling: (v) => ['net.ipv4.tcp_window_scaling', v ? 1 : 0],
+    twReuse: (v) => ['net.ipv4.tcp_tw_reuse', v as number],
+    twReuseDelayUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_tw_reuse_delay') ? ['net.ipv4.tcp_tw_reuse_delay', Math.round((v as number) / 1000)] : null),
+    maxTwBuckets: (v) => ['net.ipv4.tcp_max_tw_buckets', v as number],
+    rmemMaxBytes: (v) => ['net.ipv4.tcp_rmem', `4096 131072 ${v as number}`],
   };
   const noSysctl: Record<string, string> = {
     mslUs: 'Linux has no MSL setting; its TIME-WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN)',
