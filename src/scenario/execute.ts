@@ -5,7 +5,8 @@
 import { EdgeCoverage } from '../check/coverage.js';
 import { createMonitors, MonitorSet, type MonitorContext, type Violation } from '../check/index.js';
 import type { RunEnd } from '../sim/scheduler.js';
-import { LINUX_DEFAULTS } from '../tcp/config.js';
+import { LINUX_DEFAULTS, stackConfig } from '../tcp/config.js';
+import { unansweredSynSchedule } from '../tcp/tcb-timers.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { StackFactory } from '../tcp/stack.js';
 import { monitorInProfile, type MonitorProfile } from '../check/profiles.js';
@@ -64,6 +65,7 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
     rfc1337: spec.rfc1337,
     synRetries: stackFor(spec).synRetries!,
+    synsBeforeTimeout: unansweredSynSchedule(stackConfig(stackFor(spec))).synTimesUs.length,
   };
 }
 
