@@ -160,6 +160,10 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
     rtoMinUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_rto_min_us') ? ['net.ipv4.tcp_rto_min_us', v as number] : null),
     timestamps: (v) => ['net.ipv4.tcp_timestamps', v as number],
     windowScaling: (v) => ['net.ipv4.tcp_window_scaling', v ? 1 : 0],
+    twReuse: (v) => ['net.ipv4.tcp_tw_reuse', v as number],
+    twReuseDelayUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_tw_reuse_delay') ? ['net.ipv4.tcp_tw_reuse_delay', Math.round((v as number) / 1000)] : null),
+    maxTwBuckets: (v) => ['net.ipv4.tcp_max_tw_buckets', v as number],
+    rmemMaxBytes: (v) => ['net.ipv4.tcp_rmem', `4096 131072 ${v as number}`],
   };
   const noSysctl: Record<string, string> = {
     mslUs: 'Linux has no MSL setting; its TIME-WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN)',
@@ -273,6 +277,24 @@ function simSchedule(scenario: ScenarioFile, sim: ScenarioResult): Map<string, {
   });
   starts.sort((a, b) => a.atUs - b.atUs || a.after - b.after || a.program - b.program);
   return new Map(starts.map((s, index) => [s.key, { index, atUs: s.atUs }]));
+}
+
+/**
+ * Each step's result as the call returned it. A send or a waiting recv is traced chunk by chunk
+ * as its bytes move (`recv 1448`, then `recv 3552`); the call returned their sum.
+ */
+export function simCallResults(sim: Pick<ScenarioResult, 'events'>): Map<string, string> {
+  const results = new Map<string, string>();
+  const bytes = new Map<string, number>();
+  for (const e of sim.events) {
+    if (e.type !== 'call') continue;
+    const key = `${e.host}/${e.step}`;
+    const chunk = /^(sent|recv) (\d+)$/.exec(e.result);
+    const summed = chunk !== null && (e.call.op === 'send' || e.call.op === 'recv');
+    if (summed) bytes.set(key, (bytes.get(key) ?? 0) + Number(chunk[2]));
+    results.set(key, summed ? `${chunk[1]} ${bytes.get(key)!}` : e.result);
+  }
+  return results;
 }
 
 /** Run the hosts' programs on this machine's kernel. Rejects with a message when the helper fails. */
@@ -479,8 +501,7 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
   }
   const kernelView = sideOf(kernel.packets, kernel.t0Us, hostOfIp, kernelCalls, kernelTw);
   // Simulator: the same view, from its own capture.
-  const simCalls = new Map<string, string>();
-  for (const e of sim.events) if (e.type === 'call') simCalls.set(`${e.host}/${e.step}`, e.result);
+  const simCalls = simCallResults(sim);
   for (const host of scenario.hosts) {
     host.script?.forEach((_, j) => {
       if (!simCalls.has(`${host.name}/${j}`)) simCalls.set(`${host.name}/${j}`, 'blocked');
