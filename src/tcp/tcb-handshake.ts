@@ -143,6 +143,6 @@ export abstract class TcbHandshakePart extends TcbSendPart {
     }
     // Every SYN or SYN,ACK sent (re)arms the timer with the current, backed-off RTO. A SYN,ACK
     // resent for a duplicate SYN does too, as Linux's tcp_check_req re-arms the request timer.
-    this.env.setTimer(this.self, TimerKind.Retransmit, nowUs + this.rtoUs);
+    this.armRto(nowUs + this.rtoUs);
   }
 }
