@@ -557,9 +557,11 @@ export class Host implements TcbEnv, Stack {
       return;
     }
     if (!(flags & SYN)) return;
-    // Linux tcp_conn_request: with the accept queue over the backlog, drop the SYN; the
-    // client will retransmit it.
-    if (listener.acceptQueue.length > listener.backlog) return;
+    // Linux tcp_conn_request: with the accept queue full (sk_acceptq_is_full: more than the
+    // backlog queued, so listen(n) admits n + 1), drop the SYN silently; the client will
+    // retransmit it. (SYN cookies, which Linux sends once the half-open requests outnumber the
+    // backlog, are left out: README.)
+    if (acceptQueueFull(listener)) return;
     const tcb = this.newTcb(seg.dstPort, seg.srcIp, seg.srcPort, { reuseAddr: listener.reuseAddr, lingerSec: listener.lingerSec }, false);
     // The child inherits the listener's options (C15: SO_LINGER set on the listening socket).
     tcb.incarnation = seg.incarnation;
@@ -621,7 +623,8 @@ export class Host implements TcbEnv, Stack {
       window: fields.window,
       mss: fields.mss,
       wscale: fields.wscale,
-      sackOk: false,
+      sackOk: fields.sackOk,
+      sackBlocks: fields.sackBlocks,
       tsVal: fields.tsVal,
       tsEcr: fields.tsEcr,
       payload: fields.payload,
@@ -677,7 +680,7 @@ export class Host implements TcbEnv, Stack {
   offerToListener(tcb: Connection): boolean {
     const listener = entryOf(tcb).listener;
     if (listener === null || listener.phase !== 'listening') return true;
-    if (listener.acceptQueue.length > listener.backlog) return false;
+    if (acceptQueueFull(listener)) return false;
     listener.children.delete(tcb);
     listener.acceptQueue.push(tcb);
     listener.wake();
@@ -758,15 +761,27 @@ export class Host implements TcbEnv, Stack {
     }
   }
 
+  /**
+   * Linux inet_csk_listen_stop: every connection queued for accept() that nobody accepted is
+   * disconnected (inet_child_forget, tcp_disconnect), which sends <SEQ=SND.NXT><ACK=RCV.NXT>
+   * <CTL=RST,ACK> from a synchronized state; a half-open request is dropped without a segment
+   * (its timer finds the listener gone, reqsk_timer_handler), and a final ACK that comes for it
+   * later meets no connection and gets the reset of §3.10.7.1.
+   */
   private closeListener(socket: Socket): void {
     if (this.listeners.get(socket.localPort) === socket) this.listeners.delete(socket.localPort);
     this.removeOwner(socket.localPort, socket);
     this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
-    // Linux inet_csk_listen_stop: connections nobody accepted are reset.
-    const orphans = [...socket.acceptQueue, ...socket.children];
+    const queued = [...socket.acceptQueue];
+    const halfOpen = [...socket.children];
     socket.acceptQueue.length = 0;
     socket.children.clear();
-    for (const tcb of orphans) {
+    for (const tcb of halfOpen) {
+      entryOf(tcb).listener = null;
+      for (let kind = 0; kind < 5; kind++) this.env.clearTimer(tcb, kind as TimerKind);
+      tcb.setState('LISTEN', 'listener closed (request dropped)');
+    }
+    for (const tcb of queued) {
       entryOf(tcb).listener = null;
       tcb.orphaned = true;
       tcb.abort(this.env.nowUs, 'listener closed');
@@ -989,6 +1004,11 @@ class SocketTable {
   clear(): void {
     this.pages.clear();
   }
+}
+
+/** Linux sk_acceptq_is_full: the queue holds more than the backlog, so listen(n) admits n + 1 connections. */
+function acceptQueueFull(listener: Socket): boolean {
+  return listener.acceptQueue.length > listener.backlog;
 }
 
 /** The host's entry of a connection it created (set in newTcb, kept by a TIME-WAIT record). */

@@ -80,6 +80,10 @@ export interface SegmentFields {
   mss: number;
   /** Window scale option, -1 when absent. */
   wscale: number;
+  /** SACK-permitted option (SYN and SYN,ACK). */
+  sackOk: boolean;
+  /** SACK blocks, edge pairs (RFC 2018 §3); empty when none. */
+  sackBlocks: readonly number[];
   /** TSval, -1 when the segment carries no timestamps. */
   tsVal: number;
   tsEcr: number;
@@ -102,6 +106,8 @@ export interface TcbOptions {
 }
 
 export const EMPTY = new Uint8Array(0);
+/** The SACK blocks of a segment that carries none (shared: never written to). */
+export const NO_SACK_BLOCKS: readonly number[] = Object.freeze([]);
 
 export abstract class TcbBase {
   state: TcpState = 'CLOSED';
@@ -166,12 +172,15 @@ export abstract class TcbBase {
   protected emit(nowUs: number, seq: number, flags: number, payload: Uint8Array, retransmission: boolean): void {
     const fields = this.fields(seq, flags, payload, retransmission);
     this.addTimestamps(nowUs, fields);
+    if (flags & ACK) this.addSackBlocks(fields);
     this.env.transmit(this.self, fields);
     this.afterSend(flags);
   }
 
   /** Timestamps on a segment of the connection (tcb-options.ts). */
   protected abstract addTimestamps(nowUs: number, fields: SegmentFields): void;
+  /** SACK blocks on a segment with ACK, once SACK is in effect (tcb-options.ts). */
+  protected abstract addSackBlocks(fields: SegmentFields): void;
   /** The window field of a segment with these flags (tcb-options.ts). */
   protected abstract windowField(flags: number): number;
   /** The shift of the windows we advertise (tcb-options.ts). */
@@ -190,7 +199,7 @@ export abstract class TcbBase {
   protected fields(seq: number, flags: number, payload: Uint8Array, retransmission: boolean): SegmentFields {
     const window = flags & ACK || flags & SYN ? this.windowField(flags) : 0;
     if (flags & ACK) this.lastAdvertisedWindow = flags & SYN ? window : window * 2 ** this.rcvWscale;
-    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, wscale: -1, tsVal: -1, tsEcr: 0, payload, retransmission };
+    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, wscale: -1, sackOk: false, sackBlocks: NO_SACK_BLOCKS, tsVal: -1, tsEcr: 0, payload, retransmission };
   }
 
   protected becomeClosed(cause: string): void {

@@ -10,15 +10,28 @@
  *   clock plus a per-connection offset (Linux secure_tcp_ts_off, keyed from the 4-tuple);
  *   TSecr echoes TS.Recent, which follows RFC 7323 §4.3's rules (Linux tcp_replace_ts_recent);
  *   PAWS (§5) drops a segment whose TSval is older than TS.Recent (Linux tcp_paws_discard).
- * - SACK: never offered (README, "Deliberately left out"): without SACK blocks behind it, a
- *   sackOK would promise what we do not do. Captures look like Linux's with tcp_sack = 0.
+ * - SACK (RFC 2018, Linux tcp_sack): off by default here, though Linux's default is on (README,
+ *   "Deliberately left out"). With `sack`, SYN and SYN,ACK offer sackOK (between MSS and
+ *   timestamps, as Linux writes them), and once both did, every segment with ACK carries a SACK
+ *   block for each run of out-of-order data we hold, the one the latest arrival joined first and
+ *   the rest most recently changed first (RFC 2018 §4; Linux tcp_sack_new_ofo_skb keeps 4, and
+ *   sends 3 with timestamps). The sender reads no blocks (there is no SACK recovery or RACK), but a
+ *   SACK connection is what Linux's tail-loss probe needs (tcp-timers.ts). D-SACK (RFC 2883,
+ *   tcp_dsack) is left out.
  */
 import { SYN, type Segment } from './segment.js';
-import { seqLe } from './seq.js';
+import { seqGe, seqLe, seqLt } from './seq.js';
 import { TcbBase, type SegmentFields } from './tcb-base.js';
 
 /** RFC 7323 §3.2: the timestamps option takes 12 bytes (with its two NOPs) of every segment. */
 export const TIMESTAMPS_OPTION_BYTES = 12;
+/** RFC 2018 §3: a SACK option takes 2 bytes, 8 more per block, after two NOPs. */
+const SACK_OPTION_BASE_BYTES = 4;
+const SACK_BLOCK_BYTES = 8;
+/** Linux TCP_NUM_SACKS: the blocks a receiver remembers (and sends without timestamps). */
+const SACK_BLOCKS_KEPT = 4;
+/** RFC 2018 §3: with the 12 bytes of timestamps, room for 3 blocks in 40 bytes of options. */
+const SACK_BLOCKS_WITH_TIMESTAMPS = 3;
 /** RFC 7323 §2.3: a shift above 14 is taken as 14. */
 const MAX_WSCALE = 14;
 /** Linux TCP_PAWS_WINDOW: PAWS tolerates a TSval one tick behind TS.Recent. */
@@ -41,6 +54,13 @@ export abstract class TcbOptionsPart extends TcbBase {
   wscaleOk = false;
   sndWscale = 0;
   rcvWscale = 0;
+  /** Both SYNs carried sackOK (RFC 2018 §2): our ACKs carry SACK blocks, and the tail-loss probe may run. */
+  sackOk = false;
+  /**
+   * The runs of out-of-order data we hold, as [start, end) edge pairs, the most recently
+   * changed first (Linux tp->selective_acks). Allocated once SACK is in effect.
+   */
+  protected sackRanges: number[] | null = null;
 
   /** Our TSval at `nowUs`: the host's millisecond clock plus the offset, modulo 2^32. */
   tsValAt(nowUs: number): number {
@@ -64,6 +84,8 @@ export abstract class TcbOptionsPart extends TcbBase {
       this.tsRecent = seg.tsVal;
       this.tsRecentStampUs = nowUs;
     }
+    this.sackOk = this.config.sack && seg.sackOk;
+    if (this.sackOk && this.sackRanges === null) this.sackRanges = [];
     if (this.config.windowScaling && seg.wscale >= 0) {
       this.wscaleOk = true;
       this.sndWscale = Math.min(seg.wscale, MAX_WSCALE);
@@ -84,6 +106,49 @@ export abstract class TcbOptionsPart extends TcbBase {
       fields.tsEcr = this.tsRecent;
     }
     if (synAck ? this.wscaleOk : this.config.windowScaling) fields.wscale = this.offeredWscale();
+    fields.sackOk = synAck ? this.sackOk : this.config.sack;
+  }
+
+  /** RFC 2018 §4: every ACK we send while we hold out-of-order data names it, most recent first. */
+  protected addSackBlocks(fields: SegmentFields): void {
+    const ranges = this.sackRanges;
+    if (ranges === null || ranges.length === 0) return;
+    const blocks = Math.min(ranges.length / 2, this.tsOk ? SACK_BLOCKS_WITH_TIMESTAMPS : SACK_BLOCKS_KEPT);
+    fields.sackBlocks = ranges.slice(0, 2 * blocks);
+  }
+
+  /**
+   * Out-of-order data [start, end) arrived (Linux tcp_sack_new_ofo_skb): it joins every run it
+   * overlaps or touches, and the merged run moves to the front; past 4 runs the oldest is forgotten.
+   */
+  protected sackRecordOutOfOrder(start: number, end: number): void {
+    const ranges = this.sackRanges;
+    if (ranges === null) return;
+    let mergedStart = start;
+    let mergedEnd = end;
+    for (let i = 0; i < ranges.length; ) {
+      const runStart = ranges[i]!;
+      const runEnd = ranges[i + 1]!;
+      if (seqLe(runStart, mergedEnd) && seqLe(mergedStart, runEnd)) {
+        if (seqLt(runStart, mergedStart)) mergedStart = runStart;
+        if (seqLt(mergedEnd, runEnd)) mergedEnd = runEnd;
+        ranges.splice(i, 2);
+      } else {
+        i += 2;
+      }
+    }
+    ranges.unshift(mergedStart, mergedEnd);
+    if (ranges.length > 2 * SACK_BLOCKS_KEPT) ranges.length = 2 * SACK_BLOCKS_KEPT;
+  }
+
+  /** RCV.NXT moved on (Linux tcp_sack_remove): a run it reached is no longer out of order. */
+  protected sackForgetBelow(rcvNxt: number): void {
+    const ranges = this.sackRanges;
+    if (ranges === null || ranges.length === 0) return;
+    for (let i = 0; i < ranges.length; ) {
+      if (seqGe(rcvNxt, ranges[i]!)) ranges.splice(i, 2);
+      else i += 2;
+    }
   }
 
   /** RFC 7323 §3.2: once negotiated, every segment but a reset answering no connection carries timestamps. */
@@ -140,8 +205,15 @@ export abstract class TcbOptionsPart extends TcbBase {
     return Math.min(Math.floor(free / 2 ** this.rcvWscale), 0xffff);
   }
 
-  /** The largest payload we send: the smaller MSS, less the timestamps option when in use. */
+  /**
+   * The largest payload we send: the smaller MSS, less the timestamps option when in use, and
+   * less the SACK blocks our segments carry just now (Linux tcp_current_mss counts
+   * tcp_established_options).
+   */
   protected sendMss(): number {
-    return Math.min(this.peerMss, this.config.mss) - (this.tsOk ? TIMESTAMPS_OPTION_BYTES : 0);
+    let optionBytes = this.tsOk ? TIMESTAMPS_OPTION_BYTES : 0;
+    const ranges = this.sackRanges;
+    if (ranges !== null && ranges.length > 0) optionBytes += SACK_OPTION_BASE_BYTES + SACK_BLOCK_BYTES * Math.min(ranges.length / 2, this.tsOk ? SACK_BLOCKS_WITH_TIMESTAMPS : SACK_BLOCKS_KEPT);
+    return Math.min(this.peerMss, this.config.mss) - optionBytes;
   }
 }

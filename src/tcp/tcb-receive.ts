@@ -83,6 +83,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     if (!seqGt(seg.ack, this.sndNxt) && !seqLt(seg.ack, this.sndUna)) this.updateTsRecent(nowUs, seg);
     // The peer is alive: zero-window probes start counting again (Linux tcp_ack, icsk_probes_out = 0).
     this.probesOut = 0;
+    this.takeSackBlocks(nowUs, seg);
     if (this.state === 'SYN-RECEIVED') {
       if (!this.completeHandshake(nowUs, seg)) return;
     } else if (seqGt(seg.ack, this.sndNxt)) {
@@ -192,13 +193,17 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     }
     if (seq !== this.rcvNxt) {
       // Out of order: keep it for reassembly and send a duplicate ACK at once (RFC 5681 §4.2).
-      if (payload.length > 0 || fin) this.insertOutOfOrder(seq, payload, fin);
+      if (payload.length > 0 || fin) {
+        this.insertOutOfOrder(seq, payload, fin);
+        this.sackRecordOutOfOrder(seq, seqAdd(seq, payload.length + (fin ? 1 : 0)));
+      }
       this.sendAck(nowUs);
       return;
     }
     const hadOutOfOrder = this.outOfOrder.length > 0;
     let finInOrder = this.deliverInOrder(payload, fin);
     finInOrder = this.drainOutOfOrder() || finInOrder;
+    if (hadOutOfOrder) this.sackForgetBelow(this.rcvNxt);
     if (payload.length > 0 || hadOutOfOrder) this.env.wake(this.self);
     if (finInOrder) {
       this.receiveFin(nowUs);
