@@ -35,6 +35,7 @@ describe('mutant zoo', () => {
         maxConnections: 2,
         ...(mutant.isn !== undefined ? { isn: mutant.isn } : {}),
         ...(mutant.secondListener === true ? { secondListener: true } : {}),
+        ...(mutant.noData === true ? { noData: true } : {}),
         // TIME-WAIT fully honoured, so a stale segment can only be the mutant's doing.
         rfc1337: true,
       });
