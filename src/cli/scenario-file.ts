@@ -128,6 +128,7 @@ const stackSchema = z.strictObject({
   sendBufferBytes: positiveBounded('a send buffer in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
   delayedAckUs: microseconds.optional(),
   quickAcks: count.optional(),
+  jiffyUs: positiveBounded('a timer tick in microseconds', 1_000_000).optional(),
   invalidRateLimitUs: microseconds.optional(),
   rfc1337: z.boolean().optional(),
   ephemeralPortMin: positiveBounded('a port number', 65535).optional(),
@@ -341,6 +342,7 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
     mslUs: stack.mslUs,
     expectedTimeWaitUs: 2 * stack.mslUs,
     delayedAckUs: stack.delayedAckUs,
+    jiffyUs: stack.jiffyUs,
     cleanNetwork: !links.some(isFaulty),
     staleSegmentsImpossible: scenario.enforceMsl && stack.timeWaitUs >= 2 * stack.mslUs,
   };

@@ -239,6 +239,7 @@ class ScriptRun {
         mslUs: stack.mslUs,
         expectedTimeWaitUs: 2 * stack.mslUs,
         delayedAckUs: stack.delayedAckUs,
+        jiffyUs: stack.jiffyUs,
         cleanNetwork: !this.fuzzing,
         staleSegmentsImpossible: false,
         rfc1337: stack.rfc1337,

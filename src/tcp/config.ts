@@ -49,6 +49,13 @@ export interface StackConfig {
   readonly sendBufferBytes: number;
   /** Delayed ACKs (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2). 0 = ACK every segment at once. Linux TCP_DELACK_MIN = 40 ms. */
   readonly delayedAckUs: number;
+  /**
+   * Linux's timer tick, one jiffy: 1 s / CONFIG_HZ (a build option, no sysctl), 4 ms at HZ 250
+   * (Debian's and this project's reference kernel's). Timers armed for "now" fire at the next
+   * tick: the delayed ACK of a FIN that came before any data (tcb-receive.ts scheduleAck).
+   * Ticks fall on multiples of it in virtual time.
+   */
+  readonly jiffyUs: number;
   /** Linux's quick-ACK mode at connection start: this many ACKs go out at once before delaying. */
   readonly quickAcks: number;
   /** Linux tcp_invalid_ratelimit = 500 ms: out-of-window and challenge ACKs without data, at most one per this. */
@@ -115,6 +122,7 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   receiveBufferBytes: 65535,
   sendBufferBytes: 65535 * 4,
   delayedAckUs: 40_000,
+  jiffyUs: 4_000,
   quickAcks: 16,
   invalidRateLimitUs: 500_000,
   rfc1337: false,
@@ -144,6 +152,7 @@ function validateStackConfig(config: StackConfig): void {
     }
   }
   if (config.mss < 1) throw new Error('stack config mss must be at least 1');
+  if (config.jiffyUs < 1) throw new Error('stack config jiffyUs must be at least 1 (one timer tick, 1 s / CONFIG_HZ)');
   if (config.timestamps !== 0 && config.timestamps !== 1 && config.timestamps !== 2) {
     throw new Error(`stack config timestamps must be 0, 1 or 2 (Linux tcp_timestamps), got ${String(config.timestamps)}`);
   }

@@ -135,6 +135,12 @@ export abstract class TcbBase {
   protected ackPending = false;
   protected quickAcksLeft: number;
   protected pingpong = false;
+  /**
+   * Data has arrived on this connection (in order, out of order or again). Until then Linux's
+   * delayed-ACK timeout `icsk_ack.ato` is 0: tcp_event_data_recv (or tcp_enter_quickack_mode)
+   * first sets it to TCP_ATO_MIN, so an ACK that must wait before any data waits no time.
+   */
+  protected dataReceived = false;
   /** RCV.NXT as our last ACK carried it. */
   protected lastAckedRcvNxt = 0;
 
