@@ -32,6 +32,11 @@ export interface MonitorContext {
   readonly rfc1337?: boolean;
   /** SYN retransmissions before connect() gives up with ETIMEDOUT (Linux tcp_syn_retries); unchecked when absent. */
   readonly synRetries?: number;
+  /**
+   * The SYNs connect() sends before ETIMEDOUT (Linux tcp_syn_retries with tcp_syn_linear_timeouts
+   * and the time limit: src/tcp/tcb-timers.ts unansweredSynSchedule); when absent, 1 + synRetries.
+   */
+  readonly synsBeforeTimeout?: number;
   /** Each host's IP address, by name: lets a monitor relate calls (named hosts) to the wire (addresses). */
   readonly hostIps?: ReadonlyMap<string, number>;
   /** The stack's ip_local_port_range (Linux's 32768-60999 when absent). */
