@@ -446,13 +446,13 @@ export class Host implements TcbEnv, Stack {
       // Linux after shutdown(SHUT_RD): data that arrives later is still ACKed, queued and
       // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
       // queued, end-of-file.
-      if (typeof tcb === 'string') return { ok: true, value: new Uint8Array(0) };
+      if (typeof tcb === 'string') return END_OF_FILE;
       const queued = tcb.recv(this.env.nowUs, maxBytes);
-      return { ok: true, value: queued instanceof Uint8Array ? queued : new Uint8Array(0) };
+      return queued instanceof Uint8Array ? { ok: true, value: queued } : END_OF_FILE;
     }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
-    if (got === 'eof') return { ok: true, value: new Uint8Array(0) };
+    if (got === 'eof') return END_OF_FILE;
     return typeof got === 'string' ? fail(got) : { ok: true, value: got };
   }
 
@@ -958,6 +958,8 @@ export class Host implements TcbEnv, Stack {
 
 const EMPTY = new Uint8Array(0);
 const OK: Result<void> = Object.freeze({ ok: true, value: undefined });
+/** recv's end-of-file: no bytes. Shared, as nothing can be written into an empty array. */
+const END_OF_FILE: Result<Uint8Array> = Object.freeze({ ok: true, value: EMPTY });
 
 /**
  * Sockets by descriptor, in pages of 256: descriptors only grow, and a page goes once all its
@@ -1049,8 +1051,16 @@ function portsKey(remotePort: number, localPort: number): number {
   return (remotePort << 16) | localPort;
 }
 
+/** One frozen failure per errno, made on first use: a socket call that fails (EAGAIN on every park) allocates nothing. */
+const FAILURES = new Map<Errno, { readonly ok: false; readonly errno: Errno }>();
+
 function fail(errno: Errno): { ok: false; errno: Errno } {
-  return { ok: false, errno };
+  let failure = FAILURES.get(errno);
+  if (failure === undefined) {
+    failure = Object.freeze({ ok: false, errno });
+    FAILURES.set(errno, failure);
+  }
+  return failure as { ok: false; errno: Errno };
 }
 
 function mix4(secret: number, a: number, b: number, c: number, d: number): number {
