@@ -139,6 +139,8 @@ const stepSchema = z.discriminatedUnion('op', [
   z.discriminatedUnion('option', [
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_REUSEADDR'), value: z.boolean() }),
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_LINGER'), onoff: z.boolean(), lingerSec: count }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_RCVBUF'), value: callBytes }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_SNDBUF'), value: callBytes }),
   ]),
   withExpect({ op: z.literal('bind'), sock, port, address: z.ipv4({ error: 'expected an IPv4 address such as "0.0.0.0" or "127.0.0.1"' }).optional() }),
   withExpect({ op: z.literal('fcntl'), sock, nonBlocking: z.boolean() }),

@@ -877,6 +877,13 @@ class CallExecutor {
           run.traceCall({ op: 'setsockopt', sock: name, option: 'SO_LINGER', onoff, lingerSec }, fd, r.ok ? 'ok' : r.errno);
           return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
         }
+        if (option === 'SO_RCVBUF' || option === 'SO_SNDBUF') {
+          const value = argNumber(firstItem(args[3]));
+          if (!Number.isInteger(value)) run.fail(event, `setsockopt ${option} needs a number of bytes, got ${describeExpr(args[3])}`);
+          const r = host.setsockopt(fd, { name: option, value });
+          run.traceCall({ op: 'setsockopt', sock: name, option, value }, fd, r.ok ? 'ok' : r.errno);
+          return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
+        }
         if (option === 'TCP_NODELAY') {
           // The host sends at once already (no Nagle): TCP_NODELAY changes nothing here.
           return { value: 0 };
@@ -887,7 +894,7 @@ class CallExecutor {
       case 'getsockopt': {
         const fd = run.liveFd(event, args[0]);
         const option = symbolName(args[2]);
-        if (option !== 'SO_ERROR' && option !== 'SO_REUSEADDR' && option !== 'SO_TYPE') {
+        if (option !== 'SO_ERROR' && option !== 'SO_REUSEADDR' && option !== 'SO_TYPE' && option !== 'SO_RCVBUF' && option !== 'SO_SNDBUF') {
           run.refuse(event, `getsockopt ${option} not modelled`);
           return { value: 0 };
         }
