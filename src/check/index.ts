@@ -4,6 +4,7 @@ import { BindInUseMonitor, LegalTransitionsMonitor, TerminationMonitor } from '.
 import { ConnBook, type EndOfRun, type Monitor, type MonitorContext, type MonitorInterest, type Violation } from './monitor.js';
 import { FinAckMonitor, SeqSpaceMonitor, SynAckMonitor } from './sequence-monitors.js';
 import { NoStaleSegmentMonitor, TimeWait2MslMonitor, TimeWaitSideMonitor } from './time-wait-monitors.js';
+import { TimestampsMonitor } from './timestamp-monitors.js';
 import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
 import type { TraceEvent, TraceListener } from '../world/trace.js';
 
@@ -27,6 +28,7 @@ const FACTORIES: readonly ((context: MonitorContext) => Monitor)[] = [
   (c) => new TimeWaitSynMonitor(c),
   (c) => new ListenConflictMonitor(c),
   (c) => new EphemeralPortMonitor(c),
+  (c) => new TimestampsMonitor(c),
 ];
 
 /**

@@ -8,13 +8,15 @@ import { linuxBindConflicts, type Endpoint } from '../tcp/endpoint.js';
 import { ACK, FIN, RST, SYN, segLen, type Segment } from '../tcp/segment.js';
 import { seqAdd } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
-import { Tcb, type TcbEnv, type TcbIdentity, type TcbOptions } from '../tcp/tcb.js';
+import { Tcb, type SegmentFields, type TcbEnv, type TcbIdentity, type TcbOptions } from '../tcp/tcb.js';
 import type { CloseOrder, IsnKind } from '../scenario/spec.js';
 
 export interface Mutant {
   readonly endpoint: Endpoint;
   /** The monitor that must catch it. */
   readonly caughtBy: string;
+  /** Other monitors whose promise it breaks, which must catch it too (properties/mutants.test.ts). */
+  readonly alsoCaughtBy?: readonly string[];
   /** The runs that can expose it. */
   readonly closeOrders: readonly CloseOrder[];
   readonly faults: boolean;
@@ -24,6 +26,10 @@ export interface Mutant {
   readonly isn?: readonly IsnKind[];
   /** Runs with a second SO_REUSEADDR listener per server. */
   readonly secondListener?: boolean;
+  /** Why no packetdrill script can expose it (src/packetdrill/examples.test.ts then leaves it out). */
+  readonly noScript?: string;
+  /** Runs with small receive buffers in some of them (windows close, segments are cut by the window). */
+  readonly smallBuffers?: boolean;
 }
 
 type TcbClass = new (id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions) => Tcb;
@@ -234,6 +240,73 @@ class TimeWaitTakesAnySyn extends Tcb {
   }
 }
 
+/** C9 broken with 2·MSL kept: a retransmitted FIN in TIME-WAIT restarts 2·MSL as it should, but is answered with RST, not ACK. */
+class TimeWaitResetsFin extends Tcb {
+  protected override sendOutOfWindowAck(nowUs: number, seg: Segment, challenge: boolean): void {
+    if (this.state === 'TIME-WAIT' && seg.flags & FIN) this.emit(nowUs, this.sndNxt, RST, new Uint8Array(0), false);
+    else super.sendOutOfWindowAck(nowUs, seg, challenge);
+  }
+}
+
+/** C6 broken by omission: data that arrives with the FIN is acknowledged but never delivered; end-of-file comes early. */
+class DropsDataWithFin extends Tcb {
+  protected override deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
+    if (!fin || payload.length === 0) return super.deliverInOrder(payload, fin);
+    this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
+    return fin;
+  }
+}
+
+/** C6 broken in content only: a segment that overlaps what was received is trimmed at the wrong end (as many bytes, the wrong ones). */
+class TrimsWrongEnd extends Tcb {
+  protected override receiveText(nowUs: number, seg: Segment, window: number): void {
+    const old = (this.rcvNxt - seg.seq) | 0;
+    if (old > 0 && old < seg.payload.length) {
+      super.receiveText(nowUs, { ...seg, seq: this.rcvNxt, payload: seg.payload.subarray(0, seg.payload.length - old) }, window);
+      return;
+    }
+    super.receiveText(nowUs, seg, window);
+  }
+}
+
+/** Sequence space broken: a retransmitted SYN carries ISN+1, as if the SYN had been counted once already. */
+class SynRetransmitNewIsn extends Tcb {
+  protected override fields(seq: number, flags: number, payload: Uint8Array, retransmission: boolean): SegmentFields {
+    return super.fields(flags === SYN && retransmission ? seqAdd(seq, 1) : seq, flags, payload, retransmission);
+  }
+}
+
+/** C14 broken by excess: after the RST of an SO_LINGER{on,0} close, a FIN still goes out. */
+class AbortThenFin extends Tcb {
+  override abort(nowUs: number, cause: string): void {
+    super.abort(nowUs, cause);
+    if (cause === 'close with SO_LINGER{on,0}') this.emit(nowUs, this.sndNxt, FIN | ACK, new Uint8Array(0), false);
+  }
+}
+
+/** C10 broken in one field: the new incarnation a SYN opens from TIME-WAIT starts at the old SND.NXT + 65538, one past Linux's. */
+class TimeWaitIsnOffByOne extends Tcb {
+  override acceptSyn(nowUs: number, seg: Segment, iss: number): void {
+    super.acceptSyn(nowUs, seg, seqAdd(iss, 1));
+  }
+}
+
+/** RFC 7323 broken: TIME-WAIT's ACKs carry the host's millisecond clock without the connection's TSval offset, so TSval jumps. */
+class TimeWaitTsWithoutOffset extends Tcb {
+  protected override addTimestamps(nowUs: number, fields: SegmentFields): void {
+    super.addTimestamps(nowUs, fields);
+    if (this.state === 'TIME-WAIT' && fields.tsVal >= 0) fields.tsVal = Math.floor(nowUs / 1000) >>> 0;
+  }
+}
+
+/** RFC 7323 broken the other way: TSecr is TS.Recent + 1, a TSval the peer never sent. */
+class TsEcrPlusOne extends Tcb {
+  protected override addTimestamps(nowUs: number, fields: SegmentFields): void {
+    super.addTimestamps(nowUs, fields);
+    if (fields.tsVal >= 0 && fields.flags & ACK) fields.tsEcr = (fields.tsEcr + 1) >>> 0;
+  }
+}
+
 const ALL_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'half-close', 'simultaneous'];
 
 export const MUTANTS: readonly Mutant[] = [
@@ -257,7 +330,7 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('abort-sends-fin', 'close with SO_LINGER{on,0} sends FIN', AbortSendsFin), caughtBy: 'abort', closeOrders: ['abort-client', 'abort-server'], faults: false },
   { endpoint: endpoint('fin-never-retransmitted', 'a lost FIN is never sent again', FinNeverRetransmitted), caughtBy: 'termination', closeOrders: ALL_ORDERS, faults: true },
   { endpoint: endpoint('delivers-out-of-order', 'out-of-order data reaches the application at once', DeliversOutOfOrder), caughtBy: 'stream', closeOrders: ALL_ORDERS, faults: true },
-  { endpoint: endpoint('passive-time-wait', 'the passive closer enters TIME-WAIT', PassiveTimeWait), caughtBy: 'legal-transitions', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('passive-time-wait', 'the passive closer enters TIME-WAIT', PassiveTimeWait), caughtBy: 'legal-transitions', alsoCaughtBy: ['time-wait-side'], closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('acks-beyond', 'pure ACKs acknowledge one byte more than received', AcksBeyond), caughtBy: 'seq-space', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('acks-fin-at-once', 'the ACK of a FIN is never delayed', AcksFinAtOnce), caughtBy: 'close-shape', closeOrders: ['client-first', 'server-first'], faults: false },
   { endpoint: endpoint('stuck-in-last-ack', 'LAST-ACK never reaches CLOSED', StuckInLastAck), caughtBy: 'termination', closeOrders: ALL_ORDERS, faults: false },
@@ -319,4 +392,13 @@ export const MUTANTS: readonly Mutant[] = [
     faults: false,
     maxIncarnations: 3,
   },
+  { endpoint: endpoint('time-wait-rst-restarts', 'TIME-WAIT restarts 2·MSL on a retransmitted FIN but answers it with RST', TimeWaitResetsFin), caughtBy: 'time-wait-2msl', closeOrders: ['client-first', 'server-first'], faults: true },
+  { endpoint: endpoint('drops-data-with-fin', 'data that arrives with the FIN is acknowledged but never delivered', DropsDataWithFin), caughtBy: 'stream', closeOrders: ['server-first', 'half-close', 'client-first'], faults: true, smallBuffers: true },
+  { endpoint: endpoint('trims-wrong-end', 'a segment overlapping received data is trimmed at its tail, not its head', TrimsWrongEnd), caughtBy: 'stream', closeOrders: ALL_ORDERS, faults: true, smallBuffers: true, noScript: 'only the bytes are wrong, not their number: scripts check what read() returns, not the bytes' },
+  { endpoint: endpoint('syn-retransmit-new-isn', 'a retransmitted SYN carries ISN+1', SynRetransmitNewIsn), caughtBy: 'seq-space', closeOrders: ['client-first', 'server-first'], faults: true },
+  { endpoint: endpoint('abort-then-fin', 'an SO_LINGER{on,0} close sends a FIN after its RST', AbortThenFin), caughtBy: 'abort', closeOrders: ['abort-client', 'abort-server'], faults: false },
+  { endpoint: endpoint('syn-retries-7', 'connect() gives up after 7 SYN retransmissions, not tcp_syn_retries', Tcb, (c) => ({ ...c, synRetries: 7 })), caughtBy: 'connect-result', closeOrders: ['unreachable'], faults: false },
+  { endpoint: endpoint('time-wait-isn-plus-one', 'a new incarnation from TIME-WAIT starts at the old SND.NXT + 65538', TimeWaitIsnOffByOne), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3 },
+  { endpoint: endpoint('time-wait-ts-no-offset', "TIME-WAIT's ACKs carry TSvals without the connection's offset", TimeWaitTsWithoutOffset), caughtBy: 'timestamps', closeOrders: ['client-first', 'server-first'], faults: true, noScript: 'the packetdrill runner does not carry the timestamps option yet (issue 11)' },
+  { endpoint: endpoint('tsecr-plus-one', 'TSecr echoes TS.Recent + 1', TsEcrPlusOne), caughtBy: 'timestamps', closeOrders: ALL_ORDERS, faults: false, noScript: 'the packetdrill runner does not carry the timestamps option yet (issue 11)' },
 ];

@@ -30,6 +30,7 @@ export const MONITOR_PROFILES: Readonly<Record<string, { readonly profile: Monit
   'listen-conflict': { profile: 'linux', why: "Linux's listen() EADDRINUSE rule (RFC 9293 has no sockets API)" },
   'close-shape': { profile: 'linux', why: "Linux's delayed ACK and ping-pong mode make the three-segment close (C7)" },
   'connect-result': { profile: 'linux', why: 'Linux tcp_syn_retries and its connect() errors' },
+  timestamps: { profile: 'rfc', why: 'RFC 7323 §3.2, §5.2: TSval is monotonic and TSecr echoes a TSval that arrived' },
   'time-wait-syn': { profile: 'linux', why: 'Linux tcp_timewait_state_process: a new incarnation from TIME-WAIT with ISN = SND.NXT + 65537' },
 };
 

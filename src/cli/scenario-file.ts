@@ -117,7 +117,11 @@ const stackSchema = z.strictObject({
   rtoMinUs: microseconds.optional(),
   rtoMaxUs: microseconds.optional(),
   synRetries: retries.optional(),
+  synLinearTimeouts: retries.optional(),
   synAckRetries: retries.optional(),
+  abortOnOverflow: z.boolean().optional(),
+  sack: z.boolean().optional(),
+  earlyRetrans: bounded('tcp_early_retrans, 0 to 4 (3 and 4 turn the tail-loss probe on)', 4).optional(),
   dataRetries: retries.optional(),
   mss: positiveBounded('an MSS in bytes', 65495).optional(),
   receiveBufferBytes: positiveBounded('a receive buffer in bytes', 65535).optional(),
@@ -129,7 +133,18 @@ const stackSchema = z.strictObject({
   ephemeralPortMin: positiveBounded('a port number', 65535).optional(),
   ephemeralPortMax: positiveBounded('a port number', 65535).optional(),
   isn: isnSchema.optional(),
+  timestamps: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_timestamps)' }).optional(),
+  windowScaling: z.boolean().optional(),
+  rmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  twReuse: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_tw_reuse)' }).optional(),
+  twReuseDelayUs: microseconds.optional(),
+  maxTwBuckets: count.optional(),
 });
+// Every StackConfig setting can be given in a file: this line fails to compile when src/tcp adds
+// a setting the schema above does not name. Add it there (and, if Linux has a sysctl for it, to
+// src/kernel/kernel-run.ts's sysctl map).
+const STACK_KEYS_COMPLETE: Exclude<keyof StackConfig, keyof z.output<typeof stackSchema>> extends never ? true : false = true;
+void STACK_KEYS_COMPLETE;
 
 const withExpect = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject({ ...shape, expect });
 

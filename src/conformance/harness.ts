@@ -24,6 +24,7 @@ import { describeCall, type Call, type Program, type ProgramStep } from '../worl
 import { runPrograms } from '../world/run-script.js';
 import { formatEvent, formatTimeUs, formatWireTrace, TraceRecorder, type ConnInfo, type TraceEvent } from '../world/trace.js';
 import { DEFAULT_LIMITS, World } from '../world/world.js';
+import { exportIfAsked } from './scenario-export.js';
 
 /** One program: the host it runs on, when it starts, and its steps (script lines or steps). */
 export interface ConformanceProgram {
@@ -114,6 +115,7 @@ export function runConformance(spec: ConformanceSpec): ConformanceRun {
     for (let i = 0; i < wireIndex; i++) if (probe.sent[i]!.from === target.from && probe.sent[i]!.to === target.to) index++;
     linkDrops.push({ from: target.from, to: target.to, index });
   }
+  exportIfAsked(spec, linkDrops);
   return execute(spec, linkDrops);
 }
 

@@ -36,7 +36,10 @@ export const REPORTED_SYSCTLS = [
   'net.ipv4.tcp_rfc1337',
   'net.ipv4.ip_local_port_range',
   'net.ipv4.tcp_syn_retries',
+  'net.ipv4.tcp_syn_linear_timeouts',
   'net.ipv4.tcp_synack_retries',
+  'net.ipv4.tcp_abort_on_overflow',
+  'net.ipv4.tcp_early_retrans',
   'net.ipv4.tcp_retries2',
   'net.ipv4.tcp_invalid_ratelimit',
   'net.ipv4.tcp_rto_min_us',
@@ -132,27 +135,35 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
 
   // Stack settings: one namespace, one set of sysctls, so per-host values must agree.
   // The options the simulator's endpoints send, by default Linux's: timestamps and window
-  // scaling on; SACK never (src/tcp/tcb-options.ts), so tcp_sack 0.
+  // scaling on; SACK off unless the file asks for it (src/tcp/config.ts `sack`).
   const sysctls: Record<string, string | number> = {
     'net.ipv4.tcp_timestamps': LINUX_DEFAULTS.timestamps,
-    'net.ipv4.tcp_sack': 0,
+    'net.ipv4.tcp_sack': LINUX_DEFAULTS.sack ? 1 : 0,
     'net.ipv4.tcp_window_scaling': LINUX_DEFAULTS.windowScaling ? 1 : 0,
   };
   /** Sysctls still at the simulator's defaults, which a file's setting may replace. */
-  const defaultsSet: Record<string, true> = { 'net.ipv4.tcp_timestamps': true, 'net.ipv4.tcp_window_scaling': true };
+  const defaultsSet: Record<string, true> = { 'net.ipv4.tcp_timestamps': true, 'net.ipv4.tcp_sack': true, 'net.ipv4.tcp_window_scaling': true };
   const socketBuffers: Record<string, { rcvbuf?: number; sndbuf?: number }> = {};
   let loMtu = 1500;
   const stackOf = (i: number) => ({ ...scenario.stack, ...scenario.hosts[i]!.stack });
   const sysctlOf: Record<string, (v: number | boolean) => [string, string | number] | null> = {
     finWait2TimeoutUs: (v) => ['net.ipv4.tcp_fin_timeout', Math.max(1, Math.round((v as number) / 1e6))],
     synRetries: (v) => ['net.ipv4.tcp_syn_retries', v as number],
+    synLinearTimeouts: (v) => ['net.ipv4.tcp_syn_linear_timeouts', v as number],
     synAckRetries: (v) => ['net.ipv4.tcp_synack_retries', v as number],
+    abortOnOverflow: (v) => ['net.ipv4.tcp_abort_on_overflow', v ? 1 : 0],
+    sack: (v) => ['net.ipv4.tcp_sack', v ? 1 : 0],
+    earlyRetrans: (v) => ['net.ipv4.tcp_early_retrans', v as number],
     dataRetries: (v) => ['net.ipv4.tcp_retries2', v as number],
     rfc1337: (v) => ['net.ipv4.tcp_rfc1337', v ? 1 : 0],
     invalidRateLimitUs: (v) => ['net.ipv4.tcp_invalid_ratelimit', Math.round((v as number) / 1000)],
     rtoMinUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_rto_min_us') ? ['net.ipv4.tcp_rto_min_us', v as number] : null),
     timestamps: (v) => ['net.ipv4.tcp_timestamps', v as number],
     windowScaling: (v) => ['net.ipv4.tcp_window_scaling', v ? 1 : 0],
+    twReuse: (v) => ['net.ipv4.tcp_tw_reuse', v as number],
+    twReuseDelayUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_tw_reuse_delay') ? ['net.ipv4.tcp_tw_reuse_delay', Math.round((v as number) / 1000)] : null),
+    maxTwBuckets: (v) => ['net.ipv4.tcp_max_tw_buckets', v as number],
+    rmemMaxBytes: (v) => ['net.ipv4.tcp_rmem', `4096 131072 ${v as number}`],
   };
   const noSysctl: Record<string, string> = {
     mslUs: 'Linux has no MSL setting; its TIME-WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN)',
@@ -266,6 +277,24 @@ function simSchedule(scenario: ScenarioFile, sim: ScenarioResult): Map<string, {
   });
   starts.sort((a, b) => a.atUs - b.atUs || a.after - b.after || a.program - b.program);
   return new Map(starts.map((s, index) => [s.key, { index, atUs: s.atUs }]));
+}
+
+/**
+ * Each step's result as the call returned it. A send or a waiting recv is traced chunk by chunk
+ * as its bytes move (`recv 1448`, then `recv 3552`); the call returned their sum.
+ */
+export function simCallResults(sim: Pick<ScenarioResult, 'events'>): Map<string, string> {
+  const results = new Map<string, string>();
+  const bytes = new Map<string, number>();
+  for (const e of sim.events) {
+    if (e.type !== 'call') continue;
+    const key = `${e.host}/${e.step}`;
+    const chunk = /^(sent|recv) (\d+)$/.exec(e.result);
+    const summed = chunk !== null && (e.call.op === 'send' || e.call.op === 'recv');
+    if (summed) bytes.set(key, (bytes.get(key) ?? 0) + Number(chunk[2]));
+    results.set(key, summed ? `${chunk[1]} ${bytes.get(key)!}` : e.result);
+  }
+  return results;
 }
 
 /** Run the hosts' programs on this machine's kernel. Rejects with a message when the helper fails. */
@@ -472,8 +501,7 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
   }
   const kernelView = sideOf(kernel.packets, kernel.t0Us, hostOfIp, kernelCalls, kernelTw);
   // Simulator: the same view, from its own capture.
-  const simCalls = new Map<string, string>();
-  for (const e of sim.events) if (e.type === 'call') simCalls.set(`${e.host}/${e.step}`, e.result);
+  const simCalls = simCallResults(sim);
   for (const host of scenario.hosts) {
     host.script?.forEach((_, j) => {
       if (!simCalls.has(`${host.name}/${j}`)) simCalls.set(`${host.name}/${j}`, 'blocked');

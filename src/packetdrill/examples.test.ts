@@ -47,7 +47,8 @@ function flagsOf(flags: number): string {
 }
 
 describe('every zoo mutant fails at least one script', () => {
-  it.each(MUTANTS.map((m) => ({ name: m.endpoint.name, endpoint: m.endpoint })))('$name', ({ endpoint }) => {
+  // A mutant that no script can express says why (src/check/mutants.ts, `noScript`).
+  it.each(MUTANTS.filter((m) => m.noScript === undefined).map((m) => ({ name: m.endpoint.name, endpoint: m.endpoint })))('$name', ({ endpoint }) => {
     const failing = SCRIPTS.filter(({ file, script }) => runScript(script, { file, endpoint }).status !== 'pass').map((s) => s.file);
     expect(failing.length).toBeGreaterThan(0);
   });

@@ -22,6 +22,7 @@ import type { StackConfig } from '../tcp/config.js';
 import { ACK, FIN, PSH, RST, SYN, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import { Host } from '../tcp/host.js';
+import { unansweredSynSchedule } from '../tcp/tcb-timers.js';
 import type { Stack } from '../tcp/stack.js';
 import { monitorInProfile } from '../check/profiles.js';
 import type { Errno } from '../tcp/tcb.js';
@@ -242,6 +243,7 @@ class ScriptRun {
         staleSegmentsImpossible: false,
         rfc1337: stack.rfc1337,
         synRetries: stack.synRetries,
+        synsBeforeTimeout: unansweredSynSchedule(stack).synTimesUs.length,
         hostIps: new Map([['host', HOST_IP]]),
         ephemeralPortMin: stack.ephemeralPortMin,
         ephemeralPortMax: stack.ephemeralPortMax,

@@ -3,9 +3,10 @@
  * of the property suites, the CLI's campaigns and replays.
  */
 import { EdgeCoverage } from '../check/coverage.js';
-import { createMonitors, MonitorSet, type MonitorContext, type Violation } from '../check/index.js';
+import { createMonitors, MonitorSet, type Monitor, type MonitorContext, type Violation } from '../check/index.js';
 import type { RunEnd } from '../sim/scheduler.js';
-import { LINUX_DEFAULTS } from '../tcp/config.js';
+import { LINUX_DEFAULTS, stackConfig } from '../tcp/config.js';
+import { unansweredSynSchedule } from '../tcp/tcb-timers.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { StackFactory } from '../tcp/stack.js';
 import { monitorInProfile, type MonitorProfile } from '../check/profiles.js';
@@ -31,6 +32,11 @@ export interface ExecuteOptions {
   readonly monitors?: ReadonlySet<string>;
   /** Event budget; passing it is a `termination` violation, never a hang. */
   readonly maxEvents?: number;
+  /**
+   * A stand-in for the monitor of the same name (a weakened variant, to prove some test notices
+   * it: properties/monitor-mutation.test.ts). Made from the run's context like the others.
+   */
+  readonly replaceMonitor?: { readonly name: string; make(context: MonitorContext): Monitor };
 }
 
 interface OutcomeCommon {
@@ -64,6 +70,7 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
     rfc1337: spec.rfc1337,
     synRetries: stackFor(spec).synRetries!,
+    synsBeforeTimeout: unansweredSynSchedule(stackConfig(stackFor(spec))).synTimesUs.length,
   };
 }
 
@@ -76,7 +83,10 @@ export function executeRun(spec: RunSpec, options: ExecuteOptions = {}): RunOutc
   const { world, programs } = buildRun(spec, options.endpoint, options.stackFactory);
   const hostIps = new Map(world.hosts.map((host) => [host.name, host.ip] as const));
   const profile = profileFor(options);
-  const monitors = new MonitorSet(createMonitors({ ...monitorContextFor(spec), hostIps }, options.monitors).filter((m) => monitorInProfile(m.name, profile)));
+  const context: MonitorContext = { ...monitorContextFor(spec), hostIps };
+  const replace = options.replaceMonitor;
+  const chosen = createMonitors(context, options.monitors).filter((m) => monitorInProfile(m.name, profile));
+  const monitors = new MonitorSet(replace === undefined ? chosen : chosen.map((m) => (m.name === replace.name ? replace.make(context) : m)));
   const stats = new StatsCollector();
   const coverage = new EdgeCoverage();
   world.addListener(monitors);

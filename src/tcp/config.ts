@@ -15,10 +15,30 @@ export interface StackConfig {
   readonly rtoMinUs: number;
   /** Linux TCP_RTO_MAX = 120 s. */
   readonly rtoMaxUs: number;
-  /** Linux tcp_syn_retries = 6. */
+  /**
+   * Linux tcp_syn_retries = 6: SYN retransmissions of connect() after the linear ones below
+   * (tcp_write_timeout allows tcp_syn_retries + tcp_syn_linear_timeouts in SYN-SENT), and the
+   * boundary of its time limit (retransmits_timed_out). Tcb-timers.ts has the rules.
+   */
   readonly synRetries: number;
-  /** Linux tcp_synack_retries = 5. */
+  /** Linux tcp_syn_linear_timeouts = 4: the first this many SYN retransmissions keep the initial RTO (1 s apart), then it doubles. */
+  readonly synLinearTimeouts: number;
+  /** Linux tcp_synack_retries = 5: SYN,ACK retransmissions of a half-open connection, exponential from 1 s (reqsk_timer_handler). */
   readonly synAckRetries: number;
+  /**
+   * Linux tcp_abort_on_overflow = 0: the handshake's final ACK that finds the accept queue full
+   * is ignored (the SYN,ACK is retransmitted); 1 answers it with a RST (tcp_check_req).
+   */
+  readonly abortOnOverflow: boolean;
+  /**
+   * Linux tcp_sack (1 in Linux, false here: README, "Deliberately left out"): offer sackOK in SYN
+   * and SYN,ACK; once both did, ACKs carry SACK blocks for out-of-order data (RFC 2018 §4). The
+   * sender does not use the blocks it receives (no SACK recovery), but the tail-loss probe needs
+   * a SACK connection, as Linux's does (tcp_schedule_loss_probe, tcp_is_sack).
+   */
+  readonly sack: boolean;
+  /** Linux tcp_early_retrans = 3: the tail-loss probe (RFC 8985 §7) runs when this is 3 or 4. */
+  readonly earlyRetrans: number;
   /** Linux tcp_retries2 = 15 (counted here, not converted to a time as Linux does). */
   readonly dataRetries: number;
   /** Our MSS, sent in the SYN's MSS option (Ethernet: 1460). */
@@ -93,7 +113,11 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   rtoMinUs: 200_000,
   rtoMaxUs: 120 * SECOND_US,
   synRetries: 6,
+  synLinearTimeouts: 4,
   synAckRetries: 5,
+  abortOnOverflow: false,
+  sack: false,
+  earlyRetrans: 3,
   dataRetries: 15,
   mss: 1460,
   receiveBufferBytes: 65535,

@@ -8,12 +8,16 @@ import { EMPTY, TimerKind } from './tcb-base.js';
 import { TcbSendPart } from './tcb-send.js';
 
 export abstract class TcbHandshakePart extends TcbSendPart {
+  /** When connect() sent the first SYN (Linux retrans_stamp in SYN-SENT): the SYN time limit counts from it. */
+  protected synStartUs = -1;
+
   /** §3.10.1 OPEN, active: send SYN with our ISN and MSS option (C1). */
   connect(nowUs: number, iss: number): void {
     this.assertState('CLOSED');
     this.initSendSpace(iss);
     this.initTimestamps();
     this.setState('SYN-SENT', 'connect');
+    this.synStartUs = nowUs;
     this.sendSyn(nowUs, false);
   }
 

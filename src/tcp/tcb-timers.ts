@@ -3,6 +3,7 @@
  * zero-window probe (persist), TIME-WAIT's 2·MSL and the orphaned FIN-WAIT-2 timeout.
  * gVisor's timer.go and the timer handlers of snd.go.
  */
+import type { StackConfig } from './config.js';
 import { ACK } from './segment.js';
 import { seqAdd } from './seq.js';
 import { EMPTY, TIME_WAIT_OVERFLOW_CAUSE, TimerKind } from './tcb-base.js';
@@ -33,23 +34,39 @@ export abstract class TcbTimersPart extends TcbHandshakePart {
 
   /** RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, back off, re-arm. */
   protected onRetransmitTimeout(nowUs: number): void {
-    const limit =
-      this.state === 'SYN-SENT' ? this.config.synRetries : this.state === 'SYN-RECEIVED' ? this.config.synAckRetries : this.config.dataRetries;
     if (this.sndUna === this.sndNxt) return;
+    if (this.state === 'SYN-SENT' || (this.state === 'SYN-RECEIVED' && !this.passive)) {
+      // Linux tcp_write_timeout for an active open: a count and a time limit (synExpired).
+      if (synExpired(this.config, this.state, this.retries, nowUs - this.synStartUs)) {
+        this.fail('ETIMEDOUT', 'retransmission limit');
+        return;
+      }
+      this.retries++;
+      // Linux tcp_retransmit_timer: in SYN-SENT the first tcp_syn_linear_timeouts timeouts keep
+      // the RTO; after that, and in every other state, it doubles.
+      if (this.state !== 'SYN-SENT' || this.retries > this.config.synLinearTimeouts) this.rtoUs = Math.min(this.rtoUs * 2, this.config.rtoMaxUs);
+      this.rttStartUs = -1; // Karn's algorithm: no RTT sample from a retransmitted segment.
+      this.sendSyn(nowUs, true);
+      return;
+    }
+    const limit = this.state === 'SYN-RECEIVED' ? this.config.synAckRetries : this.config.dataRetries;
     if (this.retries >= limit) {
-      // RFC 9293 §3.8.3 R2: give up; the application sees ETIMEDOUT (Linux tcp_write_err).
-      if (this.state === 'SYN-RECEIVED' && this.passive) {
+      // A half-open child whose SYN,ACK went unanswered tcp_synack_retries times is dropped
+      // silently (Linux reqsk_timer_handler: num_timeout >= max_syn_ack_retries).
+      if (this.state === 'SYN-RECEIVED') {
         this.setState('LISTEN', 'SYN,ACK retries exhausted');
         this.releaseTimers();
         return;
       }
+      // RFC 9293 §3.8.3 R2: give up; the application sees ETIMEDOUT (Linux tcp_write_err).
       this.fail('ETIMEDOUT', 'retransmission limit');
       return;
     }
     this.retries++;
+    // Exponential backoff (RFC 6298 §5.5); for a SYN,ACK, Linux reqsk_timeout: 1 s << num_timeout.
     this.rtoUs = Math.min(this.rtoUs * 2, this.config.rtoMaxUs);
     this.rttStartUs = -1; // Karn's algorithm: no RTT sample from a retransmitted segment.
-    if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED') {
+    if (this.state === 'SYN-RECEIVED') {
       this.sendSyn(nowUs, true);
       return;
     }
@@ -102,5 +119,45 @@ export abstract class TcbTimersPart extends TcbHandshakePart {
   protected restartTimeWait(nowUs: number, cause: string): void {
     this.env.setTimer(this.self, TimerKind.TimeWait, nowUs + this.config.timeWaitUs);
     this.env.timeWaitRestarted(this.self, cause);
+  }
+}
+
+/**
+ * Linux tcp_model_timeout: how long `boundary` retransmissions take when the timeout doubles from
+ * `rtoBaseUs` up to `rtoMaxUs` (the time limit of retransmits_timed_out).
+ */
+export function modelTimeoutUs(boundary: number, rtoBaseUs: number, rtoMaxUs: number): number {
+  const linearBackoffThreshold = Math.floor(Math.log2(rtoMaxUs / rtoBaseUs));
+  if (boundary <= linearBackoffThreshold) return (2 ** (boundary + 1) - 1) * rtoBaseUs;
+  return (2 ** (linearBackoffThreshold + 1) - 1) * rtoBaseUs + (boundary - linearBackoffThreshold) * rtoMaxUs;
+}
+
+/**
+ * Linux tcp_write_timeout for an active open, checked when the SYN's timer fires after
+ * `retries` retransmissions, `elapsedUs` after the first SYN (retrans_stamp): give up when
+ * tcp_syn_retries (+ tcp_syn_linear_timeouts in SYN-SENT) retransmissions went out, or when
+ * at least one did and the time tcp_syn_retries doubling timeouts from the initial RTO would take
+ * has passed (retransmits_timed_out with tcp_timeout_init as its base). With few retries the
+ * time limit comes first: tcp_syn_retries 2 gives up at 7 s, after 6 SYNs, not 7.
+ */
+export function synExpired(config: StackConfig, state: 'SYN-SENT' | 'SYN-RECEIVED', retries: number, elapsedUs: number): boolean {
+  const maxRetransmits = config.synRetries + (state === 'SYN-SENT' ? config.synLinearTimeouts : 0);
+  if (retries >= maxRetransmits) return true;
+  return retries > 0 && elapsedUs >= modelTimeoutUs(config.synRetries, config.rtoInitialUs, config.rtoMaxUs);
+}
+
+/**
+ * The SYNs connect() sends before it fails with ETIMEDOUT when nothing answers, and when it
+ * fails (µs after the first SYN): the schedule the rules above make, for monitors and tests.
+ */
+export function unansweredSynSchedule(config: StackConfig): { readonly synTimesUs: readonly number[]; readonly timeoutUs: number } {
+  const synTimesUs = [0];
+  let rtoUs = config.rtoInitialUs;
+  let nowUs = rtoUs;
+  for (let retries = 0; ; retries++) {
+    if (synExpired(config, 'SYN-SENT', retries, nowUs)) return { synTimesUs, timeoutUs: nowUs };
+    synTimesUs.push(nowUs);
+    if (retries + 1 > config.synLinearTimeouts) rtoUs = Math.min(rtoUs * 2, config.rtoMaxUs);
+    nowUs += rtoUs;
   }
 }
