@@ -166,3 +166,31 @@ describe('SO_SNDBUF: what send() takes, and when a blocked writer wakes', () => 
     expect(wakes).toEqual([200_000]);
   });
 });
+
+describe('SO_RCVBUF set on an established connection', () => {
+  it('the window already offered is never taken back (tcp_select_window), and the smaller buffer opens it no further', () => {
+    const run = runConformance({
+      faults: { delayUs: 0 },
+      programs: [
+        { host: 'server', steps: ['socket srv', 'bind srv 5000', 'listen srv', 'accept srv c', 'rcvbuf c 2304', 'sleep 100ms', 'recv c 20000', 'recv-eof c', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 5000', 'sleep 10ms', 'send s 20000', 'close s'] },
+      ],
+    });
+    // The SYN,ACK offered 65,535 bytes past 1 (unscaled, RFC 7323 §2.2); a 4,608-byte buffer
+    // would offer far less, so every later ACK keeps that right edge, rounded up to the scale's
+    // 128 each time (tcp_select_window's ALIGN, which Linux applies to the aligned value again).
+    const edges = run
+      .wire({ win: true })
+      .filter((l) => l.startsWith('server > client [.]') || l.startsWith('server > client [F.]'))
+      .map((l) => Number(/ack (\d+)/.exec(l)![1]) + 128 * Number(/win (\d+)/.exec(l)![1]));
+    expect(edges.length).toBeGreaterThan(0);
+    let previous = 65536;
+    for (const edge of edges) {
+      expect(edge - previous).toBeGreaterThanOrEqual(0);
+      expect(edge - previous).toBeLessThan(128);
+      previous = edge;
+    }
+    expect(run.results(0).slice(-3)).toEqual(['recv 20000', 'eof', 'ok']);
+    expect(run.streams().problems).toEqual([]);
+  });
+});

@@ -239,8 +239,12 @@ export class Host implements TcbEnv, Stack {
       if (receive) socket.rcvBufBytes = bytes;
       else socket.sndBufBytes = bytes;
       if (socket.tcb !== null) {
-        if (receive) socket.tcb.options.rcvBufBytes = bytes;
-        else socket.tcb.options.sndBufBytes = bytes;
+        if (receive) {
+          socket.tcb.options.rcvBufBytes = bytes;
+          (socket.tcb as { adoptReceiveBuffer?: () => void }).adoptReceiveBuffer?.();
+        } else {
+          socket.tcb.options.sndBufBytes = bytes;
+        }
       }
     } else if (option.name === 'SO_LINGER') {
       if (!Number.isInteger(option.value.lingerSec) || option.value.lingerSec < 0) return fail('EINVAL');

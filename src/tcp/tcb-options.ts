@@ -183,6 +183,19 @@ export abstract class TcbOptionsPart extends TcbBase {
     return Math.min(Math.floor(free / 2 ** this.rcvWscale), 0xffff);
   }
 
+  /**
+   * SO_RCVBUF set on a connection already past its SYN: Linux keeps the window_clamp the
+   * handshake chose (65535 << rcv_wscale with the default buffer) and rcv_ssthresh, and from now
+   * on charges the new sk_rcvbuf; what is queued already is charged as one segment.
+   */
+  adoptReceiveBuffer(): void {
+    if (this.windowClamp !== 0 || this.state === 'CLOSED' || this.state === 'LISTEN') return;
+    this.windowClamp = 0xffff * 2 ** this.rcvWscale;
+    this.rcvSsthresh = Math.max(this.lastAdvertisedWindow, 1);
+    this.rcvMss = Math.min(this.peerMss, this.advMss());
+    if (this.receiveQueue.length > 0) this.chargeQueued(this.receiveQueue.length);
+  }
+
   /** tcp_win_from_space. */
   protected winFromSpace(space: number): number {
     return Math.floor((space * this.scalingRatio) / 256);
