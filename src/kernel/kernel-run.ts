@@ -174,6 +174,8 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
     jiffyUs: 'Linux\'s timer tick is its CONFIG_HZ, a build option (printed above); no sysctl',
     quickAcks: 'Linux\'s quick-ACK count is dynamic (tcp_incr_quickack: up to 16 segments, by receive window); no sysctl',
     isn: 'Linux picks ISNs by RFC 6528 (secure_tcp_seq); sequence numbers are compared relative to the ISN',
+    netCoreRmemMaxBytes: 'net.core.rmem_max is one value for the whole machine, not per network namespace; left as it is',
+    netCoreWmemMaxBytes: 'net.core.wmem_max is one value for the whole machine, not per network namespace; left as it is',
   };
   const seen = new Map<string, string>();
   scenario.hosts.forEach((host, i) => {
