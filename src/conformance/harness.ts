@@ -131,6 +131,7 @@ export function script(...lines: string[]): ProgramStep[] {
  *     socket s | reuseaddr s [0|1] | linger s ONOFF SECONDS | bind s PORT | listen s [BACKLOG]
  *     accept s AS | connect s HOST PORT | send s BYTES | recv s BYTES | recv-eof s
  *     shutdown s wr|rd|rdwr | close s | sleep 40ms|2s|500us | crash | restart
+ *     rcvbuf s BYTES | sndbuf s BYTES  (SO_RCVBUF / SO_SNDBUF)
  *
  * e.g. `bind srv 8848 => EADDRINUSE`.
  */
@@ -158,6 +159,10 @@ export function parseStep(line: string): ProgramStep {
       break;
     case 'linger':
       call = { op: 'setsockopt', sock: word(1), option: 'SO_LINGER', onoff: int(2) !== 0, lingerSec: int(3) };
+      break;
+    case 'rcvbuf':
+    case 'sndbuf':
+      call = { op: 'setsockopt', sock: word(1), option: op === 'rcvbuf' ? 'SO_RCVBUF' : 'SO_SNDBUF', value: int(2) };
       break;
     case 'bind':
       call = { op: 'bind', sock: word(1), port: int(2) };

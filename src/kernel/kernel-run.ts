@@ -171,8 +171,11 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
     rtoInitialUs: 'Linux\'s initial RTO is fixed at 1 s (TCP_TIMEOUT_INIT)',
     rtoMaxUs: 'Linux\'s maximum RTO (TCP_RTO_MAX, 120 s) is not set here',
     delayedAckUs: 'Linux\'s delayed ACK is its own (TCP_DELACK_MIN 40 ms, TCP_ATO_MIN); no sysctl',
+    jiffyUs: 'Linux\'s timer tick is its CONFIG_HZ, a build option (printed above); no sysctl',
     quickAcks: 'Linux\'s quick-ACK count is dynamic (tcp_incr_quickack: up to 16 segments, by receive window); no sysctl',
     isn: 'Linux picks ISNs by RFC 6528 (secure_tcp_seq); sequence numbers are compared relative to the ISN',
+    netCoreRmemMaxBytes: 'net.core.rmem_max is one value for the whole machine, not per network namespace; left as it is',
+    netCoreWmemMaxBytes: 'net.core.wmem_max is one value for the whole machine, not per network namespace; left as it is',
   };
   const seen = new Map<string, string>();
   scenario.hosts.forEach((host, i) => {

@@ -103,7 +103,14 @@ export interface TcbOptions {
   reuseAddr: boolean;
   /** SO_LINGER: null when off; otherwise the linger time in seconds. */
   lingerSec: number | null;
+  /** sk_rcvbuf as SO_RCVBUF set it (already doubled, host.ts); null: the stack's default, not locked. */
+  rcvBufBytes?: number | null;
+  /** sk_sndbuf as SO_SNDBUF set it (already doubled); null: the stack's `sendBufferBytes`. */
+  sndBufBytes?: number | null;
 }
+
+/** A TCB's options with the buffer sizes filled in (null: the stack's default). */
+export type TcbSocketOptions = TcbOptions & { rcvBufBytes: number | null; sndBufBytes: number | null };
 
 export const EMPTY = new Uint8Array(0);
 /** The SACK blocks of a segment that carries none (shared: never written to). */
@@ -114,7 +121,7 @@ export abstract class TcbBase {
   /** True when created by a listener (passive open). */
   passive = false;
   incarnation = 0;
-  readonly options: TcbOptions;
+  readonly options: TcbSocketOptions;
   /** Opaque slots for the environment's timer handles. */
   readonly timerHandles: unknown[] = [null, null, null, null, null];
   /** Opaque slot for the host's entry (Connection.hostEntry). */
@@ -135,6 +142,12 @@ export abstract class TcbBase {
   protected ackPending = false;
   protected quickAcksLeft: number;
   protected pingpong = false;
+  /**
+   * Data has arrived on this connection (in order, out of order or again). Until then Linux's
+   * delayed-ACK timeout `icsk_ack.ato` is 0: tcp_event_data_recv (or tcp_enter_quickack_mode)
+   * first sets it to TCP_ATO_MIN, so an ACK that must wait before any data waits no time.
+   */
+  protected dataReceived = false;
   /** RCV.NXT as our last ACK carried it. */
   protected lastAckedRcvNxt = 0;
 
@@ -155,7 +168,7 @@ export abstract class TcbBase {
     protected readonly env: TcbEnv,
     options: TcbOptions,
   ) {
-    this.options = { ...options };
+    this.options = { ...options, rcvBufBytes: options.rcvBufBytes ?? null, sndBufBytes: options.sndBufBytes ?? null };
     this.quickAcksLeft = config.quickAcks;
   }
 
@@ -164,7 +177,12 @@ export abstract class TcbBase {
     return this as unknown as Connection;
   }
 
+  /**
+   * The receive window segments are accepted into: what is free of the stack's buffer, or,
+   * with SO_RCVBUF, what is left of the window last advertised (Linux tcp_receive_window).
+   */
   receiveWindow(): number {
+    if (this.options.rcvBufBytes !== null) return Math.max(0, this.lastAdvertisedWindow - ((this.rcvNxt - this.lastAckedRcvNxt) | 0));
     return Math.max(0, this.config.receiveBufferBytes - this.receiveQueue.length);
   }
 

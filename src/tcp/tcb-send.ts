@@ -58,6 +58,26 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     return this.sendQueue.length;
   }
 
+  /**
+   * sk_sndbuf: SO_SNDBUF's (doubled) value, or the stack's `sendBufferBytes` (Linux's autotuned
+   * default, tcp_sndbuf_expand, is not modelled). send() queues at most what is free of it
+   * (tcb.ts); Linux counts skb truesize against it, we count bytes.
+   */
+  protected sendBufferLimit(): number {
+    return this.options.sndBufBytes ?? this.config.sendBufferBytes;
+  }
+
+  /**
+   * Freed send space wakes a blocked writer (Linux tcp_new_space → sk_stream_write_space): with
+   * SO_SNDBUF, only once the free space is at least half what is queued
+   * (sk_stream_wspace ≥ sk_stream_min_wspace), so a writer resumes in large steps.
+   */
+  protected sendSpaceWakes(): boolean {
+    if (this.options.sndBufBytes === null) return true;
+    const queued = this.sendQueue.length;
+    return this.options.sndBufBytes - queued >= queued >> 1;
+  }
+
   /** Send what the window allows, then a FIN once all queued data has gone. */
   protected output(nowUs: number): void {
     if (this.state === 'CLOSED' || this.state === 'LISTEN' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED' || this.state === 'TIME-WAIT') return;
@@ -177,7 +197,7 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     if (dataAcked > 0) {
       this.sendQueue.drop(dataAcked);
       this.sendQueueSeq = seqAdd(this.sendQueueSeq, dataAcked);
-      this.env.wake(this.self);
+      if (this.sendSpaceWakes()) this.env.wake(this.self);
     }
     this.sndUna = ack;
     if (this.rttStartUs >= 0 && seqGe(ack, this.rttSeq)) {
