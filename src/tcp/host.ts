@@ -445,10 +445,12 @@ export class Host implements TcbEnv, Stack {
     if (!socket.readSide) {
       // Linux after shutdown(SHUT_RD): data that arrives later is still ACKed, queued and
       // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
-      // queued, end-of-file.
+      // queued, end-of-file — unless an error is pending, which tcp_recvmsg reports first
+      // (sk_err before RCV_SHUTDOWN: a reset after SHUT_RD reads as ECONNRESET).
       if (typeof tcb === 'string') return { ok: true, value: new Uint8Array(0) };
       const queued = tcb.recv(this.env.nowUs, maxBytes);
-      return { ok: true, value: queued instanceof Uint8Array ? queued : new Uint8Array(0) };
+      if (queued instanceof Uint8Array) return { ok: true, value: queued };
+      return queued === 'eof' || queued === 'EAGAIN' ? { ok: true, value: new Uint8Array(0) } : fail(queued);
     }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
@@ -461,7 +463,10 @@ export class Host implements TcbEnv, Stack {
     if (socket === undefined) return fail('EBADF');
     const tcb = socket.tcb;
     if (tcb === null || tcb.state === 'CLOSED' || tcb.state === 'SYN-SENT') return fail('ENOTCONN');
-    if (how !== 'SHUT_WR') socket.readSide = false;
+    if (how !== 'SHUT_WR') {
+      socket.readSide = false;
+      tcb.shutdownRead?.();
+    }
     if (how !== 'SHUT_RD') tcb.shutdownWrite(this.env.nowUs);
     return OK;
   }
