@@ -240,6 +240,7 @@ class ScriptRun {
         expectedTimeWaitUs: 2 * stack.mslUs,
         delayedAckUs: stack.delayedAckUs,
         jiffyUs: stack.jiffyUs,
+        finWait2TimeoutUs: stack.finWait2TimeoutUs,
         cleanNetwork: !this.fuzzing,
         staleSegmentsImpossible: false,
         rfc1337: stack.rfc1337,
