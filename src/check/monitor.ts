@@ -24,6 +24,11 @@ export interface MonitorContext {
   readonly expectedTimeWaitUs: number;
   /** Linux's delayed-ACK timeout in force (0 = none): decides the expected close shape (C7). */
   readonly delayedAckUs: number;
+  /**
+   * Linux's timer tick (1 s / CONFIG_HZ; 4 ms, HZ 250, when absent): a FIN that came before any
+   * data is ACKed at the next tick (close-shape). Ticks fall on multiples of it in virtual time.
+   */
+  readonly jiffyUs?: number;
   /** True when no link ever loses, duplicates, delays unevenly or reorders: close-shape applies. */
   readonly cleanNetwork: boolean;
   /** True when TIME-WAIT is honoured (no abort, crash or RFC 1337 assassination) and segments live at most MSL: no-stale-segment must hold. */

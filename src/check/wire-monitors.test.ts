@@ -12,6 +12,7 @@ import type { Monitor, MonitorContext } from './monitor.js';
 import { AbortMonitor } from './close-monitors.js';
 import { TimeWait2MslMonitor } from './time-wait-monitors.js';
 import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
+import { TimestampsMonitor } from './timestamp-monitors.js';
 
 const A = 0x0a000001;
 const B = 0x0a000002;
@@ -271,5 +272,44 @@ describe('ephemeral-port', () => {
     expect(judge(new EphemeralPortMonitor(CONTEXT), released)).toBeNull();
     const bound = [call(0, 'a', { op: 'socket', sock: 'c' }, 'ok', 3), call(0, 'a', { op: 'bind', sock: 'c', port: 40000 }, 'ok', 3), state(1, c, 'CLOSED', 'SYN-SENT'), sent(1, seg(c, { seq: 1, flags: SYN })), connect()];
     expect(judge(new EphemeralPortMonitor(CONTEXT), bound)).toBe('connect() on a socket bound to port 40000 sent its SYN from port 33000');
+  });
+});
+
+describe('timestamps (RFC 7323 §3.2, §5.2)', () => {
+  const client = conn(1, 'a', 1000, 80);
+  const server = conn(2, 'b', 80, 1000, true);
+  const withTs = (s: Segment, tsVal: number, tsEcr: number): Segment => ({ ...s, tsVal, tsEcr });
+  const opening = [sent(1, withTs(seg(client, { seq: 0, flags: SYN }), 500, 0)), sent(2, withTs(seg(server, { seq: 0, ack: 1, flags: SYN | ACK }), 9000, 500))];
+
+  it('passes TSvals that rise, wrap past 2^32 and echo what the peer sent', () => {
+    // Act
+    const message = judge(new TimestampsMonitor(CONTEXT), [
+      ...opening,
+      sent(3, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 0x8000_0000, 9000)),
+      sent(4, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 0xffff_fff0, 9000)),
+      sent(5, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 5, 9000)),
+    ]);
+    // Assert
+    expect(message).toBeNull();
+  });
+
+  it('catches a TSval that goes backwards', () => {
+    // Act
+    const message = judge(new TimestampsMonitor(CONTEXT), [...opening, sent(3, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 499, 9000))]);
+    // Assert
+    expect(message).toBe(`segment #${segmentIds} from port 1000 has TSval 499, older than the 500 the connection sent before`);
+  });
+
+  it('catches a TSecr the peer never sent, from a host under test, and leaves a scripted peer\'s (not a host) alone', () => {
+    // Arrange: the same bogus echo, once from host a, once from 10.0.0.9, which no host has.
+    const bogus = sent(3, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 501, 9001));
+    const stranger = { ip: 0x0a000009, port: 80, toIp: A, toPort: 1000 };
+    const fromPeer = [sent(1, withTs(seg(client, { seq: 0, flags: SYN }), 500, 0)), sent(2, withTs(seg(stranger, { seq: 0, ack: 1, flags: SYN | ACK }), 9000, 504))];
+    // Act
+    const fromHost = judge(new TimestampsMonitor(CONTEXT), [...opening, bogus]);
+    const fromScriptedPeer = judge(new TimestampsMonitor(CONTEXT), fromPeer);
+    // Assert
+    expect(fromHost).toBe(`segment #${bogus.seg.id} from port 1000 echoes TSecr 9001, which the peer never sent as a TSval`);
+    expect(fromScriptedPeer).toBeNull();
   });
 });

@@ -128,6 +128,7 @@ const stackSchema = z.strictObject({
   sendBufferBytes: positiveBounded('a send buffer in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
   delayedAckUs: microseconds.optional(),
   quickAcks: count.optional(),
+  jiffyUs: positiveBounded('a timer tick in microseconds', 1_000_000).optional(),
   invalidRateLimitUs: microseconds.optional(),
   rfc1337: z.boolean().optional(),
   ephemeralPortMin: positiveBounded('a port number', 65535).optional(),
@@ -136,6 +137,8 @@ const stackSchema = z.strictObject({
   timestamps: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_timestamps)' }).optional(),
   windowScaling: z.boolean().optional(),
   rmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  netCoreRmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  netCoreWmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
   twReuse: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_tw_reuse)' }).optional(),
   twReuseDelayUs: microseconds.optional(),
   maxTwBuckets: count.optional(),
@@ -154,6 +157,8 @@ const stepSchema = z.discriminatedUnion('op', [
   z.discriminatedUnion('option', [
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_REUSEADDR'), value: z.boolean() }),
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_LINGER'), onoff: z.boolean(), lingerSec: count }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_RCVBUF'), value: callBytes }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_SNDBUF'), value: callBytes }),
   ]),
   withExpect({ op: z.literal('bind'), sock, port, address: z.ipv4({ error: 'expected an IPv4 address such as "0.0.0.0" or "127.0.0.1"' }).optional() }),
   withExpect({ op: z.literal('fcntl'), sock, nonBlocking: z.boolean() }),
@@ -341,6 +346,7 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
     mslUs: stack.mslUs,
     expectedTimeWaitUs: 2 * stack.mslUs,
     delayedAckUs: stack.delayedAckUs,
+    jiffyUs: stack.jiffyUs,
     cleanNetwork: !links.some(isFaulty),
     staleSegmentsImpossible: scenario.enforceMsl && stack.timeWaitUs >= 2 * stack.mslUs,
   };

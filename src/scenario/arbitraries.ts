@@ -40,7 +40,16 @@ export interface RunShape {
   readonly secondListener?: boolean;
   /** In some runs, a small receive buffer (256-2048 bytes): windows close and the persist timer runs. */
   readonly smallBuffers?: boolean;
+  /**
+   * In some runs, the connections carry no data in one direction or in both (0-byte request,
+   * response or both): a FIN then arrives before any data, and Linux ACKs it at once
+   * (icsk_ack.ato is 0 until data arrives), so even a prompt passive close takes four segments.
+   */
+  readonly noData?: boolean;
 }
+
+/** Which directions of a run's connections carry no data (`noData`). */
+export type NoDataDirections = 'request' | 'response' | 'both';
 
 const TWO_TO_32 = 2 ** 32;
 
@@ -110,6 +119,7 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
     ...(shape.wrapIsn === true ? { wrapBelowUs: fc.option(fc.integer({ min: 1, max: 2 * (shape.maxBytes ?? 4_000) + 2 }), { freq: 3 }) } : {}),
     ...(shape.secondListener === true ? { secondListener: fc.boolean() } : {}),
     ...(shape.smallBuffers === true ? { smallBuffer: fc.option(fc.integer({ min: 256, max: 2_048 }), { freq: 3 }) } : {}),
+    ...(shape.noData === true ? { noData: fc.option(fc.constantFrom<NoDataDirections>('request', 'response', 'both'), { freq: 3 }) } : {}),
   };
   return fc
     .record({
@@ -126,8 +136,16 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
           ? fc.constant(CLEAN_PLAN)
           : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs, ...(shape.oldDuplicateDelayUsMax !== undefined ? { oldDuplicateDelayUsMax: shape.oldDuplicateDelayUsMax } : {}) }),
     })
-    .map(({ connections, wrapBelowUs, smallBuffer, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337'>) => {
-      const placed = connections.map((c) => ({ ...c, client: c.client % base.clients, server: c.server % base.servers }));
+    .map(({ connections, wrapBelowUs, smallBuffer, noData, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null; noData?: NoDataDirections | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337'>) => {
+      const silentRequest = noData === 'request' || noData === 'both';
+      const silentResponse = noData === 'response' || noData === 'both';
+      const placed = connections.map((c) => ({
+        ...c,
+        client: c.client % base.clients,
+        server: c.server % base.servers,
+        ...(silentRequest ? { requestBytes: 0 } : {}),
+        ...(silentResponse ? { responseBytes: 0 } : {}),
+      }));
       // A crash takes every connection of the host with it; keep crash runs to one connection.
       const crash = placed.find((c) => c.closeOrder === 'crash-server' || c.closeOrder === 'unreachable');
       const single = (c: ConnectionSpec) => (ONE_INCARNATION.has(c.closeOrder) ? { ...c, incarnations: 1 } : c);
