@@ -31,17 +31,25 @@ interface Opening {
  * `connect-result` (C1–C3, RFC 9293 §3.10.7.3): connect() returns success only after a SYN,ACK
  * acknowledging its SYN (ISN+1) arrived, or the peer's SYN of a simultaneous open;
  * ECONNREFUSED exactly when a RST whose ACK acknowledges the SYN arrived first; ETIMEDOUT only
- * when nothing acceptable came back and the SYN went out 1 + tcp_syn_retries times.
+ * when nothing acceptable came back and the SYN went out 1 + tcp_syn_retries times;
+ * EADDRNOTAVAIL from an unbound socket only when every port of ip_local_port_range was used
+ * toward that destination (every 4-tuple taken, as when all are in TIME-WAIT).
  */
 export class ConnectResultMonitor extends BaseMonitor {
   readonly name = 'connect-result';
   readonly claims = ['C1', 'C2', 'C3', 'RFC 9293 §3.10.7.3'];
-  readonly description = 'connect() succeeds only after a SYN,ACK acking ISN+1, fails ECONNREFUSED exactly after a RST,ACK acking the SYN, ETIMEDOUT only after 1 + tcp_syn_retries unanswered SYNs';
+  readonly description = 'connect() succeeds only after a SYN,ACK acking ISN+1, fails ECONNREFUSED exactly after a RST,ACK acking the SYN, ETIMEDOUT only after 1 + tcp_syn_retries unanswered SYNs, EADDRNOTAVAIL only once every ephemeral port was used toward the destination';
   readonly blackBox = true;
   readonly interests: readonly MonitorInterest[] = ['segment', 'call'];
   private readonly byConn = new Map<number, Opening>();
   /** Openings by the SYN's 4-tuple (local = its source), for what comes back. */
   private readonly byTuple = new TupleMap<Opening>();
+  /** Source ports each host has opened a connection from (its SYN or SYN,ACK), by destination ip:port: `srcIp>dstIp:dstPort`. */
+  private readonly portsToward = new Map<string, Set<number>>();
+  /** `host` -> ports its sockets were ever bound to (Linux's connect() search skips ports bound with bind()). */
+  private readonly everBound = new Map<string, Set<number>>();
+  /** `host/fd` of sockets bound with bind() (connect() then takes their port, no search). */
+  private readonly boundFds = new Set<string>();
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
@@ -50,10 +58,61 @@ export class ConnectResultMonitor extends BaseMonitor {
       else if (event.fate === 'delivered' && this.byTuple.size > 0) this.onDelivered(event.seg);
       return;
     }
-    if (event.type === 'call' && event.call.op === 'connect' && event.connId >= 0) this.onConnectResult(event, index);
+    if (event.type !== 'call') return;
+    this.noteBinding(event);
+    if (event.call.op === 'connect' && event.connId >= 0) this.onConnectResult(event, index);
+    else if (event.call.op === 'connect' && event.result === 'EADDRNOTAVAIL') this.onNoPort(event, index);
+  }
+
+  private noteBinding(event: CallEvent): void {
+    const call = event.call;
+    const key = `${event.host}/${event.fd}`;
+    if (call.op === 'socket') this.boundFds.delete(key);
+    else if (call.op === 'bind' && event.result === 'ok') {
+      this.boundFds.add(key);
+      let ports = this.everBound.get(event.host);
+      if (ports === undefined) {
+        ports = new Set();
+        this.everBound.set(event.host, ports);
+      }
+      ports.add(call.port);
+    }
+  }
+
+  /**
+   * EADDRNOTAVAIL from connect() on a socket never bound (Linux __inet_hash_connect): only when
+   * every port of ip_local_port_range is taken toward that destination, so a port the host never
+   * opened a connection from toward it, and never bound, proves the error wrong. (Which ports are
+   * still held — TIME-WAIT, tcp_tw_reuse — the wire cannot tell; a port never used it can.)
+   */
+  private onNoPort(event: CallEvent, index: number): void {
+    const call = event.call;
+    if (call.op !== 'connect' || this.boundFds.has(`${event.host}/${event.fd}`)) return;
+    const srcIp = this.context.hostIps?.get(event.host);
+    const dstIp = this.context.hostIps?.get(call.host);
+    if (srcIp === undefined || dstIp === undefined) return;
+    const used = this.portsToward.get(`${srcIp}>${dstIp}:${call.port}`);
+    const bound = this.everBound.get(event.host);
+    const min = this.context.ephemeralPortMin ?? EPHEMERAL_MIN;
+    const max = this.context.ephemeralPortMax ?? EPHEMERAL_MAX;
+    for (let port = min; port <= max; port++) {
+      if (used?.has(port) !== true && bound?.has(port) !== true) {
+        this.report(event.atUs, index, null, `${event.host}: connect() to ${call.host}:${call.port} returned EADDRNOTAVAIL, but port ${port} of ip_local_port_range ${min}-${max} was never used toward it`);
+        return;
+      }
+    }
   }
 
   private onSent(seg: Segment): void {
+    if (seg.flags & SYN && !(seg.flags & RST)) {
+      const key = `${seg.srcIp}>${seg.dstIp}:${seg.dstPort}`;
+      let ports = this.portsToward.get(key);
+      if (ports === undefined) {
+        ports = new Set();
+        this.portsToward.set(key, ports);
+      }
+      ports.add(seg.srcPort);
+    }
     if ((seg.flags & (SYN | ACK | RST)) !== SYN || seg.connId < 0) return;
     const known = this.byConn.get(seg.connId);
     if (known !== undefined && known.iss === seg.seq) {

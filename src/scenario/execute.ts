@@ -66,9 +66,12 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     // With the stack's default left alone, the monitors expect Linux's (TCP_DELACK_MIN), not the endpoint's own.
     delayedAckUs: spec.defaultDelayedAck === true ? LINUX_DEFAULTS.delayedAckUs : spec.delayedAckUs,
     cleanNetwork: isCleanPlan(spec.faults),
-    staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
+    // A crash forgets TIME-WAIT, and so does a full tcp_max_tw_buckets.
+    staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.crashAfterUs === undefined && spec.maxTwBuckets === undefined && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
     rfc1337: spec.rfc1337,
     synRetries: stackFor(spec).synRetries!,
+    ...(spec.ephemeralPorts !== undefined ? { ephemeralPortMin: spec.ephemeralPorts[0], ephemeralPortMax: spec.ephemeralPorts[1] } : {}),
+    maxTwBuckets: spec.maxTwBuckets ?? LINUX_DEFAULTS.maxTwBuckets,
   };
 }
 
