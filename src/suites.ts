@@ -29,14 +29,14 @@ export const SUITES: readonly Suite[] = [
     name: 'close',
     claims: ['C4', 'C5', 'C6', 'C7'],
     description: 'four-way, three-way, half- and simultaneous close, a peer that never sends its FIN, a server that crashes at any moment: every byte once, FIN acked at seq+1',
-    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous', 'silent-peer'], faults: true, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true, midLifeCrash: true },
+    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous', 'silent-peer'], faults: true, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true, noData: true, midLifeCrash: true },
     defaultRuns: 1000,
   },
   {
     name: 'close-shape',
     claims: ['C5', 'C7'],
-    description: 'on clean links, a prompt passive close takes three segments, a slow one four or more',
-    shape: { closeOrders: ['client-first', 'server-first', 'half-close'], faults: false, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true },
+    description: 'on clean links, a prompt passive close takes three segments, a slow one or one with no data before the FIN four or more',
+    shape: { closeOrders: ['client-first', 'server-first', 'half-close'], faults: false, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true, noData: true },
     defaultRuns: 500,
   },
   {

@@ -1,100 +1,164 @@
 /** Monitors of closing and of the byte stream: C5–C7, C14, C15. */
-import { RST } from '../tcp/segment.js';
+import { ACK, FIN, RST, type Segment } from '../tcp/segment.js';
+import { seqAdd } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import { BaseMonitor, type MonitorInterest } from './monitor.js';
 
+/** Linux's tick at HZ 250, when the context gives none. */
+const DEFAULT_JIFFY_US = 4_000;
+
+/** What the wire has shown of one connection, as far as close-shape needs it. */
+interface WireSide {
+  /** A segment with data reached this side (Linux then sets its delayed-ACK timeout). */
+  dataArrived: boolean;
+  /** This side has sent a FIN. */
+  finSent: boolean;
+}
+
 interface CloseWatch {
   readonly active: ConnInfo;
   readonly passive: ConnInfo;
-  /** When the active closer's FIN reached the passive side (it entered CLOSE-WAIT). */
+  /** When the active closer's FIN reached the passive side. */
   readonly finArrivedUs: number;
+  /** No data reached the passive side before or with the FIN: Linux ACKs the FIN at once. */
+  readonly noDataBeforeFin: boolean;
   /** Segments of the close so far, the active closer's FIN included. */
   segments: number;
   passiveSentData: boolean;
   passiveClosedUs: number;
-  spoiled: boolean;
-  activeDone: boolean;
-  passiveDone: boolean;
+  /** The passive closer's FIN: the ACK of it (seq + length + 1) ends the close; -1 until sent. */
+  passiveFinAck: number;
 }
 
 /**
- * `close-shape` (C5, C7): on a clean network, a passive closer that closes at once (before its
- * delayed-ACK timer fires, sending nothing first) gives the three-segment close — FIN, FIN+ACK,
- * ACK; one that waits or still sends data gives four or more. Simultaneous closes and resets
- * are not this monitor's business.
+ * `close-shape` (C5, C7), judged from the wire and the application's calls: on a clean network, a
+ * passive closer that closes before its delayed-ACK timer fires, sending nothing first, gives
+ * the three-segment close — FIN, FIN+ACK, ACK; one that closes later or still sends data gives
+ * four or more. When the timer fires depends on what reached the passive closer before the FIN
+ * (Linux tcp_send_delayed_ack): after data, the delayed-ACK timeout (40 ms); before any data
+ * `icsk_ack.ato` is still 0 (tcp_event_data_recv sets it), so the timer fires at the next timer
+ * tick (`jiffyUs`) — a close a few milliseconds after such a FIN takes four segments. A close at
+ * the very tick could go either way and is not judged. The close runs from the active closer's
+ * FIN reaching its peer to the active closer's ACK of the passive closer's FIN. Simultaneous
+ * closes and resets are not this monitor's business.
  */
 export class CloseShapeMonitor extends BaseMonitor {
   readonly name = 'close-shape';
   readonly claims = ['C5', 'C7'];
-  readonly description = 'clean link: prompt passive close takes 3 segments, otherwise 4 or more (close phases from state changes)';
-  readonly blackBox = false;
-  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent'];
-  private readonly activeSince = new Map<number, number>();
+  readonly description = 'clean link: a passive close before the delayed-ACK timer (40 ms after data, the next tick before any) takes 3 segments, a later one 4 or more (from the wire and the close calls)';
+  readonly blackBox = true;
+  readonly interests: readonly MonitorInterest[] = ['segment', 'call'];
+  private readonly sides = new Map<number, WireSide>();
+  /** Watches by connection id, both the active and the passive closer's. */
   private readonly watches = new Map<number, CloseWatch>();
+  /** Connections whose close this monitor no longer judges (a reset, a simultaneous close). */
+  private readonly spoiled = new Set<number>();
 
   onEvent(event: TraceEvent, index: number): void {
     if (!this.context.cleanNetwork) return;
     this.track(event);
-    if (event.type === 'state') {
-      this.onState(event.conn, event.from, event.to, event.atUs, index);
+    if (event.type === 'call') {
+      this.onCall(event);
       return;
     }
-    if (event.type !== 'segment' || event.fate !== 'sent') return;
-    const seg = event.seg;
-    const watch = this.watches.get(seg.connId);
-    if (watch === undefined || watch.spoiled) return;
+    if (event.type !== 'segment') return;
+    if (event.fate === 'delivered') this.onDelivered(event.seg, event.atUs);
+    else if (event.fate === 'sent') this.onSent(event.seg, event.atUs, index);
+  }
+
+  private side(connId: number): WireSide {
+    let side = this.sides.get(connId);
+    if (side === undefined) {
+      side = { dataArrived: false, finSent: false };
+      this.sides.set(connId, side);
+    }
+    return side;
+  }
+
+  private onDelivered(seg: Segment, atUs: number): void {
+    if (seg.connId < 0 || this.spoiled.has(seg.connId)) return;
+    const sender = this.book.byId.get(seg.connId);
+    const receiver = sender === undefined ? undefined : this.book.peerOf(sender);
+    if (sender === undefined || receiver === undefined) return;
+    const side = this.side(receiver.connId);
+    const hadData = side.dataArrived;
+    if (seg.payload.length > 0) side.dataArrived = true;
+    if (!(seg.flags & FIN) || this.watches.has(seg.connId) || this.spoiled.has(receiver.connId)) return;
+    // The first FIN of the pair reaching the other side; a peer that sent its own FIN already
+    // is closing simultaneously.
+    if (side.finSent) {
+      this.spoil(sender, receiver);
+      return;
+    }
+    const watch: CloseWatch = {
+      active: sender,
+      passive: receiver,
+      finArrivedUs: atUs,
+      noDataBeforeFin: !hadData && seg.payload.length === 0,
+      segments: 1,
+      passiveSentData: false,
+      passiveClosedUs: -1,
+      passiveFinAck: -1,
+    };
+    this.watches.set(sender.connId, watch);
+    this.watches.set(receiver.connId, watch);
+  }
+
+  private onSent(seg: Segment, atUs: number, index: number): void {
+    if (seg.connId < 0) return;
+    const id = seg.connId;
+    if (seg.flags & FIN) this.side(id).finSent = true;
+    const watch = this.watches.get(id);
+    if (watch === undefined) return;
     if (seg.flags & RST) {
-      watch.spoiled = true;
+      this.spoil(watch.active, watch.passive);
       return;
     }
     watch.segments++;
-    if (seg.connId === watch.passive.connId && seg.payload.length > 0 && watch.passiveClosedUs < 0) watch.passiveSentData = true;
-  }
-
-  private onState(conn: ConnInfo, from: TcpState, to: TcpState, atUs: number, index: number): void {
-    const id = conn.connId;
-    if (to === 'FIN-WAIT-1') this.activeSince.set(id, atUs);
-    if (from === 'ESTABLISHED' && to === 'CLOSE-WAIT') {
-      const active = this.book.peerOf(conn);
-      if (active === undefined || !this.activeSince.has(active.connId)) return;
-      const watch: CloseWatch = {
-        active,
-        passive: conn,
-        finArrivedUs: atUs,
-        segments: 1,
-        passiveSentData: false,
-        passiveClosedUs: -1,
-        spoiled: false,
-        activeDone: false,
-        passiveDone: false,
-      };
-      this.watches.set(active.connId, watch);
-      this.watches.set(id, watch);
+    if (id === watch.passive.connId) {
+      if (seg.payload.length > 0 && watch.passiveClosedUs < 0) watch.passiveSentData = true;
+      if (seg.flags & FIN) watch.passiveFinAck = seqAdd(seg.seq, seg.payload.length + 1);
       return;
     }
-    const watch = this.watches.get(id);
-    if (watch === undefined || watch.spoiled) return;
-    if (id === watch.passive.connId) {
-      if (from === 'CLOSE-WAIT' && to === 'LAST-ACK') watch.passiveClosedUs = atUs;
-      else if (from === 'LAST-ACK' && to === 'CLOSED') watch.passiveDone = true;
-      else watch.spoiled = true;
-    } else {
-      if (to === 'TIME-WAIT') watch.activeDone = true;
-      else if (to !== 'FIN-WAIT-2') watch.spoiled = true;
-    }
-    if (watch.activeDone && watch.passiveDone) this.judge(watch, atUs, index);
+    if (watch.passiveFinAck >= 0 && seg.flags & ACK && seg.ack === watch.passiveFinAck) this.judge(watch, atUs, index);
+  }
+
+  private onCall(event: Extract<TraceEvent, { type: 'call' }>): void {
+    if (event.connId < 0 || event.result !== 'ok') return;
+    const call = event.call;
+    const closing = call.op === 'close' || (call.op === 'shutdown' && call.how !== 'SHUT_RD');
+    if (!closing) return;
+    const watch = this.watches.get(event.connId);
+    if (watch !== undefined && event.connId === watch.passive.connId && watch.passiveClosedUs < 0) watch.passiveClosedUs = event.atUs;
+  }
+
+  private spoil(a: ConnInfo, b: ConnInfo): void {
+    this.spoiled.add(a.connId);
+    this.spoiled.add(b.connId);
+    this.watches.delete(a.connId);
+    this.watches.delete(b.connId);
   }
 
   private judge(watch: CloseWatch, atUs: number, index: number): void {
     this.watches.delete(watch.active.connId);
     this.watches.delete(watch.passive.connId);
+    this.sides.delete(watch.active.connId);
+    this.sides.delete(watch.passive.connId);
+    if (watch.passiveClosedUs < 0) return; // the FIN did not come from a close call this monitor saw
     const delayUs = this.context.delayedAckUs;
-    const prompt = !watch.passiveSentData && delayUs > 0 && watch.passiveClosedUs - watch.finArrivedUs < delayUs;
+    const jiffyUs = this.context.jiffyUs ?? DEFAULT_JIFFY_US;
+    // When the FIN's ACK leaves on its own: 40 ms after the FIN, or at the next tick before any data.
+    const ackDueUs = watch.noDataBeforeFin ? (Math.floor(watch.finArrivedUs / jiffyUs) + 1) * jiffyUs : watch.finArrivedUs + delayUs;
+    if (delayUs > 0 && watch.passiveClosedUs === ackDueUs) return;
+    const closedAfterUs = watch.passiveClosedUs - watch.finArrivedUs;
+    const prompt = !watch.passiveSentData && delayUs > 0 && watch.passiveClosedUs < ackDueUs;
+    const timer = watch.noDataBeforeFin ? `no data before it: ACK due at the next tick, ${ackDueUs - watch.finArrivedUs} us` : `delayed ACK ${delayUs} us`;
     if (prompt && watch.segments !== 3) {
-      this.report(atUs, index, watch.passive, `passive closer closed ${watch.passiveClosedUs - watch.finArrivedUs} us after the FIN (delayed ACK ${delayUs} us): expected the 3-segment close, saw ${watch.segments} segments`);
+      this.report(atUs, index, watch.passive, `passive closer closed ${closedAfterUs} us after the FIN (${timer}): expected the 3-segment close, saw ${watch.segments} segments`);
     } else if (!prompt && watch.segments < 4) {
-      this.report(atUs, index, watch.passive, `passive closer ${watch.passiveSentData ? 'sent data' : 'waited'} before closing: expected 4 or more segments, saw ${watch.segments}`);
+      const why = watch.passiveSentData ? 'sent data before closing' : `closed ${closedAfterUs} us after the FIN (${timer})`;
+      this.report(atUs, index, watch.passive, `passive closer ${why}: expected 4 or more segments, saw ${watch.segments}`);
     }
   }
 }

@@ -24,6 +24,11 @@ export interface MonitorContext {
   readonly expectedTimeWaitUs: number;
   /** Linux's delayed-ACK timeout in force (0 = none): decides the expected close shape (C7). */
   readonly delayedAckUs: number;
+  /**
+   * Linux's timer tick (1 s / CONFIG_HZ; 4 ms, HZ 250, when absent): a FIN that came before any
+   * data is ACKed at the next tick (close-shape). Ticks fall on multiples of it in virtual time.
+   */
+  readonly jiffyUs?: number;
   /** True when no link ever loses, duplicates, delays unevenly or reorders: close-shape applies. */
   readonly cleanNetwork: boolean;
   /** True when TIME-WAIT is honoured (no abort, crash or RFC 1337 assassination) and segments live at most MSL: no-stale-segment must hold. */
@@ -32,6 +37,11 @@ export interface MonitorContext {
   readonly rfc1337?: boolean;
   /** SYN retransmissions before connect() gives up with ETIMEDOUT (Linux tcp_syn_retries); unchecked when absent. */
   readonly synRetries?: number;
+  /**
+   * The SYNs connect() sends before ETIMEDOUT (Linux tcp_syn_retries with tcp_syn_linear_timeouts
+   * and the time limit: src/tcp/tcb-timers.ts unansweredSynSchedule); when absent, 1 + synRetries.
+   */
+  readonly synsBeforeTimeout?: number;
   /** Each host's IP address, by name: lets a monitor relate calls (named hosts) to the wire (addresses). */
   readonly hostIps?: ReadonlyMap<string, number>;
   /** The stack's ip_local_port_range (Linux's 32768-60999 when absent). */
@@ -131,7 +141,8 @@ export abstract class BaseMonitor implements Monitor {
 export class ConnBook {
   readonly byId = new Map<number, ConnInfo>();
   readonly stateOf = new Map<number, TcpState>();
-  private readonly byDirection = new Map<string, number>();
+  /** Direction (4-tuple) -> incarnation -> first connection id: integer keys, no string per lookup. */
+  private readonly byDirection = new TupleMap<Map<number, number>>();
   /** Peers found so far: a connection's peer, once known, never changes. */
   private readonly peerIdOf = new Map<number, number>();
 
@@ -143,8 +154,12 @@ export class ConnBook {
       this.byId.set(conn.connId, conn);
       // Keep the first connection of a direction and incarnation: a listener child made by an
       // old duplicate SYN shares both with the connection that SYN belonged to.
-      const key = directionKey(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, conn.incarnation);
-      if (!this.byDirection.has(key)) this.byDirection.set(key, conn.connId);
+      let byIncarnation = this.byDirection.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+      if (byIncarnation === undefined) {
+        byIncarnation = new Map();
+        this.byDirection.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, byIncarnation);
+      }
+      if (!byIncarnation.has(conn.incarnation)) byIncarnation.set(conn.incarnation, conn.connId);
     }
     this.stateOf.set(conn.connId, event.to);
   }
@@ -154,16 +169,12 @@ export class ConnBook {
     if (known !== undefined) return this.byId.get(known);
     // The first connection of the reverse direction and incarnation (byDirection keeps the
     // first), so the answer, once found, stands; until then each call looks again.
-    const id = this.byDirection.get(directionKey(conn.remoteIp, conn.remotePort, conn.localIp, conn.localPort, conn.incarnation));
+    const id = this.byDirection.get(conn.remoteIp, conn.remotePort, conn.localIp, conn.localPort)?.get(conn.incarnation);
     if (id === undefined) return undefined;
     this.peerIdOf.set(conn.connId, id);
     return this.byId.get(id);
   }
 
-}
-
-export function directionKey(localIp: number, localPort: number, remoteIp: number, remotePort: number, incarnation: number): string {
-  return `${localIp}:${localPort}>${remoteIp}:${remotePort}#${incarnation}`;
 }
 
 /**

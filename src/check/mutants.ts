@@ -28,6 +28,8 @@ export interface Mutant {
   readonly secondListener?: boolean;
   /** Runs that draw Linux's TIME-WAIT knobs (tcp_timestamps, tcp_tw_reuse, tcp_max_tw_buckets, small port ranges, ephemeral reconnects). */
   readonly linuxKnobs?: boolean;
+  /** Runs whose connections may carry no data in one direction or both (RunShape.noData). */
+  readonly noData?: boolean;
   /** Why no packetdrill script can expose it (src/packetdrill/examples.test.ts then leaves it out). */
   readonly noScript?: string;
   /** Runs with small receive buffers in some of them (windows close, segments are cut by the window). */
@@ -145,6 +147,18 @@ class AcksFinAtOnce extends Tcb {
   protected override scheduleAck(nowUs: number): void {
     if (this.state === 'CLOSE-WAIT') this.sendAck(nowUs);
     else super.scheduleAck(nowUs);
+  }
+}
+
+/**
+ * C5 broken (this simulator's own old rule): the ACK of a FIN that came before any data waits for
+ * the 40 ms delayed-ACK timer, as if data had set Linux's icsk_ack.ato, so a prompt close of a
+ * connection that received nothing takes three segments instead of four.
+ */
+class DelaysAckBeforeData extends Tcb {
+  protected override receiveFin(nowUs: number): void {
+    this.dataReceived = true;
+    super.receiveFin(nowUs);
   }
 }
 
@@ -346,6 +360,7 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('stuck-in-last-ack', 'LAST-ACK never reaches CLOSED', StuckInLastAck), caughtBy: 'termination', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('syn-ack-plus-two', 'ACK of a SYN is its seq + 2', SynAckPlusTwo), caughtBy: 'syn-ack', closeOrders: ALL_ORDERS, faults: false },
   { endpoint: endpoint('fin-ack-plus-two', 'ACK of a FIN is its seq + 2', FinAckPlusTwo), caughtBy: 'fin-ack', closeOrders: ALL_ORDERS, faults: false },
+  { endpoint: endpoint('delays-ack-before-data', 'a FIN that came before any data is ACKed after the 40 ms delayed-ACK timeout, not at once', DelaysAckBeforeData), caughtBy: 'close-shape', closeOrders: ['client-first', 'server-first'], faults: false, noData: true },
   { endpoint: endpoint('fin-ack-held-back', 'the ACK of a FIN waits for our FIN, however slow the close', FinAckHeldBack), caughtBy: 'close-shape', closeOrders: ['client-first', 'server-first'], faults: false },
   { endpoint: endpoint('delivers-duplicates', 'bytes already delivered are delivered again when retransmitted', DeliversDuplicates), caughtBy: 'stream', closeOrders: ALL_ORDERS, faults: true },
   {

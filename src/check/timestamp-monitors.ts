@@ -23,6 +23,13 @@ export class TimestampsMonitor extends BaseMonitor {
   /** Every TSval sent from a 4-tuple's source end (local = sender), any incarnation. */
   private readonly sentTsVals = new TupleMap<Set<number>>();
 
+  /** The addresses of the hosts whose stacks are judged; every sender when the context names none. */
+  private readonly judgedIps: ReadonlySet<number> | null = this.context.hostIps !== undefined ? new Set(this.context.hostIps.values()) : null;
+
+  private judged(ip: number): boolean {
+    return this.judgedIps === null || this.judgedIps.has(ip);
+  }
+
   onEvent(event: TraceEvent, index: number): void {
     if (event.type === 'state') {
       if (event.to === 'CLOSED') this.newestTsVal.delete(event.conn.connId);
@@ -31,7 +38,9 @@ export class TimestampsMonitor extends BaseMonitor {
     if (event.type !== 'segment' || event.fate !== 'sent') return;
     const seg = event.seg;
     if (seg.tsVal < 0 || seg.flags & RST) return;
-    if (seg.flags & ACK) {
+    // Judge the hosts' stacks only: a scripted peer's segments (packetdrill's injected packets,
+    // which may echo any TSecr a test wants) are input, not behaviour under test.
+    if (seg.flags & ACK && this.judged(seg.srcIp)) {
       const peerSent = this.sentTsVals.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
       if (peerSent === undefined || !peerSent.has(seg.tsEcr)) {
         this.report(event.atUs, index, null, `segment #${seg.id} from port ${seg.srcPort} echoes TSecr ${seg.tsEcr}, which the peer never sent as a TSval`);

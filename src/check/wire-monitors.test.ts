@@ -276,6 +276,45 @@ describe('ephemeral-port', () => {
   });
 });
 
+describe('timestamps (RFC 7323 §3.2, §5.2)', () => {
+  const client = conn(1, 'a', 1000, 80);
+  const server = conn(2, 'b', 80, 1000, true);
+  const withTs = (s: Segment, tsVal: number, tsEcr: number): Segment => ({ ...s, tsVal, tsEcr });
+  const opening = [sent(1, withTs(seg(client, { seq: 0, flags: SYN }), 500, 0)), sent(2, withTs(seg(server, { seq: 0, ack: 1, flags: SYN | ACK }), 9000, 500))];
+
+  it('passes TSvals that rise, wrap past 2^32 and echo what the peer sent', () => {
+    // Act
+    const message = judge(new TimestampsMonitor(CONTEXT), [
+      ...opening,
+      sent(3, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 0x8000_0000, 9000)),
+      sent(4, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 0xffff_fff0, 9000)),
+      sent(5, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 5, 9000)),
+    ]);
+    // Assert
+    expect(message).toBeNull();
+  });
+
+  it('catches a TSval that goes backwards', () => {
+    // Act
+    const message = judge(new TimestampsMonitor(CONTEXT), [...opening, sent(3, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 499, 9000))]);
+    // Assert
+    expect(message).toBe(`segment #${segmentIds} from port 1000 has TSval 499, older than the 500 the connection sent before`);
+  });
+
+  it('catches a TSecr the peer never sent, from a host under test, and leaves a scripted peer\'s (not a host) alone', () => {
+    // Arrange: the same bogus echo, once from host a, once from 10.0.0.9, which no host has.
+    const bogus = sent(3, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 501, 9001));
+    const stranger = { ip: 0x0a000009, port: 80, toIp: A, toPort: 1000 };
+    const fromPeer = [sent(1, withTs(seg(client, { seq: 0, flags: SYN }), 500, 0)), sent(2, withTs(seg(stranger, { seq: 0, ack: 1, flags: SYN | ACK }), 9000, 504))];
+    // Act
+    const fromHost = judge(new TimestampsMonitor(CONTEXT), [...opening, bogus]);
+    const fromScriptedPeer = judge(new TimestampsMonitor(CONTEXT), fromPeer);
+    // Assert
+    expect(fromHost).toBe(`segment #${bogus.seg.id} from port 1000 echoes TSecr 9001, which the peer never sent as a TSval`);
+    expect(fromScriptedPeer).toBeNull();
+  });
+});
+
 describe('connect-result, EADDRNOTAVAIL', () => {
   // A port range of three ports; the client's SYNs toward b:80 show which it used.
   const SMALL: MonitorContext = { ...CONTEXT, ephemeralPortMin: 40000, ephemeralPortMax: 40002 };
@@ -300,7 +339,7 @@ describe('connect-result, EADDRNOTAVAIL', () => {
   });
 });
 
-describe('timestamps', () => {
+describe('timestamps, more cases', () => {
   const a = conn(1, 'a', 1000, 80);
   const b = conn(2, 'b', 80, 1000);
   const ts = (from: ConnInfo, atUs: number, flags: number, tsVal: number, tsEcr: number): TraceEvent => sent(atUs, { ...seg(from, { seq: 1, ack: 1, flags }), tsVal, tsEcr });

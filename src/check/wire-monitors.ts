@@ -151,7 +151,7 @@ export class ConnectResultMonitor extends BaseMonitor {
     } else if (result === 'ECONNREFUSED') {
       this.report(event.atUs, index, conn, `connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived`);
     } else if (result === 'ETIMEDOUT') {
-      const expected = this.context.synRetries === undefined ? opening.synsSent : this.context.synRetries + 1;
+      const expected = this.context.synsBeforeTimeout ?? (this.context.synRetries === undefined ? opening.synsSent : this.context.synRetries + 1);
       if (opening.answered) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after its SYN was answered`);
       else if (opening.synsSent !== expected) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after ${opening.synsSent} SYNs; tcp_syn_retries gives ${expected}`);
     }

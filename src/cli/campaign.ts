@@ -31,6 +31,9 @@ import { connectionRows, crashedRunRow, figuresOf, runRow, type ConnectionRow, t
 /** Runs per chunk. Changing it changes every chunk seed: it is part of the campaign's definition. */
 export const CHUNK_RUNS = 50;
 
+/** Chunks handed to each worker thread at once: one running, one waiting in its queue. */
+const CHUNKS_IN_FLIGHT_PER_WORKER = 2;
+
 /** One unit of work, plain data so it can cross to a worker thread. */
 export interface ChunkTask {
   readonly suite: string;
@@ -337,7 +340,7 @@ export async function runCampaign(plan: CampaignPlan, options: RunCampaignOption
   const script = workerScript();
   const workers = options.endpoint !== undefined || script === null ? 1 : wanted;
 
-  // Aggregates, and the chunks that finished ahead of an unfinished one (at most one per thread).
+  // Aggregates, and the chunks that finished ahead of an unfinished one (fewer than two per thread).
   const kept: ChunkResult[] = [];
   const failures: FailureRecord[] = [];
   const failureCounts = new Map<string, number>();
@@ -377,9 +380,11 @@ export async function runCampaign(plan: CampaignPlan, options: RunCampaignOption
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } else {
-    // Keep one chunk per thread in flight and hand out the next as one finishes: on abort,
-    // nothing new starts and the chunks in progress finish (they are short), then we stop.
-    const pool = new Piscina<ChunkTask, ChunkResult>({ filename: script!.href, minThreads: workers, maxThreads: workers });
+    // Keep two chunks per thread in flight and hand out the next as one finishes, so a thread
+    // that finishes a chunk starts its second at once instead of waiting for this thread (busy
+    // with rows and the progress bar) to send it one. On abort, nothing new starts and the
+    // chunks in flight finish (they are short), then we stop.
+    const pool = new Piscina<ChunkTask, ChunkResult>({ filename: script!.href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: CHUNKS_IN_FLIGHT_PER_WORKER });
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < tasks.length && !options.signal?.aborted) {
@@ -388,7 +393,7 @@ export async function runCampaign(plan: CampaignPlan, options: RunCampaignOption
       }
     };
     try {
-      await Promise.all(Array.from({ length: workers }, lane));
+      await Promise.all(Array.from({ length: workers * CHUNKS_IN_FLIGHT_PER_WORKER }, lane));
     } finally {
       await pool.destroy();
     }

@@ -117,19 +117,37 @@ const stackSchema = z.strictObject({
   rtoMinUs: microseconds.optional(),
   rtoMaxUs: microseconds.optional(),
   synRetries: retries.optional(),
+  synLinearTimeouts: retries.optional(),
   synAckRetries: retries.optional(),
+  abortOnOverflow: z.boolean().optional(),
+  sack: z.boolean().optional(),
+  earlyRetrans: bounded('tcp_early_retrans, 0 to 4 (3 and 4 turn the tail-loss probe on)', 4).optional(),
   dataRetries: retries.optional(),
   mss: positiveBounded('an MSS in bytes', 65495).optional(),
   receiveBufferBytes: positiveBounded('a receive buffer in bytes', 65535).optional(),
   sendBufferBytes: positiveBounded('a send buffer in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
   delayedAckUs: microseconds.optional(),
   quickAcks: count.optional(),
+  jiffyUs: positiveBounded('a timer tick in microseconds', 1_000_000).optional(),
   invalidRateLimitUs: microseconds.optional(),
   rfc1337: z.boolean().optional(),
   ephemeralPortMin: positiveBounded('a port number', 65535).optional(),
   ephemeralPortMax: positiveBounded('a port number', 65535).optional(),
   isn: isnSchema.optional(),
+  timestamps: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_timestamps)' }).optional(),
+  windowScaling: z.boolean().optional(),
+  rmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  netCoreRmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  netCoreWmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  twReuse: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_tw_reuse)' }).optional(),
+  twReuseDelayUs: microseconds.optional(),
+  maxTwBuckets: count.optional(),
 });
+// Every StackConfig setting can be given in a file: this line fails to compile when src/tcp adds
+// a setting the schema above does not name. Add it there (and, if Linux has a sysctl for it, to
+// src/kernel/kernel-run.ts's sysctl map).
+const STACK_KEYS_COMPLETE: Exclude<keyof StackConfig, keyof z.output<typeof stackSchema>> extends never ? true : false = true;
+void STACK_KEYS_COMPLETE;
 
 const withExpect = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject({ ...shape, expect });
 
@@ -139,6 +157,8 @@ const stepSchema = z.discriminatedUnion('op', [
   z.discriminatedUnion('option', [
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_REUSEADDR'), value: z.boolean() }),
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_LINGER'), onoff: z.boolean(), lingerSec: count }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_RCVBUF'), value: callBytes }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_SNDBUF'), value: callBytes }),
   ]),
   withExpect({ op: z.literal('bind'), sock, port, address: z.ipv4({ error: 'expected an IPv4 address such as "0.0.0.0" or "127.0.0.1"' }).optional() }),
   withExpect({ op: z.literal('fcntl'), sock, nonBlocking: z.boolean() }),
@@ -326,6 +346,7 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
     mslUs: stack.mslUs,
     expectedTimeWaitUs: 2 * stack.mslUs,
     delayedAckUs: stack.delayedAckUs,
+    jiffyUs: stack.jiffyUs,
     cleanNetwork: !links.some(isFaulty),
     staleSegmentsImpossible: scenario.enforceMsl && stack.timeWaitUs >= 2 * stack.mslUs,
   };

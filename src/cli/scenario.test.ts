@@ -52,6 +52,18 @@ describe('examples/', () => {
     expect(sent.map((e) => (e.type === 'segment' ? e.seg.srcPort : 0))).toEqual([39624, 6666, 39624, 39624, 6666]);
     expect(result.events.some((e) => e.type === 'state' && e.to === 'TIME-WAIT')).toBe(false);
   });
+
+  it('every stack setting can be given in a file: tcp_timestamps 0 and tcp_window_scaling off leave the options out (issue #10)', () => {
+    // Arrange
+    const withDefaults = parseScenario(structuredClone(c07));
+    const withoutOptions = parseScenario({ ...structuredClone(c07), stack: { timestamps: 0, windowScaling: false } });
+    // Act
+    const sentOf = (file: typeof withDefaults) => runScenario(file).events.flatMap((e) => (e.type === 'segment' && e.fate === 'sent' ? [e.seg] : []));
+    // Assert: by default every segment carries TS and the SYNs wscale; with both off, none does.
+    expect(sentOf(withDefaults).every((seg) => seg.tsVal >= 0)).toBe(true);
+    expect(sentOf(withDefaults).filter((seg) => seg.wscale >= 0)).toHaveLength(2);
+    expect(sentOf(withoutOptions).filter((seg) => seg.tsVal >= 0 || seg.wscale >= 0)).toEqual([]);
+  });
 });
 
 /** Write a scenario (object or raw text) to a temp file and run `timewait scenario` on it. */
@@ -116,6 +128,8 @@ describe('timewait scenario: bad files (exit 2, the field named, nothing run)', 
     ['an address that is another host\'s default', (f) => (f.hosts[1].ip = '10.0.0.1'), /hosts\[1\]\.ip: address 10\.0\.0\.1 is already hosts\[0\]'s/],
     ['ephemeralPortMin alone', (f) => (f.stack = { ephemeralPortMin: 61000 }), /stack\.ephemeralPortMin: expected ephemeralPortMin and ephemeralPortMax together/],
     ['an ephemeral range upside down', (f) => (f.stack = { ephemeralPortMin: 50000, ephemeralPortMax: 40000 }), /stack\.ephemeralPortMin: expected ephemeralPortMin <= ephemeralPortMax/],
+    ['tcp_tw_reuse 3', (f) => (f.stack = { twReuse: 3 }), /stack\.twReuse: expected 0, 1 or 2 \(Linux tcp_tw_reuse\)/],
+    ['tcp_timestamps as a boolean', (f) => (f.stack = { timestamps: true }), /stack\.timestamps: expected 0, 1 or 2 \(Linux tcp_timestamps\)/],
     ['maxEvents past the bound', (f) => (f.limits = { maxEvents: 1e12 }), /limits\.maxEvents: expected a number of events from 1 to 10000000, got 1000000000000\n$/],
     ['a link to an unknown host', (f) => (f.links = [{ from: 'client', to: 'sever' }]), /links\[0\]\.to: no host "sever" \(hosts: client, server\)/],
     ['a connect to an unknown host', (f) => (f.hosts[0].script[2].host = 'nowhere'), /hosts\[0\]\.script\[2\]\.host: no host "nowhere"/],

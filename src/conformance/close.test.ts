@@ -22,7 +22,8 @@ describe('three-way and four-way close', () => {
     // Act
     const run = runConformance(spec);
     // Assert: Linux tcp_fin enters ping-pong mode, so the ACK of the FIN waits for the delayed-
-    // ACK timer (40 ms); the application closes within it and the ACK rides on its FIN.
+    // ACK timer (no data came, so only until the next tick: scheduleAck); the application closes
+    // within it and the ACK rides on its FIN.
     expect(run.wire({ ports: true, time: true }).slice(3)).toEqual([
       '0.012000 client.44722 > server.8848 [F.] seq 1 ack 1',
       '0.013000 server.8848 > client.44722 [F.] seq 1 ack 2',
@@ -41,21 +42,24 @@ describe('three-way and four-way close', () => {
   });
 
   it('C5: four segments when the passive closer waits longer than the 40 ms delayed ACK', () => {
-    // Arrange: the server sleeps 100 ms between EOF and close.
+    // Arrange: the client sends 5 bytes (data sets the delayed-ACK timeout); the server sleeps
+    // 100 ms between EOF and close.
     const spec = {
       programs: [
         { host: 'server', steps: [...SERVER, 'recv-eof c', 'sleep 100ms', 'close c'] },
-        { host: 'client', steps: ['socket s', 'connect s server 8848', 'sleep 10ms', 'close s'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'send s 5', 'sleep 10ms', 'close s'] },
       ],
     };
     // Act
     const run = runConformance(spec);
     // Assert: FIN, ACK (40 ms after the FIN arrived), FIN, ACK.
     expect(run.wire({ time: true }).slice(3)).toEqual([
-      '0.012000 client > server [F.] seq 1 ack 1',
-      '0.053000 server > client [.] seq 1 ack 2',
-      '0.113000 server > client [F.] seq 1 ack 2',
-      '0.114000 client > server [.] seq 2 ack 2',
+      '0.002000 client > server [P.] seq 1 ack 1 len 5',
+      '0.003000 server > client [.] seq 1 ack 6',
+      '0.012000 client > server [F.] seq 6 ack 1',
+      '0.053000 server > client [.] seq 1 ack 7',
+      '0.113000 server > client [F.] seq 1 ack 7',
+      '0.114000 client > server [.] seq 7 ack 2',
     ]);
     // The passive closer's application sees EOF as soon as the FIN arrives (C5).
     expect(run.calls(0)[4]).toBe('recv(c) until EOF = eof');
@@ -68,6 +72,87 @@ describe('three-way and four-way close', () => {
       '0.114000 client.51560 FIN-WAIT-2=>TIME-WAIT',
       '0.115000 server.8848 LAST-ACK=>CLOSED',
       '60.114000 client.51560 TIME-WAIT=>CLOSED',
+    ]);
+  });
+
+  it('C5: a FIN before any data is ACKed within a tick (Linux icsk_ack.ato is 0 until data arrives): a close 10 ms later takes four segments, one inside the tick three', () => {
+    // Arrange: the client connects and closes without sending anything; one server closes
+    // 10 ms after end-of-file, the other as soon as it reads it.
+    const later = {
+      programs: [
+        { host: 'server', steps: [...SERVER, 'recv-eof c', 'sleep 10ms', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'sleep 10ms', 'close s'] },
+      ],
+    };
+    const atOnce = {
+      programs: [
+        { host: 'server', steps: [...SERVER, 'recv-eof c', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'sleep 10ms', 'close s'] },
+      ],
+    };
+    // Act
+    const run = runConformance(later);
+    const prompt = runConformance(atOnce);
+    // Assert: tcp_fin enters ping-pong mode, but no data has set the delayed-ACK timeout, so
+    // tcp_send_delayed_ack arms its timer for the current jiffy: it fires at the next tick
+    // (jiffyUs 4 ms; the FIN arrives at 13 ms, the tick is at 16 ms), long before the close at
+    // 23 ms. Linux 6.18 (timewait kernel, the same programs): the pure ACK 0.8 ms after the FIN,
+    // the server's FIN 10 ms later.
+    expect(run.wire({ time: true }).slice(3)).toEqual([
+      '0.012000 client > server [F.] seq 1 ack 1',
+      '0.016000 server > client [.] seq 1 ack 2',
+      '0.023000 server > client [F.] seq 1 ack 2',
+      '0.024000 client > server [.] seq 2 ack 2',
+    ]);
+    expect(run.states({ time: true }).slice(4)).toEqual([
+      '0.012000 client.51560 ESTABLISHED=>FIN-WAIT-1',
+      '0.013000 server.8848 ESTABLISHED=>CLOSE-WAIT',
+      '0.017000 client.51560 FIN-WAIT-1=>FIN-WAIT-2',
+      '0.023000 server.8848 CLOSE-WAIT=>LAST-ACK',
+      '0.024000 client.51560 FIN-WAIT-2=>TIME-WAIT',
+      '0.025000 server.8848 LAST-ACK=>CLOSED',
+      '60.024000 client.51560 TIME-WAIT=>CLOSED',
+    ]);
+    // A close inside the tick finds the ACK still pending and sends it on its FIN, as Linux does
+    // for a packetdrill close() at +0 (examples/packetdrill/c07-three-way-close-8848.pkt).
+    expect(prompt.wire({ time: true }).slice(3)).toEqual([
+      '0.012000 client > server [F.] seq 1 ack 1',
+      '0.013000 server > client [F.] seq 1 ack 2',
+      '0.014000 client > server [.] seq 2 ack 2',
+    ]);
+  });
+
+  it('C5: data in one direction only: the side that received data holds the FIN\'s ACK for 40 ms, the side that received none for a tick', () => {
+    // Arrange: the server closes first, 10 ms after the handshake, and the client closes 5 ms
+    // after end-of-file; in one run only the server sends (5 bytes), in the other only the client.
+    const serverSends = {
+      programs: [
+        { host: 'server', steps: [...SERVER, 'send c 5', 'sleep 10ms', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'recv-eof s', 'sleep 5ms', 'close s'] },
+      ],
+    };
+    const clientSends = {
+      programs: [
+        { host: 'server', steps: [...SERVER, 'recv c 5', 'sleep 10ms', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 8848', 'send s 5', 'recv-eof s', 'sleep 5ms', 'close s'] },
+      ],
+    };
+    // Act
+    const received = runConformance(serverSends);
+    const none = runConformance(clientSends);
+    // Assert: the client that received data holds its ACK of the server's FIN (40 ms, ping-pong)
+    // and sends it on its own FIN, 5 ms later: three segments (C7). The client that received
+    // nothing ACKs the FIN at the next tick (16 ms), before its close at 19 ms: four segments.
+    expect(received.wire({ time: true }).slice(5)).toEqual([
+      '0.013000 server > client [F.] seq 6 ack 1',
+      '0.019000 client > server [F.] seq 1 ack 7',
+      '0.020000 server > client [.] seq 7 ack 2',
+    ]);
+    expect(none.wire({ time: true }).slice(5)).toEqual([
+      '0.013000 server > client [F.] seq 1 ack 6',
+      '0.016000 client > server [.] seq 6 ack 2',
+      '0.019000 client > server [F.] seq 6 ack 2',
+      '0.020000 server > client [.] seq 2 ack 7',
     ]);
   });
 
@@ -234,8 +319,11 @@ describe('resets instead of a close', () => {
     const run = runConformance(spec);
     // Assert: Linux tcp_rcv_state_process resets an orphaned FIN-WAIT connection that gets new
     // data, answering the segment itself (tcp_v4_send_reset: RST, seq = its ack, no ACK bit).
+    // The client received no data before the FIN, so it ACKs the FIN at the next tick, 8 ms
+    // (icsk_ack.ato = 0; before, this test had the ACK wait 40 ms and ride on the data).
     expect(run.wire({ time: true }).slice(3)).toEqual([
       '0.003000 server > client [F.] seq 1 ack 1',
+      '0.008000 client > server [.] seq 1 ack 2',
       '0.012000 client > server [P.] seq 1 ack 2 len 100',
       '0.013000 server > client [R] seq 2',
     ]);

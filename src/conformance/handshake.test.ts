@@ -4,6 +4,8 @@
  * unless `absolute`), the state changes and what the calls returned.
  */
 import { describe, expect, it } from 'vitest';
+import { stackConfig } from '../tcp/config.js';
+import { unansweredSynSchedule } from '../tcp/tcb-timers.js';
 import { MS, runConformance, SEC } from './harness.js';
 
 const SERVER = ['socket srv', 'bind srv 8848', 'listen srv', 'accept srv c'];
@@ -175,7 +177,7 @@ describe('refused and unanswered opens', () => {
     expect(run.states({ causes: true })[1]).toBe('client.51560 SYN-SENT=>CLOSED (rcv RST in SYN-SENT)');
   });
 
-  it('C1: an unanswered SYN is retransmitted at 1, 3, 7, 15, 31 and 63 s; connect fails with ETIMEDOUT at 127 s', () => {
+  it('C1: an unanswered SYN is retransmitted 1 s apart five times, then at 7, 11, 19, 35 and 67 s; connect fails with ETIMEDOUT at 131 s', () => {
     // Arrange: everything the client sends is lost.
     const spec = {
       faults: { partitions: [{ fromUs: 0, toUs: 1000 * SEC }] },
@@ -183,18 +185,65 @@ describe('refused and unanswered opens', () => {
     };
     // Act
     const run = runConformance(spec);
-    // Assert: RFC 6298 §5.5 doubling from the 1 s initial RTO; Linux tcp_syn_retries = 6.
+    // Assert: Linux 6.x tcp_retransmit_timer keeps the 1 s initial RTO for the first
+    // tcp_syn_linear_timeouts (4) timeouts, then doubles it; tcp_write_timeout allows
+    // tcp_syn_retries (6) + 4 retransmissions, so 11 SYNs, and gives up at the next timeout.
+    // A capture of Linux 6.18 against an address that never answers shows the same 11 SYNs,
+    // 1 s apart five times, then 2, 4, 8, 16, 32 s.
     expect(run.wire({ time: true, rtx: true })).toEqual([
       '0.000000 client > server [S] seq 0 mss 1460 (dropped)',
       '1.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
+      '2.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
       '3.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
+      '4.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
+      '5.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
       '7.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
-      '15.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
-      '31.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
-      '63.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
+      '11.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
+      '19.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
+      '35.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
+      '67.000000 client > server [S] seq 0 mss 1460 (rtx) (dropped)',
     ]);
-    expect(run.states({ time: true, causes: true })).toEqual(['0.000000 client.51560 CLOSED=>SYN-SENT (connect)', '127.000000 client.51560 SYN-SENT=>CLOSED (retransmission limit)']);
+    expect(run.states({ time: true, causes: true })).toEqual(['0.000000 client.51560 CLOSED=>SYN-SENT (connect)', '131.000000 client.51560 SYN-SENT=>CLOSED (retransmission limit)']);
     expect(run.results(0)).toEqual(['ok', 'ETIMEDOUT', 'EPIPE']);
+    expect(run.returnTimes(0)[1]).toBe(131 * SEC);
+    // The schedule monitors use (unansweredSynSchedule) is the same.
+    expect(unansweredSynSchedule(stackConfig())).toEqual({ synTimesUs: [0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67].map((s) => s * SEC), timeoutUs: 131 * SEC });
+  });
+
+  it('C1: with tcp_syn_retries 2 the time limit comes first: 6 SYNs, ETIMEDOUT at 7 s (retransmits_timed_out: 1 + 2 + 4 s)', () => {
+    // Arrange
+    const spec = {
+      stack: { synRetries: 2 },
+      faults: { partitions: [{ fromUs: 0, toUs: 1000 * SEC }] },
+      programs: [{ host: 'client', steps: ['socket s', 'connect s server 8848'] }],
+    };
+    // Act
+    const run = runConformance(spec);
+    // Assert: the count would allow 2 + 4 = 6 retransmissions, but at the timeout due at 7 s,
+    // 5 have gone out and the 7 s that 2 doubling timeouts from 1 s take have passed.
+    expect(run.wire({ time: true })).toEqual([
+      '0.000000 client > server [S] seq 0 mss 1460 (dropped)',
+      '1.000000 client > server [S] seq 0 mss 1460 (dropped)',
+      '2.000000 client > server [S] seq 0 mss 1460 (dropped)',
+      '3.000000 client > server [S] seq 0 mss 1460 (dropped)',
+      '4.000000 client > server [S] seq 0 mss 1460 (dropped)',
+      '5.000000 client > server [S] seq 0 mss 1460 (dropped)',
+    ]);
+    expect(run.results(0)).toEqual(['ok', 'ETIMEDOUT']);
+    expect(run.returnTimes(0)[1]).toBe(7 * SEC);
+  });
+
+  it('C1: with tcp_syn_linear_timeouts 0 the SYN backs off from the start: 1, 3, 7, 15, 31, 63 s, ETIMEDOUT at 127 s', () => {
+    // Arrange
+    const spec = {
+      stack: { synLinearTimeouts: 0 },
+      faults: { partitions: [{ fromUs: 0, toUs: 1000 * SEC }] },
+      programs: [{ host: 'client', steps: ['socket s', 'connect s server 8848'] }],
+    };
+    // Act
+    const run = runConformance(spec);
+    // Assert: as Linux did before tcp_syn_linear_timeouts existed.
+    expect(run.wire({ time: true }).map((line) => line.split(' ')[0])).toEqual(['0.000000', '1.000000', '3.000000', '7.000000', '15.000000', '31.000000', '63.000000']);
     expect(run.returnTimes(0)[1]).toBe(127 * SEC);
   });
 

@@ -168,7 +168,8 @@ describe('a new incarnation of a 4-tuple in TIME-WAIT', () => {
     const spec = reconnect({ isn: { kind: 'fixed', value: 1000 }, rfc1337: true, timestamps: 0 });
     // Act
     const run = runConformance(spec);
-    // Assert: SYN at 1, 2, 4, 8, 16, 32, 64 s after the reconnect (RTO doubling), each answered
+    // Assert: SYN at 1, 2, 3, 4, 5, 7, 11, 19, 35, 67 s after the reconnect (tcp_syn_linear_timeouts,
+    // then RTO doubling), each answered
     // with the old ACK, which the client resets. Linux tcp_timewait_state_process with
     // tcp_rfc1337 = 1 does not kill TIME-WAIT on the in-window RST but reschedules it, so
     // TIME-WAIT outlives the client's tcp_syn_retries and connect times out.
@@ -176,27 +177,35 @@ describe('a new incarnation of a 4-tuple in TIME-WAIT', () => {
     expect(syns.slice(1)).toEqual([
       '1.004000 client > server [S] seq 0 mss 1460',
       '2.004000 client > server [S] seq 0 mss 1460',
+      '3.004000 client > server [S] seq 0 mss 1460',
       '4.004000 client > server [S] seq 0 mss 1460',
+      '5.004000 client > server [S] seq 0 mss 1460',
+      '6.004000 client > server [S] seq 0 mss 1460',
       '8.004000 client > server [S] seq 0 mss 1460',
-      '16.004000 client > server [S] seq 0 mss 1460',
-      '32.004000 client > server [S] seq 0 mss 1460',
-      '64.004000 client > server [S] seq 0 mss 1460',
+      '12.004000 client > server [S] seq 0 mss 1460',
+      '20.004000 client > server [S] seq 0 mss 1460',
+      '36.004000 client > server [S] seq 0 mss 1460',
+      '68.004000 client > server [S] seq 0 mss 1460',
     ]);
-    expect(run.wire({ time: true, absolute: true }).filter((line) => line.startsWith('32.'))).toEqual([
-      '32.004000 client > server [S] seq 1000 mss 1460',
-      '32.005000 server > client [.] seq 1012 ack 1002',
-      '32.006000 client > server [R] seq 1002',
+    expect(run.wire({ time: true, absolute: true }).filter((line) => line.startsWith('36.'))).toEqual([
+      '36.004000 client > server [S] seq 1000 mss 1460',
+      '36.005000 server > client [.] seq 1012 ack 1002',
+      '36.006000 client > server [R] seq 1002',
     ]);
     expect(run.states({ time: true, causes: true, host: 'server' }).slice(4)).toEqual([
       '0.005000 server.8848 FIN-WAIT-2=>TIME-WAIT (rcv FIN)',
       '1.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
       '2.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '3.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
       '4.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '5.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '6.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
       '8.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
-      '16.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
-      '32.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
-      '64.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
-      '124.007000 server.8848 TIME-WAIT=>CLOSED (2MSL timeout)',
+      '12.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '20.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '36.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '68.007000 server.8848 TIME-WAIT restarted (rcv RST (tcp_rfc1337))',
+      '128.007000 server.8848 TIME-WAIT=>CLOSED (2MSL timeout)',
     ]);
     expect(run.calls(1).slice(10, 11)).toEqual(['connect(s2, server:8848) = ETIMEDOUT']);
   });

@@ -36,7 +36,10 @@ export const REPORTED_SYSCTLS = [
   'net.ipv4.tcp_rfc1337',
   'net.ipv4.ip_local_port_range',
   'net.ipv4.tcp_syn_retries',
+  'net.ipv4.tcp_syn_linear_timeouts',
   'net.ipv4.tcp_synack_retries',
+  'net.ipv4.tcp_abort_on_overflow',
+  'net.ipv4.tcp_early_retrans',
   'net.ipv4.tcp_retries2',
   'net.ipv4.tcp_invalid_ratelimit',
   'net.ipv4.tcp_rto_min_us',
@@ -132,27 +135,35 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
 
   // Stack settings: one namespace, one set of sysctls, so per-host values must agree.
   // The options the simulator's endpoints send, by default Linux's: timestamps and window
-  // scaling on; SACK never (src/tcp/tcb-options.ts), so tcp_sack 0.
+  // scaling on; SACK off unless the file asks for it (src/tcp/config.ts `sack`).
   const sysctls: Record<string, string | number> = {
     'net.ipv4.tcp_timestamps': LINUX_DEFAULTS.timestamps,
-    'net.ipv4.tcp_sack': 0,
+    'net.ipv4.tcp_sack': LINUX_DEFAULTS.sack ? 1 : 0,
     'net.ipv4.tcp_window_scaling': LINUX_DEFAULTS.windowScaling ? 1 : 0,
   };
   /** Sysctls still at the simulator's defaults, which a file's setting may replace. */
-  const defaultsSet: Record<string, true> = { 'net.ipv4.tcp_timestamps': true, 'net.ipv4.tcp_window_scaling': true };
+  const defaultsSet: Record<string, true> = { 'net.ipv4.tcp_timestamps': true, 'net.ipv4.tcp_sack': true, 'net.ipv4.tcp_window_scaling': true };
   const socketBuffers: Record<string, { rcvbuf?: number; sndbuf?: number }> = {};
   let loMtu = 1500;
   const stackOf = (i: number) => ({ ...scenario.stack, ...scenario.hosts[i]!.stack });
   const sysctlOf: Record<string, (v: number | boolean) => [string, string | number] | null> = {
     finWait2TimeoutUs: (v) => ['net.ipv4.tcp_fin_timeout', Math.max(1, Math.round((v as number) / 1e6))],
     synRetries: (v) => ['net.ipv4.tcp_syn_retries', v as number],
+    synLinearTimeouts: (v) => ['net.ipv4.tcp_syn_linear_timeouts', v as number],
     synAckRetries: (v) => ['net.ipv4.tcp_synack_retries', v as number],
+    abortOnOverflow: (v) => ['net.ipv4.tcp_abort_on_overflow', v ? 1 : 0],
+    sack: (v) => ['net.ipv4.tcp_sack', v ? 1 : 0],
+    earlyRetrans: (v) => ['net.ipv4.tcp_early_retrans', v as number],
     dataRetries: (v) => ['net.ipv4.tcp_retries2', v as number],
     rfc1337: (v) => ['net.ipv4.tcp_rfc1337', v ? 1 : 0],
     invalidRateLimitUs: (v) => ['net.ipv4.tcp_invalid_ratelimit', Math.round((v as number) / 1000)],
     rtoMinUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_rto_min_us') ? ['net.ipv4.tcp_rto_min_us', v as number] : null),
     timestamps: (v) => ['net.ipv4.tcp_timestamps', v as number],
     windowScaling: (v) => ['net.ipv4.tcp_window_scaling', v ? 1 : 0],
+    twReuse: (v) => ['net.ipv4.tcp_tw_reuse', v as number],
+    twReuseDelayUs: (v) => (existsSync('/proc/sys/net/ipv4/tcp_tw_reuse_delay') ? ['net.ipv4.tcp_tw_reuse_delay', Math.round((v as number) / 1000)] : null),
+    maxTwBuckets: (v) => ['net.ipv4.tcp_max_tw_buckets', v as number],
+    rmemMaxBytes: (v) => ['net.ipv4.tcp_rmem', `4096 131072 ${v as number}`],
   };
   const noSysctl: Record<string, string> = {
     mslUs: 'Linux has no MSL setting; its TIME-WAIT is fixed at 60 s (TCP_TIMEWAIT_LEN)',
@@ -160,8 +171,11 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
     rtoInitialUs: 'Linux\'s initial RTO is fixed at 1 s (TCP_TIMEOUT_INIT)',
     rtoMaxUs: 'Linux\'s maximum RTO (TCP_RTO_MAX, 120 s) is not set here',
     delayedAckUs: 'Linux\'s delayed ACK is its own (TCP_DELACK_MIN 40 ms, TCP_ATO_MIN); no sysctl',
+    jiffyUs: 'Linux\'s timer tick is its CONFIG_HZ, a build option (printed above); no sysctl',
     quickAcks: 'Linux\'s quick-ACK count is dynamic (tcp_incr_quickack: up to 16 segments, by receive window); no sysctl',
     isn: 'Linux picks ISNs by RFC 6528 (secure_tcp_seq); sequence numbers are compared relative to the ISN',
+    netCoreRmemMaxBytes: 'net.core.rmem_max is one value for the whole machine, not per network namespace; left as it is',
+    netCoreWmemMaxBytes: 'net.core.wmem_max is one value for the whole machine, not per network namespace; left as it is',
   };
   const seen = new Map<string, string>();
   scenario.hosts.forEach((host, i) => {
@@ -266,6 +280,24 @@ function simSchedule(scenario: ScenarioFile, sim: ScenarioResult): Map<string, {
   });
   starts.sort((a, b) => a.atUs - b.atUs || a.after - b.after || a.program - b.program);
   return new Map(starts.map((s, index) => [s.key, { index, atUs: s.atUs }]));
+}
+
+/**
+ * Each step's result as the call returned it. A send or a waiting recv is traced chunk by chunk
+ * as its bytes move (`recv 1448`, then `recv 3552`); the call returned their sum.
+ */
+export function simCallResults(sim: Pick<ScenarioResult, 'events'>): Map<string, string> {
+  const results = new Map<string, string>();
+  const bytes = new Map<string, number>();
+  for (const e of sim.events) {
+    if (e.type !== 'call') continue;
+    const key = `${e.host}/${e.step}`;
+    const chunk = /^(sent|recv) (\d+)$/.exec(e.result);
+    const summed = chunk !== null && (e.call.op === 'send' || e.call.op === 'recv');
+    if (summed) bytes.set(key, (bytes.get(key) ?? 0) + Number(chunk[2]));
+    results.set(key, summed ? `${chunk[1]} ${bytes.get(key)!}` : e.result);
+  }
+  return results;
 }
 
 /** Run the hosts' programs on this machine's kernel. Rejects with a message when the helper fails. */
@@ -472,8 +504,7 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
   }
   const kernelView = sideOf(kernel.packets, kernel.t0Us, hostOfIp, kernelCalls, kernelTw);
   // Simulator: the same view, from its own capture.
-  const simCalls = new Map<string, string>();
-  for (const e of sim.events) if (e.type === 'call') simCalls.set(`${e.host}/${e.step}`, e.result);
+  const simCalls = simCallResults(sim);
   for (const host of scenario.hosts) {
     host.script?.forEach((_, j) => {
       if (!simCalls.has(`${host.name}/${j}`)) simCalls.set(`${host.name}/${j}`, 'blocked');
@@ -485,15 +516,11 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
 
   const differences: Difference[] = [];
   const n = Math.max(kernelView.control.length, simView.control.length);
-  let firstControlDiff = -1;
-  for (let i = 0; i < n; i++) {
-    const k = kernelView.control[i]?.text;
-    const s = simView.control[i]?.text;
-    if (k !== s) {
-      firstControlDiff = i;
-      differences.push({ aspect: 'control', what: `control segment ${i + 1}: kernel ${k ?? '(none)'}, simulator ${s ?? '(none)'}` });
-      break;
-    }
+  const firstControlDiff = firstControlDifference(kernelView.control, simView.control);
+  if (firstControlDiff >= 0) {
+    const k = kernelView.control[firstControlDiff]?.text;
+    const s = simView.control[firstControlDiff]?.text;
+    differences.push({ aspect: 'control', what: `control segment ${firstControlDiff + 1}: kernel ${k ?? '(none)'}, simulator ${s ?? '(none)'}` });
   }
   const dataKeys = new Set([...kernelView.dataBytes.keys(), ...simView.dataBytes.keys()]);
   for (const key of dataKeys) {
@@ -536,6 +563,29 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
   return { kernel, kernelView, simView, differences, hz };
 }
 
+/**
+ * The first position where the two lists of control segments disagree, or -1. The simulator's
+ * side runs with every link delay 0, so segments it sends at one instant have no order Linux
+ * must keep: on loopback two timers due together (a SYN and a SYN,ACK both resent at 1 s, two
+ * FINs resent at one RTO) run in whichever order the timer wheel's bucket gives, and each answer
+ * follows its cause at once. So the segments of one simulator instant are compared as a multiset,
+ * against as many kernel segments in the same places; everything else keeps its order.
+ */
+export function firstControlDifference(kernel: readonly ControlSegment[], sim: readonly ControlSegment[]): number {
+  let i = 0;
+  while (i < sim.length) {
+    let end = i + 1;
+    while (end < sim.length && sim[end]!.atUs === sim[i]!.atUs) end++;
+    const simTexts = sim.slice(i, end).map((c) => c.text);
+    const kernelTexts = kernel.slice(i, end).map((c) => c.text);
+    if ([...simTexts].sort().join('\n') !== [...kernelTexts].sort().join('\n')) {
+      for (let j = i; j < end; j++) if (kernel[j]?.text !== sim[j]!.text) return j;
+    }
+    i = end;
+  }
+  return kernel.length > sim.length ? sim.length : -1;
+}
+
 function fmtMs(us: number): string {
   return `${(us / 1000).toFixed(3)} ms`;
 }
@@ -551,12 +601,15 @@ export function formatComparison(name: string, plan: KernelPlan, c: KernelCompar
   const width = Math.max(28, ...c.kernelView.control.map((s) => s.text.length)) + 12;
   lines.push('', 'control segments (relative seq/ack, PSH left out)', `  ${'#'.padStart(3)}  ${'kernel'.padEnd(width)}  simulator`);
   const n = Math.max(c.kernelView.control.length, c.simView.control.length);
+  const firstDiff = firstControlDifference(c.kernelView.control, c.simView.control);
   for (let i = 0; i < n; i++) {
     const k = c.kernelView.control[i];
     const s = c.simView.control[i];
     const kt = k === undefined ? '' : `${fmtMs(k.atUs).padStart(11)} ${k.text}`;
     const st = s === undefined ? '' : `${fmtMs(s.atUs).padStart(11)} ${s.text}`;
-    lines.push(`${k?.text === s?.text ? ' ' : '!'} ${String(i + 1).padStart(3)}  ${kt.padEnd(width)}  ${st}`);
+    // A row differs from the first control difference on; rows of one instant reordered before it agree.
+    const differs = firstDiff >= 0 && i >= firstDiff;
+    lines.push(`${differs ? '!' : k?.text === s?.text ? ' ' : '~'} ${String(i + 1).padStart(3)}  ${kt.padEnd(width)}  ${st}`);
   }
   lines.push('', 'data bytes per direction');
   for (const key of new Set([...c.kernelView.dataBytes.keys(), ...c.simView.dataBytes.keys()])) {

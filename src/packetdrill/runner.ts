@@ -22,6 +22,7 @@ import type { StackConfig } from '../tcp/config.js';
 import { ACK, FIN, PSH, RST, SYN, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import { Host } from '../tcp/host.js';
+import { unansweredSynSchedule } from '../tcp/tcb-timers.js';
 import type { Stack } from '../tcp/stack.js';
 import { monitorInProfile } from '../check/profiles.js';
 import type { Errno } from '../tcp/tcb.js';
@@ -49,8 +50,12 @@ const BLOCKING_GRACE_US = 1_000_000;
 const DRAIN_US = 300_000_000;
 const MAX_EVENTS = 2_000_000;
 
-/** TCP options the simulator puts on segments, and reads from them. i10's work adds to this. */
-const MODELLED_OPTIONS: ReadonlySet<TcpOptionSpec['kind']> = new Set(['mss']);
+/**
+ * Options a segment carries (src/tcp/segment.ts): the runner injects them and checks them, kind
+ * by kind in wire order, as packetdrill's verify_outbound_live_tcp_options does. SACK blocks
+ * and options by other names (FO, md5…) are refused by name.
+ */
+const SACK_NOT_OFFERED = 'option sackOK not modelled: the stack does not offer SACK (its sack setting, Linux tcp_sack, is off; tcb-options.ts)';
 
 /** One change to the injected packets (fuzz.ts draws and shrinks them). Indexes count inbound lines. */
 export type Perturbation =
@@ -155,8 +160,10 @@ class ScriptRun {
   // The connection the script talks about.
   private peerPort = PEER_PORT;
   private hostPort = SCRIPT_PORT;
-  private peerWscale = -1;
-  private hostOffersWscale = false;
+  // TS val mapping (run_packet.c map_outbound_live_packet, map_inbound_packet): each outbound
+  // line's script TSval → the live one; the first pair is the baseline for the rest.
+  private readonly tsValLive = new Map<number, number>();
+  private firstTs: { script: number; live: number } | null = null;
   private inboundIndex = 0;
   private readonly fuzzing: boolean;
   private readonly perturbations: readonly Perturbation[];
@@ -232,10 +239,12 @@ class ScriptRun {
         mslUs: stack.mslUs,
         expectedTimeWaitUs: 2 * stack.mslUs,
         delayedAckUs: stack.delayedAckUs,
+        jiffyUs: stack.jiffyUs,
         cleanNetwork: !this.fuzzing,
         staleSegmentsImpossible: false,
         rfc1337: stack.rfc1337,
         synRetries: stack.synRetries,
+        synsBeforeTimeout: unansweredSynSchedule(stack).synTimesUs.length,
         hostIps: new Map([['host', HOST_IP]]),
         ephemeralPortMin: stack.ephemeralPortMin,
         ephemeralPortMax: stack.ephemeralPortMax,
@@ -353,27 +362,13 @@ class ScriptRun {
     const flags = this.flagBits(event, packet);
     if (flags === null) return null;
     if (packet.window === undefined) this.stop(event, 'an inbound packet needs a window (win N)', false);
-    let mss = 0;
-    for (const option of packet.options === 'any' ? [] : (packet.options ?? [])) {
-      if (option.kind === 'mss') mss = option.value;
-      else if (option.kind === 'wscale') this.peerWscale = option.value;
-      else if (option.kind === 'sack') this.unmodelled(this.where(event), 'option sack blocks not modelled');
-      else if (option.kind === 'other') this.unmodelled(this.where(event), `option ${option.name} not modelled`);
-      else if (option.kind !== 'nop' && option.kind !== 'eol') this.noteOnce(`inbound option ${option.kind} dropped (not modelled)`);
-    }
     if (packet.options === 'any') this.stop(event, 'an inbound packet cannot have <...> options', false);
+    const options = this.inboundOptions(event, packet, flags);
     if (packet.urgent !== undefined) this.unmodelled(this.where(event), 'urgent data (urg) not modelled');
     const syn = (flags & SYN) !== 0;
     if (syn) this.peerIsn = packet.seqStart >>> 0;
     const seq = syn ? packet.seqStart : packet.seqStart + this.peerIsn;
     const ack = packet.ack === undefined ? this.hostIsn : packet.ack + this.hostIsn - (syn ? this.scriptHostIsn : 0);
-    let windowBytes = packet.window!;
-    if (!syn && this.peerWscale > 0 && this.hostOffersWscale) {
-      // No window scaling in the simulator: the peer's scaled window in bytes, as the host would
-      // read it with scaling (packetdrill-subset.md §3), at most the 16-bit field.
-      windowBytes = Math.min(65535, windowBytes * 2 ** this.peerWscale);
-      this.noteOnce(`inbound windows multiplied by 2^${this.peerWscale} (the peer's wscale; the simulator has no window scaling)`);
-    }
     return {
       srcPort: this.peerPort,
       dstIp: HOST_IP,
@@ -381,10 +376,61 @@ class ScriptRun {
       seq: seq >>> 0,
       ack: ack >>> 0,
       flags,
-      window: windowBytes,
-      mss,
+      // The field as written: the host scales it by the peer's wscale once both SYNs carried one (tcb-options.ts).
+      window: packet.window!,
+      ...options,
       payload: new Uint8Array(packet.payloadBytes),
     };
+  }
+
+  /**
+   * The options of an inbound line, carried on the segment. nop and eol are padding (a Segment
+   * keeps options as fields; the pcap writes them in Linux's order). TS val is the peer's own
+   * clock and goes as written; TS ecr on a segment with ACK names one of the host's TSvals in
+   * script space and is mapped to the live one (packetdrill map_inbound_packet): exactly, when an
+   * outbound line showed that script TSval, else, with --tcp_ts_ecr_scaled, by the offset of the
+   * first outbound TS; otherwise packetdrill gives up, and so do we.
+   */
+  private inboundOptions(event: ScriptEvent, packet: PacketSpec, flags: number): { mss: number; wscale: number; sackOk: boolean; tsVal: number; tsEcr: number } {
+    const out = { mss: 0, wscale: -1, sackOk: false, tsVal: -1, tsEcr: 0 };
+    for (const option of packet.options === 'any' ? [] : (packet.options ?? [])) {
+      switch (option.kind) {
+        case 'mss':
+          out.mss = option.value;
+          break;
+        case 'wscale':
+          out.wscale = option.value;
+          break;
+        case 'sackOK':
+          // RFC 2018 §2: the peer may send SACK blocks only if we offer sackOK too; we do not.
+          out.sackOk = true;
+          this.noteOnce('inbound sackOK carried; the host does not offer SACK, so none is negotiated');
+          break;
+        case 'TS': {
+          out.tsVal = option.val >>> 0;
+          out.tsEcr = option.ecr >>> 0;
+          if (flags & ACK) out.tsEcr = this.liveTsEcr(event, option.ecr >>> 0);
+          break;
+        }
+        case 'sack':
+          this.unmodelled(this.where(event), 'option sack blocks not modelled');
+          break;
+        case 'other':
+          this.unmodelled(this.where(event), `option ${option.name} not modelled`);
+          break;
+        case 'nop':
+        case 'eol':
+          break;
+      }
+    }
+    return out;
+  }
+
+  private liveTsEcr(event: ScriptEvent, scriptEcr: number): number {
+    const exact = this.tsValLive.get(scriptEcr);
+    if (exact !== undefined) return exact;
+    if (this.settings.tsEcrScaled && this.firstTs !== null) return (scriptEcr - this.firstTs.script + this.firstTs.live) >>> 0;
+    this.stop(event, `unable to infer live TS ecr for script TS ecr ${scriptEcr}; no matching or preceding outbound TS val`, false);
   }
 
   private outboundLine(event: ScriptEvent, packet: PacketSpec, window: { startUs: number; endUs: number; any: boolean }): void {
@@ -413,7 +459,7 @@ class ScriptRun {
       lastAtUs = next.atUs;
     }
     this.learnFromOutbound(joined, packet);
-    const difference = this.compareOutbound(event, packet, joined);
+    const difference = this.compareOutbound(event, packet, joined, window.startUs);
     if (difference !== null) this.expectation(event, `${difference}\n  script packet: ${seconds(window.startUs)} ${describeScriptPacket(packet)}\n  actual packet: ${seconds(first.atUs)} ${this.describeLive(joined)}`, first.atUs);
     else if (!window.any) this.checkTime(event, 'outbound packet', window.startUs, window.endUs, first.atUs);
     this.finishEvent(window.startUs, Math.max(lastAtUs, this.world.nowUs > lastAtUs ? lastAtUs : this.world.nowUs));
@@ -439,9 +485,12 @@ class ScriptRun {
 
   /** The host's ISN and the connection's ports, from its first segments. */
   private learnFromOutbound(seg: Segment, packet: PacketSpec): void {
-    if (seg.flags & SYN) {
-      this.scriptHostIsn = packet.seqStart >>> 0;
-      this.hostOffersWscale = packet.options === 'any' || (packet.options ?? []).some((o) => o.kind === 'wscale');
+    if (seg.flags & SYN) this.scriptHostIsn = packet.seqStart >>> 0;
+    // The TS val mapping, remembered before the line is checked (map_outbound_live_packet).
+    const scriptTs = packet.options === 'any' ? undefined : packet.options?.find((o) => o.kind === 'TS');
+    if (scriptTs !== undefined && scriptTs.kind === 'TS' && seg.tsVal >= 0) {
+      this.tsValLive.set(scriptTs.val >>> 0, seg.tsVal);
+      if (this.firstTs === null) this.firstTs = { script: scriptTs.val >>> 0, live: seg.tsVal };
     }
     if (seg.dstIp === PEER_IP && !(seg.flags & RST)) {
       this.peerPort = seg.dstPort;
@@ -450,7 +499,7 @@ class ScriptRun {
   }
 
   /** null when the live segment matches the line; else packetdrill's kind of message. */
-  private compareOutbound(event: ScriptEvent, packet: PacketSpec, seg: Segment): string | null {
+  private compareOutbound(event: ScriptEvent, packet: PacketSpec, seg: Segment, expectedUs: number): string | null {
     if (packet.unmodelled.length > 0) return `${packet.unmodelled[0]} expected, but the simulator never sends it`;
     const expectedFlags = this.flagBits(event, packet, true);
     if (expectedFlags === null) return `flags ${packet.flagText} expected, but the simulator never sets ${packet.flagText.replace(/[SFRP.-]/g, '')}`;
@@ -465,21 +514,54 @@ class ScriptRun {
       if (scriptAck !== packet.ack >>> 0) return `live packet field tcp_ack_seq: expected: ${packet.ack} vs actual: ${scriptAck}`;
     }
     if (packet.window !== undefined && seg.window !== packet.window) return `live packet field tcp_window: expected: ${packet.window} vs actual: ${seg.window}`;
-    return this.compareOptions(packet, seg);
+    return this.compareOptions(event, packet, seg, expectedUs);
   }
 
-  private compareOptions(packet: PacketSpec, seg: Segment): string | null {
+  /**
+   * packetdrill's verify_outbound_live_tcp_options: `<...>` checks nothing; otherwise the live
+   * options and the script's go kind by kind in order, nop and eol by kind only, mss and wscale
+   * by value, TS val (in script space: the first outbound TS is the baseline) only with
+   * --tcp_ts_tick_usecs and within max(tolerance, 12.5 % of the time since the script began);
+   * TS ecr is never checked on outbound packets. No option list means no options.
+   */
+  private compareOptions(event: ScriptEvent, packet: PacketSpec, seg: Segment, expectedUs: number): string | null {
     if (packet.options === 'any') return null;
-    const live = liveOptionsOf(seg);
-    const expected = packet.options ?? [];
-    const notChecked = expected.filter((o) => !MODELLED_OPTIONS.has(o.kind) && o.kind !== 'nop' && o.kind !== 'eol');
-    for (const o of notChecked) this.noteOnce(`outbound option ${o.kind === 'other' ? o.name : o.kind} not checked (the simulator does not send it)`);
-    const modelledExpected = expected.filter((o) => MODELLED_OPTIONS.has(o.kind));
+    let live = liveOptionsOf(seg);
+    let expected = packet.options ?? [];
+    const other = expected.find((o) => o.kind === 'other' || o.kind === 'sack');
+    if (other !== undefined) this.unmodelled(this.where(event), other.kind === 'sack' ? 'option sack blocks not modelled' : `option ${other.name} not modelled`);
+    if (expected.some((o) => o.kind === 'sackOK') && !seg.sackOk && !this.world.stack.sack) {
+      // The host never offers SACK: a line that expects sackOK is refused, or, with --lenient,
+      // checked without sackOK and without the nops that pad it (Linux writes nop,nop before TS
+      // without SACK, sackOK beside it with).
+      this.unmodelled(this.where(event), SACK_NOT_OFFERED, '; the rest of the line is checked without sackOK and its nop padding');
+      const kept = (o: TcpOptionSpec) => o.kind !== 'sackOK' && o.kind !== 'nop' && o.kind !== 'eol';
+      expected = expected.filter(kept);
+      live = live.filter(kept);
+    }
     const text = (list: readonly TcpOptionSpec[]) => (list.length === 0 ? 'none' : `<${list.map(describeOption).join(',')}>`);
-    if (modelledExpected.length !== live.length || modelledExpected.some((o, i) => describeOption(o) !== describeOption(live[i]!))) {
-      return `live packet tcp options: expected: ${text(modelledExpected)} vs actual: ${text(live)}`;
+    const mismatch = `live packet tcp options: expected: ${text(expected)} vs actual: ${text(live.map((o) => this.inScriptSpace(o)))}`;
+    if (expected.length !== live.length) return mismatch;
+    for (let i = 0; i < expected.length; i++) {
+      const want = expected[i]!;
+      const got = live[i]!;
+      if (want.kind !== got.kind) return mismatch;
+      if ((want.kind === 'mss' || want.kind === 'wscale') && want.value !== (got as { value: number }).value) return mismatch;
+      if (want.kind === 'TS' && got.kind === 'TS' && this.settings.tsTickUs > 0) {
+        const scriptVal = (this.inScriptSpace(got) as { val: number }).val;
+        const deltaUs = Math.abs((scriptVal - want.val) | 0) * this.settings.tsTickUs;
+        const sinceStartUs = expectedUs;
+        const toleranceUs = this.options.exact === true ? 0 : Math.max(this.settings.toleranceUs, Math.floor(0.125 * sinceStartUs));
+        if (deltaUs > toleranceUs) return `bad outbound TCP timestamp value, tolerance ${toleranceUs}: expected TS val ${want.val} vs actual ${scriptVal}`;
+      }
     }
     return null;
+  }
+
+  /** A live TS option as the script would write it: TSval relative to the first outbound TS (map_outbound_live_packet). */
+  private inScriptSpace(option: TcpOptionSpec): TcpOptionSpec {
+    if (option.kind !== 'TS' || this.firstTs === null) return option;
+    return { kind: 'TS', val: (this.firstTs.script + (option.val - this.firstTs.live)) >>> 0, ecr: option.ecr };
   }
 
   // -------------------------------------------------------------------------------------
@@ -685,9 +767,9 @@ class ScriptRun {
   }
 
   /** Something the simulator does not model: refused by name, or skipped with --lenient. */
-  private unmodelled(where: { line: number; source: string; atUs: number }, reason: string): void {
+  private unmodelled(where: { line: number; source: string; atUs: number }, reason: string, lenientNote?: string): void {
     if (this.options.lenient === true) {
-      this.skipped.push(`line ${where.line}: ${reason} (skipped: ${where.source})`);
+      this.skipped.push(lenientNote !== undefined ? `line ${where.line}: ${reason}${lenientNote} (${where.source})` : `line ${where.line}: ${reason} (skipped: ${where.source})`);
       return;
     }
     throw new Stop({ ...where, message: `not interpretable: ${reason}` }, true);
@@ -798,6 +880,13 @@ class CallExecutor {
           run.traceCall({ op: 'setsockopt', sock: name, option: 'SO_LINGER', onoff, lingerSec }, fd, r.ok ? 'ok' : r.errno);
           return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
         }
+        if (option === 'SO_RCVBUF' || option === 'SO_SNDBUF') {
+          const value = argNumber(firstItem(args[3]));
+          if (!Number.isInteger(value)) run.fail(event, `setsockopt ${option} needs a number of bytes, got ${describeExpr(args[3])}`);
+          const r = host.setsockopt(fd, { name: option, value });
+          run.traceCall({ op: 'setsockopt', sock: name, option, value }, fd, r.ok ? 'ok' : r.errno);
+          return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
+        }
         if (option === 'TCP_NODELAY') {
           // The host sends at once already (no Nagle): TCP_NODELAY changes nothing here.
           return { value: 0 };
@@ -808,7 +897,7 @@ class CallExecutor {
       case 'getsockopt': {
         const fd = run.liveFd(event, args[0]);
         const option = symbolName(args[2]);
-        if (option !== 'SO_ERROR' && option !== 'SO_REUSEADDR' && option !== 'SO_TYPE') {
+        if (option !== 'SO_ERROR' && option !== 'SO_REUSEADDR' && option !== 'SO_TYPE' && option !== 'SO_RCVBUF' && option !== 'SO_SNDBUF') {
           run.refuse(event, `getsockopt ${option} not modelled`);
           return { value: 0 };
         }
@@ -980,13 +1069,25 @@ function isInbound(event: ScriptEvent): boolean {
 }
 
 /**
- * The options on a live segment, as a list in wire order. Today only MSS is on a Segment;
- * when the segment carries an option list (i10's timestamps, wscale, sackOK), read it here and
- * add the kinds to MODELLED_OPTIONS.
+ * The options on a live segment, as a list in the order Linux's tcp_options_write puts them on
+ * the wire (and src/tcp/wire.ts writes them): mss; sackOK beside TS, or nop,nop before TS, or
+ * nop,nop,sackOK without TS; nop,wscale.
  */
 export function liveOptionsOf(seg: Segment): TcpOptionSpec[] {
-  return seg.mss > 0 ? [{ kind: 'mss', value: seg.mss }] : [];
+  const list: TcpOptionSpec[] = [];
+  if (seg.mss > 0) list.push({ kind: 'mss', value: seg.mss });
+  if (seg.tsVal >= 0) {
+    if (seg.sackOk) list.push({ kind: 'sackOK' });
+    else list.push(NOP, NOP);
+    list.push({ kind: 'TS', val: seg.tsVal, ecr: seg.tsEcr });
+  } else if (seg.sackOk) {
+    list.push(NOP, NOP, { kind: 'sackOK' });
+  }
+  if (seg.wscale >= 0) list.push(NOP, { kind: 'wscale', value: seg.wscale });
+  return list;
 }
+
+const NOP: TcpOptionSpec = Object.freeze({ kind: 'nop' });
 
 function describeOption(option: TcpOptionSpec): string {
   switch (option.kind) {

@@ -18,6 +18,10 @@ export interface ScriptSettings {
   connectPort: number;
   /** timewait's --remote_port (not packetdrill's): the peer's port for connections it opens. */
   remotePort: number;
+  /** packetdrill's --tcp_ts_tick_usecs (default 0): µs per outbound TS val tick; 0 checks no TS val. */
+  tsTickUs: number;
+  /** packetdrill's --tcp_ts_ecr_scaled: an inbound TS ecr no outbound line showed is mapped by the first TS's offset. */
+  tsEcrScaled: boolean;
   stack: Partial<StackConfig>;
   /** What was read and set aside, for the run's notes. */
   readonly notes: string[];
@@ -42,6 +46,19 @@ const MAPPED: Readonly<Record<string, (value: string, stack: Partial<StackConfig
     if (parts.length !== 3) return `expected three numbers, got "${v}"`;
     return integer(parts[1]!, (n) => ((s as { sendBufferBytes: number }).sendBufferBytes = n));
   },
+  // tcp_rmem[2] is the most a receive buffer may grow to, which sets the window scale offered
+  // (tcp_select_initial_window).
+  tcp_rmem: (v, s) => {
+    const parts = v.trim().split(/\s+/);
+    if (parts.length !== 3) return `expected three numbers, got "${v}"`;
+    return integer(parts[2]!, (n) => ((s as { rmemMaxBytes: number }).rmemMaxBytes = n));
+  },
+  tcp_timestamps: (v, s) =>
+    integer(v, (n) => {
+      if (n > 2) throw new SettingsError(`sysctl tcp_timestamps must be 0, 1 or 2, got ${n}`);
+      (s as { timestamps: number }).timestamps = n;
+    }),
+  tcp_window_scaling: (v, s) => integer(v, (n) => ((s as { windowScaling: boolean }).windowScaling = n !== 0)),
   ip_local_port_range: (v, s) => {
     const parts = v.trim().split(/\s+/).map(Number);
     if (parts.length !== 2 || !parts.every(Number.isInteger)) return `expected two port numbers, got "${v}"`;
@@ -53,10 +70,8 @@ const MAPPED: Readonly<Record<string, (value: string, stack: Partial<StackConfig
 
 /** Sysctls read and ignored, with why: they change how fast bytes move, not the lifecycle. */
 const IGNORED: Readonly<Record<string, string>> = {
-  tcp_rmem: 'no window scaling: the receive buffer stays 65,535 bytes',
-  tcp_timestamps: 'timestamps not modelled',
   tcp_frto: 'F-RTO not modelled',
-  tcp_sack: 'SACK not modelled',
+  tcp_sack: 'SACK is not offered (the stack\'s sack setting stays off until SACK blocks are modelled): a line expecting sackOK is refused',
   tcp_dsack: 'SACK not modelled',
   tcp_fack: 'SACK not modelled',
   tcp_reordering: 'fast retransmit not modelled',
@@ -110,7 +125,6 @@ const HEADER_IGNORED: Readonly<Record<string, string>> = {
   remote_ip: 'the peer is 192.0.2.1',
   psp_udp_port: 'PSP not modelled',
   strict_segments: 'outbound segments are joined only to reach the expected length',
-  tcp_ts_tick_usecs: 'timestamps not modelled: TS values are not checked',
   non_fatal: 'every difference is reported',
 };
 
@@ -119,7 +133,7 @@ export class SettingsError extends Error {
 }
 
 export function newSettings(): ScriptSettings {
-  return { toleranceUs: DEFAULT_TOLERANCE_US, bindPort: 8080, connectPort: 8080, remotePort: 40_000, stack: {}, notes: [] };
+  return { toleranceUs: DEFAULT_TOLERANCE_US, bindPort: 8080, connectPort: 8080, remotePort: 40_000, tsTickUs: 0, tsEcrScaled: false, stack: {}, notes: [] };
 }
 
 export function applyHeaderOption(settings: ScriptSettings, name: string, value: string | null): void {
@@ -135,6 +149,17 @@ export function applyHeaderOption(settings: ScriptSettings, name: string, value:
     if (name === 'bind_port') settings.bindPort = n;
     else if (name === 'connect_port') settings.connectPort = n;
     else settings.remotePort = n;
+    return;
+  }
+  if (name === 'tcp_ts_tick_usecs') {
+    const n = Number(value);
+    if (value === null || !Number.isInteger(n) || n < 0) throw new SettingsError(`--tcp_ts_tick_usecs needs a non-negative integer, got ${value ?? 'nothing'}`);
+    settings.tsTickUs = n;
+    return;
+  }
+  if (name === 'tcp_ts_ecr_scaled') {
+    if (value !== null) throw new SettingsError(`--tcp_ts_ecr_scaled takes no value, got ${value}`);
+    settings.tsEcrScaled = true;
     return;
   }
   const why = HEADER_IGNORED[name];
@@ -153,7 +178,7 @@ export function applyCommand(settings: ScriptSettings, text: string): string | n
     if (line === '') continue;
     if (/(^|\/)defaults\.sh$/.test(line)) {
       for (const [name, value] of DEFAULTS_SH) applySysctl(settings, name, value);
-      settings.notes.push('defaults.sh: sysctls mapped to stack settings (synRetries 5, synAckRetries 5, sendBufferBytes 262144); the rest ignored (timestamps, SACK, TLP/RACK, congestion control, pacing, ECN, TFO not modelled)');
+      settings.notes.push('defaults.sh: sysctls mapped to stack settings (synRetries 5, synAckRetries 5, sendBufferBytes 262144, rmemMaxBytes 15728640, timestamps 1); the rest ignored (SACK, TLP/RACK, congestion control, pacing, ECN, TFO not modelled)');
       continue;
     }
     if (/sysctl_restore_.*\.sh$/.test(line)) continue;

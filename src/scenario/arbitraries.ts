@@ -44,7 +44,16 @@ export interface RunShape {
   readonly linuxKnobs?: boolean;
   /** In some runs, the first connection's server crashes at a drawn moment of its life (`crashAfterUs`). */
   readonly midLifeCrash?: boolean;
+  /**
+   * In some runs, the connections carry no data in one direction or in both (0-byte request,
+   * response or both): a FIN then arrives before any data, and Linux ACKs it at once
+   * (icsk_ack.ato is 0 until data arrives), so even a prompt passive close takes four segments.
+   */
+  readonly noData?: boolean;
 }
+
+/** Which directions of a run's connections carry no data (`noData`). */
+export type NoDataDirections = 'request' | 'response' | 'both';
 
 const TWO_TO_32 = 2 ** 32;
 
@@ -116,6 +125,7 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
     ...(shape.smallBuffers === true ? { smallBuffer: fc.option(fc.integer({ min: 256, max: 2_048 }), { freq: 3 }) } : {}),
     ...(shape.linuxKnobs === true ? { linuxKnobs: linuxKnobsArb() } : {}),
     ...(shape.midLifeCrash === true ? { crashAfterUs: crashMomentArb() } : {}),
+    ...(shape.noData === true ? { noData: fc.option(fc.constantFrom<NoDataDirections>('request', 'response', 'both'), { freq: 3 }) } : {}),
   };
   return fc
     .record({
@@ -132,12 +142,20 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
           ? fc.constant(CLEAN_PLAN)
           : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs, ...(shape.oldDuplicateDelayUsMax !== undefined ? { oldDuplicateDelayUsMax: shape.oldDuplicateDelayUsMax } : {}) }),
     })
-    .map(({ connections, wrapBelowUs, smallBuffer, linuxKnobs, crashAfterUs, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null; linuxKnobs?: LinuxKnobs; crashAfterUs?: number | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337' | 'crashAfterUs'>) => {
-      const placed = connections.map((c) => ({ ...c, client: c.client % base.clients, server: c.server % base.servers }));
+    .map(({ connections, wrapBelowUs, smallBuffer, noData, linuxKnobs, crashAfterUs, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null; noData?: NoDataDirections | null; linuxKnobs?: LinuxKnobs; crashAfterUs?: number | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337' | 'crashAfterUs'>) => {
+      const silentRequest = noData === 'request' || noData === 'both';
+      const silentResponse = noData === 'response' || noData === 'both';
+      const placed = connections.map((c) => ({
+        ...c,
+        client: c.client % base.clients,
+        server: c.server % base.servers,
+        ...(silentRequest ? { requestBytes: 0 } : {}),
+        ...(silentResponse ? { responseBytes: 0 } : {}),
+      }));
       // A crash takes every connection of the host with it; keep crash runs to one connection.
       const crash = placed.find((c) => c.closeOrder === 'crash-server' || c.closeOrder === 'unreachable');
       const single = (c: ConnectionSpec) => (ONE_INCARNATION.has(c.closeOrder) ? { ...c, incarnations: 1 } : c);
-      const midLife = crashAfterUs !== undefined && crashAfterUs !== null ? { crashAfterUs } : {};
+      const midLife = crashAfterUs !== undefined && crashAfterUs !== null ? { crashAfterUs: crashAfterUsOf(crashAfterUs, placed[0]!, faultsEndUs) } : {};
       const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : 'crashAfterUs' in midLife ? [single(placed[0]!)] : placed.map(single);
       // An ISN just below 2^32 (every connection the same one: only where each 4-tuple is used once).
       const wrap = wrapBelowUs !== undefined && wrapBelowUs !== null ? { isn: 'fixed' as const, fixedIsn: TWO_TO_32 - wrapBelowUs } : {};
@@ -187,14 +205,22 @@ function linuxKnobsOf(knobs: LinuxKnobs | undefined): Partial<RunSpec> {
   };
 }
 
+/** A crash moment from this mark on means "this long after simultaneous closes begin" (`crashAfterUsOf`). */
+const AT_SETTLE_MARK_US = 1_000_000 * MS;
+
 /**
  * When the first connection's server crashes, in two runs of three: early (the handshake,
  * SYN-RECEIVED), through the exchange and a prompt close (LAST-ACK lasts one round trip), up to
- * TIME-WAIT (seconds), and around the moment simultaneous closes start (a second after faults
- * stop at 8 s, when both FINs cross: CLOSING). So every state a server passes through is hit by
- * some run, counted as `crash:<state>` in the coverage report.
+ * TIME-WAIT (seconds), and just after simultaneous closes begin (a second after faults stop,
+ * when both FINs cross: CLOSING, one round trip long). So every state a server passes through is
+ * hit by some run, counted as `crash:<state>` in the coverage report.
  */
 function crashMomentArb(): fc.Arbitrary<number | null> {
   const within = (min: number, max: number) => fc.integer({ min, max });
-  return fc.option(fc.oneof(within(0, 20 * MS), within(0, 300 * MS), within(0, 1_500 * MS), within(0, 6_000 * MS), within(8_500 * MS, 9_200 * MS)), { freq: 2 });
+  return fc.option(fc.oneof(within(0, 20 * MS), within(0, 300 * MS), within(0, 1_500 * MS), within(0, 6_000 * MS), within(AT_SETTLE_MARK_US, AT_SETTLE_MARK_US + 60 * MS)), { freq: 3 });
+}
+
+/** The drawn moment as time after the first connection starts; simultaneous closes begin a second after the faults end (build.ts). */
+function crashAfterUsOf(drawn: number, first: ConnectionSpec, faultsEndUs: number): number {
+  return drawn < AT_SETTLE_MARK_US ? drawn : Math.max(0, faultsEndUs + 1_000 * MS - first.startUs) + (drawn - AT_SETTLE_MARK_US);
 }

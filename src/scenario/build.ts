@@ -132,6 +132,8 @@ function linkFor(plan: FaultPlan, direction: 'to-server' | 'to-client'): LinkFau
 }
 
 const step = (call: ProgramStep['call']): ProgramStep => ({ call });
+const sendSteps = (bytes: number): ProgramStep[] => (bytes > 0 ? [step({ op: 'send', sock: 'conn', bytes })] : []);
+const recvSteps = (bytes: number): ProgramStep[] => (bytes > 0 ? [step({ op: 'recv', sock: 'conn', bytes })] : []);
 
 /**
  * The two programs of one connection spec, over all its incarnations. Aborts happen only
@@ -172,66 +174,68 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
     client.push(step({ op: 'connect', sock: 'conn', host: serverName, port }));
     server.push(step({ op: 'accept', sock: 'listener', as: 'conn' }));
     const passiveWait: ProgramStep[] = c.passiveCloseDelayUs > 0 ? [step({ op: 'sleep', us: c.passiveCloseDelayUs })] : [];
-    const request = step({ op: 'send', sock: 'conn', bytes: c.requestBytes });
-    const readRequest = step({ op: 'recv', sock: 'conn', bytes: c.requestBytes });
-    const response = step({ op: 'send', sock: 'conn', bytes: c.responseBytes });
-    const readResponse = step({ op: 'recv', sock: 'conn', bytes: c.responseBytes });
+    // A direction with 0 bytes carries no data at all: its receiver sees only the FIN, which
+    // Linux ACKs at once (delayed-ACK timeout 0 before any data; tcb-receive.ts scheduleAck).
+    const request = sendSteps(c.requestBytes);
+    const readRequest = recvSteps(c.requestBytes);
+    const response = sendSteps(c.responseBytes);
+    const readResponse = recvSteps(c.responseBytes);
     const untilEof = step({ op: 'recv-until-eof', sock: 'conn' });
     const close = step({ op: 'close', sock: 'conn' });
     switch (c.closeOrder) {
       case 'client-first':
-        client.push(request, readResponse, close);
-        server.push(readRequest, response, untilEof, ...passiveWait, close);
+        client.push(...request, ...readResponse, close);
+        server.push(...readRequest, ...response, untilEof, ...passiveWait, close);
         break;
       case 'server-first':
-        client.push(request, readResponse, untilEof, ...passiveWait, close);
-        server.push(readRequest, response, close);
+        client.push(...request, ...readResponse, untilEof, ...passiveWait, close);
+        server.push(...readRequest, ...response, close);
         break;
       case 'simultaneous': {
         const together = step({ op: 'sleep-until', atUs: settleUs + k * (c.gapUs + 2 * SECOND_US) });
-        client.push(request, readResponse, together, close);
-        server.push(readRequest, response, together, close);
+        client.push(...request, ...readResponse, together, close);
+        server.push(...readRequest, ...response, together, close);
         break;
       }
       case 'half-close':
         // C6: the client's FIN goes first; the server's answer still flows back to it.
-        client.push(request, step({ op: 'shutdown', sock: 'conn', how: 'SHUT_WR' }), untilEof, close);
-        server.push(step({ op: 'recv-until-eof', sock: 'conn' }), response, ...passiveWait, close);
+        client.push(...request, step({ op: 'shutdown', sock: 'conn', how: 'SHUT_WR' }), untilEof, close);
+        server.push(step({ op: 'recv-until-eof', sock: 'conn' }), ...response, ...passiveWait, close);
         break;
       case 'silent-peer':
         // The client's FIN-WAIT-2 is orphaned and times out; the server's FIN, long after, meets a reset.
-        client.push(request, readResponse, close);
-        server.push(readRequest, response, untilEof, step({ op: 'sleep', us: SILENT_PEER_WAIT_US }), close);
+        client.push(...request, ...readResponse, close);
+        server.push(...readRequest, ...response, untilEof, step({ op: 'sleep', us: SILENT_PEER_WAIT_US }), close);
         break;
       case 'abort-client':
-        client.push(request, readResponse, step({ op: 'sleep-until', atUs: settleUs }), close);
-        server.push(readRequest, response, untilEof, close);
+        client.push(...request, ...readResponse, step({ op: 'sleep-until', atUs: settleUs }), close);
+        server.push(...readRequest, ...response, untilEof, close);
         break;
       case 'abort-server':
-        client.push(request, readResponse, close);
-        server.push(readRequest, response, untilEof, step({ op: 'sleep-until', atUs: settleUs }), close);
+        client.push(...request, ...readResponse, close);
+        server.push(...readRequest, ...response, untilEof, step({ op: 'sleep-until', atUs: settleUs }), close);
         break;
       case 'abort-reconnect':
         // No waiting for the faults to stop: the abort and the new incarnation come at once.
         client.push(
           step({ op: 'setsockopt', sock: 'conn', option: 'SO_LINGER', onoff: true, lingerSec: 0 }),
-          request,
-          readResponse,
+          ...request,
+          ...readResponse,
           close,
         );
-        server.push(readRequest, response, untilEof, close);
+        server.push(...readRequest, ...response, untilEof, close);
         break;
       case 'unread-close':
-        client.push(request, step({ op: 'send', sock: 'conn', bytes: 1 + (c.requestBytes % 500) }), untilEof, close);
-        server.push(readRequest, response, step({ op: 'sleep-until', atUs: settleUs }), close);
+        client.push(...request, step({ op: 'send', sock: 'conn', bytes: 1 + (c.requestBytes % 500) }), untilEof, close);
+        server.push(...readRequest, ...response, step({ op: 'sleep-until', atUs: settleUs }), close);
         break;
       case 'crash-server': {
         // Crash once the response is surely through (faults over, one more RTO at most), so the
         // client is not left waiting for bytes that died with the host; it then learns of the
         // crash from the restarted host's RST.
         const crashUs = settleUs + stackFor(spec).rtoMaxUs! + SECOND_US;
-        client.push(request, readResponse, step({ op: 'sleep-until', atUs: crashUs + 2 * SECOND_US }), step({ op: 'send', sock: 'conn', bytes: 1 }), untilEof, close);
-        server.push(readRequest, response, step({ op: 'sleep-until', atUs: crashUs }), step({ op: 'crash' }), step({ op: 'sleep', us: SECOND_US }), step({ op: 'restart' }));
+        client.push(...request, ...readResponse, step({ op: 'sleep-until', atUs: crashUs + 2 * SECOND_US }), step({ op: 'send', sock: 'conn', bytes: 1 }), untilEof, close);
+        server.push(...readRequest, ...response, step({ op: 'sleep-until', atUs: crashUs }), step({ op: 'crash' }), step({ op: 'sleep', us: SECOND_US }), step({ op: 'restart' }));
         return { server, client };
       }
     }
@@ -257,15 +261,15 @@ function simultaneousOpen(c: ConnectionSpec, index: number, serverName: string):
   return {
     server: [
       ...open(port, `client${c.client + 1}`, ownPort),
-      step({ op: 'recv', sock: 'conn', bytes: c.requestBytes }),
-      step({ op: 'send', sock: 'conn', bytes: c.responseBytes }),
+      ...recvSteps(c.requestBytes),
+      ...sendSteps(c.responseBytes),
       step({ op: 'recv-until-eof', sock: 'conn' }),
       step({ op: 'close', sock: 'conn' }),
     ],
     client: [
       ...open(ownPort, serverName, port),
-      step({ op: 'send', sock: 'conn', bytes: c.requestBytes }),
-      step({ op: 'recv', sock: 'conn', bytes: c.responseBytes }),
+      ...sendSteps(c.requestBytes),
+      ...recvSteps(c.responseBytes),
       step({ op: 'close', sock: 'conn' }),
     ],
   };

@@ -5,7 +5,8 @@
 import { EdgeCoverage } from '../check/coverage.js';
 import { createMonitors, MonitorSet, type Monitor, type MonitorContext, type Violation } from '../check/index.js';
 import type { RunEnd } from '../sim/scheduler.js';
-import { LINUX_DEFAULTS } from '../tcp/config.js';
+import { LINUX_DEFAULTS, stackConfig } from '../tcp/config.js';
+import { unansweredSynSchedule } from '../tcp/tcb-timers.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import type { StackFactory } from '../tcp/stack.js';
 import { monitorInProfile, type MonitorProfile } from '../check/profiles.js';
@@ -65,6 +66,7 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     expectedTimeWaitUs: 2 * spec.mslUs,
     // With the stack's default left alone, the monitors expect Linux's (TCP_DELACK_MIN), not the endpoint's own.
     delayedAckUs: spec.defaultDelayedAck === true ? LINUX_DEFAULTS.delayedAckUs : spec.delayedAckUs,
+    jiffyUs: LINUX_DEFAULTS.jiffyUs,
     cleanNetwork: isCleanPlan(spec.faults),
     // A crash forgets TIME-WAIT, and so does a full tcp_max_tw_buckets.
     staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.crashAfterUs === undefined && spec.maxTwBuckets === undefined && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
@@ -72,6 +74,7 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     synRetries: stackFor(spec).synRetries!,
     ...(spec.ephemeralPorts !== undefined ? { ephemeralPortMin: spec.ephemeralPorts[0], ephemeralPortMax: spec.ephemeralPorts[1] } : {}),
     maxTwBuckets: spec.maxTwBuckets ?? LINUX_DEFAULTS.maxTwBuckets,
+    synsBeforeTimeout: unansweredSynSchedule(stackConfig(stackFor(spec))).synTimesUs.length,
   };
 }
 

@@ -15,20 +15,51 @@ export interface StackConfig {
   readonly rtoMinUs: number;
   /** Linux TCP_RTO_MAX = 120 s. */
   readonly rtoMaxUs: number;
-  /** Linux tcp_syn_retries = 6. */
+  /**
+   * Linux tcp_syn_retries = 6: SYN retransmissions of connect() after the linear ones below
+   * (tcp_write_timeout allows tcp_syn_retries + tcp_syn_linear_timeouts in SYN-SENT), and the
+   * boundary of its time limit (retransmits_timed_out). Tcb-timers.ts has the rules.
+   */
   readonly synRetries: number;
-  /** Linux tcp_synack_retries = 5. */
+  /** Linux tcp_syn_linear_timeouts = 4: the first this many SYN retransmissions keep the initial RTO (1 s apart), then it doubles. */
+  readonly synLinearTimeouts: number;
+  /** Linux tcp_synack_retries = 5: SYN,ACK retransmissions of a half-open connection, exponential from 1 s (reqsk_timer_handler). */
   readonly synAckRetries: number;
+  /**
+   * Linux tcp_abort_on_overflow = 0: the handshake's final ACK that finds the accept queue full
+   * is ignored (the SYN,ACK is retransmitted); 1 answers it with a RST (tcp_check_req).
+   */
+  readonly abortOnOverflow: boolean;
+  /**
+   * Linux tcp_sack (1 in Linux, false here: README, "Deliberately left out"): offer sackOK in SYN
+   * and SYN,ACK; once both did, ACKs carry SACK blocks for out-of-order data (RFC 2018 §4). The
+   * sender does not use the blocks it receives (no SACK recovery), but the tail-loss probe needs
+   * a SACK connection, as Linux's does (tcp_schedule_loss_probe, tcp_is_sack).
+   */
+  readonly sack: boolean;
+  /** Linux tcp_early_retrans = 3: the tail-loss probe (RFC 8985 §7) runs when this is 3 or 4. */
+  readonly earlyRetrans: number;
   /** Linux tcp_retries2 = 15 (counted here, not converted to a time as Linux does). */
   readonly dataRetries: number;
   /** Our MSS, sent in the SYN's MSS option (Ethernet: 1460). */
   readonly mss: number;
-  /** Receive buffer; the advertised window is what is free of it (no window scaling). */
+  /**
+   * The default receive buffer (Linux tcp_rmem[1], whose window Linux autotunes): a socket
+   * without SO_RCVBUF advertises what is free of it. A socket with SO_RCVBUF chooses its window
+   * as Linux does (tcb-options.ts).
+   */
   readonly receiveBufferBytes: number;
-  /** Send buffer; `send` accepts at most what is free of it. */
+  /** The default send buffer (Linux tcp_wmem[1], autotuned by Linux); `send` accepts at most what is free of it. SO_SNDBUF sets it per socket. */
   readonly sendBufferBytes: number;
   /** Delayed ACKs (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2). 0 = ACK every segment at once. Linux TCP_DELACK_MIN = 40 ms. */
   readonly delayedAckUs: number;
+  /**
+   * Linux's timer tick, one jiffy: 1 s / CONFIG_HZ (a build option, no sysctl), 4 ms at HZ 250
+   * (Debian's and this project's reference kernel's). Timers armed for "now" fire at the next
+   * tick: the delayed ACK of a FIN that came before any data (tcb-receive.ts scheduleAck).
+   * Ticks fall on multiples of it in virtual time.
+   */
+  readonly jiffyUs: number;
   /** Linux's quick-ACK mode at connection start: this many ACKs go out at once before delaying. */
   readonly quickAcks: number;
   /** Linux tcp_invalid_ratelimit = 500 ms: out-of-window and challenge ACKs without data, at most one per this. */
@@ -54,6 +85,10 @@ export interface StackConfig {
    * though our window stays within `receiveBufferBytes`.
    */
   readonly rmemMaxBytes: number;
+  /** Linux net.core.rmem_max = 212992: the most SO_RCVBUF may ask for (then doubled, host.ts). */
+  readonly netCoreRmemMaxBytes: number;
+  /** Linux net.core.wmem_max = 212992: the most SO_SNDBUF may ask for (then doubled). */
+  readonly netCoreWmemMaxBytes: number;
   /**
    * Linux tcp_tw_reuse = 2: connect()'s ephemeral port search may take over a 4-tuple in
    * TIME-WAIT that used timestamps, once it is `twReuseDelayUs` old (tcp_twsk_unique): 0 never,
@@ -85,12 +120,17 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   rtoMinUs: 200_000,
   rtoMaxUs: 120 * SECOND_US,
   synRetries: 6,
+  synLinearTimeouts: 4,
   synAckRetries: 5,
+  abortOnOverflow: false,
+  sack: false,
+  earlyRetrans: 3,
   dataRetries: 15,
   mss: 1460,
   receiveBufferBytes: 65535,
   sendBufferBytes: 65535 * 4,
   delayedAckUs: 40_000,
+  jiffyUs: 4_000,
   quickAcks: 16,
   invalidRateLimitUs: 500_000,
   rfc1337: false,
@@ -100,6 +140,8 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   timestamps: 1,
   windowScaling: true,
   rmemMaxBytes: 6 * 1024 * 1024,
+  netCoreRmemMaxBytes: 212_992,
+  netCoreWmemMaxBytes: 212_992,
   twReuse: 2,
   twReuseDelayUs: 1_000_000,
   maxTwBuckets: 262_144,
@@ -120,6 +162,7 @@ function validateStackConfig(config: StackConfig): void {
     }
   }
   if (config.mss < 1) throw new Error('stack config mss must be at least 1');
+  if (config.jiffyUs < 1) throw new Error('stack config jiffyUs must be at least 1 (one timer tick, 1 s / CONFIG_HZ)');
   if (config.timestamps !== 0 && config.timestamps !== 1 && config.timestamps !== 2) {
     throw new Error(`stack config timestamps must be 0, 1 or 2 (Linux tcp_timestamps), got ${String(config.timestamps)}`);
   }

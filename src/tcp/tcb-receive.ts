@@ -6,6 +6,7 @@
 import { ACK, FIN, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
 import { EMPTY, TimerKind, isArmed } from './tcb-base.js';
+import { SKB_OVERHEAD_BYTES } from './tcb-options.js';
 import { TcbTimersPart } from './tcb-timers.js';
 
 export abstract class TcbReceivePart extends TcbTimersPart {
@@ -78,17 +79,28 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     // Fifth: the ACK field.
     if (!(flags & ACK)) return;
     this.env.segmentAccepted(this.self, seg);
+    if (this.state !== 'SYN-RECEIVED' && seqGt(seg.ack, this.sndNxt)) {
+      // RFC 9293 §3.10.7.4 fifth check: an ACK of something not yet sent (SEG.ACK > SND.NXT) is
+      // answered with an ACK and the segment dropped — its text and FIN too, and TS.Recent stays.
+      // Linux 6.18 tcp_ack (after(ack, tp->snd_nxt)) sends a challenge ACK, rate-limited
+      // (tcp_send_challenge_ack, tcp_invalid_ratelimit), in every synchronized state; checked on
+      // this machine's 6.18.44 with packetdrill's ts_recent/invalid_ack.pkt, which expects the
+      // older silence and fails there the way it fails here. Earlier 6.x kernels drop it silently
+      // in ESTABLISHED (tcp_rcv_established) and challenge-ACK it elsewhere (tcp_rcv_state_process).
+      this.sendOutOfWindowAck(nowUs, seg, true);
+      return;
+    }
     // RFC 7323 §4.3: TS.Recent from a segment whose ACK is neither old nor beyond what we sent
     // (Linux tcp_ack with FLAG_UPDATE_TS_RECENT).
     if (!seqGt(seg.ack, this.sndNxt) && !seqLt(seg.ack, this.sndUna)) this.updateTsRecent(nowUs, seg);
     // The peer is alive: zero-window probes start counting again (Linux tcp_ack, icsk_probes_out = 0).
     this.probesOut = 0;
+    this.takeSackBlocks(nowUs, seg);
     if (this.state === 'SYN-RECEIVED') {
+      // An ACK outside (SND.UNA, SND.NXT] is answered <SEQ=SEG.ACK><CTL=RST> and the half-open
+      // connection stays (completeHandshake; Linux tcp_check_req hands the segment to the
+      // listener, whose tcp_rcv_state_process answers an ACK with a reset).
       if (!this.completeHandshake(nowUs, seg)) return;
-    } else if (seqGt(seg.ack, this.sndNxt)) {
-      // Acknowledges something not yet sent: ACK (rate-limited, as Linux's challenge ACK), drop.
-      this.sendOutOfWindowAck(nowUs, seg, true);
-      return;
     } else {
       if (seqGt(seg.ack, this.sndUna)) this.ackAdvanced(nowUs, seg.ack);
       if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, seg.ack))) {
@@ -165,6 +177,9 @@ export abstract class TcbReceivePart extends TcbTimersPart {
 
   /** Seventh (text) and eighth (FIN) checks for ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2. */
   protected receiveText(nowUs: number, seg: Segment, window: number): void {
+    // Linux tcp_data_queue: new data sets the delayed-ACK timeout (tcp_event_data_recv), and so
+    // does data that is out of order or already received (tcp_enter_quickack_mode).
+    if (seg.payload.length > 0) this.dataReceived = true;
     let seq = seg.seq;
     let payload = seg.payload;
     let fin = (seg.flags & FIN) !== 0;
@@ -192,13 +207,18 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     }
     if (seq !== this.rcvNxt) {
       // Out of order: keep it for reassembly and send a duplicate ACK at once (RFC 5681 §4.2).
-      if (payload.length > 0 || fin) this.insertOutOfOrder(seq, payload, fin);
+      if (payload.length > 0 || fin) {
+        this.insertOutOfOrder(seq, payload, fin);
+        this.sackRecordOutOfOrder(seq, seqAdd(seq, payload.length + (fin ? 1 : 0)));
+      }
       this.sendAck(nowUs);
       return;
     }
     const hadOutOfOrder = this.outOfOrder.length > 0;
     let finInOrder = this.deliverInOrder(payload, fin);
+    if (payload.length > 0 && this.options.rcvBufBytes !== null) this.dataArrived(payload.length);
     finInOrder = this.drainOutOfOrder() || finInOrder;
+    if (hadOutOfOrder) this.sackForgetBelow(this.rcvNxt);
     if (payload.length > 0 || hadOutOfOrder) this.env.wake(this.self);
     if (finInOrder) {
       this.receiveFin(nowUs);
@@ -211,9 +231,37 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     else this.scheduleAck(nowUs);
   }
 
+  /**
+   * In-order data arrived at a socket whose SO_RCVBUF locked its buffer, and was queued (Linux
+   * tcp_event_data_recv): the first data starts quick-ACK mode for rcv_wnd / (2·rcv_mss)
+   * segments, at least 2 and at most 16 (tcp_incr_quickack); the MSS estimate and scaling
+   * ratio follow (tcp_measure_rcv_mss, tcb-options.ts); then tcp_grow_window: while the free
+   * space allows, rcv_ssthresh rises towards the clamp by max(2·advmss, 2·len), for a segment
+   * whose truesize fits (tcp_win_from_space(truesize) ≤ len), and growing it adds a quick ACK
+   * (icsk_ack.quick |= 1).
+   */
+  protected dataArrived(len: number): void {
+    this.measureRcvMss(len);
+    if (!this.lockedDataSeen) {
+      this.lockedDataSeen = true;
+      const quickAcks = Math.floor(this.lastAdvertisedWindow / (2 * this.rcvMss)) || 2;
+      this.quickAcksLeft = Math.min(quickAcks, this.config.quickAcks);
+    }
+    if (len < 128) return;
+    const room = Math.min(this.windowClamp, this.freeSpace()) - this.rcvSsthresh;
+    if (room <= 0) return;
+    if (this.winFromSpace(len + SKB_OVERHEAD_BYTES) > len) return;
+    this.rcvSsthresh += Math.min(room, Math.max(2 * this.advMss(), 2 * len));
+    this.quickAcksLeft |= 1;
+  }
+
+  /** Data has arrived on a locked buffer (Linux icsk_ack.ato set: the delayed-ACK engine started). */
+  private lockedDataSeen = false;
+
   protected deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
     if (payload.length > 0) {
       this.receiveQueue.push(payload);
+      if (this.options.rcvBufBytes !== null) this.chargeQueued(payload.length);
       this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
     }
     return fin;
@@ -253,8 +301,9 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     switch (this.state) {
       case 'ESTABLISHED':
         // Linux tcp_fin: CLOSE-WAIT, schedule the ACK and enter ping-pong mode, so the ACK waits
-        // for the delayed-ACK timer. A program that closes within it sends FIN and ACK in one
-        // segment: the three-way close of C7.
+        // for the delayed-ACK timer (40 ms once data has arrived, the next tick before: see
+        // scheduleAck). A program that closes within it sends FIN and ACK in one segment: the
+        // three-way close of C7.
         this.setState('CLOSE-WAIT', 'rcv FIN');
         this.pingpong = true;
         this.scheduleAck(nowUs);
@@ -289,17 +338,33 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     this.sendAck(nowUs);
   }
 
-  /** Decide when to ACK received data (Linux __tcp_ack_snd_check). */
+  /**
+   * Decide when to ACK received data or a FIN (Linux __tcp_ack_snd_check, then
+   * tcp_send_delayed_ack). Before any data has arrived the delayed-ACK timeout (`icsk_ack.ato`)
+   * is 0 — tcp_event_data_recv first sets it to TCP_ATO_MIN — so tcp_send_delayed_ack arms its
+   * timer for the current jiffy and it fires at the next timer tick (`jiffyUs`). A FIN on a
+   * connection that received no data is so ACKed within a tick, even in ping-pong mode: an
+   * application that closes inside that tick still puts the ACK on its FIN (three segments, as a
+   * packetdrill `close()` at +0 shows on Linux 6.18), one that closes later than the tick gives
+   * four, however far inside the 40 ms it comes (C5; checked with `timewait kernel`: the pure ACK
+   * left 0.8 ms after the FIN, the server's FIN 10 ms after that).
+   */
   protected scheduleAck(nowUs: number): void {
     const unacked = seqDiff(this.rcvNxt, this.lastAckedRcvNxt);
+    // With SO_RCVBUF, Linux's rule exactly: more than one full segment unacknowledged and a
+    // window that would not shrink (`__tcp_select_window(sk) >= tp->rcv_wnd`), or quick-ACK mode.
+    const fullSegments = this.options.rcvBufBytes !== null ? unacked > this.rcvMss && this.rawSelectWindow() >= this.lastAdvertisedWindow : unacked > Math.min(this.peerMss, this.config.mss);
     const quick = this.quickAcksLeft > 0 && !this.pingpong;
-    if (this.config.delayedAckUs === 0 || quick || unacked > Math.min(this.peerMss, this.config.mss)) {
+    if (this.config.delayedAckUs === 0 || quick || fullSegments) {
       if (quick) this.quickAcksLeft--;
       this.sendAck(nowUs);
       return;
     }
     this.ackPending = true;
-    if (!isArmed(this.timerHandles[TimerKind.DelayedAck])) this.env.setTimer(this.self, TimerKind.DelayedAck, nowUs + this.config.delayedAckUs);
+    if (isArmed(this.timerHandles[TimerKind.DelayedAck])) return;
+    const jiffyUs = this.config.jiffyUs;
+    const atUs = this.dataReceived ? nowUs + this.config.delayedAckUs : (Math.floor(nowUs / jiffyUs) + 1) * jiffyUs;
+    this.env.setTimer(this.self, TimerKind.DelayedAck, atUs);
   }
 
   /**
@@ -313,6 +378,14 @@ export abstract class TcbReceivePart extends TcbTimersPart {
   protected maybeSendWindowUpdate(nowUs: number): void {
     if (!(this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) return;
     const windowLeft = Math.max(0, this.lastAdvertisedWindow - seqDiff(this.rcvNxt, this.lastAckedRcvNxt));
+    if (this.options.rcvBufBytes !== null) {
+      // tcp_cleanup_rbuf exactly: `2 * rcv_window_now <= window_clamp`, then a new window that is
+      // not zero and at least twice what is left.
+      if (2 * windowLeft > this.windowClamp) return;
+      const next = this.rawSelectWindow();
+      if (next > 0 && next >= 2 * windowLeft) this.sendAck(nowUs);
+      return;
+    }
     if (2 * windowLeft > this.config.receiveBufferBytes) return;
     const window = this.receiveWindow();
     const threshold = Math.min(this.config.receiveBufferBytes >> 1, this.config.mss);

@@ -16,6 +16,8 @@ export type Call =
   | { readonly op: 'socket'; readonly sock: string }
   | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_REUSEADDR'; readonly value: boolean }
   | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_LINGER'; readonly onoff: boolean; readonly lingerSec: number }
+  /** SO_RCVBUF / SO_SNDBUF: the bytes asked for; the stack doubles them as Linux does (src/tcp/host.ts). */
+  | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_RCVBUF' | 'SO_SNDBUF'; readonly value: number }
   /** `address`: dotted IPv4, absent or "0.0.0.0" for the wildcard. */
   | { readonly op: 'bind'; readonly sock: string; readonly port: number; readonly address?: string }
   /** fcntl(F_SETFL, O_NONBLOCK): accept, connect, send and recv then return EAGAIN or EINPROGRESS instead of waiting. */
@@ -81,6 +83,7 @@ export class Program implements EventHandler<null> {
   private sleepingUntilUs = -1;
   /** Bytes received by a recv in progress (recv n waits for all n, as MSG_WAITALL). */
   private received = 0;
+  private callTexts: (string | undefined)[] | null = null;
 
   constructor(
     private readonly world: World,
@@ -137,7 +140,7 @@ export class Program implements EventHandler<null> {
         return unit(
           host.setsockopt(
             this.fd(call.sock),
-            call.option === 'SO_REUSEADDR' ? { name: 'SO_REUSEADDR', value: call.value } : { name: 'SO_LINGER', value: { onoff: call.onoff, lingerSec: call.lingerSec } },
+            call.option === 'SO_REUSEADDR' ? { name: 'SO_REUSEADDR', value: call.value } : call.option === 'SO_LINGER' ? { name: 'SO_LINGER', value: { onoff: call.onoff, lingerSec: call.lingerSec } } : { name: call.option, value: call.value },
           ),
         );
       case 'bind': {
@@ -188,8 +191,9 @@ export class Program implements EventHandler<null> {
         const nonBlocking = this.nonBlocking(call.sock);
         if (!sent.ok && sent.errno === 'EAGAIN') return nonBlocking ? (this.partial > 0 ? `sent ${this.partial}` : 'EAGAIN') : this.park(call.sock);
         if (!sent.ok) return sent.errno;
-        // A copy: a subarray would keep the whole (remaining-sized) buffer alive in the trace.
-        this.traceData(call, fd, data.slice(0, sent.value), `sent ${sent.value}`);
+        // All of it taken: the bytes themselves (nothing writes to them again). Part of it: a copy,
+        // as a subarray would keep the whole (remaining-sized) buffer alive in the trace.
+        if (this.world.isTracing) this.traceData(call, fd, sent.value === data.length ? data : data.slice(0, sent.value), `sent ${sent.value}`);
         this.partial += sent.value;
         this.sentBytes.set(call.sock, offset + sent.value);
         // Non-blocking: what fitted is the answer (Linux tcp_sendmsg returns the bytes copied).
@@ -275,7 +279,8 @@ export class Program implements EventHandler<null> {
   }
 
   private record(step: ProgramStep, result: CallResult): void {
-    const outcome: StepOutcome = { step: this.pc, call: step.call, result, atUs: this.world.nowUs, ...(step.expect !== undefined ? { expect: step.expect } : {}) };
+    // Two literals rather than a spread of an optional field: a spread takes V8's slow path.
+    const outcome: StepOutcome = step.expect === undefined ? { step: this.pc, call: step.call, result, atUs: this.world.nowUs } : { step: this.pc, call: step.call, result, atUs: this.world.nowUs, expect: step.expect };
     this.outcomes.push(outcome);
     const call = step.call;
     const fd = call.op === 'accept' ? this.fd(call.as) : 'sock' in call ? this.fd(call.sock) : -1;
@@ -292,19 +297,23 @@ export class Program implements EventHandler<null> {
 
   private traceCall(call: Call, fd: number, result: string, data?: Uint8Array): void {
     if (!this.world.isTracing) return;
-    this.world.emit({
-      type: 'call',
-      atUs: this.world.nowUs,
-      host: this.host.name,
-      program: this.index,
-      step: this.pc,
-      call,
-      text: describeCall(call),
-      result,
-      fd,
-      connId: this.connIdOf(fd),
-      ...(data !== undefined ? { data } : {}),
-    });
+    const atUs = this.world.nowUs;
+    const host = this.host.name;
+    const text = this.callText(call);
+    const connId = this.connIdOf(fd);
+    // Two literals rather than a spread of the optional `data`: a spread takes V8's slow path.
+    this.world.emit(
+      data === undefined
+        ? { type: 'call', atUs, host, program: this.index, step: this.pc, call, text, result, fd, connId }
+        : { type: 'call', atUs, host, program: this.index, step: this.pc, call, text, result, fd, connId, data },
+    );
+  }
+
+  /** `describeCall` of the step in progress, made once per step: a recv traces every chunk it reads. */
+  private callText(call: Call): string {
+    const texts = (this.callTexts ??= new Array<string | undefined>(this.steps.length));
+    if (this.steps[this.pc]?.call !== call) return describeCall(call);
+    return (texts[this.pc] ??= describeCall(call));
   }
 }
 
@@ -317,7 +326,9 @@ export function describeCall(call: Call): string {
     case 'socket':
       return `${call.sock} = socket()`;
     case 'setsockopt':
-      return call.option === 'SO_REUSEADDR' ? `setsockopt(${call.sock}, SO_REUSEADDR, ${call.value ? 1 : 0})` : `setsockopt(${call.sock}, SO_LINGER, {${call.onoff ? 1 : 0}, ${call.lingerSec}})`;
+      if (call.option === 'SO_REUSEADDR') return `setsockopt(${call.sock}, SO_REUSEADDR, ${call.value ? 1 : 0})`;
+      if (call.option === 'SO_LINGER') return `setsockopt(${call.sock}, SO_LINGER, {${call.onoff ? 1 : 0}, ${call.lingerSec}})`;
+      return `setsockopt(${call.sock}, ${call.option}, ${call.value})`;
     case 'bind':
       return call.address === undefined ? `bind(${call.sock}, ${call.port})` : `bind(${call.sock}, ${call.address}:${call.port})`;
     case 'fcntl':
