@@ -423,3 +423,17 @@ describe('what a crash or a reset leaves behind', () => {
     expect(judge(new AbortMonitor(CONTEXT), [...lingered, state(50, client, 'ESTABLISHED', 'CLOSED'), call(50, 'a', { op: 'close', sock: 'conn' }, 'ok', 3, 1)])).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
   });
 });
+
+describe('connect-result after a simultaneous open', () => {
+  const client = conn(1, 'a', 40000, 80);
+  const from = { ip: B, port: 80, toIp: A, toPort: 40000 };
+  const syn = (atUs: number) => sent(atUs, seg(client, { seq: 1000, flags: SYN }));
+  const connect = (atUs: number, result: string) => call(atUs, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, result, 3, 1);
+
+  it("C3: the peer's bare SYN does not acknowledge ours, so ETIMEDOUT may follow it; after an ACK of ISN+1 it may not", () => {
+    const bareSyn = delivered(5, seg(from, { seq: 7, flags: SYN }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), bareSyn, syn(3), connect(9, 'ETIMEDOUT')])).toBeNull();
+    const ackOfSyn = delivered(6, seg(from, { seq: 8, ack: 1001, flags: ACK }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), bareSyn, ackOfSyn, syn(3), connect(9, 'ETIMEDOUT')])).toBe('connect() returned ETIMEDOUT after its SYN was acknowledged');
+  });
+});

@@ -23,6 +23,8 @@ interface Opening {
   synsSent: number;
   /** A SYN,ACK acknowledging the SYN (or the peer's own SYN: simultaneous open) arrived. */
   answered: boolean;
+  /** A segment acknowledging the SYN (ISN+1) arrived: a simultaneous open's bare SYN is no acknowledgment. */
+  acked: boolean;
   /** A RST,ACK acknowledging the SYN arrived first. */
   refused: boolean;
 }
@@ -119,20 +121,21 @@ export class ConnectResultMonitor extends BaseMonitor {
       known.synsSent++;
       return;
     }
-    const opening: Opening = { connId: seg.connId, iss: seg.seq, synsSent: 1, answered: false, refused: false };
+    const opening: Opening = { connId: seg.connId, iss: seg.seq, synsSent: 1, answered: false, acked: false, refused: false };
     this.byConn.set(seg.connId, opening);
     this.byTuple.set(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort, opening);
   }
 
   private onDelivered(seg: Segment): void {
     const opening = this.byTuple.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
-    if (opening === undefined || opening.answered || opening.refused) return;
+    if (opening === undefined || opening.acked || opening.refused) return;
     const acksSyn = (seg.flags & ACK) !== 0 && seg.ack === seqAdd(opening.iss, 1);
     if (seg.flags & RST) {
-      if (acksSyn) opening.refused = true;
-    } else if (seg.flags & SYN && (acksSyn || !(seg.flags & ACK))) {
-      opening.answered = true;
+      if (acksSyn && !opening.answered) opening.refused = true;
+      return;
     }
+    if (acksSyn) opening.acked = true;
+    if (seg.flags & SYN && (acksSyn || !(seg.flags & ACK))) opening.answered = true;
   }
 
   private onConnectResult(event: CallEvent, index: number): void {
@@ -152,7 +155,8 @@ export class ConnectResultMonitor extends BaseMonitor {
       this.report(event.atUs, index, conn, `connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived`);
     } else if (result === 'ETIMEDOUT') {
       const expected = this.context.synsBeforeTimeout ?? (this.context.synRetries === undefined ? opening.synsSent : this.context.synRetries + 1);
-      if (opening.answered) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after its SYN was answered`);
+      // After a simultaneous open's bare SYN the connection still waits for its SYN to be acknowledged (SYN-RECEIVED), and may time out.
+      if (opening.acked) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after its SYN was acknowledged`);
       else if (opening.synsSent !== expected) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after ${opening.synsSent} SYNs; tcp_syn_retries gives ${expected}`);
     }
   }
