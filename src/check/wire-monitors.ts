@@ -128,7 +128,7 @@ export class ConnectResultMonitor extends BaseMonitor {
 
   private onDelivered(seg: Segment): void {
     const opening = this.byTuple.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
-    if (opening === undefined || opening.acked || opening.refused) return;
+    if (opening === undefined || opening.refused || (opening.acked && opening.answered)) return;
     const acksSyn = (seg.flags & ACK) !== 0 && seg.ack === seqAdd(opening.iss, 1);
     if (seg.flags & RST) {
       if (acksSyn && !opening.answered) opening.refused = true;
