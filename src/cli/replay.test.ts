@@ -41,10 +41,11 @@ describe('timewait replay', () => {
 
   it('--format json writes one JSON object per line: a replay header, the events, a result', async () => {
     // Act
-    const result = await runMain(['replay', '--suite', 'close', '--seed', '1', '--path', '0', '--format', 'json']);
+    // close-shape: clean links and no crashes, so its runs end in TIME-WAIT.
+    const result = await runMain(['replay', '--suite', 'close-shape', '--seed', '1', '--path', '0', '--format', 'json']);
     // Assert
     const objects = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
-    expect(objects[0]).toMatchObject({ type: 'replay', suite: 'close', endpoint: 'reference', seed: 1, path: '0' });
+    expect(objects[0]).toMatchObject({ type: 'replay', suite: 'close-shape', endpoint: 'reference', seed: 1, path: '0' });
     expect(objects.at(-1)).toMatchObject({ type: 'result', failed: false, violations: [] });
     const events = objects.slice(1, -1);
     expect(events.map((e) => e.i)).toEqual(events.map((_, i) => i));
