@@ -216,11 +216,12 @@ class Host(threading.Thread):
         if op == "connect":
             s = self.sock(step["sock"])
             self.source_bind(step["sock"], s)
-            s.settimeout(self.remaining())
-            try:
-                s.connect((self.ip_of(step["host"]), step["port"]))
-            finally:
-                s.settimeout(None)
+            # A truly blocking connect(2): Python's timeouts make the socket non-blocking, and a
+            # refused non-blocking connect leaves Linux's socket in another state (a later recv
+            # gives 0, not ENOTCONN; a second connect gives ECONNABORTED, with no SYN sent). The
+            # run's deadline still ends a connect that never returns (the thread is left behind).
+            s.settimeout(None)
+            s.connect((self.ip_of(step["host"]), step["port"]))
             return "ok"
         if op == "send":
             s = self.sock(step["sock"])

@@ -95,6 +95,11 @@ export class Tcb extends TcbReceivePart implements Connection {
     return this.receiveQueue.length;
   }
 
+  /** shutdown(SHUT_RD): Linux sets RCV_SHUTDOWN and sends nothing (tcp_shutdown acts on SEND_SHUTDOWN only). */
+  shutdownRead(): void {
+    this.readShutdown = true;
+  }
+
   /** shutdown(SHUT_WR): §3.10.4 CLOSE of the sending half only (C6 half-close). */
   shutdownWrite(nowUs: number): void {
     switch (this.state) {

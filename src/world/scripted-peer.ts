@@ -31,7 +31,7 @@ export interface PeerSegment {
   /** Window scale option (SYN only); -1 or absent for none. */
   readonly wscale?: number;
   readonly sackOk?: boolean;
-  /** SACK blocks (RFC 2018 §3) as [left, right) edge pairs; absent for none. */
+  /** SACK option (RFC 2018 §3): absolute [left, right) pairs, flat; absent for none. */
   readonly sackBlocks?: readonly number[];
   /** Timestamps option: TSval (-1 or absent for none) and TSecr. */
   readonly tsVal?: number;
