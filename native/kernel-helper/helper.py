@@ -178,9 +178,13 @@ class Host(threading.Thread):
             s = self.sock(step["sock"])
             if step["option"] == "SO_REUSEADDR":
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1 if step["value"] else 0)
+            elif step["option"] in ("SO_RCVBUF", "SO_SNDBUF"):
+                s.setsockopt(socket.SOL_SOCKET, getattr(socket, step["option"]), step["value"])
             else:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1 if step["onoff"] else 0, step["lingerSec"]))
             return "ok"
+        if op == "getsockopt" and step["option"] in ("SO_RCVBUF", "SO_SNDBUF"):
+            return f"value {self.sock(step['sock']).getsockopt(socket.SOL_SOCKET, getattr(socket, step['option']))}"
         if op == "bind":
             s = self.sock(step["sock"])
             s.bind((self.ip_of(self.spec["name"]), step["port"]))

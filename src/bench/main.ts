@@ -21,9 +21,10 @@ import { memoryBenchmark } from './memory.js';
 import { portExhaustionBenchmark } from './port-exhaustion.js';
 import { propertyBenchmark } from './property.js';
 import { schedulerBenchmark } from './scheduler.js';
+import { workersBenchmark } from './workers.js';
 
 /** Every benchmark, in the order they run. */
-export const BENCHMARKS: readonly Benchmark[] = [schedulerBenchmark, lifecycleBenchmark, memoryBenchmark, propertyBenchmark, externalBenchmark, portExhaustionBenchmark, campaignMemoryBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [schedulerBenchmark, lifecycleBenchmark, memoryBenchmark, propertyBenchmark, workersBenchmark, externalBenchmark, portExhaustionBenchmark, campaignMemoryBenchmark];
 
 async function main(argv: readonly string[]): Promise<number> {
   const filters = argv.filter((arg) => arg !== '--');

@@ -8,7 +8,7 @@
  * the cancelled third is work done in the same time, so the figure is the conservative one.
  */
 import { Scheduler, SimEvent, type EventHandler } from '../sim/scheduler.js';
-import { bestRatePerSecond, timed, type Benchmark, type Measurement } from './benchmark.js';
+import { bestRatePerSecond, timed, type Benchmark, type Measurement, type Sample } from './benchmark.js';
 
 /** 4 M events/s with 10^4 pending: a 10^5-event TCP run then costs the scheduler 25 ms. */
 const TARGET_EVENTS_PER_SECOND = 4_000_000;
@@ -37,7 +37,7 @@ export const schedulerBenchmark: Benchmark = {
 };
 
 /** Fill a scheduler with `pending` timers (untimed), then time `fires` fired events. */
-export function timerLoad(pending: number, fires: number): { work: number; elapsedMs: number } {
+export function timerLoad(pending: number, fires: number): Sample {
   const scheduler = new Scheduler();
   // Random delays and victims come from tables filled before the clock starts, so the timed
   // loop spends its time in the scheduler, not in a generator (or the GC behind one).

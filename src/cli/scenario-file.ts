@@ -137,6 +137,8 @@ const stackSchema = z.strictObject({
   timestamps: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_timestamps)' }).optional(),
   windowScaling: z.boolean().optional(),
   rmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  netCoreRmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
+  netCoreWmemMaxBytes: positiveBounded('a buffer size in bytes', SCENARIO_BOUNDS.sendBufferBytes).optional(),
   twReuse: z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected 0, 1 or 2 (Linux tcp_tw_reuse)' }).optional(),
   twReuseDelayUs: microseconds.optional(),
   maxTwBuckets: count.optional(),
@@ -155,6 +157,8 @@ const stepSchema = z.discriminatedUnion('op', [
   z.discriminatedUnion('option', [
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_REUSEADDR'), value: z.boolean() }),
     withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_LINGER'), onoff: z.boolean(), lingerSec: count }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_RCVBUF'), value: callBytes }),
+    withExpect({ op: z.literal('setsockopt'), sock, option: z.literal('SO_SNDBUF'), value: callBytes }),
   ]),
   withExpect({ op: z.literal('bind'), sock, port, address: z.ipv4({ error: 'expected an IPv4 address such as "0.0.0.0" or "127.0.0.1"' }).optional() }),
   withExpect({ op: z.literal('fcntl'), sock, nonBlocking: z.boolean() }),

@@ -18,7 +18,7 @@ import { linkFaults, type LinkFaults } from '../net/faults.js';
 import type { RunEnd, RunLimits } from '../sim/scheduler.js';
 import type { StackConfig } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
-import { ACK, SYN, tcpdumpFlags, type Segment } from '../tcp/segment.js';
+import { ACK, formatSackBlocks, SYN, tcpdumpFlags, type Segment } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import { describeCall, type Call, type Program, type ProgramStep } from '../world/program.js';
 import { runPrograms } from '../world/run-script.js';
@@ -73,7 +73,8 @@ export interface RenderOptions {
   /** Mark retransmissions with ` (rtx)`. */
   readonly rtx?: boolean;
   /**
-   * Show the window scale (`ws 7`) and timestamps (`ts 1002 ecr 0`) options. TSvals are relative
+   * Show the window scale (`ws 7`), timestamps (`ts 1002 ecr 0`) and SACK (`sack {1449:2897}`, edges
+   * relative to the peer's ISN) options. TSvals are relative
    * to the TSval of the sender's latest SYN, as sequence numbers are to its ISN, so a value is
    * the milliseconds since that SYN; TSecr likewise relative to the peer's.
    */
@@ -130,6 +131,7 @@ export function script(...lines: string[]): ProgramStep[] {
  *     socket s | reuseaddr s [0|1] | linger s ONOFF SECONDS | bind s PORT | listen s [BACKLOG]
  *     accept s AS | connect s HOST PORT | send s BYTES | recv s BYTES | recv-eof s
  *     shutdown s wr|rd|rdwr | close s | sleep 40ms|2s|500us | crash | restart
+ *     rcvbuf s BYTES | sndbuf s BYTES  (SO_RCVBUF / SO_SNDBUF)
  *
  * e.g. `bind srv 8848 => EADDRINUSE`.
  */
@@ -157,6 +159,10 @@ export function parseStep(line: string): ProgramStep {
       break;
     case 'linger':
       call = { op: 'setsockopt', sock: word(1), option: 'SO_LINGER', onoff: int(2) !== 0, lingerSec: int(3) };
+      break;
+    case 'rcvbuf':
+    case 'sndbuf':
+      call = { op: 'setsockopt', sock: word(1), option: op === 'rcvbuf' ? 'SO_RCVBUF' : 'SO_SNDBUF', value: int(2) };
       break;
     case 'bind':
       call = { op: 'bind', sock: word(1), port: int(2) };
@@ -399,6 +405,9 @@ export function renderWire(sent: readonly WireSegment[], options: RenderOptions 
       if (seg.wscale >= 0) line += ` ws ${seg.wscale}`;
       // A TSecr of 0 in a SYN is no echo at all (RFC 7323 §3.2): print it as 0.
       if (seg.tsVal >= 0) line += ` ts ${tsRel(seg.tsVal, fromKey)} ecr ${seg.flags & ACK ? tsRel(seg.tsEcr, toKey) : seg.tsEcr}`;
+      // SACK blocks name the peer's sequence numbers, relative to its ISN as the ACK field is.
+      const blocks = seg.sackBlocks;
+      if (blocks !== undefined && blocks.length > 0) line += ` sack ${formatSackBlocks(blocks, options.absolute === true ? 0 : (isnOf.get(toKey) ?? 0))}`;
     }
     if (options.rtx === true && seg.retransmission) line += ' (rtx)';
     if (options.drops !== false && w.dropped) line += ' (dropped)';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../cli/scenario-file.js';
 import { scenarioFileOfSpec } from '../conformance/scenario-export.js';
-import { planFor, simCallResults, simulatorSide } from './kernel-run.js';
+import { firstControlDifference, planFor, simCallResults, simulatorSide } from './kernel-run.js';
 
 const SERVER = ['socket srv', 'bind srv 8848', 'listen srv', 'accept srv c', 'recv c 5000', 'recv-eof c', 'close c'];
 const CLIENT = ['socket s', 'connect s server 8848', 'send s 5000', 'close s'];
@@ -61,5 +61,34 @@ describe('conformance specs as scenario files (scenarioFileOfSpec)', () => {
     const exported = scenarioFileOfSpec({ programs: [{ host: 'client', steps: ['socket a'] }, { host: 'client', steps: ['socket b'] }] }, [], 'd');
     // Assert
     expect(exported).toEqual({ cannotExpress: ['programs: two programs on host client (a scenario file has one script per host)'] });
+  });
+});
+
+describe('firstControlDifference: one simulator instant is a multiset', () => {
+  const at = (atUs: number, text: string) => ({ atUs, text });
+  // The simulator resends the client's SYN and the server's SYN,ACK at the same microsecond;
+  // Linux's timer wheel ran the server's timer first.
+  const sim = [at(1, 'c1 client>server [S] seq 0'), at(1, 'c1 server>client [S.] seq 0 ack 1'), at(1_000_001, 'c1 client>server [S] seq 0'), at(1_000_001, 'c1 server>client [S.] seq 0 ack 1'), at(1_000_001, 'c1 client>server [.] seq 1 ack 1')];
+
+  it('accepts the segments of one instant in another order', () => {
+    // Arrange
+    const kernel = [sim[0]!, sim[1]!, at(1_030_000, sim[3]!.text), at(1_030_050, sim[2]!.text), at(1_030_060, sim[4]!.text)];
+    // Act / Assert
+    expect(firstControlDifference(kernel, sim)).toBe(-1);
+  });
+
+  it('does not reorder across instants, and names the first place an instant differs', () => {
+    // Arrange: the handshake's ACK swapped with the first SYN,ACK (different instants), and an
+    // instant with a FIN where the simulator has a SYN.
+    const acrossInstants = [sim[0]!, sim[4]!, sim[2]!, sim[3]!, sim[1]!];
+    const wrongSegment = [sim[0]!, sim[1]!, sim[3]!, at(0, 'c1 client>server [F.] seq 1 ack 1'), sim[4]!];
+    // Act / Assert
+    expect(firstControlDifference(acrossInstants, sim)).toBe(1);
+    expect(firstControlDifference(wrongSegment, sim)).toBe(2);
+  });
+
+  it('names a missing or an extra segment at the end', () => {
+    expect(firstControlDifference(sim.slice(0, 4), sim)).toBe(4);
+    expect(firstControlDifference([...sim, at(2_000_000, 'c1 client>server [F.] seq 1 ack 1')], sim)).toBe(5);
   });
 });

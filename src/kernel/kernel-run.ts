@@ -174,6 +174,8 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
     jiffyUs: 'Linux\'s timer tick is its CONFIG_HZ, a build option (printed above); no sysctl',
     quickAcks: 'Linux\'s quick-ACK count is dynamic (tcp_incr_quickack: up to 16 segments, by receive window); no sysctl',
     isn: 'Linux picks ISNs by RFC 6528 (secure_tcp_seq); sequence numbers are compared relative to the ISN',
+    netCoreRmemMaxBytes: 'net.core.rmem_max is one value for the whole machine, not per network namespace; left as it is',
+    netCoreWmemMaxBytes: 'net.core.wmem_max is one value for the whole machine, not per network namespace; left as it is',
   };
   const seen = new Map<string, string>();
   scenario.hosts.forEach((host, i) => {
@@ -514,15 +516,11 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
 
   const differences: Difference[] = [];
   const n = Math.max(kernelView.control.length, simView.control.length);
-  let firstControlDiff = -1;
-  for (let i = 0; i < n; i++) {
-    const k = kernelView.control[i]?.text;
-    const s = simView.control[i]?.text;
-    if (k !== s) {
-      firstControlDiff = i;
-      differences.push({ aspect: 'control', what: `control segment ${i + 1}: kernel ${k ?? '(none)'}, simulator ${s ?? '(none)'}` });
-      break;
-    }
+  const firstControlDiff = firstControlDifference(kernelView.control, simView.control);
+  if (firstControlDiff >= 0) {
+    const k = kernelView.control[firstControlDiff]?.text;
+    const s = simView.control[firstControlDiff]?.text;
+    differences.push({ aspect: 'control', what: `control segment ${firstControlDiff + 1}: kernel ${k ?? '(none)'}, simulator ${s ?? '(none)'}` });
   }
   const dataKeys = new Set([...kernelView.dataBytes.keys(), ...simView.dataBytes.keys()]);
   for (const key of dataKeys) {
@@ -565,6 +563,29 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
   return { kernel, kernelView, simView, differences, hz };
 }
 
+/**
+ * The first position where the two lists of control segments disagree, or -1. The simulator's
+ * side runs with every link delay 0, so segments it sends at one instant have no order Linux
+ * must keep: on loopback two timers due together (a SYN and a SYN,ACK both resent at 1 s, two
+ * FINs resent at one RTO) run in whichever order the timer wheel's bucket gives, and each answer
+ * follows its cause at once. So the segments of one simulator instant are compared as a multiset,
+ * against as many kernel segments in the same places; everything else keeps its order.
+ */
+export function firstControlDifference(kernel: readonly ControlSegment[], sim: readonly ControlSegment[]): number {
+  let i = 0;
+  while (i < sim.length) {
+    let end = i + 1;
+    while (end < sim.length && sim[end]!.atUs === sim[i]!.atUs) end++;
+    const simTexts = sim.slice(i, end).map((c) => c.text);
+    const kernelTexts = kernel.slice(i, end).map((c) => c.text);
+    if ([...simTexts].sort().join('\n') !== [...kernelTexts].sort().join('\n')) {
+      for (let j = i; j < end; j++) if (kernel[j]?.text !== sim[j]!.text) return j;
+    }
+    i = end;
+  }
+  return kernel.length > sim.length ? sim.length : -1;
+}
+
 function fmtMs(us: number): string {
   return `${(us / 1000).toFixed(3)} ms`;
 }
@@ -580,12 +601,15 @@ export function formatComparison(name: string, plan: KernelPlan, c: KernelCompar
   const width = Math.max(28, ...c.kernelView.control.map((s) => s.text.length)) + 12;
   lines.push('', 'control segments (relative seq/ack, PSH left out)', `  ${'#'.padStart(3)}  ${'kernel'.padEnd(width)}  simulator`);
   const n = Math.max(c.kernelView.control.length, c.simView.control.length);
+  const firstDiff = firstControlDifference(c.kernelView.control, c.simView.control);
   for (let i = 0; i < n; i++) {
     const k = c.kernelView.control[i];
     const s = c.simView.control[i];
     const kt = k === undefined ? '' : `${fmtMs(k.atUs).padStart(11)} ${k.text}`;
     const st = s === undefined ? '' : `${fmtMs(s.atUs).padStart(11)} ${s.text}`;
-    lines.push(`${k?.text === s?.text ? ' ' : '!'} ${String(i + 1).padStart(3)}  ${kt.padEnd(width)}  ${st}`);
+    // A row differs from the first control difference on; rows of one instant reordered before it agree.
+    const differs = firstDiff >= 0 && i >= firstDiff;
+    lines.push(`${differs ? '!' : k?.text === s?.text ? ' ' : '~'} ${String(i + 1).padStart(3)}  ${kt.padEnd(width)}  ${st}`);
   }
   lines.push('', 'data bytes per direction');
   for (const key of new Set([...c.kernelView.dataBytes.keys(), ...c.simView.dataBytes.keys()])) {

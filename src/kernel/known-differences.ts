@@ -77,3 +77,24 @@ export const NOT_EXPRESSIBLE: Readonly<Record<string, string>> = {
 export function knownReason(scenario: string, difference: Difference): KnownDifference | undefined {
   return KNOWN_DIFFERENCES.find((k) => (k.scenario === '*' || k.scenario === scenario) && k.aspect === difference.aspect && k.pattern.test(difference.what));
 }
+
+/** A difference between Linux and the simulator on a conformance spec (kernel-conformance.test.ts). */
+export interface KnownConformanceDifference extends Omit<KnownDifference, 'scenario'> {
+  /** Matched against the spec's description: its test file and test name. */
+  readonly test: RegExp;
+  /** The specs it concerns, in a few words (the doc's first column). */
+  readonly specs: string;
+}
+
+export const KNOWN_CONFORMANCE_DIFFERENCES: readonly KnownConformanceDifference[] = [];
+
+/** Conformance specs that cannot be written as a file Linux can run, with why. */
+export const NOT_EXPRESSIBLE_CONFORMANCE: readonly { readonly test: RegExp; readonly specs: string; readonly why: string }[] = [];
+
+/** The listed reason for a difference on a conformance spec: one of its own, or one that holds for any scenario. */
+export function knownConformanceReason(description: string, difference: Difference): KnownDifference | KnownConformanceDifference | undefined {
+  return (
+    KNOWN_DIFFERENCES.find((k) => k.scenario === '*' && k.aspect === difference.aspect && k.pattern.test(difference.what)) ??
+    KNOWN_CONFORMANCE_DIFFERENCES.find((k) => k.test.test(description) && k.aspect === difference.aspect && k.pattern.test(difference.what))
+  );
+}

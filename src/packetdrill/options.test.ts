@@ -137,3 +137,39 @@ describe('packetdrill options: window scaling', () => {
     expect(sent(result, false).filter((s) => s.payload.length > 0 && !s.retransmission).reduce((n, s) => n + s.payload.length, 0)).toBe(32896);
   });
 });
+
+describe('packetdrill options: header switches', () => {
+  it('refuses a --tcp_ts_tick_usecs that is not a count, and a --tcp_ts_ecr_scaled with a value, by name', () => {
+    const tick = run(`--tcp_ts_tick_usecs=fast\n${ACTIVE_OPEN.split('\n').slice(1).join('\n')}`);
+    expect(tick.status).toBe('refused');
+    expect(tick.failure!.message).toBe('not interpretable: --tcp_ts_tick_usecs needs a non-negative integer, got fast');
+    const scaled = run(`--tcp_ts_ecr_scaled=1\n${ACTIVE_OPEN}`);
+    expect(scaled.failure!.message).toBe('not interpretable: --tcp_ts_ecr_scaled takes no value, got 1');
+  });
+
+  it('maps tcp_timestamps=0 from a sysctl command: the host\'s SYN then carries no TS', () => {
+    const result = run(`\`sysctl -q net.ipv4.tcp_timestamps=0\`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0...0.010 connect(3, ..., ...) = 0
+   +0 > S 0:0(0) <mss 1460,nop,wscale 7>
+ +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+`);
+    expect(result.failure?.message ?? null).toBeNull();
+    expect(result.status).toBe('pass');
+  });
+});
+
+describe('packetdrill: SO_RCVBUF and SO_SNDBUF', () => {
+  it('setsockopt doubles the value, and getsockopt compares the doubled one', () => {
+    const script = (rcv: number, snd: number) => `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [4096], 4) = 0
+   +0 setsockopt(3, SOL_SOCKET, SO_SNDBUF, [21000], 4) = 0
+   +0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [${rcv}], [4]) = 0
+   +0 getsockopt(3, SOL_SOCKET, SO_SNDBUF, [${snd}], [4]) = 0
+`;
+    expect(run(script(8192, 42000)).status).toBe('pass');
+    expect(run(script(4096, 42000)).failure!.message).toBe('getsockopt(SO_RCVBUF) gave 8192, expected 4096');
+    expect(run(script(8192, 21000)).failure!.message).toBe('getsockopt(SO_SNDBUF) gave 42000, expected 21000');
+  });
+});

@@ -55,7 +55,7 @@ const MAX_EVENTS = 2_000_000;
  * by kind in wire order, as packetdrill's verify_outbound_live_tcp_options does. SACK blocks
  * and options by other names (FO, md5…) are refused by name.
  */
-const SACK_NOT_OFFERED = 'option sackOK not modelled: the stack never offers SACK (no SACK blocks behind it; tcb-options.ts)';
+const SACK_NOT_OFFERED = 'option sackOK not modelled: the stack does not offer SACK (its sack setting, Linux tcp_sack, is off; tcb-options.ts)';
 
 /** One change to the injected packets (fuzz.ts draws and shrinks them). Indexes count inbound lines. */
 export type Perturbation =
@@ -531,7 +531,7 @@ class ScriptRun {
     let expected = packet.options ?? [];
     const other = expected.find((o) => o.kind === 'other' || o.kind === 'sack');
     if (other !== undefined) this.unmodelled(this.where(event), other.kind === 'sack' ? 'option sack blocks not modelled' : `option ${other.name} not modelled`);
-    if (expected.some((o) => o.kind === 'sackOK') && !seg.sackOk) {
+    if (expected.some((o) => o.kind === 'sackOK') && !seg.sackOk && !this.world.stack.sack) {
       // The host never offers SACK: a line that expects sackOK is refused, or, with --lenient,
       // checked without sackOK and without the nops that pad it (Linux writes nop,nop before TS
       // without SACK, sackOK beside it with).
@@ -881,6 +881,13 @@ class CallExecutor {
           run.traceCall({ op: 'setsockopt', sock: name, option: 'SO_LINGER', onoff, lingerSec }, fd, r.ok ? 'ok' : r.errno);
           return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
         }
+        if (option === 'SO_RCVBUF' || option === 'SO_SNDBUF') {
+          const value = argNumber(firstItem(args[3]));
+          if (!Number.isInteger(value)) run.fail(event, `setsockopt ${option} needs a number of bytes, got ${describeExpr(args[3])}`);
+          const r = host.setsockopt(fd, { name: option, value });
+          run.traceCall({ op: 'setsockopt', sock: name, option, value }, fd, r.ok ? 'ok' : r.errno);
+          return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
+        }
         if (option === 'TCP_NODELAY') {
           // The host sends at once already (no Nagle): TCP_NODELAY changes nothing here.
           return { value: 0 };
@@ -891,7 +898,7 @@ class CallExecutor {
       case 'getsockopt': {
         const fd = run.liveFd(event, args[0]);
         const option = symbolName(args[2]);
-        if (option !== 'SO_ERROR' && option !== 'SO_REUSEADDR' && option !== 'SO_TYPE') {
+        if (option !== 'SO_ERROR' && option !== 'SO_REUSEADDR' && option !== 'SO_TYPE' && option !== 'SO_RCVBUF' && option !== 'SO_SNDBUF') {
           run.refuse(event, `getsockopt ${option} not modelled`);
           return { value: 0 };
         }

@@ -71,7 +71,7 @@ const MAPPED: Readonly<Record<string, (value: string, stack: Partial<StackConfig
 /** Sysctls read and ignored, with why: they change how fast bytes move, not the lifecycle. */
 const IGNORED: Readonly<Record<string, string>> = {
   tcp_frto: 'F-RTO not modelled',
-  tcp_sack: 'SACK not modelled',
+  tcp_sack: 'SACK is not offered (the stack\'s sack setting stays off until SACK blocks are modelled): a line expecting sackOK is refused',
   tcp_dsack: 'SACK not modelled',
   tcp_fack: 'SACK not modelled',
   tcp_reordering: 'fast retransmit not modelled',

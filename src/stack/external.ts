@@ -139,7 +139,8 @@ export class ExternalStack implements Stack {
   }
 
   setsockopt(fd: number, option: SocketOption): Result<void> {
-    const reply = option.name === 'SO_REUSEADDR' ? this.call({ call: 'setsockopt', fd, name: 'SO_REUSEADDR', value: option.value }) : this.call({ call: 'setsockopt', fd, name: 'SO_LINGER', onoff: option.value.onoff, linger: option.value.lingerSec });
+    const reply =
+      option.name === 'SO_LINGER' ? this.call({ call: 'setsockopt', fd, name: 'SO_LINGER', onoff: option.value.onoff, linger: option.value.lingerSec }) : this.call({ call: 'setsockopt', fd, name: option.name, value: option.value });
     return unit(reply);
   }
 

@@ -19,6 +19,7 @@ export type CallRequest =
   | { readonly call: 'socket' }
   | { readonly call: 'setsockopt'; readonly fd: number; readonly name: 'SO_REUSEADDR'; readonly value: boolean }
   | { readonly call: 'setsockopt'; readonly fd: number; readonly name: 'SO_LINGER'; readonly onoff: boolean; readonly linger: number }
+  | { readonly call: 'setsockopt'; readonly fd: number; readonly name: 'SO_RCVBUF' | 'SO_SNDBUF'; readonly value: number }
   | { readonly call: 'getsockopt'; readonly fd: number; readonly name: string }
   | { readonly call: 'bind'; readonly fd: number; readonly port: number; readonly addr: number }
   | { readonly call: 'listen'; readonly fd: number; readonly backlog: number }

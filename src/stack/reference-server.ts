@@ -13,7 +13,7 @@ import { readSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
 import { REFERENCE_ENDPOINT, type Connection, type Endpoint } from '../tcp/endpoint.js';
-import type { Host, SocketOptionName } from '../tcp/host.js';
+import type { Host, SocketOption, SocketOptionName } from '../tcp/host.js';
 import { referenceStack } from '../tcp/reference-stack.js';
 import type { Segment } from '../tcp/segment.js';
 import type { Stack, StackEnv } from '../tcp/stack.js';
@@ -117,7 +117,7 @@ export class ReferenceServer {
         return { ok: true, value: newFd, conn: -1 };
       }
       case 'setsockopt':
-        return withConn(result(host.setsockopt(fd, r.name === 'SO_REUSEADDR' ? { name: 'SO_REUSEADDR', value: r.value as boolean } : { name: 'SO_LINGER', value: { onoff: r.onoff as boolean, lingerSec: r.linger as number } })), fd);
+        return withConn(result(host.setsockopt(fd, socketOptionOf(r))), fd);
       case 'bind':
         return withConn(result(host.bind(fd, r.port as number, (r.addr as number | undefined) ?? 0)), fd);
       case 'getsockopt':
@@ -290,3 +290,10 @@ function result(r: { ok: true; value: unknown } | { ok: false; errno: string }):
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) serve();
+
+/** A setsockopt request as the Stack seam's option. */
+function socketOptionOf(r: Record<string, unknown>): SocketOption {
+  if (r.name === 'SO_REUSEADDR') return { name: 'SO_REUSEADDR', value: r.value as boolean };
+  if (r.name === 'SO_RCVBUF' || r.name === 'SO_SNDBUF') return { name: r.name, value: r.value as number };
+  return { name: 'SO_LINGER', value: { onoff: r.onoff as boolean, lingerSec: r.linger as number } };
+}

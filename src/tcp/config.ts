@@ -43,9 +43,13 @@ export interface StackConfig {
   readonly dataRetries: number;
   /** Our MSS, sent in the SYN's MSS option (Ethernet: 1460). */
   readonly mss: number;
-  /** Receive buffer; the advertised window is what is free of it (no window scaling). */
+  /**
+   * The default receive buffer (Linux tcp_rmem[1], whose window Linux autotunes): a socket
+   * without SO_RCVBUF advertises what is free of it. A socket with SO_RCVBUF chooses its window
+   * as Linux does (tcb-options.ts).
+   */
   readonly receiveBufferBytes: number;
-  /** Send buffer; `send` accepts at most what is free of it. */
+  /** The default send buffer (Linux tcp_wmem[1], autotuned by Linux); `send` accepts at most what is free of it. SO_SNDBUF sets it per socket. */
   readonly sendBufferBytes: number;
   /** Delayed ACKs (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2). 0 = ACK every segment at once. Linux TCP_DELACK_MIN = 40 ms. */
   readonly delayedAckUs: number;
@@ -81,6 +85,10 @@ export interface StackConfig {
    * though our window stays within `receiveBufferBytes`.
    */
   readonly rmemMaxBytes: number;
+  /** Linux net.core.rmem_max = 212992: the most SO_RCVBUF may ask for (then doubled, host.ts). */
+  readonly netCoreRmemMaxBytes: number;
+  /** Linux net.core.wmem_max = 212992: the most SO_SNDBUF may ask for (then doubled). */
+  readonly netCoreWmemMaxBytes: number;
   /**
    * Linux tcp_tw_reuse = 2: connect()'s ephemeral port search may take over a 4-tuple in
    * TIME-WAIT that used timestamps, once it is `twReuseDelayUs` old (tcp_twsk_unique): 0 never,
@@ -132,6 +140,8 @@ export const LINUX_DEFAULTS: StackConfig = Object.freeze({
   timestamps: 1,
   windowScaling: true,
   rmemMaxBytes: 6 * 1024 * 1024,
+  netCoreRmemMaxBytes: 212_992,
+  netCoreWmemMaxBytes: 212_992,
   twReuse: 2,
   twReuseDelayUs: 1_000_000,
   maxTwBuckets: 262_144,

@@ -15,7 +15,7 @@ import type { TcpState } from './state.js';
 import type { Connection, Endpoint, TimeWaitReuse } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
 import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
-import { TimerKind, type Errno, type SegmentFields, type TcbEnv } from './tcb.js';
+import { TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbOptions } from './tcb.js';
 
 export type { Result, SocketOption, SocketOptionName, SocketOptionValue } from './stack.js';
 
@@ -49,6 +49,9 @@ export class Socket implements PortOwner {
   nonBlocking = false;
   reuseAddr = false;
   lingerSec: number | null = null;
+  /** sk_rcvbuf / sk_sndbuf set by SO_RCVBUF / SO_SNDBUF (doubled); null: the stack's defaults. */
+  rcvBufBytes: number | null = null;
+  sndBufBytes: number | null = null;
   tcb: Connection | null = null;
   backlog = 0;
   /** Established children waiting for accept(); a real queue only once the socket listens. */
@@ -86,6 +89,13 @@ export class Socket implements PortOwner {
  * Most sockets never listen: they share these empties (the array frozen, so a push would throw)
  * instead of an array and a Set each, which at 10^5 connections is 10^5 of each.
  */
+/**
+ * Linux's smallest socket buffers (include/net/sock.h): TCP_SKB_MIN_TRUESIZE = 2048 +
+ * SKB_DATA_ALIGN(sizeof(struct sk_buff)) = 2304 on x86-64; SOCK_MIN_SNDBUF is twice that.
+ */
+const SOCK_MIN_RCVBUF = 2304;
+const SOCK_MIN_SNDBUF = 2 * SOCK_MIN_RCVBUF;
+
 const NO_ACCEPT_QUEUE: Connection[] = Object.freeze([]) as unknown as Connection[];
 const NO_CHILDREN: Set<Connection> = new Set();
 
@@ -216,7 +226,27 @@ export class Host implements TcbEnv, Stack {
     if (option.name === 'SO_REUSEADDR') {
       socket.reuseAddr = option.value;
       if (socket.tcb !== null) socket.tcb.options.reuseAddr = option.value;
-    } else {
+    } else if (option.name === 'SO_RCVBUF' || option.name === 'SO_SNDBUF') {
+      if (!Number.isInteger(option.value)) return fail('EINVAL');
+      // Linux sock_setsockopt: the value is capped at net.core.rmem_max / wmem_max, doubled "to
+      // allow for struct sk_buff overhead", and raised to SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF; it
+      // also locks the buffer (SOCK_RCVBUF_LOCK / SOCK_SNDBUF_LOCK), which tcb-options.ts and
+      // tcb-send.ts read as "a size was set". Measured on this machine's Linux 6.18: 1 -> 2304 and
+      // 4608, 1000 -> 2304, 2304 -> 4608, 4096 -> 8192.
+      const receive = option.name === 'SO_RCVBUF';
+      const asked = Math.min(Math.max(0, option.value), receive ? this.config.netCoreRmemMaxBytes : this.config.netCoreWmemMaxBytes);
+      const bytes = Math.max(2 * asked, receive ? SOCK_MIN_RCVBUF : SOCK_MIN_SNDBUF);
+      if (receive) socket.rcvBufBytes = bytes;
+      else socket.sndBufBytes = bytes;
+      if (socket.tcb !== null) {
+        if (receive) {
+          socket.tcb.options.rcvBufBytes = bytes;
+          (socket.tcb as { adoptReceiveBuffer?: () => void }).adoptReceiveBuffer?.();
+        } else {
+          socket.tcb.options.sndBufBytes = bytes;
+        }
+      }
+    } else if (option.name === 'SO_LINGER') {
       if (!Number.isInteger(option.value.lingerSec) || option.value.lingerSec < 0) return fail('EINVAL');
       socket.lingerSec = option.value.onoff ? option.value.lingerSec : null;
       if (socket.tcb !== null) socket.tcb.options.lingerSec = socket.lingerSec;
@@ -234,8 +264,8 @@ export class Host implements TcbEnv, Stack {
 
   /**
    * getsockopt(2). SO_ERROR returns the pending error and clears it, as Linux sock_error does
-   * (0 when there is none); SO_SNDBUF and SO_RCVBUF are the stack's buffer sizes (no per-socket
-   * buffers are modelled).
+   * (0 when there is none); SO_SNDBUF and SO_RCVBUF are the socket's buffer sizes as
+   * setsockopt doubled them, or the stack's defaults.
    */
   getsockopt(fd: number, name: SocketOptionName): Result<SocketOptionValue> {
     const socket = this.sockets.get(fd);
@@ -253,9 +283,9 @@ export class Host implements TcbEnv, Stack {
       case 'SO_LINGER':
         return { ok: true, value: { onoff: socket.lingerSec !== null, lingerSec: socket.lingerSec ?? 0 } };
       case 'SO_SNDBUF':
-        return { ok: true, value: this.config.sendBufferBytes };
+        return { ok: true, value: socket.sndBufBytes ?? this.config.sendBufferBytes };
       case 'SO_RCVBUF':
-        return { ok: true, value: this.config.receiveBufferBytes };
+        return { ok: true, value: socket.rcvBufBytes ?? this.config.receiveBufferBytes };
       case 'SO_TYPE':
         return { ok: true, value: 1 }; // SOCK_STREAM
     }
@@ -326,6 +356,8 @@ export class Host implements TcbEnv, Stack {
     child.localPort = socket.localPort;
     child.reuseAddr = tcb.options.reuseAddr;
     child.lingerSec = tcb.options.lingerSec;
+    child.rcvBufBytes = tcb.options.rcvBufBytes ?? null;
+    child.sndBufBytes = tcb.options.sndBufBytes ?? null;
     child.tcb = tcb;
     const entry = entryOf(tcb);
     entry.socket = child;
@@ -368,7 +400,7 @@ export class Host implements TcbEnv, Stack {
       socket.localPort = port;
       socket.connectBound = true;
     }
-    const tcb = this.newTcb(socket.localPort, remoteIp, remotePort, { reuseAddr: socket.reuseAddr, lingerSec: socket.lingerSec }, socket.connectBound);
+    const tcb = this.newTcb(socket.localPort, remoteIp, remotePort, { reuseAddr: socket.reuseAddr, lingerSec: socket.lingerSec, rcvBufBytes: socket.rcvBufBytes, sndBufBytes: socket.sndBufBytes }, socket.connectBound);
     tcb.incarnation = this.env.newIncarnation(this.ip, socket.localPort, remoteIp, remotePort);
     // A port from bind() passes from the socket to its connection.
     this.removeOwner(socket.localPort, socket);
@@ -447,14 +479,14 @@ export class Host implements TcbEnv, Stack {
       // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
       // queued, end-of-file — unless an error is pending, which tcp_recvmsg reports first
       // (sk_err before RCV_SHUTDOWN: a reset after SHUT_RD reads as ECONNRESET).
-      if (typeof tcb === 'string') return { ok: true, value: new Uint8Array(0) };
+      if (typeof tcb === 'string') return END_OF_FILE;
       const queued = tcb.recv(this.env.nowUs, maxBytes);
       if (queued instanceof Uint8Array) return { ok: true, value: queued };
-      return queued === 'eof' || queued === 'EAGAIN' ? { ok: true, value: new Uint8Array(0) } : fail(queued);
+      return queued === 'eof' || queued === 'EAGAIN' ? END_OF_FILE : fail(queued);
     }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
-    if (got === 'eof') return { ok: true, value: new Uint8Array(0) };
+    if (got === 'eof') return END_OF_FILE;
     return typeof got === 'string' ? fail(got) : { ok: true, value: got };
   }
 
@@ -562,11 +594,14 @@ export class Host implements TcbEnv, Stack {
       return;
     }
     if (!(flags & SYN)) return;
-    // Linux tcp_conn_request: with the accept queue over the backlog, drop the SYN; the
-    // client will retransmit it.
-    if (listener.acceptQueue.length > listener.backlog) return;
-    const tcb = this.newTcb(seg.dstPort, seg.srcIp, seg.srcPort, { reuseAddr: listener.reuseAddr, lingerSec: listener.lingerSec }, false);
-    // The child inherits the listener's options (C15: SO_LINGER set on the listening socket).
+    // Linux tcp_conn_request: with the accept queue full (sk_acceptq_is_full: more than the
+    // backlog queued, so listen(n) admits n + 1), drop the SYN silently; the client will
+    // retransmit it. (SYN cookies, which Linux sends once the half-open requests outnumber the
+    // backlog, are left out: README.)
+    if (acceptQueueFull(listener)) return;
+    const tcb = this.newTcb(seg.dstPort, seg.srcIp, seg.srcPort, { reuseAddr: listener.reuseAddr, lingerSec: listener.lingerSec, rcvBufBytes: listener.rcvBufBytes, sndBufBytes: listener.sndBufBytes }, false);
+    // The child inherits the listener's options (C15: SO_LINGER set on the listening socket;
+    // Linux sk_clone_lock copies sk_rcvbuf, sk_sndbuf and their locks too).
     tcb.incarnation = seg.incarnation;
     listener.children.add(tcb);
     entryOf(tcb).listener = listener;
@@ -626,7 +661,8 @@ export class Host implements TcbEnv, Stack {
       window: fields.window,
       mss: fields.mss,
       wscale: fields.wscale,
-      sackOk: false,
+      sackOk: fields.sackOk,
+      sackBlocks: fields.sackBlocks,
       tsVal: fields.tsVal,
       tsEcr: fields.tsEcr,
       payload: fields.payload,
@@ -682,7 +718,7 @@ export class Host implements TcbEnv, Stack {
   offerToListener(tcb: Connection): boolean {
     const listener = entryOf(tcb).listener;
     if (listener === null || listener.phase !== 'listening') return true;
-    if (listener.acceptQueue.length > listener.backlog) return false;
+    if (acceptQueueFull(listener)) return false;
     listener.children.delete(tcb);
     listener.acceptQueue.push(tcb);
     listener.wake();
@@ -702,7 +738,7 @@ export class Host implements TcbEnv, Stack {
     for (const byRemote of this.connections.values()) for (const entry of byRemote.values()) yield entry.tcb;
   }
 
-  private newTcb(localPort: number, remoteIp: number, remotePort: number, options: { reuseAddr: boolean; lingerSec: number | null }, connectBound: boolean): Connection {
+  private newTcb(localPort: number, remoteIp: number, remotePort: number, options: TcbOptions, connectBound: boolean): Connection {
     const tcb = this.endpoint.createConnection({ connId: this.env.nextConnId(), localIp: this.ip, localPort, remoteIp, remotePort }, this.config, this, options);
     let byRemote = this.connections.get(remoteIp);
     if (byRemote === undefined) {
@@ -763,15 +799,27 @@ export class Host implements TcbEnv, Stack {
     }
   }
 
+  /**
+   * Linux inet_csk_listen_stop: every connection queued for accept() that nobody accepted is
+   * disconnected (inet_child_forget, tcp_disconnect), which sends <SEQ=SND.NXT><ACK=RCV.NXT>
+   * <CTL=RST,ACK> from a synchronized state; a half-open request is dropped without a segment
+   * (its timer finds the listener gone, reqsk_timer_handler), and a final ACK that comes for it
+   * later meets no connection and gets the reset of §3.10.7.1.
+   */
   private closeListener(socket: Socket): void {
     if (this.listeners.get(socket.localPort) === socket) this.listeners.delete(socket.localPort);
     this.removeOwner(socket.localPort, socket);
     this.env.socketClosedListener(this, socket.localPort, 'LISTEN', 'CLOSED');
-    // Linux inet_csk_listen_stop: connections nobody accepted are reset.
-    const orphans = [...socket.acceptQueue, ...socket.children];
+    const queued = [...socket.acceptQueue];
+    const halfOpen = [...socket.children];
     socket.acceptQueue.length = 0;
     socket.children.clear();
-    for (const tcb of orphans) {
+    for (const tcb of halfOpen) {
+      entryOf(tcb).listener = null;
+      for (let kind = 0; kind < 5; kind++) this.env.clearTimer(tcb, kind as TimerKind);
+      tcb.setState('LISTEN', 'listener closed (request dropped)');
+    }
+    for (const tcb of queued) {
       entryOf(tcb).listener = null;
       tcb.orphaned = true;
       tcb.abort(this.env.nowUs, 'listener closed');
@@ -948,6 +996,8 @@ export class Host implements TcbEnv, Stack {
 
 const EMPTY = new Uint8Array(0);
 const OK: Result<void> = Object.freeze({ ok: true, value: undefined });
+/** recv's end-of-file: no bytes. Shared, as nothing can be written into an empty array. */
+const END_OF_FILE: Result<Uint8Array> = Object.freeze({ ok: true, value: EMPTY });
 
 /**
  * Sockets by descriptor, in pages of 256: descriptors only grow, and a page goes once all its
@@ -996,6 +1046,11 @@ class SocketTable {
   }
 }
 
+/** Linux sk_acceptq_is_full: the queue holds more than the backlog, so listen(n) admits n + 1 connections. */
+function acceptQueueFull(listener: Socket): boolean {
+  return listener.acceptQueue.length > listener.backlog;
+}
+
 /** The host's entry of a connection it created (set in newTcb, kept by a TIME-WAIT record). */
 function entryOf(tcb: Connection): ConnEntry {
   return tcb.hostEntry as ConnEntry;
@@ -1034,8 +1089,16 @@ function portsKey(remotePort: number, localPort: number): number {
   return (remotePort << 16) | localPort;
 }
 
+/** One frozen failure per errno, made on first use: a socket call that fails (EAGAIN on every park) allocates nothing. */
+const FAILURES = new Map<Errno, { readonly ok: false; readonly errno: Errno }>();
+
 function fail(errno: Errno): { ok: false; errno: Errno } {
-  return { ok: false, errno };
+  let failure = FAILURES.get(errno);
+  if (failure === undefined) {
+    failure = Object.freeze({ ok: false, errno });
+    FAILURES.set(errno, failure);
+  }
+  return failure as { ok: false; errno: Errno };
 }
 
 function mix4(secret: number, a: number, b: number, c: number, d: number): number {

@@ -28,8 +28,13 @@ export interface Segment extends Datagram {
   readonly mss: number;
   /** Window scale option (RFC 7323 §2; SYN only): the shift, or -1 when absent. */
   readonly wscale: number;
-  /** SACK-permitted option (RFC 2018; SYN only). Our endpoints never send it (README, "Deliberately left out"). */
+  /** SACK-permitted option (RFC 2018 §2; SYN only). Our endpoints send it only with the `sack` setting (Linux tcp_sack). */
   readonly sackOk: boolean;
+  /**
+   * SACK option (RFC 2018 §3): blocks of received out-of-order data as [left, right) edge pairs,
+   * the most recent first (§4). Absent or empty when the segment carries none.
+   */
+  readonly sackBlocks?: readonly number[];
   /** Timestamps option (RFC 7323 §3): TSval, or -1 when the segment carries no timestamps. */
   readonly tsVal: number;
   /** TSecr; meaningful only when `tsVal` is not -1. */
@@ -54,7 +59,7 @@ export const NO_OPTIONS = Object.freeze({ mss: 0, wscale: -1, sackOk: false, tsV
  * then sackOK and TS together or nop,nop before TS, then nop,wscale; a segment with timestamps
  * but no SYN options shows `nop,nop,TS val … ecr …`. Empty when the segment has no options.
  */
-export function formatOptions(seg: Pick<Segment, 'mss' | 'wscale' | 'sackOk' | 'tsVal' | 'tsEcr'>): string {
+export function formatOptions(seg: Pick<Segment, 'mss' | 'wscale' | 'sackOk' | 'sackBlocks' | 'tsVal' | 'tsEcr'>): string {
   const parts: string[] = [];
   if (seg.mss > 0) parts.push(`mss ${seg.mss}`);
   if (seg.tsVal >= 0) {
@@ -64,7 +69,16 @@ export function formatOptions(seg: Pick<Segment, 'mss' | 'wscale' | 'sackOk' | '
     parts.push('nop,nop,sackOK');
   }
   if (seg.wscale >= 0) parts.push(`nop,wscale ${seg.wscale}`);
+  const blocks = seg.sackBlocks;
+  if (blocks !== undefined && blocks.length > 0) parts.push(`nop,nop,sack ${blocks.length / 2} ${formatSackBlocks(blocks, 0)}`);
   return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
+}
+
+/** SACK blocks as tcpdump prints them, `{1449:2897}{4345:5793}`, each edge less `base` (mod 2^32). */
+export function formatSackBlocks(blocks: readonly number[], base: number): string {
+  let text = '';
+  for (let i = 0; i + 1 < blocks.length; i += 2) text += `{${(blocks[i]! - base) >>> 0}:${(blocks[i + 1]! - base) >>> 0}}`;
+  return text;
 }
 
 /** RFC 9293 §3.4: SYN and FIN each occupy one sequence number. */

@@ -17,7 +17,11 @@ import type { Errno, TcbIdentity, TcbOptions, TimerKind } from './tcb.js';
 
 export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
 
-export type SocketOption = { readonly name: 'SO_REUSEADDR'; readonly value: boolean } | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } };
+export type SocketOption =
+  | { readonly name: 'SO_REUSEADDR'; readonly value: boolean }
+  | { readonly name: 'SO_LINGER'; readonly value: { readonly onoff: boolean; readonly lingerSec: number } }
+  /** The buffer size asked for; the stack doubles it as Linux's sock_setsockopt does (getsockopt reads the doubled value). */
+  | { readonly name: 'SO_RCVBUF' | 'SO_SNDBUF'; readonly value: number };
 
 export type ShutdownHow = 'SHUT_RD' | 'SHUT_WR' | 'SHUT_RDWR';
 

@@ -80,6 +80,10 @@ export interface SegmentFields {
   mss: number;
   /** Window scale option, -1 when absent. */
   wscale: number;
+  /** SACK-permitted option (SYN and SYN,ACK). */
+  sackOk: boolean;
+  /** SACK blocks, edge pairs (RFC 2018 §3); empty when none. */
+  sackBlocks: readonly number[];
   /** TSval, -1 when the segment carries no timestamps. */
   tsVal: number;
   tsEcr: number;
@@ -99,16 +103,25 @@ export interface TcbOptions {
   reuseAddr: boolean;
   /** SO_LINGER: null when off; otherwise the linger time in seconds. */
   lingerSec: number | null;
+  /** sk_rcvbuf as SO_RCVBUF set it (already doubled, host.ts); null: the stack's default, not locked. */
+  rcvBufBytes?: number | null;
+  /** sk_sndbuf as SO_SNDBUF set it (already doubled); null: the stack's `sendBufferBytes`. */
+  sndBufBytes?: number | null;
 }
 
+/** A TCB's options with the buffer sizes filled in (null: the stack's default). */
+export type TcbSocketOptions = TcbOptions & { rcvBufBytes: number | null; sndBufBytes: number | null };
+
 export const EMPTY = new Uint8Array(0);
+/** The SACK blocks of a segment that carries none (shared: never written to). */
+export const NO_SACK_BLOCKS: readonly number[] = Object.freeze([]);
 
 export abstract class TcbBase {
   state: TcpState = 'CLOSED';
   /** True when created by a listener (passive open). */
   passive = false;
   incarnation = 0;
-  readonly options: TcbOptions;
+  readonly options: TcbSocketOptions;
   /** Opaque slots for the environment's timer handles. */
   readonly timerHandles: unknown[] = [null, null, null, null, null];
   /** Opaque slot for the host's entry (Connection.hostEntry). */
@@ -161,7 +174,7 @@ export abstract class TcbBase {
     protected readonly env: TcbEnv,
     options: TcbOptions,
   ) {
-    this.options = { ...options };
+    this.options = { ...options, rcvBufBytes: options.rcvBufBytes ?? null, sndBufBytes: options.sndBufBytes ?? null };
     this.quickAcksLeft = config.quickAcks;
   }
 
@@ -170,7 +183,12 @@ export abstract class TcbBase {
     return this as unknown as Connection;
   }
 
+  /**
+   * The receive window segments are accepted into: what is free of the stack's buffer, or,
+   * with SO_RCVBUF, what is left of the window last advertised (Linux tcp_receive_window).
+   */
   receiveWindow(): number {
+    if (this.options.rcvBufBytes !== null) return Math.max(0, this.lastAdvertisedWindow - ((this.rcvNxt - this.lastAckedRcvNxt) | 0));
     return Math.max(0, this.config.receiveBufferBytes - this.receiveQueue.length);
   }
 
@@ -178,12 +196,15 @@ export abstract class TcbBase {
   protected emit(nowUs: number, seq: number, flags: number, payload: Uint8Array, retransmission: boolean): void {
     const fields = this.fields(seq, flags, payload, retransmission);
     this.addTimestamps(nowUs, fields);
+    if (flags & ACK) this.addSackBlocks(fields);
     this.env.transmit(this.self, fields);
     this.afterSend(flags);
   }
 
   /** Timestamps on a segment of the connection (tcb-options.ts). */
   protected abstract addTimestamps(nowUs: number, fields: SegmentFields): void;
+  /** SACK blocks on a segment with ACK, once SACK is in effect (tcb-options.ts). */
+  protected abstract addSackBlocks(fields: SegmentFields): void;
   /** The window field of a segment with these flags (tcb-options.ts). */
   protected abstract windowField(flags: number): number;
   /** The shift of the windows we advertise (tcb-options.ts). */
@@ -202,7 +223,7 @@ export abstract class TcbBase {
   protected fields(seq: number, flags: number, payload: Uint8Array, retransmission: boolean): SegmentFields {
     const window = flags & ACK || flags & SYN ? this.windowField(flags) : 0;
     if (flags & ACK) this.lastAdvertisedWindow = flags & SYN ? window : window * 2 ** this.rcvWscale;
-    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, wscale: -1, tsVal: -1, tsEcr: 0, payload, retransmission };
+    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, wscale: -1, sackOk: false, sackBlocks: NO_SACK_BLOCKS, tsVal: -1, tsEcr: 0, payload, retransmission };
   }
 
   protected becomeClosed(cause: string): void {

@@ -83,6 +83,9 @@ export abstract class TcbHandshakePart extends TcbSendPart {
    */
   protected answerRepeatedSyn(nowUs: number, seg: Segment): boolean {
     if (this.state === 'SYN-RECEIVED' && (seg.flags & (SYN | ACK | RST)) === SYN && seg.seq === this.irs) {
+      // At most one such SYN,ACK per tcp_invalid_ratelimit (tcp_oow_rate_limited, last_oow_ack_time).
+      if (nowUs - this.lastOutOfWindowAckUs < this.config.invalidRateLimitUs) return true;
+      this.lastOutOfWindowAckUs = nowUs;
       this.sendSyn(nowUs, true);
       return true;
     }
@@ -99,7 +102,19 @@ export abstract class TcbHandshakePart extends TcbSendPart {
       this.env.transmit(this.self, this.fields(seg.ack, RST, EMPTY, false));
       return false;
     }
-    if (this.passive && !this.env.offerToListener(this.self)) return false; // Linux: accept queue full, drop the ACK.
+    if (this.passive && !this.env.offerToListener(this.self)) {
+      // The accept queue is full (Linux tcp_check_req, listen_overflow). With
+      // tcp_abort_on_overflow = 0 the ACK is ignored and the request stays (inet_rsk(req)->acked):
+      // the SYN,ACK timer goes on, and the ACK its next SYN,ACK draws may find room. With 1 the
+      // request is dropped and the ACK answered as if no connection existed, <SEQ=SEG.ACK><CTL=RST>
+      // (embryonic_reset, tcp_v4_send_reset).
+      if (this.config.abortOnOverflow) {
+        this.env.transmit(this.self, this.fields(seg.ack, RST, EMPTY, false));
+        this.releaseTimers();
+        this.setState('LISTEN', 'accept queue overflow (tcp_abort_on_overflow)');
+      }
+      return false;
+    }
     this.ackAdvanced(nowUs, seg.ack);
     this.takePeerWindow(seg, seg.seq, seg.ack);
     this.setState('ESTABLISHED', 'rcv ACK of SYN');
@@ -128,6 +143,6 @@ export abstract class TcbHandshakePart extends TcbSendPart {
     }
     // Every SYN or SYN,ACK sent (re)arms the timer with the current, backed-off RTO. A SYN,ACK
     // resent for a duplicate SYN does too, as Linux's tcp_check_req re-arms the request timer.
-    this.env.setTimer(this.self, TimerKind.Retransmit, nowUs + this.rtoUs);
+    this.armRto(nowUs + this.rtoUs);
   }
 }

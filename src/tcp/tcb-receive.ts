@@ -6,6 +6,7 @@
 import { ACK, FIN, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
 import { EMPTY, TimerKind, isArmed } from './tcb-base.js';
+import { SKB_OVERHEAD_BYTES } from './tcb-options.js';
 import { TcbTimersPart } from './tcb-timers.js';
 
 export abstract class TcbReceivePart extends TcbTimersPart {
@@ -94,6 +95,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     if (!seqGt(seg.ack, this.sndNxt) && !seqLt(seg.ack, this.sndUna)) this.updateTsRecent(nowUs, seg);
     // The peer is alive: zero-window probes start counting again (Linux tcp_ack, icsk_probes_out = 0).
     this.probesOut = 0;
+    this.takeSackBlocks(nowUs, seg);
     if (this.state === 'SYN-RECEIVED') {
       // An ACK outside (SND.UNA, SND.NXT] is answered <SEQ=SEG.ACK><CTL=RST> and the half-open
       // connection stays (completeHandshake; Linux tcp_check_req hands the segment to the
@@ -211,13 +213,18 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     }
     if (seq !== this.rcvNxt) {
       // Out of order: keep it for reassembly and send a duplicate ACK at once (RFC 5681 §4.2).
-      if (payload.length > 0 || fin) this.insertOutOfOrder(seq, payload, fin);
+      if (payload.length > 0 || fin) {
+        this.insertOutOfOrder(seq, payload, fin);
+        this.sackRecordOutOfOrder(seq, seqAdd(seq, payload.length + (fin ? 1 : 0)));
+      }
       this.sendAck(nowUs);
       return;
     }
     const hadOutOfOrder = this.outOfOrder.length > 0;
     let finInOrder = this.deliverInOrder(payload, fin);
+    if (payload.length > 0 && this.options.rcvBufBytes !== null) this.dataArrived(payload.length);
     finInOrder = this.drainOutOfOrder() || finInOrder;
+    if (hadOutOfOrder) this.sackForgetBelow(this.rcvNxt);
     if (payload.length > 0 || hadOutOfOrder) this.env.wake(this.self);
     if (finInOrder) {
       this.receiveFin(nowUs);
@@ -230,9 +237,37 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     else this.scheduleAck(nowUs);
   }
 
+  /**
+   * In-order data arrived at a socket whose SO_RCVBUF locked its buffer, and was queued (Linux
+   * tcp_event_data_recv): the first data starts quick-ACK mode for rcv_wnd / (2·rcv_mss)
+   * segments, at least 2 and at most 16 (tcp_incr_quickack); the MSS estimate and scaling
+   * ratio follow (tcp_measure_rcv_mss, tcb-options.ts); then tcp_grow_window: while the free
+   * space allows, rcv_ssthresh rises towards the clamp by max(2·advmss, 2·len), for a segment
+   * whose truesize fits (tcp_win_from_space(truesize) ≤ len), and growing it adds a quick ACK
+   * (icsk_ack.quick |= 1).
+   */
+  protected dataArrived(len: number): void {
+    this.measureRcvMss(len);
+    if (!this.lockedDataSeen) {
+      this.lockedDataSeen = true;
+      const quickAcks = Math.floor(this.lastAdvertisedWindow / (2 * this.rcvMss)) || 2;
+      this.quickAcksLeft = Math.min(quickAcks, this.config.quickAcks);
+    }
+    if (len < 128) return;
+    const room = Math.min(this.windowClamp, this.freeSpace()) - this.rcvSsthresh;
+    if (room <= 0) return;
+    if (this.winFromSpace(len + SKB_OVERHEAD_BYTES) > len) return;
+    this.rcvSsthresh += Math.min(room, Math.max(2 * this.advMss(), 2 * len));
+    this.quickAcksLeft |= 1;
+  }
+
+  /** Data has arrived on a locked buffer (Linux icsk_ack.ato set: the delayed-ACK engine started). */
+  private lockedDataSeen = false;
+
   protected deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
     if (payload.length > 0) {
       this.receiveQueue.push(payload);
+      if (this.options.rcvBufBytes !== null) this.chargeQueued(payload.length);
       this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
     }
     return fin;
@@ -322,8 +357,11 @@ export abstract class TcbReceivePart extends TcbTimersPart {
    */
   protected scheduleAck(nowUs: number): void {
     const unacked = seqDiff(this.rcvNxt, this.lastAckedRcvNxt);
+    // With SO_RCVBUF, Linux's rule exactly: more than one full segment unacknowledged and a
+    // window that would not shrink (`__tcp_select_window(sk) >= tp->rcv_wnd`), or quick-ACK mode.
+    const fullSegments = this.options.rcvBufBytes !== null ? unacked > this.rcvMss && this.rawSelectWindow() >= this.lastAdvertisedWindow : unacked > Math.min(this.peerMss, this.config.mss);
     const quick = this.quickAcksLeft > 0 && !this.pingpong;
-    if (this.config.delayedAckUs === 0 || quick || unacked > Math.min(this.peerMss, this.config.mss)) {
+    if (this.config.delayedAckUs === 0 || quick || fullSegments) {
       if (quick) this.quickAcksLeft--;
       this.sendAck(nowUs);
       return;
@@ -346,6 +384,14 @@ export abstract class TcbReceivePart extends TcbTimersPart {
   protected maybeSendWindowUpdate(nowUs: number): void {
     if (!(this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) return;
     const windowLeft = Math.max(0, this.lastAdvertisedWindow - seqDiff(this.rcvNxt, this.lastAckedRcvNxt));
+    if (this.options.rcvBufBytes !== null) {
+      // tcp_cleanup_rbuf exactly: `2 * rcv_window_now <= window_clamp`, then a new window that is
+      // not zero and at least twice what is left.
+      if (2 * windowLeft > this.windowClamp) return;
+      const next = this.rawSelectWindow();
+      if (next > 0 && next >= 2 * windowLeft) this.sendAck(nowUs);
+      return;
+    }
     if (2 * windowLeft > this.config.receiveBufferBytes) return;
     const window = this.receiveWindow();
     const threshold = Math.min(this.config.receiveBufferBytes >> 1, this.config.mss);

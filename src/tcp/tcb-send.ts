@@ -37,6 +37,20 @@ export abstract class TcbSendPart extends TcbOptionsPart {
   protected persistBackoff = 0;
   /** Zero-window probes sent since an ACK last came back (Linux icsk_probes_out). */
   protected probesOut = 0;
+  /** When the retransmission timeout is due; the timer may be armed earlier for a loss probe. */
+  protected rtoDueUs = -1;
+  /** The retransmission timer is armed for a tail-loss probe, not an RTO (Linux ICSK_TIME_LOSS_PROBE). */
+  protected lossProbeArmed = false;
+  /** A loss probe is out and not yet acknowledged (Linux tlp_high_seq != 0); SND.NXT when it went. */
+  protected tlpOutstanding = false;
+  protected tlpHighSeq = 0;
+  /** While a loss probe sends new data, output() schedules no further probe (tcp_write_xmit push_one 2). */
+  protected sendingLossProbe = false;
+  /** Sequence number of the newest segment sent: what a loss probe resends. */
+  protected lastSegmentSeq = 0;
+  /** The highest right edge of a SACK block the peer sent above SND.UNA; meaningful while `peerSacked`. */
+  protected sackedHighSeq = 0;
+  protected peerSacked = false;
   /** Counters for statistics. */
   retransmissions = 0;
 
@@ -44,9 +58,30 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     return this.sendQueue.length;
   }
 
+  /**
+   * sk_sndbuf: SO_SNDBUF's (doubled) value, or the stack's `sendBufferBytes` (Linux's autotuned
+   * default, tcp_sndbuf_expand, is not modelled). send() queues at most what is free of it
+   * (tcb.ts); Linux counts skb truesize against it, we count bytes.
+   */
+  protected sendBufferLimit(): number {
+    return this.options.sndBufBytes ?? this.config.sendBufferBytes;
+  }
+
+  /**
+   * Freed send space wakes a blocked writer (Linux tcp_new_space → sk_stream_write_space): with
+   * SO_SNDBUF, only once the free space is at least half what is queued
+   * (sk_stream_wspace ≥ sk_stream_min_wspace), so a writer resumes in large steps.
+   */
+  protected sendSpaceWakes(): boolean {
+    if (this.options.sndBufBytes === null) return true;
+    const queued = this.sendQueue.length;
+    return this.options.sndBufBytes - queued >= queued >> 1;
+  }
+
   /** Send what the window allows, then a FIN once all queued data has gone. */
   protected output(nowUs: number): void {
     if (this.state === 'CLOSED' || this.state === 'LISTEN' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED' || this.state === 'TIME-WAIT') return;
+    const sndNxtBefore = this.sndNxt;
     const mss = this.sendMss();
     for (;;) {
       const unsent = this.unsentBytes();
@@ -71,7 +106,19 @@ export abstract class TcbSendPart extends TcbOptionsPart {
       const handle = this.timerHandles[TimerKind.Persist];
       if (!isArmed(handle)) this.env.setTimer(this.self, TimerKind.Persist, nowUs + this.rtoUs);
     }
+    // Linux tcp_write_xmit: new segments went out, so a tail-loss probe may be due (tcb-timers.ts).
+    if (this.sndNxt !== sndNxtBefore && !this.sendingLossProbe) this.scheduleLossProbe(nowUs, false);
   }
+
+  /** Arm the retransmission timer for an RTO at `atUs` (RFC 6298 §5.1), replacing a pending loss probe. */
+  protected armRto(atUs: number): void {
+    this.rtoDueUs = atUs;
+    this.lossProbeArmed = false;
+    this.env.setTimer(this.self, TimerKind.Retransmit, atUs);
+  }
+
+  /** Arm a tail-loss probe instead of the RTO when one is due (tcb-timers.ts); false when none is. */
+  protected abstract scheduleLossProbe(nowUs: number, advancingRto: boolean): boolean;
 
   protected sendNew(nowUs: number, payload: Uint8Array, fin: boolean): void {
     const seq = this.sndNxt;
@@ -82,12 +129,33 @@ export abstract class TcbSendPart extends TcbOptionsPart {
       this.finSeq = seqAdd(seq, payload.length);
     }
     this.emit(nowUs, seq, flags, payload, false);
+    this.lastSegmentSeq = seq;
     this.sndNxt = seqAdd(seq, payload.length + (fin ? 1 : 0));
     if (this.rttStartUs < 0) {
       this.rttStartUs = nowUs;
       this.rttSeq = this.sndNxt;
     }
-    if (!isArmed(this.timerHandles[TimerKind.Retransmit])) this.env.setTimer(this.self, TimerKind.Retransmit, nowUs + this.rtoUs);
+    if (!isArmed(this.timerHandles[TimerKind.Retransmit])) this.armRto(nowUs + this.rtoUs);
+  }
+
+  /**
+   * Resend the newest segment, as a tail-loss probe does (Linux tcp_send_loss_probe: the last
+   * skb of the retransmission queue, its last MSS if it is longer): what was not acknowledged of
+   * it, data, FIN or both.
+   */
+  protected retransmitLast(nowUs: number): void {
+    const dataEnd = this.finSeq >= 0 ? this.finSeq : this.sndNxt;
+    let start = seqLt(this.lastSegmentSeq, this.sndUna) ? this.sndUna : this.lastSegmentSeq;
+    const mss = this.sendMss();
+    if (seqDiff(dataEnd, start) > mss) start = seqAdd(dataEnd, -mss);
+    const len = Math.max(0, seqDiff(dataEnd, start));
+    const payload = len > 0 ? this.sendQueue.peek(seqDiff(start, this.sendQueueSeq), len) : EMPTY;
+    const fin = this.finSeq >= 0 && seqAdd(start, len) === this.finSeq;
+    let flags = ACK;
+    if (len > 0) flags |= PSH;
+    if (fin) flags |= FIN;
+    this.retransmissions++;
+    this.emit(nowUs, start, flags, payload, true);
   }
 
   /** Resend the first unacknowledged segment (data, FIN, or both). */
@@ -129,7 +197,7 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     if (dataAcked > 0) {
       this.sendQueue.drop(dataAcked);
       this.sendQueueSeq = seqAdd(this.sendQueueSeq, dataAcked);
-      this.env.wake(this.self);
+      if (this.sendSpaceWakes()) this.env.wake(this.self);
     }
     this.sndUna = ack;
     if (this.rttStartUs >= 0 && seqGe(ack, this.rttSeq)) {
@@ -141,11 +209,16 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     }
     this.retries = 0;
     this.persistBackoff = 0;
+    // Linux tcp_process_tlp_ack: an ACK that reaches SND.NXT as it was when the probe left ends its episode.
+    if (this.tlpOutstanding && seqGe(ack, this.tlpHighSeq)) this.tlpOutstanding = false;
     if (this.sndUna === this.sndNxt) {
+      this.lossProbeArmed = false;
       this.env.clearTimer(this.self, TimerKind.Retransmit);
     } else {
-      // RFC 6298 §5.3: restart the timer when new data is acknowledged.
-      this.env.setTimer(this.self, TimerKind.Retransmit, nowUs + this.rtoUs);
+      // RFC 6298 §5.3: restart the timer when new data is acknowledged; Linux tcp_set_xmit_timer
+      // arms a tail-loss probe instead when one is due.
+      if (this.scheduleLossProbe(nowUs, true)) this.rtoDueUs = nowUs + this.rtoUs;
+      else this.armRto(nowUs + this.rtoUs);
       if (seqLt(this.sndUna, this.recoverSeq) && this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED') this.retransmitHead(nowUs);
     }
   }
@@ -191,6 +264,7 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     this.sndNxt = this.iss;
     this.sendQueueSeq = seqAdd(this.iss, 1);
     this.recoverSeq = this.iss;
+    this.lastSegmentSeq = this.iss;
   }
 
   /** The connection is gone with an error the application will see (§3.10.7 "connection reset"). */

@@ -2,17 +2,34 @@
  * The timers (RFC 9293 §3.8, RFC 6298, Linux tcp_timer.c): retransmission, delayed ACK,
  * zero-window probe (persist), TIME-WAIT's 2·MSL and the orphaned FIN-WAIT-2 timeout.
  * gVisor's timer.go and the timer handlers of snd.go.
+ *
+ * As Linux 6.x has them:
+ * - SYN (tcp_retransmit_timer, tcp_write_timeout): 1 s apart for tcp_syn_linear_timeouts
+ *   timeouts, then doubling; ETIMEDOUT after tcp_syn_retries + tcp_syn_linear_timeouts
+ *   retransmissions, or sooner by retransmits_timed_out's time limit (synExpired).
+ * - SYN,ACK of a half-open connection (reqsk_timer_handler): doubling from 1 s, dropped silently
+ *   after tcp_synack_retries.
+ * - Tail-loss probe (RFC 8985 §7; tcp_schedule_loss_probe, tcp_send_loss_probe) on the same
+ *   timer, as Linux arms ICSK_TIME_LOSS_PROBE in place of ICSK_TIME_RETRANS: see scheduleLossProbe.
  */
 import type { StackConfig } from './config.js';
-import { ACK } from './segment.js';
-import { seqAdd } from './seq.js';
+import { ACK, type Segment } from './segment.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLt } from './seq.js';
 import { EMPTY, TIME_WAIT_OVERFLOW_CAUSE, TimerKind } from './tcb-base.js';
 import { TcbHandshakePart } from './tcb-handshake.js';
+
+/** Linux TCP_TIMEOUT_MIN_US: what a loss probe adds to 2·SRTT when several segments are in flight. */
+const TCP_TIMEOUT_MIN_US = 2000;
 
 export abstract class TcbTimersPart extends TcbHandshakePart {
   onTimer(nowUs: number, kind: TimerKind): void {
     switch (kind) {
       case TimerKind.Retransmit:
+        if (this.lossProbeArmed) {
+          this.lossProbeArmed = false;
+          this.sendLossProbe(nowUs);
+          return;
+        }
         this.onRetransmitTimeout(nowUs);
         return;
       case TimerKind.DelayedAck:
@@ -32,9 +49,94 @@ export abstract class TcbTimersPart extends TcbHandshakePart {
     }
   }
 
+  /**
+   * RFC 8985 §7.2 as Linux's tcp_schedule_loss_probe does it: on a SACK connection
+   * (tcp_is_sack) with tcp_early_retrans 3 or 4, not recovering from a timeout, arm the probe
+   * timeout PTO = 2·SRTT plus tcp_rto_min when one segment is in flight (plus 2 ms,
+   * TCP_TIMEOUT_MIN, when several are), or 1 s with no RTT sample yet; but no later than the
+   * RTO would fire: the full RTO when an ACK just advanced, else what is left of the RTO of the
+   * oldest segment. Returns false when no probe is armed (the caller arms the RTO).
+   */
+  protected scheduleLossProbe(nowUs: number, advancingRto: boolean): boolean {
+    if (this.config.earlyRetrans !== 3 && this.config.earlyRetrans !== 4) return false;
+    if (!this.sackOk || this.sndUna === this.sndNxt) return false;
+    if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED') return false;
+    // Linux icsk_ca_state must be Open: after an RTO (TCP_CA_Loss) until everything then
+    // outstanding is acknowledged, no probe; nor while the peer has SACKed data above SND.UNA
+    // (TCP_CA_Disorder, where Linux's RACK takes over: left out, so the RTO resends).
+    if (seqLt(this.sndUna, this.recoverSeq) || this.inDisorder()) return false;
+    let timeoutUs: number;
+    if (this.srttUs >= 0) {
+      const oneSegmentOut = seqGe(this.sndUna, this.lastSegmentSeq);
+      timeoutUs = Math.round(2 * this.srttUs) + (oneSegmentOut ? this.config.rtoMinUs : TCP_TIMEOUT_MIN_US);
+    } else {
+      timeoutUs = this.config.rtoInitialUs;
+    }
+    const rtoLeftUs = advancingRto ? this.rtoUs : this.rtoDueUs - nowUs;
+    if (rtoLeftUs > 0) timeoutUs = Math.min(timeoutUs, rtoLeftUs);
+    this.lossProbeArmed = true;
+    this.env.setTimer(this.self, TimerKind.Retransmit, nowUs + timeoutUs);
+    return true;
+  }
+
+  /**
+   * The SACK blocks of an ACK that arrived. They retransmit nothing here (no RFC 6675 recovery,
+   * no RACK), but a block above SND.UNA puts Linux's sender in TCP_CA_Disorder, where no loss
+   * probe is armed, and its RACK reordering timer takes the timer's place; here the RTO does.
+   * Blocks at or below SND.UNA are D-SACKs (RFC 2883) and change nothing.
+   */
+  protected takeSackBlocks(nowUs: number, seg: Segment): void {
+    const blocks = seg.sackBlocks;
+    if (!this.sackOk || blocks === undefined || blocks.length === 0) return;
+    for (let i = 1; i < blocks.length; i += 2) {
+      const right = blocks[i]!;
+      if (!seqGt(right, this.sndUna) || seqGt(right, this.sndNxt)) continue;
+      if (!this.peerSacked || seqGt(right, this.sackedHighSeq)) this.sackedHighSeq = right;
+      this.peerSacked = true;
+    }
+    if (this.lossProbeArmed && this.inDisorder()) this.armRto(Math.max(this.rtoDueUs, nowUs + 1));
+  }
+
+  /** Linux TCP_CA_Disorder, as far as it matters here: SACKed data above SND.UNA. */
+  protected inDisorder(): boolean {
+    if (this.peerSacked && !seqLt(this.sndUna, this.sackedHighSeq)) this.peerSacked = false;
+    return this.peerSacked;
+  }
+
+  /**
+   * Linux tcp_send_loss_probe: at most one probe out at a time; new data if the window lets it
+   * go, else the newest segment again. Then the RTO counts from now, with no backoff: it is the
+   * RTO after it that backs off.
+   */
+  protected sendLossProbe(nowUs: number): void {
+    if (this.sndUna === this.sndNxt) return;
+    if (this.tlpOutstanding) {
+      this.armRto(Math.max(this.rtoDueUs, nowUs + 1));
+      return;
+    }
+    const usable = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    if ((this.unsentBytes() > 0 || this.finPending()) && usable > 0) {
+      const sndNxtBefore = this.sndNxt;
+      this.sendingLossProbe = true;
+      this.output(nowUs);
+      this.sendingLossProbe = false;
+      if (this.sndNxt === sndNxtBefore) {
+        this.armRto(Math.max(this.rtoDueUs, nowUs + 1));
+        return;
+      }
+    } else {
+      this.rttStartUs = -1; // Karn's algorithm: the probe may be what the next ACK acknowledges.
+      this.retransmitLast(nowUs);
+    }
+    this.tlpOutstanding = true;
+    this.tlpHighSeq = this.sndNxt;
+    this.armRto(nowUs + this.rtoUs);
+  }
+
   /** RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment, back off, re-arm. */
   protected onRetransmitTimeout(nowUs: number): void {
     if (this.sndUna === this.sndNxt) return;
+    this.tlpOutstanding = false; // Linux tcp_retransmit_timer: tlp_high_seq = 0.
     if (this.state === 'SYN-SENT' || (this.state === 'SYN-RECEIVED' && !this.passive)) {
       // Linux tcp_write_timeout for an active open: a count and a time limit (synExpired).
       if (synExpired(this.config, this.state, this.retries, nowUs - this.synStartUs)) {
@@ -72,7 +174,7 @@ export abstract class TcbTimersPart extends TcbHandshakePart {
     }
     this.recoverSeq = this.sndNxt;
     this.retransmitHead(nowUs);
-    this.env.setTimer(this.self, TimerKind.Retransmit, nowUs + this.rtoUs);
+    this.armRto(nowUs + this.rtoUs);
   }
 
   /**
@@ -107,6 +209,7 @@ export abstract class TcbTimersPart extends TcbHandshakePart {
     this.releaseTimers();
     this.sendQueue.clear();
     this.outOfOrder.length = 0;
+    if (this.sackRanges !== null) this.sackRanges.length = 0;
     if (!this.env.admitTimeWait(this.self)) {
       this.becomeClosed(TIME_WAIT_OVERFLOW_CAUSE);
       return;

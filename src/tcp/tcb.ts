@@ -54,7 +54,7 @@ export class Tcb extends TcbReceivePart implements Connection {
         return 'ENOTCONN';
     }
     if (this.finQueued) return 'EPIPE';
-    const room = this.config.sendBufferBytes - this.sendQueue.length;
+    const room = this.sendBufferLimit() - this.sendQueue.length;
     if (room <= 0) return 'EAGAIN';
     const accepted = data.length <= room ? data : data.subarray(0, room);
     this.sendQueue.push(accepted);
@@ -66,6 +66,7 @@ export class Tcb extends TcbReceivePart implements Connection {
   recv(nowUs: number, maxBytes: number): Uint8Array | 'eof' | Errno {
     if (this.receiveQueue.length > 0) {
       const bytes = this.receiveQueue.shift(maxBytes);
+      if (this.options.rcvBufBytes !== null) this.releaseRead(bytes.length);
       this.maybeSendWindowUpdate(nowUs);
       return bytes;
     }

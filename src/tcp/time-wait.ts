@@ -18,6 +18,7 @@ import { ACK, FIN, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqGt } from './seq.js';
 import type { TcpState } from './state.js';
 import { TimerKind, TIMER_COUNT, type Errno, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb.js';
+import { NO_SACK_BLOCKS } from './tcb-base.js';
 
 /**
  * What TIME-WAIT does with a segment (Linux tcp_timewait_state_process), as data both TIME-WAIT
@@ -268,7 +269,7 @@ export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
     const ts = this.tsRecentStampUs >= 0;
     const tsVal = ts ? (Math.floor(nowUs / 1000) + this.tsOffsetInt32) >>> 0 : -1;
     const tsEcr = ts ? this.tsRecentInt32 >>> 0 : 0;
-    this.env.transmit(this, { seq: this.sndNxt, ack: this.rcvNxt, flags: ACK, window: this.window, mss: 0, wscale: -1, tsVal, tsEcr, payload: EMPTY, retransmission: false });
+    this.env.transmit(this, { seq: this.sndNxt, ack: this.rcvNxt, flags: ACK, window: this.window, mss: 0, wscale: -1, sackOk: false, sackBlocks: NO_SACK_BLOCKS, tsVal, tsEcr, payload: EMPTY, retransmission: false });
   }
 
   private restartTimeWait(nowUs: number, cause: string): void {

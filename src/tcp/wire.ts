@@ -17,6 +17,7 @@ const TCP_OPT_NOP = 1;
 const TCP_OPT_MSS = 2;
 const TCP_OPT_WSCALE = 3;
 const TCP_OPT_SACK_PERMITTED = 4;
+const TCP_OPT_SACK = 5;
 const TCP_OPT_TIMESTAMPS = 8;
 
 /**
@@ -99,13 +100,19 @@ function tcpOptions(seg: Segment): Uint8Array {
     options.push(TCP_OPT_NOP, TCP_OPT_NOP, TCP_OPT_SACK_PERMITTED, 2);
   }
   if (seg.wscale >= 0) options.push(TCP_OPT_NOP, TCP_OPT_WSCALE, 3, seg.wscale);
+  // RFC 2018 §3, Linux tcp_options_write: NOP,NOP,SACK with 8 bytes per block, after timestamps.
+  const blocks = seg.sackBlocks;
+  if (blocks !== undefined && blocks.length > 0) {
+    options.push(TCP_OPT_NOP, TCP_OPT_NOP, TCP_OPT_SACK, 2 + 4 * blocks.length);
+    for (const edge of blocks) options.push(...uint32Bytes(edge));
+  }
   while (options.length % 4 !== 0) options.push(TCP_OPT_EOL);
   assert(options.length <= 40, `segment #${seg.id}: ${options.length} bytes of TCP options exceed 40`);
   return Uint8Array.from(options);
 }
 
 /** The on-the-wire fields of a datagram read back by `decodeIpv4Tcp`: a Segment without what only the simulator knows. */
-export type WireSegment = Pick<Segment, 'srcIp' | 'srcPort' | 'dstIp' | 'dstPort' | 'seq' | 'ack' | 'flags' | 'window' | 'mss' | 'wscale' | 'sackOk' | 'tsVal' | 'tsEcr' | 'payload'>;
+export type WireSegment = Pick<Segment, 'srcIp' | 'srcPort' | 'dstIp' | 'dstPort' | 'seq' | 'ack' | 'flags' | 'window' | 'mss' | 'wscale' | 'sackOk' | 'sackBlocks' | 'tsVal' | 'tsEcr' | 'payload'>;
 
 /**
  * Parse an IPv4 datagram carrying TCP, checking what a stack checks before it takes a segment:
@@ -138,6 +145,7 @@ export function decodeIpv4Tcp(bytes: Uint8Array): WireSegment {
   let sackOk = false;
   let tsVal = -1;
   let tsEcr = 0;
+  let sackBlocks: number[] | undefined;
   for (let i = tcp + TCP_HEADER_BYTES; i < tcp + dataOffset; ) {
     const kind = bytes[i]!;
     if (kind === TCP_OPT_EOL) break;
@@ -150,6 +158,10 @@ export function decodeIpv4Tcp(bytes: Uint8Array): WireSegment {
     if (kind === TCP_OPT_MSS && length === 4) mss = view.getUint16(i + 2);
     if (kind === TCP_OPT_WSCALE && length === 3) wscale = bytes[i + 2]!;
     if (kind === TCP_OPT_SACK_PERMITTED && length === 2) sackOk = true;
+    if (kind === TCP_OPT_SACK && length >= 10 && (length - 2) % 8 === 0) {
+      sackBlocks = [];
+      for (let at = i + 2; at < i + length; at += 4) sackBlocks.push(view.getUint32(at));
+    }
     if (kind === TCP_OPT_TIMESTAMPS && length === 10) {
       tsVal = view.getUint32(i + 2);
       tsEcr = view.getUint32(i + 6);
@@ -169,6 +181,7 @@ export function decodeIpv4Tcp(bytes: Uint8Array): WireSegment {
     mss,
     wscale,
     sackOk,
+    ...(sackBlocks !== undefined ? { sackBlocks } : {}),
     tsVal,
     tsEcr,
     payload: bytes.slice(tcp + dataOffset, totalLength),

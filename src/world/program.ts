@@ -16,6 +16,8 @@ export type Call =
   | { readonly op: 'socket'; readonly sock: string }
   | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_REUSEADDR'; readonly value: boolean }
   | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_LINGER'; readonly onoff: boolean; readonly lingerSec: number }
+  /** SO_RCVBUF / SO_SNDBUF: the bytes asked for; the stack doubles them as Linux does (src/tcp/host.ts). */
+  | { readonly op: 'setsockopt'; readonly sock: string; readonly option: 'SO_RCVBUF' | 'SO_SNDBUF'; readonly value: number }
   /** `address`: dotted IPv4, absent or "0.0.0.0" for the wildcard. */
   | { readonly op: 'bind'; readonly sock: string; readonly port: number; readonly address?: string }
   /** fcntl(F_SETFL, O_NONBLOCK): accept, connect, send and recv then return EAGAIN or EINPROGRESS instead of waiting. */
@@ -138,7 +140,7 @@ export class Program implements EventHandler<null> {
         return unit(
           host.setsockopt(
             this.fd(call.sock),
-            call.option === 'SO_REUSEADDR' ? { name: 'SO_REUSEADDR', value: call.value } : { name: 'SO_LINGER', value: { onoff: call.onoff, lingerSec: call.lingerSec } },
+            call.option === 'SO_REUSEADDR' ? { name: 'SO_REUSEADDR', value: call.value } : call.option === 'SO_LINGER' ? { name: 'SO_LINGER', value: { onoff: call.onoff, lingerSec: call.lingerSec } } : { name: call.option, value: call.value },
           ),
         );
       case 'bind': {
@@ -324,7 +326,9 @@ export function describeCall(call: Call): string {
     case 'socket':
       return `${call.sock} = socket()`;
     case 'setsockopt':
-      return call.option === 'SO_REUSEADDR' ? `setsockopt(${call.sock}, SO_REUSEADDR, ${call.value ? 1 : 0})` : `setsockopt(${call.sock}, SO_LINGER, {${call.onoff ? 1 : 0}, ${call.lingerSec}})`;
+      if (call.option === 'SO_REUSEADDR') return `setsockopt(${call.sock}, SO_REUSEADDR, ${call.value ? 1 : 0})`;
+      if (call.option === 'SO_LINGER') return `setsockopt(${call.sock}, SO_LINGER, {${call.onoff ? 1 : 0}, ${call.lingerSec}})`;
+      return `setsockopt(${call.sock}, ${call.option}, ${call.value})`;
     case 'bind':
       return call.address === undefined ? `bind(${call.sock}, ${call.port})` : `bind(${call.sock}, ${call.address}:${call.port})`;
     case 'fcntl':

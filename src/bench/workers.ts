@@ -1,0 +1,107 @@
+/**
+ * Campaign throughput and how it scales to two worker threads, next to what the machine itself
+ * gives: a pure arithmetic loop (no allocation, nothing shared) on one thread and on two at the
+ * same time. The campaign's two-worker speed-up is reported as a fraction of the control's, so
+ * a loaded or small machine does not count against the campaign (issue #13 target: >= 0.9).
+ *
+ * Then where a campaign can lose against the control, each as its own figure: starting the
+ * worker threads (they import the simulator), the structured clone of a chunk's result on its
+ * way back, and the size of a chunk (runs are cut into fixed chunks of CHUNK_RUNS).
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CHUNK_RUNS, planCampaign, runCampaign, runChunk, type CampaignPlan } from '../cli/campaign.js';
+import { suiteByName } from '../suites.js';
+import type { Benchmark, Measurement } from './benchmark.js';
+
+const TARGET_FRACTION_OF_CONTROL = 0.9;
+/** Runs of the `close` suite per campaign pass: 80 chunks, enough for two threads to share. */
+const CAMPAIGN_RUNS = 4_000;
+const CONTROL_ROUNDS = 400_000_000;
+const SEED = 13;
+
+export const workersBenchmark: Benchmark = {
+  name: 'workers',
+  description: `property campaign (close suite, ${CAMPAIGN_RUNS} runs) on 1 and 2 worker threads, against an arithmetic control loop on 1 and 2 threads; worker start-up, result clone, chunk size`,
+  async run(): Promise<Measurement[]> {
+    const measurements: Measurement[] = [{ figure: `machine load average (1 min) as the workers benchmark started, on ${availableParallelism()} CPUs`, value: Math.round(loadavg()[0]! * 100) / 100, unit: 'load' }];
+    // Warm this thread up, so the one-worker pass measures the simulator, not the JIT.
+    await campaignMs(planOf(500), 1);
+    const controlOneMs = await controlMs(1);
+    const controlTwoMs = await controlMs(2);
+    const oneMs = await campaignMs(planOf(CAMPAIGN_RUNS), 1);
+    const twoMs = await campaignMs(planOf(CAMPAIGN_RUNS), 2);
+    const controlSpeedUp = (2 * controlOneMs) / controlTwoMs;
+    const campaignSpeedUp = oneMs / twoMs;
+    measurements.push(
+      { figure: 'control speed-up, arithmetic loop, 2 threads over 1', value: round2(controlSpeedUp), unit: 'x' },
+      { figure: `campaign runs/s, close suite, ${CAMPAIGN_RUNS} runs, 1 worker (this thread)`, value: Math.round((CAMPAIGN_RUNS * 1000) / oneMs), unit: 'runs/s' },
+      { figure: `campaign runs/s, close suite, ${CAMPAIGN_RUNS} runs, 2 worker threads (start-up included)`, value: Math.round((CAMPAIGN_RUNS * 1000) / twoMs), unit: 'runs/s' },
+      { figure: 'campaign speed-up, 2 worker threads over 1', value: round2(campaignSpeedUp), unit: 'x' },
+      { figure: 'campaign speed-up as a fraction of the control speed-up', value: round2(campaignSpeedUp / controlSpeedUp), unit: 'x', target: { op: '>=', value: TARGET_FRACTION_OF_CONTROL } },
+    );
+    // Where the time goes besides the runs themselves.
+    const startUpMs = await campaignMs(planOf(2), 2);
+    const task = planOf(CHUNK_RUNS).tasks[0]!;
+    const chunkStarted = performance.now();
+    const result = runChunk(task);
+    const chunkMs = performance.now() - chunkStarted;
+    const cloneStarted = performance.now();
+    for (let i = 0; i < 20; i++) structuredClone(result);
+    const cloneMs = (performance.now() - cloneStarted) / 20;
+    measurements.push(
+      { figure: 'worker start-up: a 2-thread pool running one 2-run chunk each, end to end', value: Math.round(startUpMs), unit: 'ms' },
+      { figure: `one chunk (${CHUNK_RUNS} runs, close suite) in this thread`, value: round2(chunkMs), unit: 'ms' },
+      { figure: 'structured clone of one chunk result (what a worker posts back)', value: round2(cloneMs), unit: 'ms' },
+    );
+    return measurements;
+  },
+};
+
+function planOf(runs: number): CampaignPlan {
+  return planCampaign({ suites: [suiteByName('close')!], runs, seed: SEED, endpoint: 'reference', timing: false });
+}
+
+async function campaignMs(plan: CampaignPlan, workers: number): Promise<number> {
+  const started = performance.now();
+  const result = await runCampaign(plan, { workers, retainRows: false });
+  const elapsedMs = performance.now() - started;
+  if (result.failureCounts.size > 0) throw new Error('the benchmark campaign found a failure: it measures a passing campaign');
+  if (result.workers !== workers) throw new Error(`asked for ${workers} workers, got ${result.workers} (is dist/ built?)`);
+  return elapsedMs;
+}
+
+/** `threads` threads each run the loop CONTROL_ROUNDS / threads times (same total work); wall time until all are done. */
+async function controlMs(threads: number): Promise<number> {
+  const rounds = CONTROL_ROUNDS / threads;
+  // xorshift32: integer arithmetic only, no allocation, no memory traffic to share.
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+    parentPort.once('message', () => {
+      let x = 2463534242;
+      for (let i = 0; i < workerData; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; }
+      parentPort.postMessage(x);
+    });
+    parentPort.postMessage('ready');`;
+  const workers = Array.from({ length: threads }, () => new Worker(code, { eval: true, workerData: rounds }));
+  try {
+    await Promise.all(workers.map((w) => nextMessage(w)));
+    const started = performance.now();
+    const done = workers.map((w) => nextMessage(w));
+    for (const w of workers) w.postMessage('go');
+    await Promise.all(done);
+    return performance.now() - started;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function nextMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
