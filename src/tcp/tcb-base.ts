@@ -27,6 +27,7 @@ export type Errno =
   | 'EAGAIN'
   | 'EALREADY'
   | 'EBADF'
+  | 'ECONNABORTED'
   | 'ECONNREFUSED'
   | 'ECONNRESET'
   | 'EINPROGRESS'
