@@ -151,8 +151,10 @@ export class CloseShapeMonitor extends BaseMonitor {
     this.watches.delete(watch.passive.connId);
     this.sides.delete(watch.active.connId);
     this.sides.delete(watch.passive.connId);
-    // Without the close call (a capture: `timewait check`), the FIN's departure stands for it.
-    const closedUs = watch.passiveClosedUs >= 0 ? watch.passiveClosedUs : watch.passiveFinSentUs;
+    // Without the close call (a capture, `timewait check`) the close's time is unknown: the
+    // FIN's departure bounds it only from above, which cannot tell a prompt close from a slow one.
+    if (watch.passiveClosedUs < 0) return;
+    const closedUs = watch.passiveClosedUs;
     const delayUs = this.context.delayedAckUs;
     const jiffyUs = this.context.jiffyUs ?? DEFAULT_JIFFY_US;
     // When the FIN's ACK leaves on its own: 40 ms after the FIN, or at the next tick before any data.
