@@ -29,6 +29,8 @@ interface CloseWatch {
   passiveClosedUs: number;
   /** The passive closer's FIN: the ACK of it (seq + length + 1) ends the close; -1 until sent. */
   passiveFinAck: number;
+  /** When the passive closer's FIN left: the close came then at the latest (a capture has no calls). */
+  passiveFinSentUs: number;
 }
 
 /**
@@ -100,6 +102,7 @@ export class CloseShapeMonitor extends BaseMonitor {
       passiveSentData: false,
       passiveClosedUs: -1,
       passiveFinAck: -1,
+      passiveFinSentUs: -1,
     };
     this.watches.set(sender.connId, watch);
     this.watches.set(receiver.connId, watch);
@@ -118,7 +121,10 @@ export class CloseShapeMonitor extends BaseMonitor {
     watch.segments++;
     if (id === watch.passive.connId) {
       if (seg.payload.length > 0 && watch.passiveClosedUs < 0) watch.passiveSentData = true;
-      if (seg.flags & FIN) watch.passiveFinAck = seqAdd(seg.seq, seg.payload.length + 1);
+      if (seg.flags & FIN && watch.passiveFinAck < 0) {
+        watch.passiveFinAck = seqAdd(seg.seq, seg.payload.length + 1);
+        watch.passiveFinSentUs = atUs;
+      }
       return;
     }
     if (watch.passiveFinAck >= 0 && seg.flags & ACK && seg.ack === watch.passiveFinAck) this.judge(watch, atUs, index);
@@ -145,14 +151,17 @@ export class CloseShapeMonitor extends BaseMonitor {
     this.watches.delete(watch.passive.connId);
     this.sides.delete(watch.active.connId);
     this.sides.delete(watch.passive.connId);
-    if (watch.passiveClosedUs < 0) return; // the FIN did not come from a close call this monitor saw
+    // Without the close call (a capture, `timewait check`) the close's time is unknown: the
+    // FIN's departure bounds it only from above, which cannot tell a prompt close from a slow one.
+    if (watch.passiveClosedUs < 0) return;
+    const closedUs = watch.passiveClosedUs;
     const delayUs = this.context.delayedAckUs;
     const jiffyUs = this.context.jiffyUs ?? DEFAULT_JIFFY_US;
     // When the FIN's ACK leaves on its own: 40 ms after the FIN, or at the next tick before any data.
     const ackDueUs = watch.noDataBeforeFin ? (Math.floor(watch.finArrivedUs / jiffyUs) + 1) * jiffyUs : watch.finArrivedUs + delayUs;
-    if (delayUs > 0 && watch.passiveClosedUs === ackDueUs) return;
-    const closedAfterUs = watch.passiveClosedUs - watch.finArrivedUs;
-    const prompt = !watch.passiveSentData && delayUs > 0 && watch.passiveClosedUs < ackDueUs;
+    if (delayUs > 0 && closedUs === ackDueUs) return;
+    const closedAfterUs = closedUs - watch.finArrivedUs;
+    const prompt = !watch.passiveSentData && delayUs > 0 && closedUs < ackDueUs;
     const timer = watch.noDataBeforeFin ? `no data before it: ACK due at the next tick, ${ackDueUs - watch.finArrivedUs} us` : `delayed ACK ${delayUs} us`;
     if (prompt && watch.segments !== 3) {
       this.report(atUs, index, watch.passive, `passive closer closed ${closedAfterUs} us after the FIN (${timer}): expected the 3-segment close, saw ${watch.segments} segments`);

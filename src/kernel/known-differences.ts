@@ -32,7 +32,7 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
     aspect: 'control',
     pattern: /kernel c\d+ (\w+)>(\w+) \[\.\] seq \d+ ack \d+, simulator c\d+ \1>\2 \[[FR]\.\]/,
     what: 'the ACK of a FIN leaves on its own, before the application\'s close: four segments (or ACK then RST) where the simulator sends FIN+ACK (or RST+ACK) in one',
-    reason: 'seen when the application\'s close() came 1–3 ms after its read of end-of-file: Linux had sent the ACK by then (it does not always hold it for the 40 ms delayed-ACK time once the reader has taken the FIN); the simulator holds it for the full delayed-ACK time (ping-pong mode) and sends it with the close',
+    reason: 'seen when the application\'s close() came 1–3 ms after its read of end-of-file and no data had come before the FIN: Linux\'s delayed-ACK timeout (icsk_ack.ato) is then 0 and the ACK leaves at the next timer tick (tcp_send_delayed_ack); the simulator\'s ticks fall on multiples of 4 ms of virtual time, the kernel\'s anywhere, so a close a millisecond or two after the FIN can fall before the tick on one and after it on the other',
     dependsOn: 'scheduling',
   },
   {
