@@ -35,7 +35,7 @@ def run(cmd, check=True):
 
 
 def errno_name(error):
-    if isinstance(error, socket.timeout):
+    if isinstance(error, socket.timeout) and getattr(error, "errno", None) is None:
         return "ETIMEDOUT"
     code = getattr(error, "errno", None)
     return errno.errorcode.get(code, str(error)) if code is not None else str(error)
@@ -120,9 +120,14 @@ class Host(threading.Thread):
             at_us = self.now_us()
             try:
                 result = self.call(step)
-            except socket.timeout:
-                self.record(index, step, "blocked", at_us)
-                return
+            except socket.timeout as error:
+                # Since Python 3.10 socket.timeout is TimeoutError, which the kernel's own
+                # ETIMEDOUT (connect after tcp_syn_retries) raises too, with an errno: only an
+                # errno-less one is our deadline.
+                if error.errno is None:
+                    self.record(index, step, "blocked", at_us)
+                    return
+                result = errno_name(error)
             except OSError as error:
                 result = errno_name(error)
             finally:
@@ -211,11 +216,12 @@ class Host(threading.Thread):
         if op == "connect":
             s = self.sock(step["sock"])
             self.source_bind(step["sock"], s)
-            s.settimeout(self.remaining())
-            try:
-                s.connect((self.ip_of(step["host"]), step["port"]))
-            finally:
-                s.settimeout(None)
+            # A truly blocking connect(2): Python's timeouts make the socket non-blocking, and a
+            # refused non-blocking connect leaves Linux's socket in another state (a later recv
+            # gives 0, not ENOTCONN; a second connect gives ECONNABORTED, with no SYN sent). The
+            # run's deadline still ends a connect that never returns (the thread is left behind).
+            s.settimeout(None)
+            s.connect((self.ip_of(step["host"]), step["port"]))
             return "ok"
         if op == "send":
             s = self.sock(step["sock"])

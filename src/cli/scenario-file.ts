@@ -29,7 +29,7 @@ import { parseUserJson, readUserFile } from './fs.js';
 // The schema
 // ---------------------------------------------------------------------------------------------
 
-const ERRNOS = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'] as const satisfies readonly Errno[];
+const ERRNOS = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'] as const satisfies readonly Errno[];
 // Every Errno is listed: this line fails to compile when src/tcp adds one.
 const ERRNOS_COMPLETE: Exclude<Errno, (typeof ERRNOS)[number]> extends never ? true : false = true;
 void ERRNOS_COMPLETE;
@@ -347,6 +347,7 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
     expectedTimeWaitUs: 2 * stack.mslUs,
     delayedAckUs: stack.delayedAckUs,
     jiffyUs: stack.jiffyUs,
+    finWait2TimeoutUs: stack.finWait2TimeoutUs,
     cleanNetwork: !links.some(isFaulty),
     staleSegmentsImpossible: scenario.enforceMsl && stack.timeWaitUs >= 2 * stack.mslUs,
   };

@@ -12,7 +12,7 @@ export const PROTOCOL_VERSION = 1;
 export const PROTOCOL_TIMERS = ['retransmit', 'delayed-ack', 'persist', 'time-wait', 'fin-wait-2'] as const;
 export type ProtocolTimer = (typeof PROTOCOL_TIMERS)[number];
 
-export const ERRNOS: readonly Errno[] = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'];
+export const ERRNOS: readonly Errno[] = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'];
 
 /** Socket calls, as `{"op":"call","call":NAME,...}` carries them. */
 export type CallRequest =

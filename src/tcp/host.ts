@@ -59,6 +59,11 @@ export class Socket implements PortOwner {
   /** Half-open children of a listener, by TCB; a real set only once the socket listens. */
   children: Set<Connection> = NO_CHILDREN;
   connectBound = false;
+  /**
+   * A connect() on this socket has returned success (Linux sock->state = SS_CONNECTED), or it
+   * was accepted. Until then a connection that a non-blocking connect started is SS_CONNECTING.
+   */
+  connected = false;
   readSide = true;
   private waiter: (() => void) | null = null;
 
@@ -353,6 +358,7 @@ export class Host implements TcbEnv, Stack {
     if (tcb === undefined) return fail('EAGAIN');
     const child = this.sockets.get(this.socket())!;
     child.phase = 'connection';
+    child.connected = true;
     child.localPort = socket.localPort;
     child.reuseAddr = tcb.options.reuseAddr;
     child.lingerSec = tcb.options.lingerSec;
@@ -373,7 +379,7 @@ export class Host implements TcbEnv, Stack {
   connect(fd: number, remoteIp: number, remotePort: number): Result<void> {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
-    if (socket.phase === 'connection') return fail(socket.tcb!.state === 'SYN-SENT' ? 'EALREADY' : 'EISCONN');
+    if (socket.phase === 'connection') return this.connectAgain(socket);
     if (socket.phase === 'listening' || socket.phase === 'closed') return fail('EINVAL');
     const autobind = socket.phase === 'fresh';
     let port = socket.localPort;
@@ -437,6 +443,30 @@ export class Host implements TcbEnv, Stack {
       this.unconnect(socket);
       return fail('ECONNREFUSED');
     }
+    socket.connected = true;
+    return OK;
+  }
+
+  /**
+   * connect(2) on a socket whose connection exists, as Linux's __inet_stream_connect answers it:
+   * EISCONN once a connect returned success (SS_CONNECTED); while the handshake runs, EALREADY;
+   * a handshake that completed since a non-blocking connect, success now (SS_CONNECTING to
+   * SS_CONNECTED); one that ended (RST, timeout), its pending error or else ECONNABORTED, and
+   * the socket is unconnected (sock_error: tcp_disconnect), so connect may be called again.
+   * Measured on Linux 6.18: a refused non-blocking connect, SO_ERROR read, then connect gives
+   * ECONNABORTED, and the next one sends a SYN.
+   */
+  private connectAgain(socket: Socket): Result<void> {
+    const tcb = socket.tcb!;
+    if (socket.connected) return fail('EISCONN');
+    if (tcb.state === 'SYN-SENT' || tcb.state === 'SYN-RECEIVED') return fail('EALREADY');
+    if (tcb.state === 'CLOSED') {
+      const errno = tcb.error ?? 'ECONNABORTED';
+      tcb.error = null;
+      this.unconnect(socket);
+      return fail(errno);
+    }
+    socket.connected = true;
     return OK;
   }
 
@@ -477,10 +507,12 @@ export class Host implements TcbEnv, Stack {
     if (!socket.readSide) {
       // Linux after shutdown(SHUT_RD): data that arrives later is still ACKed, queued and
       // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
-      // queued, end-of-file.
+      // queued, end-of-file — unless an error is pending, which tcp_recvmsg reports first
+      // (sk_err before RCV_SHUTDOWN: a reset after SHUT_RD reads as ECONNRESET).
       if (typeof tcb === 'string') return END_OF_FILE;
       const queued = tcb.recv(this.env.nowUs, maxBytes);
-      return queued instanceof Uint8Array ? { ok: true, value: queued } : END_OF_FILE;
+      if (queued instanceof Uint8Array) return { ok: true, value: queued };
+      return queued === 'eof' || queued === 'EAGAIN' ? END_OF_FILE : fail(queued);
     }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
@@ -493,7 +525,10 @@ export class Host implements TcbEnv, Stack {
     if (socket === undefined) return fail('EBADF');
     const tcb = socket.tcb;
     if (tcb === null || tcb.state === 'CLOSED' || tcb.state === 'SYN-SENT') return fail('ENOTCONN');
-    if (how !== 'SHUT_WR') socket.readSide = false;
+    if (how !== 'SHUT_WR') {
+      socket.readSide = false;
+      tcb.shutdownRead?.();
+    }
     if (how !== 'SHUT_RD') tcb.shutdownWrite(this.env.nowUs);
     return OK;
   }

@@ -100,6 +100,36 @@ describe('non-blocking sockets', () => {
     expect(run.programs[0]!.outcomes.map((o) => o.result)).toEqual(['ok', 'ok', 'EINPROGRESS', 'ok', 'value ECONNREFUSED', 'value 0']);
   });
 
+  it('connect again, as Linux 6.18 answers it (__inet_stream_connect): EALREADY while the SYN is out, ECONNABORTED after a refusal whose error SO_ERROR took, then a fresh SYN', () => {
+    // Arrange: nobody listens on 9999 at first; b listens there from 50 ms on.
+    const { world } = twoHosts();
+    const connect = { op: 'connect', sock: 's', host: 'b', port: 9999 } as const;
+    const run = runPrograms(world, [
+      {
+        host: 'a',
+        steps: [
+          { call: { op: 'socket', sock: 's' } },
+          { call: { op: 'fcntl', sock: 's', nonBlocking: true } },
+          { call: connect },
+          { call: connect },
+          { call: { op: 'sleep', us: 10_000 } },
+          { call: { op: 'getsockopt', sock: 's', option: 'SO_ERROR' } },
+          { call: { op: 'read', sock: 's', bytes: 10 } },
+          { call: connect },
+          { call: { op: 'sleep-until', atUs: 60_000 } },
+          { call: connect },
+          { call: { op: 'sleep', us: 10_000 } },
+          { call: connect },
+          { call: connect },
+        ],
+      },
+      { host: 'b', startUs: 50_000, steps: [{ call: { op: 'socket', sock: 'l' } }, { call: { op: 'bind', sock: 'l', port: 9999 } }, { call: { op: 'listen', sock: 'l', backlog: 4 } }] },
+    ]);
+    // Assert: as measured on this machine's Linux (recv gives 0 after the refusal); the second
+    // handshake completes while the program sleeps: the next connect succeeds, the one after is EISCONN.
+    expect(run.programs[0]!.outcomes.map((o) => o.result)).toEqual(['ok', 'ok', 'EINPROGRESS', 'EALREADY', 'ok', 'value ECONNREFUSED', 'eof', 'ECONNABORTED', 'ok', 'EINPROGRESS', 'ok', 'ok', 'EISCONN']);
+  });
+
   it('accept and read give EAGAIN instead of waiting; read returns what is queued, not all it asked for', () => {
     const { world } = twoHosts();
     const run = runPrograms(world, [
