@@ -9,7 +9,7 @@
  * Weakening by subclass, not by editing the monitors: `report` and `onEvent` are the seams every
  * monitor has, so the monitors carry no test hooks.
  */
-import { AbortMonitor, CloseShapeMonitor, StreamMonitor } from '../src/check/close-monitors.js';
+import { AbortMonitor, CloseShapeMonitor, OrphanFinWait2Monitor, StreamMonitor } from '../src/check/close-monitors.js';
 import type { Monitor, MonitorContext } from '../src/check/index.js';
 import { BindInUseMonitor, LegalTransitionsMonitor, TerminationMonitor } from '../src/check/lifecycle-monitors.js';
 import type { BaseMonitor } from '../src/check/monitor.js';
@@ -115,6 +115,9 @@ export const WEAKENINGS: readonly Weakening[] = [
   { monitor: 'seq-space', weakness: 'an ACK of unsent data is no violation', make: silenced(SeqSpaceMonitor, has('acknowledges beyond')), killedBy: { escapes: 'acks-beyond' } },
   { monitor: 'close-shape', weakness: 'a prompt close may take four segments', make: silenced(CloseShapeMonitor, has('expected the 3-segment close')), killedBy: { escapes: 'acks-fin-at-once' } },
   { monitor: 'close-shape', weakness: 'a slow close may take three segments', make: silenced(CloseShapeMonitor, has('expected 4 or more')), killedBy: { escapes: 'fin-ack-held-back' } },
+  { monitor: 'close-shape', weakness: 'a FIN before any data may wait 40 ms for its ACK', make: silenced(CloseShapeMonitor, has('ACK due at the next tick')), killedBy: { escapes: 'delays-ack-before-data' } },
+  { monitor: 'orphan-fin-wait-2', weakness: 'an orphan may be gone before tcp_fin_timeout', make: silenced(OrphanFinWait2Monitor, has('before tcp_fin_timeout')), killedBy: { escapes: 'orphan-timeout-half' } },
+  { monitor: 'orphan-fin-wait-2', weakness: 'an orphan may outlive tcp_fin_timeout', make: silenced(OrphanFinWait2Monitor, has('outlived')), killedBy: { escapes: 'orphan-never-times-out' } },
   { monitor: 'connect-result', weakness: 'a refusal may give any error', make: silenced(ConnectResultMonitor, has('not ECONNREFUSED')), killedBy: { escapes: 'refused-as-reset' } },
   { monitor: 'connect-result', weakness: 'ETIMEDOUT after too few SYNs is no violation', make: silenced(ConnectResultMonitor, (m) => (gap(m, SYN_COUNT) ?? 0) < 0), killedBy: { escapes: 'syn-retries-3' } },
   { monitor: 'connect-result', weakness: 'ETIMEDOUT after too many SYNs is no violation', make: silenced(ConnectResultMonitor, (m) => (gap(m, SYN_COUNT) ?? 0) > 0), killedBy: { escapes: 'syn-retries-7' } },

@@ -35,7 +35,7 @@ def run(cmd, check=True):
 
 
 def errno_name(error):
-    if isinstance(error, socket.timeout):
+    if isinstance(error, socket.timeout) and getattr(error, "errno", None) is None:
         return "ETIMEDOUT"
     code = getattr(error, "errno", None)
     return errno.errorcode.get(code, str(error)) if code is not None else str(error)
@@ -120,9 +120,14 @@ class Host(threading.Thread):
             at_us = self.now_us()
             try:
                 result = self.call(step)
-            except socket.timeout:
-                self.record(index, step, "blocked", at_us)
-                return
+            except socket.timeout as error:
+                # Since Python 3.10 socket.timeout is TimeoutError, which the kernel's own
+                # ETIMEDOUT (connect after tcp_syn_retries) raises too, with an errno: only an
+                # errno-less one is our deadline.
+                if error.errno is None:
+                    self.record(index, step, "blocked", at_us)
+                    return
+                result = errno_name(error)
             except OSError as error:
                 result = errno_name(error)
             finally:

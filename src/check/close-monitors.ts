@@ -1,9 +1,9 @@
 /** Monitors of closing and of the byte stream: C5–C7, C14, C15. */
-import { ACK, FIN, RST, type Segment } from '../tcp/segment.js';
-import { seqAdd } from '../tcp/seq.js';
+import { ACK, FIN, RST, SYN, type Segment } from '../tcp/segment.js';
+import { seqAdd, seqLt } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { BaseMonitor, type MonitorInterest } from './monitor.js';
+import { BaseMonitor, TupleMap, type EndOfRun, type MonitorInterest } from './monitor.js';
 
 /** Linux's tick at HZ 250, when the context gives none. */
 const DEFAULT_JIFFY_US = 4_000;
@@ -356,5 +356,170 @@ export class AbortMonitor extends BaseMonitor {
     this.noTimeWait.add(id);
     const peer = conn === null ? undefined : this.book.peerOf(conn);
     if (peer !== undefined) this.noTimeWait.add(peer.connId);
+  }
+}
+
+/** What the orphan monitor knows of one connection that sent a FIN or was closed. */
+interface OrphanSide {
+  readonly conn: ConnInfo;
+  /** The ACK that covers our FIN (its seq + length + 1); -1 until the FIN is sent. */
+  finAck: number;
+  /** When an ACK of our FIN arrived; -1 until then. */
+  finAckedUs: number;
+  /** When the application called close(); -1 until then. */
+  closeUs: number;
+  /** Nothing more to judge: reset, aborted, the peer's FIN came, or the timeout was seen. */
+  done: boolean;
+}
+
+/** A segment that reached an orphan (or its 4-tuple) at the current instant, and what must answer it. */
+interface AwaitedAnswer {
+  readonly side: OrphanSide;
+  readonly cause: Segment;
+  /** Past the timeout: the host's bare RST, and nothing from the connection; before it: no reset. */
+  readonly expired: boolean;
+  readonly sinceUs: number;
+  answered: boolean;
+}
+
+/**
+ * `orphan-fin-wait-2` (C5, Linux tcp_fin_timeout), judged from the wire and the close calls: a
+ * connection whose application has called close() and whose FIN the peer has ACKed is an orphan
+ * in FIN-WAIT-2 (Linux tcp_close / tcp_rcv_state_process hand it to tcp_time_wait with the
+ * TCP_FIN_WAIT2 substate). It waits `tcp_fin_timeout` from the later of the two for the peer's FIN:
+ * until then a pure ACK or a FIN from the peer is never answered with a reset; after it the
+ * connection is gone without a word, so anything from the peer is answered by the host's bare
+ * reset (RFC 9293 §3.10.7.1: `<SEQ=SEG.ACK><CTL=RST>`) and nothing else leaves the connection.
+ * Segments at the very instant of the timeout are not judged. Linux's floor on the timeout
+ * (tcp_fin_time: 3.5 RTOs) is not modelled; it matters only with tcp_fin_timeout below a few seconds.
+ */
+export class OrphanFinWait2Monitor extends BaseMonitor {
+  readonly name = 'orphan-fin-wait-2';
+  readonly claims = ['C5'];
+  readonly description = 'an orphaned FIN-WAIT-2 (closed, FIN ACKed) lasts exactly tcp_fin_timeout: no reset before, the host\'s bare RST for anything after (from the wire and the close calls)';
+  readonly blackBox = true;
+  readonly interests: readonly MonitorInterest[] = ['segment', 'call', 'host'];
+  private readonly sides = new Map<number, OrphanSide>();
+  /** The same, by 4-tuple (local, remote): a host's reset carries no connection. */
+  private readonly sidesByTuple = new TupleMap<OrphanSide>();
+  /** Connections the peer's FIN has reached: they close from CLOSE-WAIT (or CLOSING), never as an orphan in FIN-WAIT-2. */
+  private readonly finReceived = new Set<number>();
+  private readonly awaited: AwaitedAnswer[] = [];
+  private awaitedAtUs = -1;
+
+  onEvent(event: TraceEvent, index: number): void {
+    const timeoutUs = this.context.finWait2TimeoutUs;
+    if (timeoutUs === undefined) return;
+    this.track(event);
+    if (event.atUs !== this.awaitedAtUs) this.newInstant(event.atUs, index);
+    switch (event.type) {
+      case 'call':
+        if (event.call.op === 'close' && event.result === 'ok' && event.connId >= 0) {
+          const side = this.sideOf(event.connId);
+          if (side !== undefined && side.closeUs < 0) side.closeUs = event.atUs;
+        }
+        return;
+      case 'host':
+        if (event.event !== 'crash') return;
+        for (const side of this.sides.values()) if (side.conn.host === event.host) side.done = true;
+        return;
+      case 'segment':
+        if (event.fate === 'sent') this.onSent(event.seg, event.atUs, index);
+        else if (event.fate === 'delivered') this.onDelivered(event.seg, event.atUs, timeoutUs);
+        return;
+      default:
+        return;
+    }
+  }
+
+  override atEnd(end: EndOfRun): void {
+    this.newInstant(end.atUs, -1);
+  }
+
+  private sideOf(connId: number): OrphanSide | undefined {
+    let side = this.sides.get(connId);
+    if (side === undefined) {
+      const conn = this.book.byId.get(connId);
+      if (conn === undefined) return undefined;
+      side = { conn, finAck: -1, finAckedUs: -1, closeUs: -1, done: this.finReceived.has(connId) };
+      this.sides.set(connId, side);
+      this.sidesByTuple.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, side);
+    }
+    return side;
+  }
+
+  private onSent(seg: Segment, atUs: number, index: number): void {
+    if (seg.connId < 0) {
+      // A host's reset: does it answer a segment that reached an orphan's 4-tuple just now?
+      if (!(seg.flags & RST)) return;
+      for (const awaited of this.awaited) {
+        const cause = awaited.cause;
+        if (awaited.answered || cause.srcIp !== seg.dstIp || cause.srcPort !== seg.dstPort || cause.dstIp !== seg.srcIp || cause.dstPort !== seg.srcPort) continue;
+        awaited.answered = true;
+        if (!awaited.expired) {
+          this.report(atUs, index, awaited.side.conn, `the orphaned FIN-WAIT-2 was gone ${atUs - awaited.sinceUs} us after it began, before tcp_fin_timeout (${this.context.finWait2TimeoutUs} us): seg #${cause.id} got a reset`);
+        } else if ((cause.flags & ACK && (seg.flags !== RST || seg.seq !== cause.ack)) || (!(cause.flags & ACK) && !(seg.flags & ACK))) {
+          this.report(atUs, index, awaited.side.conn, `after tcp_fin_timeout, seg #${cause.id} was answered with flags ${seg.flags} seq ${seg.seq}, not the bare <SEQ=SEG.ACK><CTL=RST>`);
+        }
+      }
+      return;
+    }
+    if (seg.flags & (FIN | RST)) {
+      const side = this.sideOf(seg.connId);
+      if (side === undefined) return;
+      if (seg.flags & RST) side.done = true;
+      else if (side.finAck < 0) side.finAck = seqAdd(seg.seq, seg.payload.length + 1);
+    }
+    for (const awaited of this.awaited) {
+      if (awaited.side.conn.connId !== seg.connId || !awaited.expired || awaited.answered) continue;
+      awaited.answered = true;
+      this.report(atUs, index, awaited.side.conn, `the orphaned FIN-WAIT-2 outlived tcp_fin_timeout (${this.context.finWait2TimeoutUs} us): it answered seg #${awaited.cause.id} ${atUs - awaited.sinceUs} us after it began`);
+    }
+  }
+
+  private onDelivered(seg: Segment, atUs: number, timeoutUs: number): void {
+    if (seg.connId < 0) {
+      // A host's reset (the peer's connection was gone) ends whatever it reaches.
+      const side = seg.flags & RST ? this.sidesByTuple.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort) : undefined;
+      if (side !== undefined) side.done = true;
+      return;
+    }
+    const sender = this.book.byId.get(seg.connId);
+    const receiver = sender === undefined ? undefined : this.book.peerOf(sender);
+    if (receiver === undefined) return;
+    const side = this.sides.get(receiver.connId);
+    if (seg.flags & FIN && side === undefined) this.finReceived.add(receiver.connId);
+    if (side === undefined || side.done) return;
+    if (seg.flags & RST) {
+      side.done = true;
+      return;
+    }
+    if (side.finAck >= 0 && side.finAckedUs < 0 && seg.flags & ACK && !seqLt(seg.ack, side.finAck)) side.finAckedUs = atUs;
+    if (side.closeUs < 0 || side.finAckedUs < 0) {
+      // Not an orphan in FIN-WAIT-2 (yet): the peer's FIN now ends the watch.
+      if (seg.flags & FIN) side.done = true;
+      return;
+    }
+    const sinceUs = Math.max(side.closeUs, side.finAckedUs);
+    const deadlineUs = sinceUs + timeoutUs;
+    if (atUs === deadlineUs || (atUs < deadlineUs && (seg.payload.length > 0 || seg.flags & SYN))) {
+      // At the timeout's own instant either answer is right; new data or a SYN is reset anyway.
+      side.done = true;
+      return;
+    }
+    const expired = atUs > deadlineUs;
+    if (expired || seg.flags & FIN) side.done = true;
+    this.awaited.push({ side, cause: seg, expired, sinceUs, answered: false });
+  }
+
+  /** A new instant: every segment that reached an expired orphan must have had its reset. */
+  private newInstant(atUs: number, index: number): void {
+    for (const awaited of this.awaited) {
+      if (awaited.expired && !awaited.answered) {
+        this.report(this.awaitedAtUs, index, awaited.side.conn, `after tcp_fin_timeout (${this.context.finWait2TimeoutUs} us), seg #${awaited.cause.id} from the peer got no reset`);
+      }
+    }
+    this.awaited.length = 0;
+    this.awaitedAtUs = atUs;
   }
 }

@@ -1,5 +1,5 @@
 /** Every monitor, by name, and a set that feeds them a run's events. */
-import { AbortMonitor, CloseShapeMonitor, StreamMonitor } from './close-monitors.js';
+import { AbortMonitor, CloseShapeMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import { BindInUseMonitor, LegalTransitionsMonitor, TerminationMonitor } from './lifecycle-monitors.js';
 import { ConnBook, type EndOfRun, type Monitor, type MonitorContext, type MonitorInterest, type Violation } from './monitor.js';
 import { FinAckMonitor, SeqSpaceMonitor, SynAckMonitor } from './sequence-monitors.js';
@@ -23,6 +23,7 @@ const FACTORIES: readonly ((context: MonitorContext) => Monitor)[] = [
   (c) => new LegalTransitionsMonitor(c),
   (c) => new SeqSpaceMonitor(c),
   (c) => new CloseShapeMonitor(c),
+  (c) => new OrphanFinWait2Monitor(c),
   (c) => new ConnectResultMonitor(c),
   (c) => new HostResetMonitor(c),
   (c) => new TimeWaitSynMonitor(c),

@@ -29,6 +29,8 @@ export interface MonitorContext {
    * data is ACKed at the next tick (close-shape). Ticks fall on multiples of it in virtual time.
    */
   readonly jiffyUs?: number;
+  /** Linux tcp_fin_timeout: how long an orphaned FIN-WAIT-2 lasts (orphan-fin-wait-2); unchecked when absent. */
+  readonly finWait2TimeoutUs?: number;
   /** True when no link ever loses, duplicates, delays unevenly or reorders: close-shape applies. */
   readonly cleanNetwork: boolean;
   /** True when TIME-WAIT is honoured (no abort, crash or RFC 1337 assassination) and segments live at most MSL: no-stale-segment must hold. */

@@ -160,6 +160,11 @@ class DelaysAckBeforeData extends Tcb {
   }
 }
 
+/** Orphans broken: an orphaned FIN-WAIT-2 never times out (tcp_fin_timeout ignored), so a FIN long after is still ACKed. */
+class OrphanNeverTimesOut extends Tcb {
+  protected override armFinWait2(_nowUs: number): void {}
+}
+
 /** Liveness broken: retransmission never gives up and never reaches the peer after a timeout. */
 class StuckInLastAck extends Tcb {
   override setState(next: TcpState, cause: string): void {
@@ -375,6 +380,13 @@ export const MUTANTS: readonly Mutant[] = [
     faults: false,
   },
   { endpoint: endpoint('no-reset-for-syn', 'a SYN to a closed port gets no reset', Tcb, undefined, { resetFor: (seg) => (seg.flags & SYN ? null : rfcReset(seg)) }), caughtBy: 'host-reset', closeOrders: ['refused'], faults: false },
+  {
+    endpoint: endpoint('orphan-timeout-half', 'an orphaned FIN-WAIT-2 times out after half of tcp_fin_timeout', Tcb, (c) => ({ ...c, finWait2TimeoutUs: c.finWait2TimeoutUs / 2 })),
+    caughtBy: 'orphan-fin-wait-2',
+    closeOrders: ['late-peer'],
+    faults: false,
+  },
+  { endpoint: endpoint('orphan-never-times-out', 'an orphaned FIN-WAIT-2 waits for the peer\'s FIN for ever', OrphanNeverTimesOut), caughtBy: 'orphan-fin-wait-2', closeOrders: ['silent-peer'], faults: false },
   {
     // Only a bare RST is answered (with RST,ACK), so two such hosts do not answer each other for ever.
     endpoint: endpoint('reset-answers-reset', 'a host answers a RST for a closed port with a RST', Tcb, undefined, {

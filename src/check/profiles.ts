@@ -28,6 +28,7 @@ export const MONITOR_PROFILES: Readonly<Record<string, { readonly profile: Monit
   'ephemeral-port': { profile: 'linux', why: "Linux's ip_local_port_range (32768–60999); other stacks use IANA's 49152–65535 (RFC 6335 §6), lwIP among them" },
   'bind-in-use': { profile: 'linux', why: "Linux inet_csk_bind_conflict's SO_REUSEADDR rule (RFC 9293 has no bind)" },
   'listen-conflict': { profile: 'linux', why: "Linux's listen() EADDRINUSE rule (RFC 9293 has no sockets API)" },
+  'orphan-fin-wait-2': { profile: 'linux', why: "Linux tcp_fin_timeout: RFC 9293 lets FIN-WAIT-2 wait for ever; Linux ends an orphaned one after 60 s" },
   'close-shape': { profile: 'linux', why: "Linux's delayed ACK and ping-pong mode make the three-segment close (C7)" },
   'connect-result': { profile: 'linux', why: 'Linux tcp_syn_retries and its connect() errors' },
   timestamps: { profile: 'rfc', why: 'RFC 7323 §3.2, §5.2: TSval is monotonic and TSecr echoes a TSval that arrived' },

@@ -31,12 +31,13 @@ interface Opening {
  * `connect-result` (C1–C3, RFC 9293 §3.10.7.3): connect() returns success only after a SYN,ACK
  * acknowledging its SYN (ISN+1) arrived, or the peer's SYN of a simultaneous open;
  * ECONNREFUSED exactly when a RST whose ACK acknowledges the SYN arrived first; ETIMEDOUT only
- * when nothing acceptable came back and the SYN went out 1 + tcp_syn_retries times.
+ * when nothing acceptable came back and the SYN went out as often as Linux's SYN timers send it
+ * (tcp_syn_retries + tcp_syn_linear_timeouts and the time limit: unansweredSynSchedule in src/tcp/tcb-timers.ts).
  */
 export class ConnectResultMonitor extends BaseMonitor {
   readonly name = 'connect-result';
   readonly claims = ['C1', 'C2', 'C3', 'RFC 9293 §3.10.7.3'];
-  readonly description = 'connect() succeeds only after a SYN,ACK acking ISN+1, fails ECONNREFUSED exactly after a RST,ACK acking the SYN, ETIMEDOUT only after 1 + tcp_syn_retries unanswered SYNs';
+  readonly description = 'connect() succeeds only after a SYN,ACK acking ISN+1, fails ECONNREFUSED exactly after a RST,ACK acking the SYN, ETIMEDOUT only after as many unanswered SYNs as Linux sends (11 with tcp_syn_retries 6 and tcp_syn_linear_timeouts 4)';
   readonly blackBox = true;
   readonly interests: readonly MonitorInterest[] = ['segment', 'call'];
   private readonly byConn = new Map<number, Opening>();

@@ -347,6 +347,7 @@ export function scenarioMonitorContext(scenario: ScenarioFile): MonitorContext {
     expectedTimeWaitUs: 2 * stack.mslUs,
     delayedAckUs: stack.delayedAckUs,
     jiffyUs: stack.jiffyUs,
+    finWait2TimeoutUs: stack.finWait2TimeoutUs,
     cleanNetwork: !links.some(isFaulty),
     staleSegmentsImpossible: scenario.enforceMsl && stack.timeWaitUs >= 2 * stack.mslUs,
   };

@@ -74,7 +74,7 @@ describe('firstControlDifference: one simulator instant is a multiset', () => {
     // Arrange
     const kernel = [sim[0]!, sim[1]!, at(1_030_000, sim[3]!.text), at(1_030_050, sim[2]!.text), at(1_030_060, sim[4]!.text)];
     // Act / Assert
-    expect(firstControlDifference(kernel, sim)).toBe(-1);
+    expect(firstControlDifference(kernel, sim)).toBeNull();
   });
 
   it('does not reorder across instants, and names the first place an instant differs', () => {
@@ -83,12 +83,12 @@ describe('firstControlDifference: one simulator instant is a multiset', () => {
     const acrossInstants = [sim[0]!, sim[4]!, sim[2]!, sim[3]!, sim[1]!];
     const wrongSegment = [sim[0]!, sim[1]!, sim[3]!, at(0, 'c1 client>server [F.] seq 1 ack 1'), sim[4]!];
     // Act / Assert
-    expect(firstControlDifference(acrossInstants, sim)).toBe(1);
-    expect(firstControlDifference(wrongSegment, sim)).toBe(2);
+    expect(firstControlDifference(acrossInstants, sim)).toEqual({ index: 1, kernel: 'c1 client>server [.] seq 1 ack 1', sim: 'c1 server>client [S.] seq 0 ack 1' });
+    expect(firstControlDifference(wrongSegment, sim)).toEqual({ index: 2, kernel: 'c1 client>server [F.] seq 1 ack 1', sim: 'c1 client>server [S] seq 0' });
   });
 
   it('names a missing or an extra segment at the end', () => {
-    expect(firstControlDifference(sim.slice(0, 4), sim)).toBe(4);
-    expect(firstControlDifference([...sim, at(2_000_000, 'c1 client>server [F.] seq 1 ack 1')], sim)).toBe(5);
+    expect(firstControlDifference(sim.slice(0, 4), sim)).toEqual({ index: 4, kernel: undefined, sim: 'c1 client>server [.] seq 1 ack 1' });
+    expect(firstControlDifference([...sim, at(2_000_000, 'c1 client>server [F.] seq 1 ack 1')], sim)).toEqual({ index: 5, kernel: 'c1 client>server [F.] seq 1 ack 1', sim: undefined });
   });
 });

@@ -516,11 +516,10 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
 
   const differences: Difference[] = [];
   const n = Math.max(kernelView.control.length, simView.control.length);
-  const firstControlDiff = firstControlDifference(kernelView.control, simView.control);
-  if (firstControlDiff >= 0) {
-    const k = kernelView.control[firstControlDiff]?.text;
-    const s = simView.control[firstControlDiff]?.text;
-    differences.push({ aspect: 'control', what: `control segment ${firstControlDiff + 1}: kernel ${k ?? '(none)'}, simulator ${s ?? '(none)'}` });
+  const controlDiff = firstControlDifference(kernelView.control, simView.control);
+  const firstControlDiff = controlDiff?.index ?? -1;
+  if (controlDiff !== null) {
+    differences.push({ aspect: 'control', what: `control segment ${controlDiff.index + 1}: kernel ${controlDiff.kernel ?? '(none)'}, simulator ${controlDiff.sim ?? '(none)'}` });
   }
   const dataKeys = new Set([...kernelView.dataBytes.keys(), ...simView.dataBytes.keys()]);
   for (const key of dataKeys) {
@@ -569,21 +568,34 @@ export function compare(scenario: ScenarioFile, plan: KernelPlan, sim: ScenarioR
  * must keep: on loopback two timers due together (a SYN and a SYN,ACK both resent at 1 s, two
  * FINs resent at one RTO) run in whichever order the timer wheel's bucket gives, and each answer
  * follows its cause at once. So the segments of one simulator instant are compared as a multiset,
- * against as many kernel segments in the same places; everything else keeps its order.
+ * against as many kernel segments in the same places; everything else keeps its order. The
+ * difference named is the first segment of the instant the kernel lacks, and the first the
+ * kernel has instead.
  */
-export function firstControlDifference(kernel: readonly ControlSegment[], sim: readonly ControlSegment[]): number {
+export function firstControlDifference(kernel: readonly ControlSegment[], sim: readonly ControlSegment[]): ControlDifference | null {
   let i = 0;
   while (i < sim.length) {
     let end = i + 1;
     while (end < sim.length && sim[end]!.atUs === sim[i]!.atUs) end++;
-    const simTexts = sim.slice(i, end).map((c) => c.text);
-    const kernelTexts = kernel.slice(i, end).map((c) => c.text);
-    if ([...simTexts].sort().join('\n') !== [...kernelTexts].sort().join('\n')) {
-      for (let j = i; j < end; j++) if (kernel[j]?.text !== sim[j]!.text) return j;
+    // What each side has that the other lacks, in the simulator's order.
+    const kernelLeft = kernel.slice(i, end).map((c) => c.text);
+    const simOnly: number[] = [];
+    for (let j = i; j < end; j++) {
+      const at = kernelLeft.indexOf(sim[j]!.text);
+      if (at >= 0) kernelLeft.splice(at, 1);
+      else simOnly.push(j);
     }
+    if (simOnly.length > 0) return { index: simOnly[0]!, kernel: kernelLeft[0], sim: sim[simOnly[0]!]!.text };
     i = end;
   }
-  return kernel.length > sim.length ? sim.length : -1;
+  return kernel.length > sim.length ? { index: sim.length, kernel: kernel[sim.length]!.text, sim: undefined } : null;
+}
+
+/** Where the control segments first disagree: the segment each side has there and the other lacks. */
+export interface ControlDifference {
+  readonly index: number;
+  readonly kernel: string | undefined;
+  readonly sim: string | undefined;
 }
 
 function fmtMs(us: number): string {
@@ -601,7 +613,7 @@ export function formatComparison(name: string, plan: KernelPlan, c: KernelCompar
   const width = Math.max(28, ...c.kernelView.control.map((s) => s.text.length)) + 12;
   lines.push('', 'control segments (relative seq/ack, PSH left out)', `  ${'#'.padStart(3)}  ${'kernel'.padEnd(width)}  simulator`);
   const n = Math.max(c.kernelView.control.length, c.simView.control.length);
-  const firstDiff = firstControlDifference(c.kernelView.control, c.simView.control);
+  const firstDiff = firstControlDifference(c.kernelView.control, c.simView.control)?.index ?? -1;
   for (let i = 0; i < n; i++) {
     const k = c.kernelView.control[i];
     const s = c.simView.control[i];

@@ -42,7 +42,6 @@ describe('packetdrill options: timestamps', () => {
 
   it('checks TS val with --tcp_ts_tick_usecs, within the tolerance', () => {
     const wrong = run(ACTIVE_OPEN.replace('TS val 110', 'TS val 130'));
-    expect(wrong.status).toBe('fail');
     expect(wrong.failure!.message).toMatch(/bad outbound TCP timestamp value, tolerance 4000: expected TS val 130 vs actual 110/);
     // Without the tick the TS val is not checked, as in packetdrill.
     expect(run(ACTIVE_OPEN.replace('TS val 110', 'TS val 130').replace('--tcp_ts_tick_usecs=1000\n', '')).status).toBe('pass');
@@ -112,11 +111,36 @@ describe('packetdrill options: SACK and the rest', () => {
     expect(run(PASSIVE.replace('sackOK,nop,wscale 7>', 'sackOK,nop,wscale 6>'), true).status).toBe('fail');
   });
 
-  it('refuses SACK blocks and options it does not know, by name', () => {
-    const blocks = run(`${PASSIVE.split('\n').slice(0, 3).join('\n')}\n   +0 < S 0:0(0) win 32792 <sack 1:2>\n`);
-    expect(blocks.failure!.message).toBe('not interpretable: option sack blocks not modelled');
-    const fastOpen = run(`${PASSIVE.split('\n').slice(0, 3).join('\n')}\n   +0 < S 0:0(0) win 32792 <mss 1000,FO abcd>\n`);
+  it('carries inbound SACK blocks mapped into the host\'s sequence space, and refuses options it does not know, by name', () => {
+    const head = PASSIVE.split('\n').slice(0, 3).join('\n');
+    const blocks = run(`${head}\n   +0 < S 0:0(0) win 32792 <mss 1000>\n   +0 > S. 0:0(0) ack 1 <...>\n +.01 < . 1:1(0) ack 1 win 257 <nop,nop,sack 1:2>\n`);
+    expect(blocks.failure?.message ?? null).toBeNull();
+    const [synAck] = sent(blocks, false);
+    expect(sent(blocks, true)[1]!.sackBlocks).toEqual([(synAck!.seq + 1) >>> 0, (synAck!.seq + 2) >>> 0]);
+    const fastOpen = run(`${head}\n   +0 < S 0:0(0) win 32792 <mss 1000,FO abcd>\n`);
     expect(fastOpen.failure!.message).toBe('not interpretable: option FO not modelled');
+  });
+});
+
+const SACK_SCRIPT = `\`sysctl -q net.ipv4.tcp_sack=1\`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
+ +.01 < . 1:1(0) ack 1 win 32792
+   +0 accept(3, ..., ...) = 4
+   +0 < . 1001:2001(1000) ack 1 win 32792
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 1001:2001>
+`;
+
+describe('packetdrill options: SACK with tcp_sack on', () => {
+  it('offers sackOK and sends SACK blocks for out-of-order data, checked in script space (RFC 2018 §4)', () => {
+    const result = run(SACK_SCRIPT);
+    expect(result.failure?.message ?? null).toBeNull();
+    expect(result.status).toBe('pass');
+    const wrong = run(SACK_SCRIPT.replace('<nop,nop,sack 1001:2001>', '<nop,nop,sack 1001:2002>'));
+    expect(wrong.failure!.message).toMatch(/^live packet tcp options: expected: <nop,nop,sack 1001:2002> vs actual: <nop,nop,sack 1001:2001>/);
   });
 });
 

@@ -240,6 +240,7 @@ class ScriptRun {
         expectedTimeWaitUs: 2 * stack.mslUs,
         delayedAckUs: stack.delayedAckUs,
         jiffyUs: stack.jiffyUs,
+        finWait2TimeoutUs: stack.finWait2TimeoutUs,
         cleanNetwork: !this.fuzzing,
         staleSegmentsImpossible: false,
         rfc1337: stack.rfc1337,
@@ -391,8 +392,8 @@ class ScriptRun {
    * outbound line showed that script TSval, else, with --tcp_ts_ecr_scaled, by the offset of the
    * first outbound TS; otherwise packetdrill gives up, and so do we.
    */
-  private inboundOptions(event: ScriptEvent, packet: PacketSpec, flags: number): { mss: number; wscale: number; sackOk: boolean; tsVal: number; tsEcr: number } {
-    const out = { mss: 0, wscale: -1, sackOk: false, tsVal: -1, tsEcr: 0 };
+  private inboundOptions(event: ScriptEvent, packet: PacketSpec, flags: number): { mss: number; wscale: number; sackOk: boolean; tsVal: number; tsEcr: number; sackBlocks?: number[] } {
+    const out: { mss: number; wscale: number; sackOk: boolean; tsVal: number; tsEcr: number; sackBlocks?: number[] } = { mss: 0, wscale: -1, sackOk: false, tsVal: -1, tsEcr: 0 };
     for (const option of packet.options === 'any' ? [] : (packet.options ?? [])) {
       switch (option.kind) {
         case 'mss':
@@ -402,9 +403,8 @@ class ScriptRun {
           out.wscale = option.value;
           break;
         case 'sackOK':
-          // RFC 2018 §2: the peer may send SACK blocks only if we offer sackOK too; we do not.
+          // RFC 2018 §2: SACK is in effect only if the host offers sackOK too (its sack setting).
           out.sackOk = true;
-          this.noteOnce('inbound sackOK carried; the host does not offer SACK, so none is negotiated');
           break;
         case 'TS': {
           out.tsVal = option.val >>> 0;
@@ -413,7 +413,8 @@ class ScriptRun {
           break;
         }
         case 'sack':
-          this.unmodelled(this.where(event), 'option sack blocks not modelled');
+          // Blocks name the host's sequence space: mapped as the ACK is (run_packet.c offset_sack_blocks).
+          out.sackBlocks = option.blocks.flatMap(([left, right]) => [(left + this.hostIsn) >>> 0, (right + this.hostIsn) >>> 0]);
           break;
         case 'other':
           this.unmodelled(this.where(event), `option ${option.name} not modelled`);
@@ -528,8 +529,8 @@ class ScriptRun {
     if (packet.options === 'any') return null;
     let live = liveOptionsOf(seg);
     let expected = packet.options ?? [];
-    const other = expected.find((o) => o.kind === 'other' || o.kind === 'sack');
-    if (other !== undefined) this.unmodelled(this.where(event), other.kind === 'sack' ? 'option sack blocks not modelled' : `option ${other.name} not modelled`);
+    const other = expected.find((o) => o.kind === 'other');
+    if (other !== undefined && other.kind === 'other') this.unmodelled(this.where(event), `option ${other.name} not modelled`);
     if (expected.some((o) => o.kind === 'sackOK') && !seg.sackOk && !this.world.stack.sack) {
       // The host never offers SACK: a line that expects sackOK is refused, or, with --lenient,
       // checked without sackOK and without the nops that pad it (Linux writes nop,nop before TS
@@ -547,6 +548,7 @@ class ScriptRun {
       const got = live[i]!;
       if (want.kind !== got.kind) return mismatch;
       if ((want.kind === 'mss' || want.kind === 'wscale') && want.value !== (got as { value: number }).value) return mismatch;
+      if (want.kind === 'sack' && describeOption(want) !== describeOption(this.inScriptSpace(got))) return mismatch;
       if (want.kind === 'TS' && got.kind === 'TS' && this.settings.tsTickUs > 0) {
         const scriptVal = (this.inScriptSpace(got) as { val: number }).val;
         const deltaUs = Math.abs((scriptVal - want.val) | 0) * this.settings.tsTickUs;
@@ -560,6 +562,8 @@ class ScriptRun {
 
   /** A live TS option as the script would write it: TSval relative to the first outbound TS (map_outbound_live_packet). */
   private inScriptSpace(option: TcpOptionSpec): TcpOptionSpec {
+    // SACK blocks name the peer's sequence space, relative to its ISN as the ACK is.
+    if (option.kind === 'sack') return { kind: 'sack', blocks: option.blocks.map(([left, right]) => [(left - this.peerIsn) >>> 0, (right - this.peerIsn) >>> 0] as const) };
     if (option.kind !== 'TS' || this.firstTs === null) return option;
     return { kind: 'TS', val: (this.firstTs.script + (option.val - this.firstTs.live)) >>> 0, ecr: option.ecr };
   }
@@ -809,7 +813,7 @@ class ScriptRun {
     if (seg.flags & ACK) text += ` ack ${(seg.ack - (syn ? 0 : this.peerIsn)) >>> 0}`;
     text += ` win ${seg.window}`;
     const options = liveOptionsOf(seg);
-    if (options.length > 0) text += ` <${options.map(describeOption).join(',')}>`;
+    if (options.length > 0) text += ` <${options.map((o) => describeOption(this.inScriptSpace(o))).join(',')}>`;
     return text;
   }
 }
@@ -1072,7 +1076,7 @@ function isInbound(event: ScriptEvent): boolean {
 /**
  * The options on a live segment, as a list in the order Linux's tcp_options_write puts them on
  * the wire (and src/tcp/wire.ts writes them): mss; sackOK beside TS, or nop,nop before TS, or
- * nop,nop,sackOK without TS; nop,wscale.
+ * nop,nop,sackOK without TS; nop,wscale; nop,nop,sack blocks.
  */
 export function liveOptionsOf(seg: Segment): TcpOptionSpec[] {
   const list: TcpOptionSpec[] = [];
@@ -1085,6 +1089,12 @@ export function liveOptionsOf(seg: Segment): TcpOptionSpec[] {
     list.push(NOP, NOP, { kind: 'sackOK' });
   }
   if (seg.wscale >= 0) list.push(NOP, { kind: 'wscale', value: seg.wscale });
+  const blocks = seg.sackBlocks;
+  if (blocks !== undefined && blocks.length > 0) {
+    const pairs: (readonly [number, number])[] = [];
+    for (let i = 0; i + 1 < blocks.length; i += 2) pairs.push([blocks[i]!, blocks[i + 1]!]);
+    list.push(NOP, NOP, { kind: 'sack', blocks: pairs });
+  }
   return list;
 }
 

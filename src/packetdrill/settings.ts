@@ -58,6 +58,12 @@ const MAPPED: Readonly<Record<string, (value: string, stack: Partial<StackConfig
       if (n > 2) throw new SettingsError(`sysctl tcp_timestamps must be 0, 1 or 2, got ${n}`);
       (s as { timestamps: number }).timestamps = n;
     }),
+  tcp_early_retrans: (v, s) =>
+    integer(v, (n) => {
+      if (n > 4) throw new SettingsError(`sysctl tcp_early_retrans must be 0 to 4, got ${n}`);
+      (s as { earlyRetrans: number }).earlyRetrans = n;
+    }),
+  tcp_sack: (v, s) => integer(v, (n) => ((s as { sack: boolean }).sack = n !== 0)),
   tcp_window_scaling: (v, s) => integer(v, (n) => ((s as { windowScaling: boolean }).windowScaling = n !== 0)),
   ip_local_port_range: (v, s) => {
     const parts = v.trim().split(/\s+/).map(Number);
@@ -71,13 +77,11 @@ const MAPPED: Readonly<Record<string, (value: string, stack: Partial<StackConfig
 /** Sysctls read and ignored, with why: they change how fast bytes move, not the lifecycle. */
 const IGNORED: Readonly<Record<string, string>> = {
   tcp_frto: 'F-RTO not modelled',
-  tcp_sack: 'SACK is not offered (the stack\'s sack setting stays off until SACK blocks are modelled): a line expecting sackOK is refused',
-  tcp_dsack: 'SACK not modelled',
-  tcp_fack: 'SACK not modelled',
+  tcp_dsack: 'D-SACK not modelled',
+  tcp_fack: 'FACK not modelled (0: nothing to do)',
   tcp_reordering: 'fast retransmit not modelled',
   tcp_congestion_control: 'congestion control not modelled',
   tcp_slow_start_after_idle: 'congestion control not modelled',
-  tcp_early_retrans: 'tail-loss probes and RACK not modelled',
   tcp_recovery: 'RACK not modelled',
   tcp_tso_win_divisor: 'no TSO: segments are joined when matched',
   tcp_min_tso_segs: 'no TSO: segments are joined when matched',
@@ -178,7 +182,7 @@ export function applyCommand(settings: ScriptSettings, text: string): string | n
     if (line === '') continue;
     if (/(^|\/)defaults\.sh$/.test(line)) {
       for (const [name, value] of DEFAULTS_SH) applySysctl(settings, name, value);
-      settings.notes.push('defaults.sh: sysctls mapped to stack settings (synRetries 5, synAckRetries 5, sendBufferBytes 262144, rmemMaxBytes 15728640, timestamps 1); the rest ignored (SACK, TLP/RACK, congestion control, pacing, ECN, TFO not modelled)');
+      settings.notes.push('defaults.sh: sysctls mapped to stack settings (synRetries 5, synAckRetries 5, sendBufferBytes 262144, rmemMaxBytes 15728640, timestamps 1, sack on, earlyRetrans 4); the rest ignored (D-SACK, RACK, congestion control, pacing, ECN, TFO not modelled)');
       continue;
     }
     if (/sysctl_restore_.*\.sh$/.test(line)) continue;

@@ -84,7 +84,7 @@ export function faultPlanArb(options: { oldDuplicates: boolean; faultsEndUs: num
 }
 
 /** Close orders whose scripts open their 4-tuple once. */
-const ONE_INCARNATION: ReadonlySet<CloseOrder> = new Set(['simultaneous-open', 'refused', 'unreachable', 'silent-peer']);
+const ONE_INCARNATION: ReadonlySet<CloseOrder> = new Set(['simultaneous-open', 'refused', 'unreachable', 'silent-peer', 'late-peer']);
 
 function connectionArb(shape: RunShape, clients: number, servers: number): fc.Arbitrary<ConnectionSpec> {
   const maxBytes = shape.maxBytes ?? 4_000;

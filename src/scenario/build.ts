@@ -42,7 +42,7 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
 export function terminationBoundUs(spec: RunSpec): number {
   const stack = stackFor(spec);
   const scriptUs = spec.connections.reduce(
-    (sum, c) => sum + c.startUs + c.incarnations * (c.gapUs + c.passiveCloseDelayUs + SECOND_US) + (c.closeOrder === 'silent-peer' ? SILENT_PEER_WAIT_US : 0),
+    (sum, c) => sum + c.startUs + c.incarnations * (c.gapUs + c.passiveCloseDelayUs + SECOND_US) + (c.closeOrder === 'silent-peer' ? SILENT_PEER_WAIT_US : c.closeOrder === 'late-peer' ? LATE_PEER_WAIT_US : 0),
     0,
   );
   const lastTimerUs = Math.max(2 * spec.mslUs, stack.finWait2TimeoutUs!);
@@ -51,6 +51,8 @@ export function terminationBoundUs(spec: RunSpec): number {
 
 /** How long a silent peer keeps its FIN back: past the orphaned FIN-WAIT-2 timeout (60 s). */
 const SILENT_PEER_WAIT_US = 70 * SECOND_US;
+/** How long a late peer waits before its FIN: inside tcp_fin_timeout (60 s), past half of it. */
+const LATE_PEER_WAIT_US = 45 * SECOND_US;
 
 export interface BuiltRun {
   readonly world: World;
@@ -190,6 +192,11 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
         // The client's FIN-WAIT-2 is orphaned and times out; the server's FIN, long after, meets a reset.
         client.push(...request, ...readResponse, close);
         server.push(...readRequest, ...response, untilEof, step({ op: 'sleep', us: SILENT_PEER_WAIT_US }), close);
+        break;
+      case 'late-peer':
+        // The orphaned FIN-WAIT-2 is still there when the server's FIN comes, 45 s on: TIME-WAIT.
+        client.push(...request, ...readResponse, close);
+        server.push(...readRequest, ...response, untilEof, step({ op: 'sleep', us: LATE_PEER_WAIT_US }), close);
         break;
       case 'abort-client':
         client.push(...request, ...readResponse, step({ op: 'sleep-until', atUs: settleUs }), close);

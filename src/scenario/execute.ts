@@ -67,6 +67,7 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     // With the stack's default left alone, the monitors expect Linux's (TCP_DELACK_MIN), not the endpoint's own.
     delayedAckUs: spec.defaultDelayedAck === true ? LINUX_DEFAULTS.delayedAckUs : spec.delayedAckUs,
     jiffyUs: LINUX_DEFAULTS.jiffyUs,
+    finWait2TimeoutUs: stackFor(spec).finWait2TimeoutUs!,
     cleanNetwork: isCleanPlan(spec.faults),
     staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
     rfc1337: spec.rfc1337,

@@ -33,9 +33,11 @@ export type CloseOrder =
   /** The server's host is down for good: every SYN is lost, connect() gives up with ETIMEDOUT. */
   | 'unreachable'
   /** The client closes first and its peer never sends its FIN: the orphaned FIN-WAIT-2 times out (Linux tcp_fin_timeout); the server's late FIN meets a reset. */
-  | 'silent-peer';
+  | 'silent-peer'
+  /** As silent-peer, but the server's FIN comes late within tcp_fin_timeout (45 s of 60): the orphaned FIN-WAIT-2 must still be there to ACK it and enter TIME-WAIT. */
+  | 'late-peer';
 
-export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server', 'abort-reconnect', 'simultaneous-open', 'refused', 'unreachable', 'silent-peer'];
+export const CLOSE_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'simultaneous', 'half-close', 'abort-client', 'abort-server', 'unread-close', 'crash-server', 'abort-reconnect', 'simultaneous-open', 'refused', 'unreachable', 'silent-peer', 'late-peer'];
 
 export interface ConnectionSpec {
   /** Index into the run's clients and servers. */

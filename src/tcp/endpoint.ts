@@ -36,6 +36,8 @@ export interface Connection {
   send(nowUs: number, data: Uint8Array): number | Errno;
   recv(nowUs: number, maxBytes: number): Uint8Array | 'eof' | Errno;
   shutdownWrite(nowUs: number): void;
+  /** shutdown(SHUT_RD): nothing more will be read (Linux RCV_SHUTDOWN). Optional for endpoints that do not track it. */
+  shutdownRead?(): void;
   close(nowUs: number): void;
   abort(nowUs: number, cause: string): void;
   input(nowUs: number, seg: Segment): void;

@@ -507,10 +507,12 @@ export class Host implements TcbEnv, Stack {
     if (!socket.readSide) {
       // Linux after shutdown(SHUT_RD): data that arrives later is still ACKed, queued and
       // readable (tcp_recvmsg reads the queue before it looks at RCV_SHUTDOWN); with nothing
-      // queued, end-of-file.
+      // queued, end-of-file — unless an error is pending, which tcp_recvmsg reports first
+      // (sk_err before RCV_SHUTDOWN: a reset after SHUT_RD reads as ECONNRESET).
       if (typeof tcb === 'string') return END_OF_FILE;
       const queued = tcb.recv(this.env.nowUs, maxBytes);
-      return queued instanceof Uint8Array ? { ok: true, value: queued } : END_OF_FILE;
+      if (queued instanceof Uint8Array) return { ok: true, value: queued };
+      return queued === 'eof' || queued === 'EAGAIN' ? END_OF_FILE : fail(queued);
     }
     if (typeof tcb === 'string') return fail(tcb);
     const got = tcb.recv(this.env.nowUs, maxBytes);
@@ -523,7 +525,10 @@ export class Host implements TcbEnv, Stack {
     if (socket === undefined) return fail('EBADF');
     const tcb = socket.tcb;
     if (tcb === null || tcb.state === 'CLOSED' || tcb.state === 'SYN-SENT') return fail('ENOTCONN');
-    if (how !== 'SHUT_WR') socket.readSide = false;
+    if (how !== 'SHUT_WR') {
+      socket.readSide = false;
+      tcb.shutdownRead?.();
+    }
     if (how !== 'SHUT_RD') tcb.shutdownWrite(this.env.nowUs);
     return OK;
   }

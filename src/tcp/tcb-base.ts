@@ -138,6 +138,12 @@ export abstract class TcbBase {
   peerFinReceived = false;
   /** close() was called: nothing more will be read (Linux RCV_SHUTDOWN + orphan). */
   orphaned = false;
+  /**
+   * shutdown(SHUT_RD) was called (Linux RCV_SHUTDOWN without the orphan): reads return what is
+   * queued, then end-of-file; data still arriving in ESTABLISHED is ACKed and queued (tcp_shutdown
+   * acts only on the send side), but in FIN-WAIT-1/2 it resets the connection (tcb-receive.ts).
+   */
+  readShutdown = false;
 
   // Delayed ACK (Linux quick-ACK and ping-pong modes).
   protected ackPending = false;

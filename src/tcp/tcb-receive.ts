@@ -195,14 +195,20 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       payload = payload.subarray(0, Math.max(0, room));
       fin = false;
     }
-    if (payload.length > 0 && this.orphaned) {
-      // Linux tcp_rcv_state_process (FIN-WAIT-1/2 with RCV_SHUTDOWN): new data after close()
-      // cannot be delivered. The connection is dropped and the segment answered as §3.10.7.1
-      // answers one for a closed connection, <SEQ=SEG.ACK><CTL=RST> (tcp_v4_send_reset), not
-      // with the <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> of an abort.
+    if (payload.length > 0 && (this.orphaned || (this.readShutdown && this.state !== 'ESTABLISHED'))) {
+      // Linux tcp_rcv_state_process (FIN-WAIT-1/2 with RCV_SHUTDOWN, set by close() or by
+      // shutdown(SHUT_RD)): new data cannot be delivered (RFC 1122 §4.2.2.13 says reset). The
+      // connection is dropped (tcp_reset: ECONNRESET for a socket still open) and the segment
+      // answered as §3.10.7.1 answers one for a closed connection, <SEQ=SEG.ACK><CTL=RST>
+      // (tcp_v4_send_reset), not with the <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> of an abort.
+      // In ESTABLISHED, SHUT_RD alone does not stop data: it is ACKed and queued (tcp_data_queue).
       this.env.transmit(this.self, this.fields(seg.ack, RST, EMPTY, false));
-      this.sendQueue.clear();
-      this.becomeClosed('data after close');
+      if (this.orphaned) {
+        this.sendQueue.clear();
+        this.becomeClosed('data after close');
+      } else {
+        this.fail('ECONNRESET', 'data after shutdown(SHUT_RD)');
+      }
       return;
     }
     if (seq !== this.rcvNxt) {

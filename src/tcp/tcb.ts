@@ -13,9 +13,11 @@
  * by state, and TIME-WAIT.
  *
  * Deliberately left out, and why:
- * - Congestion control, SACK, fast retransmit: they change how fast bytes move, not how
- *   connections open and close, which is what this project checks. Revisit when a claim depends
- *   on throughput. (Without SACK blocks, sackOK is never offered: tcb-options.ts.)
+ * - Congestion control, SACK-based recovery, RACK, fast retransmit: they change how fast bytes
+ *   move, not how connections open and close, which is what this project checks. Revisit when a
+ *   claim depends on throughput. (SACK itself is negotiated and its blocks sent with the `sack`
+ *   setting, off by default, tcb-options.ts; the blocks received only gate the tail-loss probe.)
+ * - SYN cookies (tcp_syncookies) and the pruning of old half-open requests.
  * - Nagle's algorithm: with it, exact segment sequences depend on ACK timing of tiny writes;
  *   sockets here behave as with TCP_NODELAY.
  * - Urgent data, keep-alives, ICMP.
@@ -91,6 +93,11 @@ export class Tcb extends TcbReceivePart implements Connection {
 
   get readableBytes(): number {
     return this.receiveQueue.length;
+  }
+
+  /** shutdown(SHUT_RD): Linux sets RCV_SHUTDOWN and sends nothing (tcp_shutdown acts on SEND_SHUTDOWN only). */
+  shutdownRead(): void {
+    this.readShutdown = true;
   }
 
   /** shutdown(SHUT_WR): §3.10.4 CLOSE of the sending half only (C6 half-close). */

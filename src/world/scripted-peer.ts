@@ -31,6 +31,8 @@ export interface PeerSegment {
   /** Window scale option (SYN only); -1 or absent for none. */
   readonly wscale?: number;
   readonly sackOk?: boolean;
+  /** SACK option (RFC 2018 §3): absolute [left, right) pairs, flat; absent for none. */
+  readonly sackBlocks?: readonly number[];
   /** Timestamps option: TSval (-1 or absent for none) and TSecr. */
   readonly tsVal?: number;
   readonly tsEcr?: number;
@@ -81,6 +83,7 @@ export class ScriptedPeer implements DatagramReceiver<Segment> {
       mss: fields.mss ?? 0,
       wscale: fields.wscale ?? -1,
       sackOk: fields.sackOk ?? false,
+      ...(fields.sackBlocks !== undefined && fields.sackBlocks.length > 0 ? { sackBlocks: fields.sackBlocks } : {}),
       tsVal: fields.tsVal ?? -1,
       tsEcr: fields.tsEcr ?? 0,
       payload: fields.payload ?? EMPTY,
