@@ -58,7 +58,7 @@ describe('timewait replay', () => {
     const dir = tempDir();
     // Act
     const wire = await runMain(['replay', '--suite', 'close', '--seed', '1', '--path', '0', '--format', 'pcap', '--out', join(dir, 'wire.pcap')]);
-    const host = await runMain(['replay', '--suite', 'close', '--seed', '1', '--path', '0', '--format', 'pcap', '--out', join(dir, 'server.pcap'), '--host', 'server1']);
+    const host = await runMain(['replay', '--suite', 'close', '--seed', '1', '--path', '0', '--format', 'pcap', '--out', join(dir, 'host.pcap'), '--host', 'client1']);
     // Assert
     expect(wire.code).toBe(0);
     expect(host.code).toBe(0);
@@ -66,7 +66,7 @@ describe('timewait replay', () => {
     const bytes = readFileSync(join(dir, 'wire.pcap'));
     expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4);
     expect(bytes.readUInt32LE(20)).toBe(101);
-    expect(readFileSync(join(dir, 'server.pcap')).length).toBeGreaterThan(24);
+    expect(readFileSync(join(dir, 'host.pcap')).length).toBeGreaterThan(24);
   });
 
   it('--from replays a saved counterexample exactly as --suite/--seed/--path does', async () => {
