@@ -16,6 +16,12 @@ import { SUITES, suiteArbitrary } from '../src/suites.js';
  */
 const UNREACHABLE = ['LISTEN=>SYN-SENT', 'SYN-RECEIVED=>FIN-WAIT-1'];
 
+/**
+ * The states a server's connections pass through in the suites' scripts: a crash must find one in
+ * each. (SYN-SENT is a client's: only servers crash.)
+ */
+const CRASH_STATES = ['SYN-RECEIVED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'TIME-WAIT'] as const;
+
 describe('state-diagram and timer coverage', () => {
   // Arrange: 300 runs of each suite, as the default campaign draws them.
   const coverage = new EdgeCoverage();
@@ -34,5 +40,17 @@ describe('state-diagram and timer coverage', () => {
     // Act + Assert: a kind missing here is armed and never fires, like the FIN-WAIT-2 timer before silent peers.
     expect(coverage.missingTimers()).toEqual([]);
     expect(coverage.counts.get('FIN-WAIT-2=>CLOSED')).toBeGreaterThan(0);
+  });
+
+  it('a host crash finds a connection in every state a server passes through (the mid-life crash generator)', () => {
+    // Arrange: a larger sample of the suites that crash servers mid-life (CLOSING and LAST-ACK last one round trip).
+    const crashes = new EdgeCoverage();
+    for (const suite of SUITES.filter((s) => s.shape.midLifeCrash === true)) {
+      for (const spec of fc.sample(suiteArbitrary(suite), { numRuns: 1_000, seed: 9293 })) crashes.merge(executeRun(spec).coverage);
+    }
+    // Act: how many connections each crash found, by state (`crash:<state>` in the report).
+    const crashed = CRASH_STATES.filter((state) => crashes.crashesIn(state) === 0);
+    // Assert: none missing; a crash that only ever hits ESTABLISHED tests one case of many.
+    expect(crashed).toEqual([]);
   });
 });

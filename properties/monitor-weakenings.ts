@@ -132,4 +132,7 @@ export const WEAKENINGS: readonly Weakening[] = [
   { monitor: 'ephemeral-port', weakness: 'any port is ephemeral', make: silenced(EphemeralPortMonitor, has('outside the ephemeral range')), killedBy: { escapes: 'ephemeral-ports-low' } },
   { monitor: 'timestamps', weakness: 'a TSval may go backwards', make: silenced(TimestampsMonitor, has('older than')), killedBy: { escapes: 'time-wait-ts-no-offset' } },
   { monitor: 'timestamps', weakness: 'TSecr is not checked', make: silenced(TimestampsMonitor, has('echoes TSecr')), killedBy: { escapes: 'tsecr-plus-one' } },
+  { monitor: 'connect-result', weakness: 'EADDRNOTAVAIL is never wrong', make: silenced(ConnectResultMonitor, has('returned EADDRNOTAVAIL')), killedBy: { escapes: 'ephemeral-range-one-port' } },
+  { monitor: 'time-wait-side', weakness: "the endpoint's word for a bucket overflow is taken", make: silenced(TimeWaitSideMonitor, has('for a full tcp_max_tw_buckets')), killedBy: { escapes: 'tw-buckets-one-short' } },
+  { monitor: 'time-wait-2msl', weakness: 'a TIME-WAIT without timestamps may be taken over', make: silenced(TimeWait2MslMonitor, has('without timestamps taken over')), killedBy: { escapes: 'tw-reuse-without-timestamps' } },
 ];

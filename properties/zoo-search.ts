@@ -26,6 +26,7 @@ export function zooArbitrary(mutant: Mutant): fc.Arbitrary<RunSpec> {
     ...(mutant.isn !== undefined ? { isn: mutant.isn } : {}),
     ...(mutant.secondListener === true ? { secondListener: true } : {}),
     ...(mutant.smallBuffers === true ? { smallBuffers: true } : {}),
+    ...(mutant.linuxKnobs === true ? { linuxKnobs: true } : {}),
     ...(mutant.noData === true ? { noData: true } : {}),
     // TIME-WAIT fully honoured, so a stale segment can only be the mutant's doing.
     rfc1337: true,

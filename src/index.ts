@@ -17,7 +17,8 @@ export { replayRun, replayText, replayJson, replayCommand, replayRows, type Repl
 export { traceText, traceJsonLines, tracePcap, eventJson, type TraceFormat } from './cli/trace-output.js';
 
 // Scenario files.
-export { scenarioSchema, parseScenario, loadScenarioFile, runScenario, scenarioMonitorContext, type ScenarioFile, type ScenarioResult, type Mismatch } from './cli/scenario-file.js';
+export { scenarioSchema, parseScenario, runScenario, scenarioMonitorContext, type ScenarioFile, type ScenarioResult, type Mismatch } from './scenario/scenario-file.js';
+export { loadScenarioFile } from './cli/fs.js';
 export { scenarioText, scenarioJson } from './cli/commands.js';
 
 // Statistics rows and CSV.

@@ -28,8 +28,8 @@ export const SUITES: readonly Suite[] = [
   {
     name: 'close',
     claims: ['C4', 'C5', 'C6', 'C7'],
-    description: 'four-way, three-way, half- and simultaneous close, a peer that never sends its FIN and one that sends it late: every byte once, FIN acked at seq+1, the orphaned FIN-WAIT-2 gone after tcp_fin_timeout',
-    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous', 'silent-peer', 'late-peer'], faults: true, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true, noData: true },
+    description: 'four-way, three-way, half- and simultaneous close, a peer that never sends its FIN and one that sends it late, a server that crashes at any moment: every byte once, FIN acked at seq+1, the orphaned FIN-WAIT-2 gone after tcp_fin_timeout',
+    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous', 'silent-peer', 'late-peer'], faults: true, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true, noData: true, midLifeCrash: true },
     defaultRuns: 1000,
   },
   {
@@ -45,14 +45,14 @@ export const SUITES: readonly Suite[] = [
     description: 'TIME-WAIT of exactly 2·MSL on the active closer; 4-tuples reused across incarnations with old duplicates in flight',
     // RFC 1337 protection on: with Linux's default an RST (even one answering a duplicated
     // ACK) may end TIME-WAIT early, and C10 no longer holds — see properties/hazards.test.ts.
-    shape: { closeOrders: ['client-first', 'server-first', 'simultaneous', 'half-close'], faults: true, oldDuplicates: true, maxConnections: 3, maxIncarnations: 3, rfc1337: true, stackDefaults: true, secondListener: true },
+    shape: { closeOrders: ['client-first', 'server-first', 'simultaneous', 'half-close'], faults: true, oldDuplicates: true, maxConnections: 3, maxIncarnations: 3, rfc1337: true, stackDefaults: true, secondListener: true, linuxKnobs: true },
     defaultRuns: 1000,
   },
   {
     name: 'reuse-linger',
     claims: ['C11', 'C13', 'C14', 'C15'],
-    description: 'SO_REUSEADDR restarts, SO_LINGER{on,0} aborts, close with unread data, crash and restart',
-    shape: { closeOrders: ['abort-client', 'abort-server', 'unread-close', 'server-first', 'crash-server'], faults: true, maxConnections: 3, maxIncarnations: 2, stackDefaults: true, secondListener: true, smallBuffers: true },
+    description: 'SO_REUSEADDR restarts, SO_LINGER{on,0} aborts, close with unread data, crash and restart (at any moment too), tcp_tw_reuse, tcp_max_tw_buckets, small port ranges',
+    shape: { closeOrders: ['abort-client', 'abort-server', 'unread-close', 'server-first', 'crash-server'], faults: true, maxConnections: 3, maxIncarnations: 2, stackDefaults: true, secondListener: true, smallBuffers: true, linuxKnobs: true, midLifeCrash: true },
     defaultRuns: 1000,
   },
 ];

@@ -194,11 +194,17 @@ export class StreamMonitor extends BaseMonitor {
   readonly interests: readonly MonitorInterest[] = ['call'];
   private readonly sent = new Map<number, SentBytes>();
   private readonly received = new Map<number, number>();
+  /** Connections a call has reported broken (reset, timed out): a later read of 0 is no end of stream. */
+  private readonly broken = new Set<number>();
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
     if (event.type !== 'call' || event.connId < 0) return;
     const id = event.connId;
+    if (event.result === 'ECONNRESET' || event.result === 'ETIMEDOUT' || event.result === 'EPIPE') {
+      this.broken.add(id);
+      return;
+    }
     if (event.data !== undefined && event.result.startsWith('sent')) {
       let sent = this.sent.get(id);
       if (sent === undefined) {
@@ -217,7 +223,8 @@ export class StreamMonitor extends BaseMonitor {
     const offset = this.received.get(id) ?? 0;
     const peerLength = peerSent?.length ?? 0;
     if (!receiving) {
-      if (offset !== peerLength) this.report(event.atUs, index, conn, `end-of-file after ${offset} bytes, but the peer's application sent ${peerLength}`);
+      // Linux: once the error is reported, read() returns 0 on a reset connection.
+      if (offset !== peerLength && !this.broken.has(id)) this.report(event.atUs, index, conn, `end-of-file after ${offset} bytes, but the peer's application sent ${peerLength}`);
       return;
     }
     const data = event.data!;
@@ -258,7 +265,9 @@ export class AbortMonitor extends BaseMonitor {
   private readonly lingerOfFd = new Map<string, number | null>();
   /** `host/program/sock` -> the descriptor a program's socket name stands for. */
   private readonly fdOfName = new Map<string, number>();
-  private readonly previousState = new Map<number, { state: TcpState; untilUs: number }>();
+  private readonly previousState = new Map<number, { state: TcpState; untilUs: number; index: number }>();
+  /** connId -> index of the last call event on it: a state change before it was not close()'s doing. */
+  private readonly lastCallIndex = new Map<number, number>();
   private readonly lastSent = new Map<number, { atUs: number; flags: number }>();
   /** Connections closed with SO_LINGER{on,0}. */
   private readonly abortedConns = new Set<number>();
@@ -273,10 +282,11 @@ export class AbortMonitor extends BaseMonitor {
         // Updated in place: one record per connection, not one per event.
         const previous = this.previousState.get(id);
         if (previous === undefined) {
-          this.previousState.set(id, { state: event.from, untilUs: event.atUs });
+          this.previousState.set(id, { state: event.from, untilUs: event.atUs, index });
         } else {
           previous.state = event.from;
           previous.untilUs = event.atUs;
+          previous.index = index;
         }
         if (event.to === 'TIME-WAIT' && this.noTimeWait.has(id)) {
           this.report(event.atUs, index, event.conn, `entered TIME-WAIT after the connection was aborted with SO_LINGER{on,0}`);
@@ -302,6 +312,7 @@ export class AbortMonitor extends BaseMonitor {
       }
       case 'call':
         this.onCall(event, index);
+        if (event.connId >= 0) this.lastCallIndex.set(event.connId, index);
         return;
       default:
         return;
@@ -341,7 +352,10 @@ export class AbortMonitor extends BaseMonitor {
     const conn = this.book.byId.get(id) ?? null;
     const current = this.book.stateOf.get(id);
     const previous = this.previousState.get(id);
-    const stateAtClose = previous !== undefined && previous.untilUs === event.atUs ? previous.state : current;
+    // close() itself moves the connection (to CLOSED, on the RST it sends) before its call event;
+    // a change before an earlier call (a RST that arrived, reported by recv) was not close()'s.
+    const byClose = previous !== undefined && previous.untilUs === event.atUs && (this.lastCallIndex.get(id) ?? -1) < previous.index;
+    const stateAtClose = byClose ? previous.state : current;
     if (stateAtClose === undefined || !RESET_ON_ABORT.has(stateAtClose)) return;
     const last = this.lastSent.get(id);
     if (last === undefined || last.atUs !== event.atUs || !(last.flags & RST)) {

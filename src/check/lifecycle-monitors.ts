@@ -2,7 +2,7 @@
 import { formatIpv4 } from '../net/address.js';
 import { LEGAL_EDGES, type TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { BaseMonitor, type EndOfRun, type MonitorInterest } from './monitor.js';
+import { BaseMonitor, type EndOfRun, type MonitorContext, type MonitorInterest } from './monitor.js';
 
 /** `legal-transitions` (RFC 9293 Figure 5): every state change is an edge of the diagram, or a reset/abort/timeout edge its text allows. */
 export class LegalTransitionsMonitor extends BaseMonitor {
@@ -42,12 +42,38 @@ const LEGAL_TARGETS: ReadonlyMap<TcpState, ReadonlySet<TcpState>> = (() => {
 export class TerminationMonitor extends BaseMonitor {
   readonly name = 'termination';
   readonly claims = ['RFC 9293 §3.8.3', 'C8'];
-  readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound (from state changes)';
+  readonly description = 'once faults stop, every connection reaches CLOSED within the derived bound, but one left half-open by its peer\'s crash with nothing to resend (from state changes)';
   readonly blackBox = false;
-  readonly interests: readonly MonitorInterest[] = ['state'];
+  readonly interests: readonly MonitorInterest[] = ['state', 'host'];
+  /** connId -> when it was first seen (its first state change). */
+  private readonly openedUs = new Map<number, number>();
+  /** host -> when it last crashed. */
+  private readonly crashedUs = new Map<string, number>();
+  /** ip -> host name, from the context. */
+  private readonly hostOfIp = new Map<number, string>();
+
+  constructor(context: MonitorContext) {
+    super(context);
+    for (const [host, ip] of context.hostIps ?? []) this.hostOfIp.set(ip, host);
+  }
 
   onEvent(event: TraceEvent): void {
     this.track(event);
+    if (event.type === 'state' && !this.openedUs.has(event.conn.connId)) this.openedUs.set(event.conn.connId, event.atUs);
+    else if (event.type === 'host' && event.event === 'crash') this.crashedUs.set(event.host, event.atUs);
+  }
+
+  /**
+   * RFC 9293 §3.5.2: a connection whose peer crashed is half-open, and stays so until it sends
+   * something. One with nothing left to retransmit when the run goes quiet (ESTABLISHED,
+   * CLOSE-WAIT, or FIN-WAIT-2 with its FIN acknowledged), whose peer's host crashed after it
+   * opened, may stay.
+   */
+  private halfOpen(conn: ConnInfo, state: TcpState): boolean {
+    if (state !== 'ESTABLISHED' && state !== 'CLOSE-WAIT' && state !== 'FIN-WAIT-2') return false;
+    const peerHost = this.hostOfIp.get(conn.remoteIp);
+    const crashedUs = peerHost === undefined ? undefined : this.crashedUs.get(peerHost);
+    return crashedUs !== undefined && crashedUs >= (this.openedUs.get(conn.connId) ?? 0);
   }
 
   override atEnd(end: EndOfRun): void {
@@ -57,7 +83,7 @@ export class TerminationMonitor extends BaseMonitor {
     }
     for (const [id, state] of this.book.stateOf) {
       const conn = this.book.byId.get(id)!;
-      if (state === 'CLOSED' || (state === 'LISTEN' && conn.passive)) continue;
+      if (state === 'CLOSED' || (state === 'LISTEN' && conn.passive) || this.halfOpen(conn, state)) continue;
       this.report(end.atUs, -1, conn, `connection still ${state} when the run ended (${end.stoppedBy}) at ${end.atUs} us`);
       return;
     }

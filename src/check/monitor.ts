@@ -49,6 +49,8 @@ export interface MonitorContext {
   /** The stack's ip_local_port_range (Linux's 32768-60999 when absent). */
   readonly ephemeralPortMin?: number;
   readonly ephemeralPortMax?: number;
+  /** The stack's tcp_max_tw_buckets: only with this many TIME-WAITs on the host may a closer skip it (unchecked when absent). */
+  readonly maxTwBuckets?: number;
 }
 
 export interface EndOfRun {

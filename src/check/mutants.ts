@@ -26,6 +26,8 @@ export interface Mutant {
   readonly isn?: readonly IsnKind[];
   /** Runs with a second SO_REUSEADDR listener per server. */
   readonly secondListener?: boolean;
+  /** Runs that draw Linux's TIME-WAIT knobs (tcp_timestamps, tcp_tw_reuse, tcp_max_tw_buckets, small port ranges, ephemeral reconnects). */
+  readonly linuxKnobs?: boolean;
   /** Runs whose connections may carry no data in one direction or both (RunShape.noData). */
   readonly noData?: boolean;
   /** Why no packetdrill script can expose it (src/packetdrill/examples.test.ts then leaves it out). */
@@ -326,6 +328,14 @@ class TsEcrPlusOne extends Tcb {
   }
 }
 
+/** tcp_tw_reuse broken: a TIME-WAIT that used no timestamps is taken over by connect() too (Linux tcp_twsk_unique requires them). */
+class ReusesTimeWaitWithoutTimestamps extends Tcb {
+  override timeWaitReuse(): ReturnType<Tcb['timeWaitReuse']> {
+    if (this.state !== 'TIME-WAIT') return null;
+    return super.timeWaitReuse() ?? { sndNxt: this.sndNxt, tsRecent: this.tsRecent, tsRecentStampUs: this.tsRecentStampUs, enteredUs: this.timeWaitEnteredUs };
+  }
+}
+
 const ALL_ORDERS: readonly CloseOrder[] = ['client-first', 'server-first', 'half-close', 'simultaneous'];
 
 export const MUTANTS: readonly Mutant[] = [
@@ -428,4 +438,22 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('time-wait-isn-plus-one', 'a new incarnation from TIME-WAIT starts at the old SND.NXT + 65538', TimeWaitIsnOffByOne), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3 },
   { endpoint: endpoint('time-wait-ts-no-offset', "TIME-WAIT's ACKs carry TSvals without the connection's offset", TimeWaitTsWithoutOffset), caughtBy: 'timestamps', closeOrders: ['client-first', 'server-first'], faults: true, noScript: 'the packetdrill runner does not carry the timestamps option yet (issue 11)' },
   { endpoint: endpoint('tsecr-plus-one', 'TSecr echoes TS.Recent + 1', TsEcrPlusOne), caughtBy: 'timestamps', closeOrders: ALL_ORDERS, faults: false, noScript: 'the packetdrill runner does not carry the timestamps option yet (issue 11)' },
+  {
+    endpoint: endpoint('ephemeral-range-one-port', "connect()'s port search tries only the first port of ip_local_port_range", Tcb, undefined, { hostConfig: (c) => ({ ...c, ephemeralPortMax: c.ephemeralPortMin }) }),
+    caughtBy: 'connect-result',
+    closeOrders: ['client-first'],
+    faults: false,
+    maxIncarnations: 3,
+    linuxKnobs: true,
+  },
+  { endpoint: endpoint('tw-buckets-one-short', 'TIME-WAIT overflows with one bucket of tcp_max_tw_buckets still free', Tcb, undefined, { hostConfig: (c) => ({ ...c, maxTwBuckets: c.maxTwBuckets - 1 }) }), caughtBy: 'time-wait-side', closeOrders: ['client-first', 'server-first'], faults: false, linuxKnobs: true, noScript: 'the packetdrill runner does not map tcp_max_tw_buckets (src/packetdrill/settings.ts)' },
+  {
+    endpoint: endpoint('tw-reuse-without-timestamps', 'connect() takes over a TIME-WAIT that used no timestamps', ReusesTimeWaitWithoutTimestamps),
+    caughtBy: 'time-wait-2msl',
+    closeOrders: ['client-first'],
+    faults: false,
+    maxIncarnations: 3,
+    linuxKnobs: true,
+    noScript: 'the packetdrill runner does not turn timestamps off or on (issue 11)',
+  },
 ];

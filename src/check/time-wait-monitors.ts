@@ -25,6 +25,17 @@ interface HeldTimeWait {
   timestamps: boolean;
 }
 
+/** A TIME-WAIT that ended, waiting for its instant to be over. */
+interface TimeWaitExit {
+  readonly held: HeldTimeWait;
+  readonly to: TcpState;
+  readonly atUs: number;
+  readonly index: number;
+  readonly cause: string;
+  /** A SYN left its 4-tuple in the same instant (a connect() took it over). */
+  synSeen?: boolean;
+}
+
 /** State-change causes (src/tcp) of a TIME-WAIT taken over by connect() under tcp_tw_reuse or a port from bind(). */
 const REUSE_CAUSE = 'TIME-WAIT reused by connect (tcp_twsk_unique)';
 
@@ -51,9 +62,12 @@ export class TimeWait2MslMonitor extends BaseMonitor {
   private readonly lastAckSent = new Map<number, number>();
   /** Connections that sent timestamps. */
   private readonly timestampsSent = new Set<number>();
+  /** TIME-WAITs that ended in the current instant, judged when it is over. */
+  private readonly exits: TimeWaitExit[] = [];
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
+    if (this.exits.length > 0 && event.atUs !== this.exits[0]!.atUs) this.judgeExits();
     switch (event.type) {
       case 'segment':
         if (event.fate === 'sent') this.onSent(event.seg, event.atUs, index);
@@ -70,6 +84,7 @@ export class TimeWait2MslMonitor extends BaseMonitor {
       case 'host':
         if (event.event === 'crash') {
           for (const held of [...this.held.values()]) if (held.conn.host === event.host) this.forget(held.conn);
+          for (let i = this.exits.length - 1; i >= 0; i--) if (this.exits[i]!.held.conn.host === event.host) this.exits.splice(i, 1);
         }
         return;
       case 'state':
@@ -81,6 +96,12 @@ export class TimeWait2MslMonitor extends BaseMonitor {
   }
 
   private onSent(seg: Segment, atUs: number, index: number): void {
+    if (this.exits.length > 0 && (seg.flags & (SYN | ACK | RST)) === SYN) {
+      for (const exit of this.exits) {
+        const c = exit.held.conn;
+        if (c.localIp === seg.srcIp && c.localPort === seg.srcPort && c.remoteIp === seg.dstIp && c.remotePort === seg.dstPort) exit.synSeen = true;
+      }
+    }
     if (seg.connId >= 0 && seg.flags & ACK && !(seg.flags & RST)) this.lastAckSent.set(seg.connId, seg.ack);
     if (seg.connId >= 0 && seg.tsVal >= 0) this.timestampsSent.add(seg.connId);
     if (this.held.size === 0) return;
@@ -139,15 +160,31 @@ export class TimeWait2MslMonitor extends BaseMonitor {
     const held = this.held.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
     if (held === undefined || held.conn.connId !== conn.connId) return;
     this.forget(conn);
+    // Judged once the instant is over: a host crash ends its TIME-WAITs (their state changes
+    // come just before the crash event), and a take-over by connect() shows as its SYN.
+    this.exits.push({ held, to, atUs, index, cause });
+  }
+
+  private judgeExit(exit: TimeWaitExit): void {
+    const { held, to, atUs, index, cause } = exit;
+    const conn = held.conn;
     const lastedUs = atUs - held.restartedUs;
     if (to !== 'CLOSED') {
       this.report(atUs, index, conn, `TIME-WAIT left for ${to}, not CLOSED`);
     } else if (cause === REUSE_CAUSE) {
-      // tcp_tw_reuse (or connect from a port from bind()): only a TIME-WAIT that used timestamps.
+      // tcp_tw_reuse (or connect from a port from bind()): only a TIME-WAIT that used timestamps,
+      // and only for a connect() whose SYN leaves the 4-tuple at once (the wire's evidence).
       if (!held.timestamps) this.report(atUs, index, conn, 'TIME-WAIT without timestamps taken over by connect(); Linux tcp_twsk_unique allows it only with timestamps');
+      else if (!exit.synSeen) this.report(atUs, index, conn, 'TIME-WAIT ended as taken over by connect(), but no SYN left its 4-tuple');
     } else if (held.earlyExitUs !== atUs && lastedUs !== this.context.expectedTimeWaitUs && atUs - held.maybeRestartedUs !== this.context.expectedTimeWaitUs) {
       this.report(atUs, index, conn, `TIME-WAIT lasted ${lastedUs} us since the last segment that restarted it, expected 2·MSL = ${this.context.expectedTimeWaitUs} us`);
     }
+  }
+
+  /** The instant is over: judge the TIME-WAITs that ended in it. */
+  private judgeExits(): void {
+    for (const exit of this.exits) this.judgeExit(exit);
+    this.exits.length = 0;
   }
 
   private forget(conn: ConnInfo): void {
@@ -156,6 +193,7 @@ export class TimeWait2MslMonitor extends BaseMonitor {
   }
 
   override atEnd(end: EndOfRun): void {
+    this.judgeExits();
     for (const held of this.held.values()) {
       if (end.atUs - held.restartedUs > this.context.expectedTimeWaitUs) {
         this.report(end.atUs, -1, held.conn, `TIME-WAIT last restarted at ${held.restartedUs} us still held at ${end.atUs} us, past 2·MSL`);
@@ -175,12 +213,14 @@ export class TimeWaitSideMonitor extends BaseMonitor {
   readonly claims = ['C8', 'C11'];
   readonly description = 'only the active closer enters TIME-WAIT; both after a simultaneous close (from state changes and accepted segments)';
   readonly blackBox = false;
-  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'accepted'];
+  readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'accepted', 'host'];
   private readonly activeClosers = new Set<number>();
   /** connId -> the last segment it accepted, with when. */
   private readonly lastAccepted = new Map<number, { atUs: number; flags: number }>();
   /** connId -> when it last sent a reset (an abort, e.g. data after close, is no TIME-WAIT case). */
   private readonly lastResetUs = new Map<number, number>();
+  /** host -> its connections in TIME-WAIT now (tcp_max_tw_buckets counts them). */
+  private readonly timeWaitsOf = new Map<string, number>();
 
   onEvent(event: TraceEvent, index: number): void {
     if (event.type === 'segment' && event.fate === 'sent' && event.seg.flags & RST) {
@@ -198,15 +238,29 @@ export class TimeWaitSideMonitor extends BaseMonitor {
       }
       return;
     }
+    if (event.type === 'host') {
+      if (event.event === 'crash') this.timeWaitsOf.delete(event.host);
+      return;
+    }
     if (event.type !== 'state') return;
     const id = event.conn.connId;
+    const host = event.conn.host;
+    if (event.to === 'TIME-WAIT') this.timeWaitsOf.set(host, (this.timeWaitsOf.get(host) ?? 0) + 1);
+    else if (event.from === 'TIME-WAIT' && (this.timeWaitsOf.get(host) ?? 0) > 0) this.timeWaitsOf.set(host, this.timeWaitsOf.get(host)! - 1);
     if (event.to === 'FIN-WAIT-1') this.activeClosers.add(id);
     if (event.to === 'TIME-WAIT' && !this.activeClosers.has(id)) {
       this.report(event.atUs, index, event.conn, `passive closer entered TIME-WAIT (from ${event.from}); only the side that closed first may`);
       return;
     }
-    // tcp_max_tw_buckets: with every TIME-WAIT bucket in use the closer skips TIME-WAIT (Linux TCPTimeWaitOverflow).
-    if (event.to === 'CLOSED' && event.cause !== TIME_WAIT_OVERFLOW_CAUSE && (event.from === 'FIN-WAIT-2' || event.from === 'CLOSING' || event.from === 'FIN-WAIT-1')) {
+    // tcp_max_tw_buckets: with every TIME-WAIT bucket in use the closer skips TIME-WAIT (Linux
+    // TCPTimeWaitOverflow). The endpoint's word for it is checked against the host's own count.
+    const inUse = this.timeWaitsOf.get(host) ?? 0;
+    const overflow = event.cause === TIME_WAIT_OVERFLOW_CAUSE && (this.context.maxTwBuckets === undefined || inUse >= this.context.maxTwBuckets);
+    if (event.cause === TIME_WAIT_OVERFLOW_CAUSE && !overflow) {
+      this.report(event.atUs, index, event.conn, `active closer skipped TIME-WAIT for a full tcp_max_tw_buckets, but only ${inUse} of ${this.context.maxTwBuckets} are in use on ${host}`);
+      return;
+    }
+    if (event.to === 'CLOSED' && !overflow && (event.from === 'FIN-WAIT-2' || event.from === 'CLOSING' || event.from === 'FIN-WAIT-1')) {
       const last = this.lastAccepted.get(id);
       const aborted = this.lastResetUs.get(id) === event.atUs;
       if (last !== undefined && last.atUs === event.atUs && !(last.flags & RST) && !aborted) {

@@ -9,10 +9,11 @@ import type { TcpState } from '../tcp/state.js';
 import type { Call } from '../world/program.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import type { Monitor, MonitorContext } from './monitor.js';
-import { AbortMonitor } from './close-monitors.js';
-import { TimeWait2MslMonitor } from './time-wait-monitors.js';
-import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
+import { AbortMonitor, StreamMonitor } from './close-monitors.js';
+import { TerminationMonitor } from './lifecycle-monitors.js';
 import { TimestampsMonitor } from './timestamp-monitors.js';
+import { TimeWait2MslMonitor, TimeWaitSideMonitor } from './time-wait-monitors.js';
+import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
 
 const A = 0x0a000001;
 const B = 0x0a000002;
@@ -311,5 +312,128 @@ describe('timestamps (RFC 7323 §3.2, §5.2)', () => {
     // Assert
     expect(fromHost).toBe(`segment #${bogus.seg.id} from port 1000 echoes TSecr 9001, which the peer never sent as a TSval`);
     expect(fromScriptedPeer).toBeNull();
+  });
+});
+
+describe('connect-result, EADDRNOTAVAIL', () => {
+  // A port range of three ports; the client's SYNs toward b:80 show which it used.
+  const SMALL: MonitorContext = { ...CONTEXT, ephemeralPortMin: 40000, ephemeralPortMax: 40002 };
+  const synFrom = (port: number, connId: number) => sent(0, seg({ ip: A, port, toIp: B, toPort: 80 }, { seq: 1, flags: SYN, connId }));
+  const noPort = call(10, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, 'EADDRNOTAVAIL', 9);
+
+  it('is right once every port of the range was used toward the destination (all in TIME-WAIT, say)', () => {
+    expect(judge(new ConnectResultMonitor(SMALL), [synFrom(40000, 1), synFrom(40001, 2), synFrom(40002, 3), noPort])).toBeNull();
+  });
+
+  it('is wrong while a port of the range was never used toward it; one used toward another destination does not count', () => {
+    expect(judge(new ConnectResultMonitor(SMALL), [synFrom(40000, 1), synFrom(40002, 3), noPort])).toBe('a: connect() to b:80 returned EADDRNOTAVAIL, but port 40001 of ip_local_port_range 40000-40002 was never used toward it');
+    const elsewhere = sent(0, seg({ ip: A, port: 40001, toIp: B, toPort: 81 }, { seq: 1, flags: SYN, connId: 2 }));
+    expect(judge(new ConnectResultMonitor(SMALL), [synFrom(40000, 1), elsewhere, synFrom(40002, 3), noPort])).not.toBeNull();
+  });
+
+  it('a port bound with bind() is skipped by the search, and a bound socket is not searched for at all', () => {
+    const bindOther = [call(0, 'a', { op: 'socket', sock: 'o' }, 'ok', 7), call(0, 'a', { op: 'bind', sock: 'o', port: 40001 }, 'ok', 7)];
+    expect(judge(new ConnectResultMonitor(SMALL), [...bindOther, synFrom(40000, 1), synFrom(40002, 3), noPort])).toBeNull();
+    const boundSelf = [call(0, 'a', { op: 'socket', sock: 'c' }, 'ok', 9), call(0, 'a', { op: 'bind', sock: 'c', port: 50000 }, 'ok', 9)];
+    expect(judge(new ConnectResultMonitor(SMALL), [...boundSelf, noPort])).toBeNull();
+  });
+});
+
+describe('timestamps, more cases', () => {
+  const a = conn(1, 'a', 1000, 80);
+  const b = conn(2, 'b', 80, 1000);
+  const ts = (from: ConnInfo, atUs: number, flags: number, tsVal: number, tsEcr: number): TraceEvent => sent(atUs, { ...seg(from, { seq: 1, ack: 1, flags }), tsVal, tsEcr });
+  const handshake = [ts(a, 0, SYN, 100, 0), ts(b, 1, SYN | ACK, 5000, 100), ts(a, 2, ACK, 100, 5000)];
+
+  it('RFC 7323: TSvals that stay or rise, each TSecr a TSval the peer sent, pass', () => {
+    expect(judge(new TimestampsMonitor(CONTEXT), [...handshake, ts(a, 3, ACK, 101, 5000), ts(b, 4, ACK, 5000, 101)])).toBeNull();
+  });
+
+  it('a TSval below the one the connection sent before fails, modulo 2^32', () => {
+    expect(judge(new TimestampsMonitor(CONTEXT), [...handshake, ts(a, 3, ACK, 99, 5000)])).toMatch(/has TSval 99, older than the 100 the connection sent before$/);
+    const nearWrap = [ts(a, 0, SYN, 0xffff_fff0, 0), ts(b, 1, SYN | ACK, 7, 0xffff_fff0)];
+    expect(judge(new TimestampsMonitor(CONTEXT), [...nearWrap, ts(a, 2, ACK, 3, 7)])).toBeNull();
+    expect(judge(new TimestampsMonitor(CONTEXT), [...nearWrap, ts(a, 2, ACK, 0xffff_ffef, 7)])).not.toBeNull();
+  });
+
+  it('a TSecr the peer never sent fails; a RST and a segment without timestamps are not judged', () => {
+    expect(judge(new TimestampsMonitor(CONTEXT), [...handshake, ts(a, 3, ACK, 101, 5001)])).toMatch(/echoes TSecr 5001, which the peer never sent as a TSval$/);
+    expect(judge(new TimestampsMonitor(CONTEXT), [...handshake, ts(a, 3, RST | ACK, 1, 9)])).toBeNull();
+    expect(judge(new TimestampsMonitor(CONTEXT), [...handshake, ts(a, 3, ACK, -1, 9)])).toBeNull();
+  });
+});
+
+describe('TIME-WAIT take-overs and bucket overflows, checked against the wire', () => {
+  const holder = conn(1, 'a', 1000, 80);
+  const peer = conn(2, 'b', 80, 1000);
+  const stamped = (from: ConnInfo, atUs: number, fields: { seq: number; ack: number; flags: number }): TraceEvent => sent(atUs, { ...seg(from, fields), tsVal: 1, tsEcr: 1 });
+  const entry: TraceEvent[] = [stamped(holder, 100, { seq: 301, ack: 501, flags: ACK }), state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT')];
+  const takenOver = state(150, holder, 'TIME-WAIT', 'CLOSED', 'TIME-WAIT reused by connect (tcp_twsk_unique)');
+
+  it('tcp_tw_reuse: a take-over passes when a SYN leaves the 4-tuple at that instant, and fails without one', () => {
+    const syn = sent(150, seg({ ip: A, port: 1000, toIp: B, toPort: 80 }, { seq: 70000, flags: SYN, connId: 3 }));
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, takenOver, syn])).toBeNull();
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, takenOver])).toBe('TIME-WAIT ended as taken over by connect(), but no SYN left its 4-tuple');
+    const plainEntry = [sent(100, seg(holder, { seq: 301, ack: 501, flags: ACK })), state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT')];
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...plainEntry, takenOver, syn])).toBe('TIME-WAIT without timestamps taken over by connect(); Linux tcp_twsk_unique allows it only with timestamps');
+  });
+
+  it('a host crash ends its TIME-WAITs early: the crash event comes just after their state changes', () => {
+    const crash: TraceEvent = { type: 'host', atUs: 150, host: 'a', event: 'crash' };
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, state(150, holder, 'TIME-WAIT', 'CLOSED', 'host crash'), crash])).toBeNull();
+    expect(judge(new TimeWait2MslMonitor(CONTEXT), [...entry, state(150, holder, 'TIME-WAIT', 'CLOSED', 'host crash')])).not.toBeNull();
+  });
+
+  it('tcp_max_tw_buckets: skipping TIME-WAIT is right only with every bucket of the host in use', () => {
+    const other = conn(4, 'a', 1001, 80);
+    const overflow = (atUs: number) => state(atUs, holder, 'FIN-WAIT-2', 'CLOSED', 'TIME-WAIT bucket overflow');
+    const one: MonitorContext = { ...CONTEXT, maxTwBuckets: 1 };
+    expect(judge(new TimeWaitSideMonitor(one), [state(0, other, 'ESTABLISHED', 'FIN-WAIT-1'), state(0, other, 'FIN-WAIT-1', 'TIME-WAIT'), overflow(10)])).toBeNull();
+    expect(judge(new TimeWaitSideMonitor(one), [overflow(10)])).toBe('active closer skipped TIME-WAIT for a full tcp_max_tw_buckets, but only 0 of 1 are in use on a');
+    expect(judge(new TimeWaitSideMonitor(one), [state(0, other, 'ESTABLISHED', 'FIN-WAIT-1'), state(0, other, 'FIN-WAIT-1', 'TIME-WAIT'), state(5, other, 'TIME-WAIT', 'CLOSED'), overflow(10)])).not.toBeNull();
+    void peer;
+  });
+});
+
+describe('what a crash or a reset leaves behind', () => {
+  const client = conn(1, 'a', 1000, 80);
+  const server = conn(2, 'b', 80, 1000, true);
+
+  it('RFC 9293 §3.5.2: a connection left idle and half-open by its peer\'s crash may stay ESTABLISHED; without the crash it may not', () => {
+    const opened = [state(0, client, 'SYN-SENT', 'ESTABLISHED'), state(0, server, 'SYN-RECEIVED', 'ESTABLISHED')];
+    const crash: TraceEvent = { type: 'host', atUs: 5, host: 'b', event: 'crash' };
+    expect(judge(new TerminationMonitor(CONTEXT), [...opened, state(5, server, 'ESTABLISHED', 'CLOSED', 'host crash'), crash])).toBeNull();
+    expect(judge(new TerminationMonitor(CONTEXT), [...opened, state(5, server, 'ESTABLISHED', 'CLOSED')])).toBe('connection still ESTABLISHED when the run ended (idle) at 10000 us');
+    expect(judge(new TerminationMonitor(CONTEXT), [...opened, state(5, server, 'ESTABLISHED', 'CLOSED', 'host crash'), crash, state(6, client, 'ESTABLISHED', 'LAST-ACK')])).toBe('connection still LAST-ACK when the run ended (idle) at 10000 us');
+  });
+
+  it('C6: a read of 0 after the connection was reset is no early end-of-file', () => {
+    const peerSent = { ...call(1, 'b', { op: 'send', sock: 'conn', bytes: 1 }, 'sent 1', 4, 2), data: new Uint8Array([7]) };
+    const base = [state(0, client, 'SYN-SENT', 'ESTABLISHED'), state(0, server, 'SYN-RECEIVED', 'ESTABLISHED'), peerSent];
+    const eof = call(9, 'a', { op: 'recv-until-eof', sock: 'conn' }, 'eof', 3, 1);
+    expect(judge(new StreamMonitor(CONTEXT), [...base, call(8, 'a', { op: 'recv', sock: 'conn', bytes: 1 }, 'ECONNRESET', 3, 1), eof])).toBeNull();
+    expect(judge(new StreamMonitor(CONTEXT), [...base, eof])).toBe("end-of-file after 0 bytes, but the peer's application sent 1");
+  });
+
+  it('C14: close() with SO_LINGER{on,0} on a connection a RST already closed sends nothing more', () => {
+    const lingered = [call(0, 'a', { op: 'socket', sock: 'conn' }, 'ok', 3), call(0, 'a', { op: 'setsockopt', sock: 'conn', option: 'SO_LINGER', onoff: true, lingerSec: 0 }, 'ok', 3), state(1, client, 'SYN-SENT', 'ESTABLISHED')];
+    const reset = [state(50, client, 'ESTABLISHED', 'CLOSED', 'rcv RST'), call(50, 'a', { op: 'recv', sock: 'conn', bytes: 1 }, 'ECONNRESET', 3, 1)];
+    expect(judge(new AbortMonitor(CONTEXT), [...lingered, ...reset, call(50, 'a', { op: 'close', sock: 'conn' }, 'ok', 3, 1)])).toBeNull();
+    // The same instant, but the state change is close()'s own (no call in between): it had to send RST.
+    expect(judge(new AbortMonitor(CONTEXT), [...lingered, state(50, client, 'ESTABLISHED', 'CLOSED'), call(50, 'a', { op: 'close', sock: 'conn' }, 'ok', 3, 1)])).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
+  });
+});
+
+describe('connect-result after a simultaneous open', () => {
+  const client = conn(1, 'a', 40000, 80);
+  const from = { ip: B, port: 80, toIp: A, toPort: 40000 };
+  const syn = (atUs: number) => sent(atUs, seg(client, { seq: 1000, flags: SYN }));
+  const connect = (atUs: number, result: string) => call(atUs, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, result, 3, 1);
+
+  it("C3: the peer's bare SYN does not acknowledge ours, so ETIMEDOUT may follow it; after an ACK of ISN+1 it may not", () => {
+    const bareSyn = delivered(5, seg(from, { seq: 7, flags: SYN }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), bareSyn, syn(3), connect(9, 'ETIMEDOUT')])).toBeNull();
+    const ackOfSyn = delivered(6, seg(from, { seq: 8, ack: 1001, flags: ACK }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), bareSyn, ackOfSyn, syn(3), connect(9, 'ETIMEDOUT')])).toBe('connect() returned ETIMEDOUT after its SYN was acknowledged');
   });
 });

@@ -23,6 +23,8 @@ interface Opening {
   synsSent: number;
   /** A SYN,ACK acknowledging the SYN (or the peer's own SYN: simultaneous open) arrived. */
   answered: boolean;
+  /** A segment acknowledging the SYN (ISN+1) arrived: a simultaneous open's bare SYN is no acknowledgment. */
+  acked: boolean;
   /** A RST,ACK acknowledging the SYN arrived first. */
   refused: boolean;
 }
@@ -32,17 +34,25 @@ interface Opening {
  * acknowledging its SYN (ISN+1) arrived, or the peer's SYN of a simultaneous open;
  * ECONNREFUSED exactly when a RST whose ACK acknowledges the SYN arrived first; ETIMEDOUT only
  * when nothing acceptable came back and the SYN went out as often as Linux's SYN timers send it
- * (tcp_syn_retries + tcp_syn_linear_timeouts and the time limit: unansweredSynSchedule in src/tcp/tcb-timers.ts).
+ * (tcp_syn_retries + tcp_syn_linear_timeouts and the time limit: unansweredSynSchedule in src/tcp/tcb-timers.ts);
+ * EADDRNOTAVAIL from an unbound socket only when every port of ip_local_port_range was used
+ * toward that destination (every 4-tuple taken, as when all are in TIME-WAIT).
  */
 export class ConnectResultMonitor extends BaseMonitor {
   readonly name = 'connect-result';
   readonly claims = ['C1', 'C2', 'C3', 'RFC 9293 §3.10.7.3'];
-  readonly description = 'connect() succeeds only after a SYN,ACK acking ISN+1, fails ECONNREFUSED exactly after a RST,ACK acking the SYN, ETIMEDOUT only after as many unanswered SYNs as Linux sends (11 with tcp_syn_retries 6 and tcp_syn_linear_timeouts 4)';
+  readonly description = 'connect() succeeds only after a SYN,ACK acking ISN+1, fails ECONNREFUSED exactly after a RST,ACK acking the SYN, ETIMEDOUT only after as many unanswered SYNs as Linux sends (11 with tcp_syn_retries 6 and tcp_syn_linear_timeouts 4), EADDRNOTAVAIL only once every ephemeral port was used toward the destination';
   readonly blackBox = true;
   readonly interests: readonly MonitorInterest[] = ['segment', 'call'];
   private readonly byConn = new Map<number, Opening>();
   /** Openings by the SYN's 4-tuple (local = its source), for what comes back. */
   private readonly byTuple = new TupleMap<Opening>();
+  /** Source ports each host has opened a connection from (its SYN or SYN,ACK), by destination ip:port: `srcIp>dstIp:dstPort`. */
+  private readonly portsToward = new Map<string, Set<number>>();
+  /** `host` -> ports its sockets were ever bound to (Linux's connect() search skips ports bound with bind()). */
+  private readonly everBound = new Map<string, Set<number>>();
+  /** `host/fd` of sockets bound with bind() (connect() then takes their port, no search). */
+  private readonly boundFds = new Set<string>();
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
@@ -51,30 +61,82 @@ export class ConnectResultMonitor extends BaseMonitor {
       else if (event.fate === 'delivered' && this.byTuple.size > 0) this.onDelivered(event.seg);
       return;
     }
-    if (event.type === 'call' && event.call.op === 'connect' && event.connId >= 0) this.onConnectResult(event, index);
+    if (event.type !== 'call') return;
+    this.noteBinding(event);
+    if (event.call.op === 'connect' && event.connId >= 0) this.onConnectResult(event, index);
+    else if (event.call.op === 'connect' && event.result === 'EADDRNOTAVAIL') this.onNoPort(event, index);
+  }
+
+  private noteBinding(event: CallEvent): void {
+    const call = event.call;
+    const key = `${event.host}/${event.fd}`;
+    if (call.op === 'socket') this.boundFds.delete(key);
+    else if (call.op === 'bind' && event.result === 'ok') {
+      this.boundFds.add(key);
+      let ports = this.everBound.get(event.host);
+      if (ports === undefined) {
+        ports = new Set();
+        this.everBound.set(event.host, ports);
+      }
+      ports.add(call.port);
+    }
+  }
+
+  /**
+   * EADDRNOTAVAIL from connect() on a socket never bound (Linux __inet_hash_connect): only when
+   * every port of ip_local_port_range is taken toward that destination, so a port the host never
+   * opened a connection from toward it, and never bound, proves the error wrong. (Which ports are
+   * still held — TIME-WAIT, tcp_tw_reuse — the wire cannot tell; a port never used it can.)
+   */
+  private onNoPort(event: CallEvent, index: number): void {
+    const call = event.call;
+    if (call.op !== 'connect' || this.boundFds.has(`${event.host}/${event.fd}`)) return;
+    const srcIp = this.context.hostIps?.get(event.host);
+    const dstIp = this.context.hostIps?.get(call.host);
+    if (srcIp === undefined || dstIp === undefined) return;
+    const used = this.portsToward.get(`${srcIp}>${dstIp}:${call.port}`);
+    const bound = this.everBound.get(event.host);
+    const min = this.context.ephemeralPortMin ?? EPHEMERAL_MIN;
+    const max = this.context.ephemeralPortMax ?? EPHEMERAL_MAX;
+    for (let port = min; port <= max; port++) {
+      if (used?.has(port) !== true && bound?.has(port) !== true) {
+        this.report(event.atUs, index, null, `${event.host}: connect() to ${call.host}:${call.port} returned EADDRNOTAVAIL, but port ${port} of ip_local_port_range ${min}-${max} was never used toward it`);
+        return;
+      }
+    }
   }
 
   private onSent(seg: Segment): void {
+    if (seg.flags & SYN && !(seg.flags & RST)) {
+      const key = `${seg.srcIp}>${seg.dstIp}:${seg.dstPort}`;
+      let ports = this.portsToward.get(key);
+      if (ports === undefined) {
+        ports = new Set();
+        this.portsToward.set(key, ports);
+      }
+      ports.add(seg.srcPort);
+    }
     if ((seg.flags & (SYN | ACK | RST)) !== SYN || seg.connId < 0) return;
     const known = this.byConn.get(seg.connId);
     if (known !== undefined && known.iss === seg.seq) {
       known.synsSent++;
       return;
     }
-    const opening: Opening = { connId: seg.connId, iss: seg.seq, synsSent: 1, answered: false, refused: false };
+    const opening: Opening = { connId: seg.connId, iss: seg.seq, synsSent: 1, answered: false, acked: false, refused: false };
     this.byConn.set(seg.connId, opening);
     this.byTuple.set(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort, opening);
   }
 
   private onDelivered(seg: Segment): void {
     const opening = this.byTuple.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
-    if (opening === undefined || opening.answered || opening.refused) return;
+    if (opening === undefined || opening.refused || (opening.acked && opening.answered)) return;
     const acksSyn = (seg.flags & ACK) !== 0 && seg.ack === seqAdd(opening.iss, 1);
     if (seg.flags & RST) {
-      if (acksSyn) opening.refused = true;
-    } else if (seg.flags & SYN && (acksSyn || !(seg.flags & ACK))) {
-      opening.answered = true;
+      if (acksSyn && !opening.answered) opening.refused = true;
+      return;
     }
+    if (acksSyn) opening.acked = true;
+    if (seg.flags & SYN && (acksSyn || !(seg.flags & ACK))) opening.answered = true;
   }
 
   private onConnectResult(event: CallEvent, index: number): void {
@@ -94,7 +156,8 @@ export class ConnectResultMonitor extends BaseMonitor {
       this.report(event.atUs, index, conn, `connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived`);
     } else if (result === 'ETIMEDOUT') {
       const expected = this.context.synsBeforeTimeout ?? (this.context.synRetries === undefined ? opening.synsSent : this.context.synRetries + 1);
-      if (opening.answered) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after its SYN was answered`);
+      // After a simultaneous open's bare SYN the connection still waits for its SYN to be acknowledged (SYN-RECEIVED), and may time out.
+      if (opening.acked) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after its SYN was acknowledged`);
       else if (opening.synsSent !== expected) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after ${opening.synsSent} SYNs; tcp_syn_retries gives ${expected}`);
     }
   }

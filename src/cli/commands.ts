@@ -19,7 +19,8 @@ import { resolvePath, type CliIo } from './io.js';
 import { replayCommand, replayFooter, replayHeader, replayJson, replayRows, replayRun, type ReplayResult } from './replay.js';
 import { writeReplayReport } from './report.js';
 import { CONNECTION_COLUMNS, connectionRows, RUN_COLUMNS, runRow, type RunRow } from './rows.js';
-import { loadScenarioFile, runScenario, scenarioName, type ScenarioResult } from './scenario-file.js';
+import { runScenario, scenarioName, type ScenarioResult } from '../scenario/scenario-file.js';
+import { loadScenarioFile } from './fs.js';
 import { formatSummary, formatVirtualTime, summarize } from './summary.js';
 import { commentLines, traceJsonLines, tracePcap, traceText, type TraceFormat } from './trace-output.js';
 

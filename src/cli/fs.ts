@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { checkOutputFile, describeFsError, writeOutput } from './output.js';
+import { parseScenario, type ScenarioFile } from '../scenario/scenario-file.js';
 
 /** Size caps of the files the CLI reads, by kind. */
 export const INPUT_LIMIT_BYTES = {
@@ -188,4 +189,10 @@ export function jsonSyntaxError(text: string): { offset: number; message: string
 /** Write a file as an output path given on its own (checked, then written): see output.ts. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   writeOutput(checkOutputFile(path, 'output'), data);
+}
+
+/** Read and validate a scenario file; a UsageError names every problem. */
+export function loadScenarioFile(path: string): ScenarioFile {
+  const text = readUserFile(path, 'scenario file');
+  return parseScenario(parseUserJson(text, path, 'scenario file'), `scenario file ${path}`);
 }

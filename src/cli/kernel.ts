@@ -7,7 +7,8 @@ import { formatComparison, runKernelScenario } from '../kernel/kernel-run.js';
 import { EXIT, UsageError } from './errors.js';
 import { writeFileAtomic } from './fs.js';
 import { resolvePath, type CliIo } from './io.js';
-import { loadScenarioFile, scenarioName } from './scenario-file.js';
+import { scenarioName } from '../scenario/scenario-file.js';
+import { loadScenarioFile } from './fs.js';
 
 export async function kernelCommand(file: string, options: { readonly pcap?: string }, io: CliIo): Promise<number> {
   const scenario = loadScenarioFile(resolvePath(io, file));

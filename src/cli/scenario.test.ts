@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenarioFile, parseScenario, RECORDED_EVENT_BYTES, runScenario, SCENARIO_MEMORY_BUDGET_BYTES, SCENARIO_MEMORY_EVENTS } from './scenario-file.js';
+import { parseScenario, RECORDED_EVENT_BYTES, runScenario, SCENARIO_MEMORY_BUDGET_BYTES, SCENARIO_MEMORY_EVENTS } from '../scenario/scenario-file.js';
+import { loadScenarioFile } from './fs.js';
 import { ROOT, runMain, tempDir } from './test-support.js';
 
 const EXAMPLES = join(ROOT, 'examples');

@@ -13,7 +13,7 @@ import { expect } from 'vitest';
 import type { ConformanceSpec, LinkDrop } from './harness.js';
 import { parseStep } from './harness.js';
 
-/** A scenario file (the JSON that src/cli/scenario-file.ts reads), or why a spec is not one. */
+/** A scenario file (the JSON that src/scenario/scenario-file.ts reads), or why a spec is not one. */
 export type ExportedSpec = { readonly file: Record<string, unknown> } | { readonly cannotExpress: readonly string[] };
 
 /**

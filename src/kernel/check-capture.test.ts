@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadScenarioFile, runScenario } from '../cli/scenario-file.js';
+import { runScenario } from '../scenario/scenario-file.js';
+import { loadScenarioFile } from './test-support.js';
 import { pcapForHost, pcapOfWire, wirePackets, writePcap, type CapturedSegment } from '../report/pcap.js';
 import { CaptureFormatError } from '../report/pcap-read.js';
 import { ACK, FIN, RST, SYN, type Segment } from '../tcp/segment.js';

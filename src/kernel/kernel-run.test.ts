@@ -3,7 +3,7 @@
  * result, and how a conformance spec becomes a file it can run.
  */
 import { describe, expect, it } from 'vitest';
-import { parseScenario } from '../cli/scenario-file.js';
+import { parseScenario } from '../scenario/scenario-file.js';
 import { scenarioFileOfSpec } from '../conformance/scenario-export.js';
 import { firstControlDifference, planFor, simCallResults, simulatorSide } from './kernel-run.js';
 

@@ -14,13 +14,13 @@
  * This kernel has no netem, so links have no delay on the kernel side: the simulator side runs
  * with every link delay set to 0 too, so that both follow the same schedule.
  *
- * Layer: src/kernel sits beside the CLI (it reads scenario files, src/cli/scenario-file.ts).
+ * Layer: src/kernel sits above src/scenario (it runs scenario files, src/scenario/scenario-file.ts) and below the CLI.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runScenario, type ScenarioFile, type ScenarioResult } from '../cli/scenario-file.js';
+import { runScenario, type ScenarioFile, type ScenarioResult } from '../scenario/scenario-file.js';
 import { formatIpv4, hostIp, parseIpv4 } from '../net/address.js';
 import { pcapOfWire } from '../report/pcap.js';
 import { readCapture, type CapturedTcp } from '../report/pcap-read.js';

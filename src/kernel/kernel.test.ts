@@ -11,10 +11,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadScenarioFile } from '../cli/scenario-file.js';
+import { loadScenarioFile } from './test-support.js';
 import { checkCapture } from './check-capture.js';
 import { kernelPrerequisites, runKernelScenario, type KernelComparison } from './kernel-run.js';
-import { KNOWN_DIFFERENCES, NOT_EXPRESSIBLE, knownReason } from './known-differences.js';
+import { KNOWN_CONFORMANCE_DIFFERENCES, KNOWN_DIFFERENCES, NOT_COMPARED_CONFORMANCE, NOT_EXPRESSIBLE, NOT_EXPRESSIBLE_CONFORMANCE, knownReason } from './known-differences.js';
 
 const EXAMPLES = readdirSync('examples').filter((f) => f.endsWith('.json')).sort().map((f) => f.replace(/\.json$/, ''));
 const missing = kernelPrerequisites({ needNft: true });
@@ -99,5 +99,7 @@ describe('docs/kernel-differences.md', () => {
       expect(doc).toContain(`| ${k.scenario === '*' ? 'any' : k.scenario} | ${k.aspect} | ${k.what} | ${k.reason} | ${k.dependsOn} |`);
     }
     for (const [name, why] of Object.entries(NOT_EXPRESSIBLE)) expect(doc).toContain(`| ${name} | ${why} |`);
+    for (const k of KNOWN_CONFORMANCE_DIFFERENCES) expect(doc).toContain(`| ${k.specs} | ${k.aspect} | ${k.what} | ${k.reason} | ${k.dependsOn} |`);
+    for (const k of [...NOT_EXPRESSIBLE_CONFORMANCE, ...NOT_COMPARED_CONFORMANCE]) expect(doc).toContain(`| ${k.specs} | ${k.why} |`);
   });
 });

@@ -324,8 +324,9 @@ function coverageSection(data: ReportData): string {
     ),
   );
   const drawn = new Set<string>(DRAWN_EDGES);
-  const others = [...counts].filter(([edge]) => !drawn.has(edge) && !edge.startsWith('timer:'));
-  const timers = [...counts].filter(([edge]) => edge.startsWith('timer:'));
+  const others = [...counts].filter(([edge]) => !drawn.has(edge) && !edge.startsWith('timer:') && !edge.startsWith('crash:'));
+  // Timers fired and the states host crashes found connections in, in one table.
+  const timers = [...counts].filter(([edge]) => edge.startsWith('timer:') || edge.startsWith('crash:'));
   const inFigure = new Set<string>(DIAGRAM_EDGES);
   out.push('<h3>Edges outside the figure</h3>');
   out.push('<p class="caption">Resets (§3.10.7.4), ABORT (§3.10.5), retransmission give-up (§3.8.3) and Linux\'s orphaned FIN-WAIT-2 timeout; an edge the RFC does not allow at all is marked.</p>');

@@ -40,6 +40,10 @@ export interface RunShape {
   readonly secondListener?: boolean;
   /** In some runs, a small receive buffer (256-2048 bytes): windows close and the persist timer runs. */
   readonly smallBuffers?: boolean;
+  /** Draw Linux's TIME-WAIT knobs (`linuxKnobsArb`): timestamps, tcp_tw_reuse, tcp_max_tw_buckets, a small port range, ephemeral reconnects. */
+  readonly linuxKnobs?: boolean;
+  /** In some runs, the first connection's server crashes at a drawn moment of its life (`crashAfterUs`). */
+  readonly midLifeCrash?: boolean;
   /**
    * In some runs, the connections carry no data in one direction or in both (0-byte request,
    * response or both): a FIN then arrives before any data, and Linux ACKs it at once
@@ -119,6 +123,8 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
     ...(shape.wrapIsn === true ? { wrapBelowUs: fc.option(fc.integer({ min: 1, max: 2 * (shape.maxBytes ?? 4_000) + 2 }), { freq: 3 }) } : {}),
     ...(shape.secondListener === true ? { secondListener: fc.boolean() } : {}),
     ...(shape.smallBuffers === true ? { smallBuffer: fc.option(fc.integer({ min: 256, max: 2_048 }), { freq: 3 }) } : {}),
+    ...(shape.linuxKnobs === true ? { linuxKnobs: linuxKnobsArb() } : {}),
+    ...(shape.midLifeCrash === true ? { crashAfterUs: crashMomentArb() } : {}),
     ...(shape.noData === true ? { noData: fc.option(fc.constantFrom<NoDataDirections>('request', 'response', 'both'), { freq: 3 }) } : {}),
   };
   return fc
@@ -136,7 +142,7 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
           ? fc.constant(CLEAN_PLAN)
           : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs, ...(shape.oldDuplicateDelayUsMax !== undefined ? { oldDuplicateDelayUsMax: shape.oldDuplicateDelayUsMax } : {}) }),
     })
-    .map(({ connections, wrapBelowUs, smallBuffer, noData, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null; noData?: NoDataDirections | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337'>) => {
+    .map(({ connections, wrapBelowUs, smallBuffer, noData, linuxKnobs, crashAfterUs, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null; noData?: NoDataDirections | null; linuxKnobs?: LinuxKnobs; crashAfterUs?: number | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337' | 'crashAfterUs'>) => {
       const silentRequest = noData === 'request' || noData === 'both';
       const silentResponse = noData === 'response' || noData === 'both';
       const placed = connections.map((c) => ({
@@ -149,11 +155,72 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
       // A crash takes every connection of the host with it; keep crash runs to one connection.
       const crash = placed.find((c) => c.closeOrder === 'crash-server' || c.closeOrder === 'unreachable');
       const single = (c: ConnectionSpec) => (ONE_INCARNATION.has(c.closeOrder) ? { ...c, incarnations: 1 } : c);
-      const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : placed.map(single);
+      const midLife = crashAfterUs !== undefined && crashAfterUs !== null ? { crashAfterUs: crashAfterUsOf(crashAfterUs, placed[0]!, faultsEndUs) } : {};
+      const kept = crash !== undefined ? [{ ...crash, incarnations: 1 }] : 'crashAfterUs' in midLife ? [single(placed[0]!)] : placed.map(single);
       // An ISN just below 2^32 (every connection the same one: only where each 4-tuple is used once).
       const wrap = wrapBelowUs !== undefined && wrapBelowUs !== null ? { isn: 'fixed' as const, fixedIsn: TWO_TO_32 - wrapBelowUs } : {};
       const buffer = smallBuffer !== undefined && smallBuffer !== null ? { receiveBufferBytes: smallBuffer } : {};
       const timestamps = shape.timestamps !== undefined ? { timestamps: shape.timestamps } : {};
-      return { ...base, ...wrap, ...buffer, ...timestamps, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
+      return { ...base, ...wrap, ...buffer, ...timestamps, ...linuxKnobsOf(linuxKnobs), ...midLife, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
     });
+}
+
+/** Linux's TIME-WAIT knobs for one run; null leaves the stack's default alone. */
+interface LinuxKnobs {
+  readonly timestamps: 0 | 1 | 2 | null;
+  readonly twReuse: 0 | 1 | 2 | null;
+  readonly maxTwBuckets: number | null;
+  readonly ephemeralPorts: number | null;
+  readonly ephemeralReconnect: boolean;
+}
+
+/**
+ * Issue 10's knobs (drawn where the shape asks for `linuxKnobs`): tcp_timestamps 0/1/2,
+ * tcp_tw_reuse 0/1/2, a tcp_max_tw_buckets of 1 or 2 (TIME-WAIT overflows), a port range of
+ * 1 to 4 ports (every 4-tuple to a server in TIME-WAIT: EADDRNOTAVAIL, or tcp_tw_reuse takes one
+ * over), and later incarnations from ephemeral ports rather than a bound one. Each is left at
+ * the stack's default in most runs, so the defaults stay the common case.
+ */
+function linuxKnobsArb(): fc.Arbitrary<LinuxKnobs> {
+  const sometimes = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.option(arb, { freq: 2 });
+  return fc.record({
+    timestamps: sometimes(fc.constantFrom<0 | 1 | 2>(0, 1, 2)),
+    twReuse: sometimes(fc.constantFrom<0 | 1 | 2>(0, 1, 2)),
+    maxTwBuckets: fc.option(fc.integer({ min: 1, max: 2 }), { freq: 4 }),
+    ephemeralPorts: fc.option(fc.integer({ min: 1, max: 4 }), { freq: 4 }),
+    ephemeralReconnect: fc.boolean(),
+  });
+}
+
+/** The RunSpec fields of `knobs`; none for a knob left alone. */
+function linuxKnobsOf(knobs: LinuxKnobs | undefined): Partial<RunSpec> {
+  if (knobs === undefined) return {};
+  const low = 32768;
+  return {
+    ...(knobs.timestamps !== null ? { timestamps: knobs.timestamps } : {}),
+    ...(knobs.twReuse !== null ? { twReuse: knobs.twReuse } : {}),
+    ...(knobs.maxTwBuckets !== null ? { maxTwBuckets: knobs.maxTwBuckets } : {}),
+    ...(knobs.ephemeralPorts !== null ? { ephemeralPorts: [low, low + knobs.ephemeralPorts - 1] as const } : {}),
+    ...(knobs.ephemeralReconnect ? { ephemeralReconnect: true } : {}),
+  };
+}
+
+/** A crash moment from this mark on means "this long after simultaneous closes begin" (`crashAfterUsOf`). */
+const AT_SETTLE_MARK_US = 1_000_000 * MS;
+
+/**
+ * When the first connection's server crashes, in two runs of three: early (the handshake,
+ * SYN-RECEIVED), through the exchange and a prompt close (LAST-ACK lasts one round trip), up to
+ * TIME-WAIT (seconds), and just after simultaneous closes begin (a second after faults stop,
+ * when both FINs cross: CLOSING, one round trip long). So every state a server passes through is
+ * hit by some run, counted as `crash:<state>` in the coverage report.
+ */
+function crashMomentArb(): fc.Arbitrary<number | null> {
+  const within = (min: number, max: number) => fc.integer({ min, max });
+  return fc.option(fc.oneof(within(0, 20 * MS), within(0, 300 * MS), within(0, 1_500 * MS), within(0, 6_000 * MS), within(AT_SETTLE_MARK_US, AT_SETTLE_MARK_US + 60 * MS)), { freq: 3 });
+}
+
+/** The drawn moment as time after the first connection starts; simultaneous closes begin a second after the faults end (build.ts). */
+function crashAfterUsOf(drawn: number, first: ConnectionSpec, faultsEndUs: number): number {
+  return drawn < AT_SETTLE_MARK_US ? drawn : Math.max(0, faultsEndUs + 1_000 * MS - first.startUs) + (drawn - AT_SETTLE_MARK_US);
 }

@@ -23,6 +23,9 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
     rfc1337: spec.rfc1337,
     timestamps: spec.timestamps ?? 1,
     ...(spec.receiveBufferBytes !== undefined ? { receiveBufferBytes: spec.receiveBufferBytes } : {}),
+    ...(spec.twReuse !== undefined ? { twReuse: spec.twReuse } : {}),
+    ...(spec.maxTwBuckets !== undefined ? { maxTwBuckets: spec.maxTwBuckets } : {}),
+    ...(spec.ephemeralPorts !== undefined ? { ephemeralPortMin: spec.ephemeralPorts[0], ephemeralPortMax: spec.ephemeralPorts[1] } : {}),
     synRetries: 5,
     synAckRetries: 5,
     dataRetries: 7,
@@ -86,7 +89,20 @@ export function buildRun(spec: RunSpec, endpoint?: Endpoint, stackFactory?: Stac
     const clientStartUs = connection.closeOrder === 'simultaneous-open' ? 0 : connection.startUs;
     programs.push({ host: `client${connection.client + 1}`, startUs: clientStartUs, steps: client });
   });
+  const crash = midLifeCrash(spec);
+  if (crash !== null) programs.push(crash);
   return { world, programs };
+}
+
+/**
+ * A crash at a drawn moment of the first connection's life (`crashAfterUs`), so that every
+ * state of its server is hit in some run: a program of its own on the server's host, which
+ * crashes it and restarts it a second later, with no state.
+ */
+function midLifeCrash(spec: RunSpec): ProgramSpec | null {
+  const first = spec.connections[0];
+  if (spec.crashAfterUs === undefined || first === undefined) return null;
+  return { host: `server${first.server + 1}`, startUs: first.startUs + spec.crashAfterUs, steps: [step({ op: 'crash' }), step({ op: 'sleep', us: SECOND_US }), step({ op: 'restart' })] };
 }
 
 /**
@@ -151,7 +167,7 @@ function scriptsFor(spec: RunSpec, c: ConnectionSpec, index: number): { server: 
   if (twin) server.push(step({ op: 'listen', sock: 'twin', backlog: 8 }), step({ op: 'close', sock: 'twin' }));
   const client: ProgramStep[] = [];
   for (let k = 0; k < c.incarnations; k++) {
-    const fixedPort = c.incarnations > 1;
+    const fixedPort = c.incarnations > 1 && spec.ephemeralReconnect !== true;
     if (k > 0) client.push(step({ op: 'sleep', us: c.gapUs }));
     client.push(step({ op: 'socket', sock: 'conn' }));
     if (c.clientReuseAddr) client.push(step({ op: 'setsockopt', sock: 'conn', option: 'SO_REUSEADDR', value: true }));

@@ -69,9 +69,12 @@ export function monitorContextFor(spec: RunSpec): MonitorContext {
     jiffyUs: LINUX_DEFAULTS.jiffyUs,
     finWait2TimeoutUs: stackFor(spec).finWait2TimeoutUs!,
     cleanNetwork: isCleanPlan(spec.faults),
-    staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
+    // A crash forgets TIME-WAIT, and so does a full tcp_max_tw_buckets.
+    staleSegmentsImpossible: spec.enforceMsl && spec.rfc1337 && spec.crashAfterUs === undefined && spec.maxTwBuckets === undefined && spec.connections.every((c) => GRACEFUL.has(c.closeOrder)),
     rfc1337: spec.rfc1337,
     synRetries: stackFor(spec).synRetries!,
+    ...(spec.ephemeralPorts !== undefined ? { ephemeralPortMin: spec.ephemeralPorts[0], ephemeralPortMax: spec.ephemeralPorts[1] } : {}),
+    maxTwBuckets: spec.maxTwBuckets ?? LINUX_DEFAULTS.maxTwBuckets,
     synsBeforeTimeout: unansweredSynSchedule(stackConfig(stackFor(spec))).synTimesUs.length,
   };
 }

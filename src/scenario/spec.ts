@@ -116,6 +116,16 @@ export interface RunSpec {
   readonly secondListener?: boolean;
   /** A receive buffer smaller than the stack's default, so windows close and zero-window probes run. */
   readonly receiveBufferBytes?: number;
+  /** Linux tcp_tw_reuse for every host (absent: the stack's default, 2). */
+  readonly twReuse?: 0 | 1 | 2;
+  /** Linux tcp_max_tw_buckets for every host (absent: the stack's default). */
+  readonly maxTwBuckets?: number;
+  /** A small ip_local_port_range for every host, [min, max] (absent: the stack's default). */
+  readonly ephemeralPorts?: readonly [number, number];
+  /** Later incarnations connect from a fresh ephemeral port (autobind) instead of binding the fixed client port. */
+  readonly ephemeralReconnect?: boolean;
+  /** The first connection's server host crashes this long after the connection starts (and restarts 1 s later), whatever state it is in. */
+  readonly crashAfterUs?: number;
 }
 
 export const CLEAN_PLAN: FaultPlan = {
@@ -146,7 +156,7 @@ export function isCleanPlan(plan: FaultPlan): boolean {
 /** The counterexample in words, a line per part. */
 export function describeRunSpec(spec: RunSpec): string {
   const lines: string[] = [];
-  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}${spec.isn === 'fixed' && spec.fixedIsn !== undefined ? ` ${spec.fixedIsn}` : ''}${spec.rfc1337 ? '; RFC 1337 on' : ''}${spec.defaultDelayedAck === true ? '; stack default delayed ACK' : ''}${spec.secondListener === true ? '; a second SO_REUSEADDR listener per server' : ''}${spec.receiveBufferBytes !== undefined ? `; receive buffer ${spec.receiveBufferBytes} B` : ''}${spec.timestamps !== undefined && spec.timestamps !== 1 ? `; tcp_timestamps ${spec.timestamps}` : ''}`);
+  lines.push(`seed ${spec.seed}; ${spec.servers} server(s), ${spec.clients} client(s); MSL ${spec.mslUs / 1000} ms${spec.enforceMsl ? '' : ' (segments may outlive it)'}; delayed ACK ${spec.delayedAckUs / 1000} ms; ISN ${spec.isn}${spec.isn === 'fixed' && spec.fixedIsn !== undefined ? ` ${spec.fixedIsn}` : ''}${spec.rfc1337 ? '; RFC 1337 on' : ''}${spec.defaultDelayedAck === true ? '; stack default delayed ACK' : ''}${spec.secondListener === true ? '; a second SO_REUSEADDR listener per server' : ''}${spec.receiveBufferBytes !== undefined ? `; receive buffer ${spec.receiveBufferBytes} B` : ''}${spec.timestamps !== undefined && spec.timestamps !== 1 ? `; tcp_timestamps ${spec.timestamps}` : ''}${linuxKnobsText(spec)}`);
   const f = spec.faults;
   const faults: string[] = [`delay ${f.delayUs} us`];
   if (f.jitterUs > 0) faults.push(`jitter ${f.jitterUs} us`);
@@ -167,6 +177,17 @@ export function describeRunSpec(spec: RunSpec): string {
     );
   });
   return lines.join('\n');
+}
+
+/** The Linux settings and the mid-life crash of arbitraries.ts's `linuxKnobsArb`, in words. */
+function linuxKnobsText(spec: RunSpec): string {
+  const parts: string[] = [];
+  if (spec.twReuse !== undefined) parts.push(`tcp_tw_reuse ${spec.twReuse}`);
+  if (spec.maxTwBuckets !== undefined) parts.push(`tcp_max_tw_buckets ${spec.maxTwBuckets}`);
+  if (spec.ephemeralPorts !== undefined) parts.push(`ip_local_port_range ${spec.ephemeralPorts[0]}-${spec.ephemeralPorts[1]}`);
+  if (spec.ephemeralReconnect === true) parts.push('later incarnations from ephemeral ports');
+  if (spec.crashAfterUs !== undefined) parts.push(`server1 crashes ${spec.crashAfterUs} us into connection 1`);
+  return parts.map((p) => `; ${p}`).join('');
 }
 
 /** Each connection spec has its own server port, so its server program is independent. */

@@ -11,7 +11,7 @@ import { EdgeCoverage } from '../check/coverage.js';
 import { createMonitors, describeMonitors, MonitorSet, type MonitorContext, type Violation } from '../check/index.js';
 import { formatIpv4, hostIp, parseIpv4 } from '../net/address.js';
 import { isFaulty, linkFaults, type LinkFaults } from '../net/faults.js';
-import { StatsCollector, type ConnectionStats, type RunStats } from '../scenario/stats.js';
+import { StatsCollector, type ConnectionStats, type RunStats } from './stats.js';
 import type { RunEnd } from '../sim/scheduler.js';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
 import type { Endpoint } from '../tcp/endpoint.js';
@@ -22,8 +22,7 @@ import { describeCall, type Call, type ProgramStep } from '../world/program.js';
 import { runPrograms, type ProgramSpec } from '../world/run-script.js';
 import { TraceRecorder, type TraceEvent } from '../world/trace.js';
 import { World } from '../world/world.js';
-import { parseOrThrow } from './errors.js';
-import { parseUserJson, readUserFile } from './fs.js';
+import { parseOrThrow } from './input-errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // The schema
@@ -281,12 +280,6 @@ export const scenarioSchema = z
   });
 
 export type ScenarioFile = z.output<typeof scenarioSchema>;
-
-/** Read and validate a scenario file; a UsageError names every problem. */
-export function loadScenarioFile(path: string): ScenarioFile {
-  const text = readUserFile(path, 'scenario file');
-  return parseScenario(parseUserJson(text, path, 'scenario file'), `scenario file ${path}`);
-}
 
 export function parseScenario(json: unknown, subject = 'scenario'): ScenarioFile {
   return parseOrThrow(scenarioSchema, json, subject);
