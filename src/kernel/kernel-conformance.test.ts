@@ -7,7 +7,7 @@
  * (KNOWN_CONFORMANCE_DIFFERENCES) with its reason. Timing differences are printed, not failed on,
  * as in kernel.test.ts.
  *
- * Run time on two cores: about 90 specs (240 with TIMEWAIT_KERNEL_CONFORMANCE=all), four
+ * Run time on two cores: about 120 specs (270 with TIMEWAIT_KERNEL_CONFORMANCE=all), four
  * namespaces at a time, 1–3 s each.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ import { knownConformanceReason, NOT_COMPARED_CONFORMANCE, NOT_EXPRESSIBLE_CONFO
 /**
  * The loss loops (lifecycle-loss.test.ts: every segment of a run lost in turn, and every pair)
  * give about 170 of the specs, and each kernel run takes seconds of real time; by default every
- * 8th of them runs with all the others, about 90 in all. TIMEWAIT_KERNEL_CONFORMANCE=all runs
+ * 8th of them runs with all the others, about 120 in all. TIMEWAIT_KERNEL_CONFORMANCE=all runs
  * every one (about 20 minutes on two cores).
  */
 const ALL = process.env.TIMEWAIT_KERNEL_CONFORMANCE === 'all';

@@ -119,6 +119,9 @@ export function planFor(scenario: ScenarioFile): KernelPlan {
   scenario.hosts.forEach((host, i) =>
     host.script?.forEach((step, j) => {
       if (step.op === 'crash' || step.op === 'restart') cannot.push(`hosts[${i}].script[${j}]: ${step.op} (a host cannot crash inside one namespace)`);
+      // The helper's calls block, with Python's timeouts: a non-blocking socket's EINPROGRESS and
+      // EAGAIN are not there to compare.
+      if (step.op === 'fcntl' && step.nonBlocking) cannot.push(`hosts[${i}].script[${j}]: fcntl O_NONBLOCK (the kernel helper makes blocking calls only)`);
     }),
   );
   // Scripted drops: the k-th TCP segment from A to B (0-based, all connections), as numgen counts them.
