@@ -1,4 +1,5 @@
 /** Monitors of closing and of the byte stream: C5–C7, C14, C15. */
+import { LINUX_DEFAULTS } from '../tcp/config.js';
 import { ACK, FIN, RST, SYN, type Segment } from '../tcp/segment.js';
 import { seqAdd, seqLt } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
@@ -532,6 +533,10 @@ export class OrphanFinWait2Monitor extends BaseMonitor {
     }
     const expired = atUs > deadlineUs;
     if (expired || seg.flags & FIN) side.done = true;
+    // With a TIME-WAIT bucket limit, the FIN may find no bucket (Linux tcp_time_wait: the
+    // connection is gone at once, TCPTimeWaitOverflow), and a copy of it then draws a host reset
+    // that the wire cannot tell from an early one; the early-reset check is left to runs without one.
+    if (!expired && seg.flags & FIN && (this.context.maxTwBuckets ?? LINUX_DEFAULTS.maxTwBuckets) < LINUX_DEFAULTS.maxTwBuckets) return;
     this.awaited.push({ side, cause: seg, expired, sinceUs, answered: false });
   }
 

@@ -158,7 +158,8 @@ export class ConnectResultMonitor extends BaseMonitor {
       const expected = this.context.synsBeforeTimeout ?? (this.context.synRetries === undefined ? opening.synsSent : this.context.synRetries + 1);
       // After a simultaneous open's bare SYN the connection still waits for its SYN to be acknowledged (SYN-RECEIVED), and may time out.
       if (opening.acked) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after its SYN was acknowledged`);
-      else if (opening.synsSent !== expected) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after ${opening.synsSent} SYNs; tcp_syn_retries gives ${expected}`);
+      // Answered by a bare SYN, it went on to resend SYN,ACKs (Linux counts those too), so the SYN count says nothing.
+      else if (!opening.answered && opening.synsSent !== expected) this.report(event.atUs, index, conn, `connect() returned ETIMEDOUT after ${opening.synsSent} SYNs; tcp_syn_retries gives ${expected}`);
     }
   }
 }
