@@ -436,4 +436,15 @@ describe('connect-result after a simultaneous open', () => {
     const ackOfSyn = delivered(6, seg(from, { seq: 8, ack: 1001, flags: ACK }));
     expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), bareSyn, ackOfSyn, syn(3), connect(9, 'ETIMEDOUT')])).toBe('connect() returned ETIMEDOUT after its SYN was acknowledged');
   });
+
+  it('C3: once a bare SYN answered, the SYN count says nothing (SYN-RECEIVED resends SYN,ACKs, which Linux counts too); without it, it does', () => {
+    // Arrange: two SYNs where tcp_syn_retries 2 gives three, the second answered by the peer's bare SYN.
+    const bareSyn = delivered(2, seg(from, { seq: 7, flags: SYN }));
+    // Act
+    const answered = judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), bareSyn, connect(10, 'ETIMEDOUT')]);
+    const unanswered = judge(new ConnectResultMonitor(CONTEXT), [syn(0), syn(1), connect(10, 'ETIMEDOUT')]);
+    // Assert
+    expect(answered).toBeNull();
+    expect(unanswered).toBe('connect() returned ETIMEDOUT after 2 SYNs; tcp_syn_retries gives 3');
+  });
 });
