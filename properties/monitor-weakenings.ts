@@ -120,7 +120,7 @@ export const WEAKENINGS: readonly Weakening[] = [
   { monitor: 'orphan-fin-wait-2', weakness: 'an orphan may outlive tcp_fin_timeout', make: silenced(OrphanFinWait2Monitor, has('outlived')), killedBy: { escapes: 'orphan-never-times-out' } },
   { monitor: 'connect-result', weakness: 'a refusal may give any error', make: silenced(ConnectResultMonitor, has('not ECONNREFUSED')), killedBy: { escapes: 'refused-as-reset' } },
   { monitor: 'connect-result', weakness: 'ETIMEDOUT after too few SYNs is no violation', make: silenced(ConnectResultMonitor, (m) => (gap(m, SYN_COUNT) ?? 0) < 0), killedBy: { escapes: 'syn-retries-3' } },
-  { monitor: 'connect-result', weakness: 'ETIMEDOUT after too many SYNs is no violation', make: silenced(ConnectResultMonitor, (m) => (gap(m, SYN_COUNT) ?? 0) > 0), killedBy: { escapes: 'syn-retries-7' } },
+  { monitor: 'connect-result', weakness: 'ETIMEDOUT after too many SYNs is no violation', make: silenced(ConnectResultMonitor, (m) => (gap(m, SYN_COUNT) ?? 0) > 0), killedBy: { escapes: 'syn-retries-9' } },
   { monitor: 'connect-result', weakness: 'off by one: one SYN too many expected before ETIMEDOUT', make: shifted(ConnectResultMonitor, (c) => ({ ...c, synsBeforeTimeout: (c.synsBeforeTimeout ?? (c.synRetries ?? 0) + 1) + 1 })), killedBy: { falseAlarm: 'handshake' } },
   { monitor: 'host-reset', weakness: 'the reset\'s ACK field is not checked', make: silenced(HostResetMonitor, (m) => m.includes(': ack ')), killedBy: { escapes: 'reset-ack-plus-one' } },
   { monitor: 'host-reset', weakness: 'a SYN to an unused port may go unanswered', make: silenced(HostResetMonitor, has('got no RST,ACK')), killedBy: { escapes: 'no-reset-for-syn' } },
