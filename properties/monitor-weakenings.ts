@@ -109,6 +109,7 @@ export const WEAKENINGS: readonly Weakening[] = [
   { monitor: 'abort', weakness: 'a linger close need not send RST', make: silenced(AbortMonitor, has('did not send RST')), killedBy: { escapes: 'abort-sends-fin' } },
   { monitor: 'abort', weakness: 'linger is not inherited by accept() (the accept calls unseen)', make: blind(AbortMonitor, (e) => e.type === 'call' && e.call.op === 'accept'), killedBy: { escapes: 'linger-not-inherited' } },
   { monitor: 'stream', weakness: 'an early end-of-file is no violation', make: silenced(StreamMonitor, (m) => m.startsWith('end-of-file after')), killedBy: { escapes: 'drops-data-with-fin' } },
+  { monitor: 'stream', weakness: 'bytes compared by count only', make: silenced(StreamMonitor, (m) => m.startsWith('byte ')), killedBy: { escapes: 'retransmits-shifted-bytes' } },
   { monitor: 'stream', weakness: 'more bytes than were sent is no violation', make: silenced(StreamMonitor, (m) => m.includes('sent only') || m.startsWith('end-of-file after')), killedBy: { escapes: 'delivers-duplicates' } },
   { monitor: 'termination', weakness: 'a passive closer left in LAST-ACK is no violation', make: silenced(TerminationMonitor, has('still LAST-ACK')), killedBy: { escapes: 'stuck-in-last-ack' } },
   { monitor: 'legal-transitions', weakness: 'any edge into TIME-WAIT is legal', make: silenced(LegalTransitionsMonitor, has('=>TIME-WAIT')), killedBy: { escapes: 'passive-time-wait' } },

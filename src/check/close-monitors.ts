@@ -245,7 +245,7 @@ export class StreamMonitor extends BaseMonitor {
       }
       if (data[i] !== peerSent!.bytes[offset + i]) {
         this.report(event.atUs, index, conn, `byte ${offset + i} is ${data[i]}, the peer sent ${peerSent!.bytes[offset + i]}`);
-        return;
+        break; // the count goes on: a wrong byte is not a missing one
       }
     }
     this.received.set(id, offset + data.length);
