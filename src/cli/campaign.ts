@@ -306,6 +306,27 @@ export interface RunCampaignOptions {
   readonly failuresKeptPerSuite?: number;
   /** A custom endpoint object (library use); forces in-thread execution. */
   readonly endpoint?: Endpoint;
+  /**
+   * Worker threads started before (`createCampaignPool`), used instead of a pool of this
+   * campaign's own and left running: several campaigns in a row, or a benchmark that times a
+   * pool already warm, pay the threads' start-up once. Overrides `workers`.
+   */
+  readonly pool?: CampaignPool;
+}
+
+/** Worker threads for campaigns, started once (see `RunCampaignOptions.pool`). */
+export interface CampaignPool {
+  readonly threads: number;
+  run(task: ChunkTask): Promise<ChunkResult>;
+  destroy(): Promise<void>;
+}
+
+/** Start `threads` worker threads for campaigns, or null when running from TypeScript sources (no compiled worker). */
+export function createCampaignPool(threads: number): CampaignPool | null {
+  const script = workerScript();
+  if (script === null) return null;
+  const piscina = new Piscina<ChunkTask, ChunkResult>({ filename: script.href, minThreads: threads, maxThreads: threads, concurrentTasksPerWorker: CHUNKS_IN_FLIGHT_PER_WORKER });
+  return { threads, run: (task) => piscina.run(task), destroy: () => piscina.destroy() };
 }
 
 export interface CampaignResult {
@@ -337,8 +358,9 @@ export async function runCampaign(plan: CampaignPlan, options: RunCampaignOption
   const retain = options.retainRows ?? true;
   const keepPerSuite = retain ? Infinity : (options.failuresKeptPerSuite ?? 3);
   const wanted = Math.max(1, Math.min(options.workers ?? availableParallelism(), tasks.length, WORKERS_MAX));
-  const script = workerScript();
-  const workers = options.endpoint !== undefined || script === null ? 1 : wanted;
+  const given = options.endpoint === undefined ? options.pool : undefined;
+  const script = given === undefined ? workerScript() : null;
+  const workers = given !== undefined ? given.threads : options.endpoint !== undefined || script === null ? 1 : wanted;
 
   // Aggregates, and the chunks that finished ahead of an unfinished one (fewer than two per thread).
   const kept: ChunkResult[] = [];
@@ -382,20 +404,24 @@ export async function runCampaign(plan: CampaignPlan, options: RunCampaignOption
   } else {
     // Keep two chunks per thread in flight and hand out the next as one finishes, so a thread
     // that finishes a chunk starts its second at once instead of waiting for this thread (busy
-    // with rows and the progress bar) to send it one. On abort, nothing new starts and the
-    // chunks in flight finish (they are short), then we stop.
-    const pool = new Piscina<ChunkTask, ChunkResult>({ filename: script!.href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: CHUNKS_IN_FLIGHT_PER_WORKER });
+    // with rows and the progress bar) to send it one. Near the end only one per thread: a
+    // second chunk queued behind a thread's last one would leave another thread idle for a
+    // whole chunk at the finish. On abort, nothing new starts and the chunks in flight finish
+    // (they are short), then we stop.
+    const pool = given ?? createCampaignPool(workers)!;
     let next = 0;
-    const lane = async (): Promise<void> => {
+    const lane = async (laneIndex: number): Promise<void> => {
       while (next < tasks.length && !options.signal?.aborted) {
+        // The second lane of each thread stops once the chunks left no longer fill both.
+        if (laneIndex >= workers && tasks.length - next <= workers) return;
         const i = next++;
         finishedAt(i, await pool.run(tasks[i]!));
       }
     };
     try {
-      await Promise.all(Array.from({ length: workers * CHUNKS_IN_FLIGHT_PER_WORKER }, lane));
+      await Promise.all(Array.from({ length: workers * CHUNKS_IN_FLIGHT_PER_WORKER }, (_, laneIndex) => lane(laneIndex)));
     } finally {
-      await pool.destroy();
+      if (given === undefined) await pool.destroy();
     }
   }
   // Interrupted: what finished after a gap, still in campaign order.
