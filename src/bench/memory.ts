@@ -69,7 +69,7 @@ function measure(mode: 'lifecycle' | 'hold', state: 'TIME-WAIT' | 'ESTABLISHED')
 }
 
 /** Heap plus ArrayBuffer bytes in use after full collections; needs node --expose-gc. */
-function memoryInUse(): number {
+export function memoryInUse(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('the memory benchmark needs node --expose-gc (npm run bench passes it)');
   gc();
