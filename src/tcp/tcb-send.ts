@@ -41,6 +41,10 @@ export abstract class TcbSendPart extends TcbOptionsPart {
   protected rtoDueUs = -1;
   /** The retransmission timer is armed for a tail-loss probe, not an RTO (Linux ICSK_TIME_LOSS_PROBE). */
   protected lossProbeArmed = false;
+
+  get lossProbePending(): boolean {
+    return this.lossProbeArmed;
+  }
   /** A loss probe is out and not yet acknowledged (Linux tlp_high_seq != 0); SND.NXT when it went. */
   protected tlpOutstanding = false;
   protected tlpHighSeq = 0;
