@@ -44,7 +44,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       switch (this.state) {
         case 'SYN-RECEIVED':
           if (this.passive) {
-            this.sendQueue.clear();
+            this.clearSendQueue();
             this.setState('LISTEN', 'rcv RST');
             this.releaseTimers();
             return;
@@ -204,7 +204,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       // In ESTABLISHED, SHUT_RD alone does not stop data: it is ACKed and queued (tcp_data_queue).
       this.env.transmit(this.self, this.fields(seg.ack, RST, EMPTY, false));
       if (this.orphaned) {
-        this.sendQueue.clear();
+        this.clearSendQueue();
         this.becomeClosed('data after close');
       } else {
         this.fail('ECONNRESET', 'data after shutdown(SHUT_RD)');
