@@ -26,16 +26,16 @@ describe('SO_RCVBUF = 4096 and a sender that outruns its reader', () => {
         { host: 'client', steps: ['socket s', 'connect s server 5000', 'send s 20000', 'close s'] },
       ],
     });
-    // Assert. This machine's Linux 6.18 on loopback (`timewait kernel`, MTU 1500, the same
-    // calls; times in ms, its reads about 8 ms late) sent, to the first window that reopens
-    // twice: S. win 2896 wscale 0; three segments of 1448; at 2.3 ack 1449 win 2896; at 47.2
-    // ack 4345 win 0; at 158.5 ack 4345 win 1448; 4345:5793; at 199.2 ack 5793 win 0; at 208.9
-    // ack 5793 win 1448 — the same segments, windows and ACK timers as below (the delayed ACK
-    // is 40 ms here, 40–48 ms there with HZ 250). From there Linux charged some segments less
-    // memory, having coalesced them into the one before (tcp_try_coalesce, not modelled): it
-    // advertised 1448 at 251.2 where the model says 0, and the last 9 segments came in 2+1+4+FIN
-    // where the model has 2+4+FIN. Segment sizes, the FIN on the last 1176 bytes, and the close
-    // are the same.
+    // Assert. This machine's Linux 6.18 on loopback (`timewait kernel --pcap` on this spec,
+    // exported with TIMEWAIT_EXPORT_CONFORMANCE; MTU 1500; its reads 3–7 ms late, its delayed
+    // ACK 40–48 ms with HZ 250) sent the same 32 segments with the same windows: S. win 2896;
+    // three segments of 1448; ack 1449 win 2896; at 50.5 ack 4345 win 0; at 154.7 win 1448;
+    // 4345:5793; at 202.6 ack 5793 win 0; at 205.2 win 1448; 5793:7241; at 246.6 ack 7241 win
+    // 1448 — the segment from 5793 joined the one from 4345 (tcp_try_coalesce, once that one was
+    // ACKed), so it cost 1448, not 2280 — 7241:8689; at 290.6 ack 8689 win 0; at 407.1 win 2896;
+    // 8689 and 10137; ack 11585 win 1448; 11585; at 454.6 ack 13033 win 0; at 457.7 win 2896;
+    // then 2 + 2 segments, ack 15929 and 18825 win 2896, the FIN on the last 1176 bytes, F. ack
+    // 20002, ack 2.
     expect(run.wire({ time: true, win: true })).toEqual([
       '0.000000 client > server [S] seq 0 win 65535 mss 1460',
       '0.000000 server > client [S.] seq 0 ack 1 win 2896 mss 1460',
@@ -50,15 +50,13 @@ describe('SO_RCVBUF = 4096 and a sender that outruns its reader', () => {
       '0.190000 server > client [.] seq 1 ack 5793 win 0',
       '0.200000 server > client [.] seq 1 ack 5793 win 1448',
       '0.200000 client > server [P.] seq 5793 ack 1 len 1448 win 511',
-      '0.240000 server > client [.] seq 1 ack 7241 win 0',
-      '0.300000 server > client [.] seq 1 ack 7241 win 1448',
-      '0.300000 client > server [P.] seq 7241 ack 1 len 1448 win 511',
-      '0.340000 server > client [.] seq 1 ack 8689 win 0',
-      '0.350000 server > client [.] seq 1 ack 8689 win 1448',
-      '0.350000 client > server [P.] seq 8689 ack 1 len 1448 win 511',
-      '0.390000 server > client [.] seq 1 ack 10137 win 0',
-      '0.400000 server > client [.] seq 1 ack 10137 win 2896',
+      '0.240000 server > client [.] seq 1 ack 7241 win 1448',
+      '0.240000 client > server [P.] seq 7241 ack 1 len 1448 win 511',
+      '0.280000 server > client [.] seq 1 ack 8689 win 0',
+      '0.400000 server > client [.] seq 1 ack 8689 win 2896',
+      '0.400000 client > server [P.] seq 8689 ack 1 len 1448 win 511',
       '0.400000 client > server [P.] seq 10137 ack 1 len 1448 win 511',
+      '0.400000 server > client [.] seq 1 ack 11585 win 1448',
       '0.400000 client > server [P.] seq 11585 ack 1 len 1448 win 511',
       '0.440000 server > client [.] seq 1 ack 13033 win 0',
       '0.450000 server > client [.] seq 1 ack 13033 win 2896',

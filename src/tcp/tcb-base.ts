@@ -200,6 +200,31 @@ export abstract class TcbBase {
     if (flags & ACK) this.addSackBlocks(fields);
     this.env.transmit(this.self, fields);
     this.afterSend(flags);
+    if (flags & ACK) this.noteAckSent(nowUs);
+  }
+
+  // The highest RCV.NXT acknowledged at an instant before the current one (tcb-options.ts,
+  // receive coalescing): ACKs are cumulative, so the last one of the previous instant.
+  private ackInstantUs = -1;
+  private ackedInInstant = 0;
+  private ackedBeforeInstant = 0;
+  private ackedBeforeKnown = false;
+
+  private noteAckSent(nowUs: number): void {
+    if (nowUs > this.ackInstantUs) {
+      if (this.ackInstantUs >= 0) {
+        this.ackedBeforeInstant = this.ackedInInstant;
+        this.ackedBeforeKnown = true;
+      }
+      this.ackInstantUs = nowUs;
+    }
+    this.ackedInInstant = this.rcvNxt;
+  }
+
+  /** The highest RCV.NXT an ACK sent before `nowUs` carried; null when none was sent. */
+  protected ackedBefore(nowUs: number): number | null {
+    if (this.ackInstantUs >= 0 && nowUs > this.ackInstantUs) return this.ackedInInstant;
+    return this.ackedBeforeKnown ? this.ackedBeforeInstant : null;
   }
 
   /** Timestamps on a segment of the connection (tcb-options.ts). */
