@@ -74,6 +74,24 @@ describe('SO_RCVBUF = 4096 and a sender that outruns its reader', () => {
     expect(run.streams().problems).toEqual([]);
   });
 
+  it('40,000 bytes read 700 at a time every 30 ms: 62 segments, the windows Linux chose for each (tcp_try_coalesce after the ACK a segment needed)', () => {
+    const reads = Array.from({ length: 40 }, () => ['sleep 30ms', 'recv c 700']).flat();
+    const run = runConformance({
+      faults: { delayUs: 0 },
+      programs: [
+        { host: 'server', steps: ['socket srv', 'rcvbuf srv 4096', 'bind srv 5000', 'listen srv', 'accept srv c', 'sleep 50ms', ...reads, 'recv-eof c', 'close c'] },
+        { host: 'client', steps: ['socket s', 'connect s server 5000', 'send s 40000', 'close s'] },
+      ],
+    });
+    // This machine's Linux 6.18 (`timewait kernel --pcap` on this spec, exported with
+    // TIMEWAIT_EXPORT_CONFORMANCE) sent the same 62 segments in the same order per direction,
+    // with the same sequence numbers, lengths and server windows; its reads were 2–10 ms late.
+    // Without tcp_try_coalesce modelled, the windows differ from the ACK of 7241 on (0.23 s).
+    expect(run.wire({ time: true, win: true })).toEqual(EXPECTED_40000_BY_700);
+    expect(run.results(0).filter((r) => r.startsWith('recv')).length).toBe(40);
+    expect(run.streams().problems).toEqual([]);
+  });
+
   it('without SO_RCVBUF the window stays what is free of the stack\'s buffer (no Linux selection)', () => {
     const run = runConformance({
       faults: { delayUs: 0 },
@@ -238,3 +256,69 @@ describe('SO_RCVBUF set on an established connection', () => {
     expect(run.streams().problems).toEqual([]);
   });
 });
+
+/** The wire of the 40,000-by-700 run above (simulator = Linux 6.18, segment for segment). */
+const EXPECTED_40000_BY_700: readonly string[] = [
+  '0.000000 client > server [S] seq 0 win 65535 mss 1460',
+  '0.000000 server > client [S.] seq 0 ack 1 win 2896 mss 1460',
+  '0.000000 client > server [.] seq 1 ack 1 win 511',
+  '0.000000 client > server [P.] seq 1 ack 1 len 1448 win 511',
+  '0.000000 client > server [P.] seq 1449 ack 1 len 1448 win 511',
+  '0.000000 server > client [.] seq 1 ack 1449 win 2896',
+  '0.000000 client > server [P.] seq 2897 ack 1 len 1448 win 511',
+  '0.040000 server > client [.] seq 1 ack 4345 win 0',
+  '0.140000 server > client [.] seq 1 ack 4345 win 1448',
+  '0.140000 client > server [P.] seq 4345 ack 1 len 1448 win 511',
+  '0.180000 server > client [.] seq 1 ack 5793 win 0',
+  '0.200000 server > client [.] seq 1 ack 5793 win 1448',
+  '0.200000 client > server [P.] seq 5793 ack 1 len 1448 win 511',
+  '0.230000 server > client [.] seq 1 ack 7241 win 1448',
+  '0.230000 client > server [P.] seq 7241 ack 1 len 1448 win 511',
+  '0.270000 server > client [.] seq 1 ack 8689 win 0',
+  '0.440000 server > client [.] seq 1 ack 8689 win 2896',
+  '0.440000 client > server [P.] seq 8689 ack 1 len 1448 win 511',
+  '0.440000 client > server [P.] seq 10137 ack 1 len 1448 win 511',
+  '0.440000 server > client [.] seq 1 ack 11585 win 1448',
+  '0.440000 client > server [P.] seq 11585 ack 1 len 1448 win 511',
+  '0.480000 server > client [.] seq 1 ack 13033 win 0',
+  '0.500000 server > client [.] seq 1 ack 13033 win 1448',
+  '0.500000 client > server [P.] seq 13033 ack 1 len 1448 win 511',
+  '0.530000 server > client [.] seq 1 ack 14481 win 1448',
+  '0.530000 client > server [P.] seq 14481 ack 1 len 1448 win 511',
+  '0.570000 server > client [.] seq 1 ack 15929 win 0',
+  '0.740000 server > client [.] seq 1 ack 15929 win 2896',
+  '0.740000 client > server [P.] seq 15929 ack 1 len 1448 win 511',
+  '0.740000 client > server [P.] seq 17377 ack 1 len 1448 win 511',
+  '0.740000 server > client [.] seq 1 ack 18825 win 1448',
+  '0.740000 client > server [P.] seq 18825 ack 1 len 1448 win 511',
+  '0.780000 server > client [.] seq 1 ack 20273 win 0',
+  '0.800000 server > client [.] seq 1 ack 20273 win 1448',
+  '0.800000 client > server [P.] seq 20273 ack 1 len 1448 win 511',
+  '0.830000 server > client [.] seq 1 ack 21721 win 1448',
+  '0.830000 client > server [P.] seq 21721 ack 1 len 1448 win 511',
+  '0.870000 server > client [.] seq 1 ack 23169 win 0',
+  '1.070000 server > client [.] seq 1 ack 23169 win 2896',
+  '1.070000 client > server [P.] seq 23169 ack 1 len 1448 win 511',
+  '1.070000 client > server [P.] seq 24617 ack 1 len 1448 win 511',
+  '1.070000 server > client [.] seq 1 ack 26065 win 1448',
+  '1.070000 client > server [P.] seq 26065 ack 1 len 1448 win 511',
+  '1.110000 server > client [.] seq 1 ack 27513 win 0',
+  '1.130000 server > client [.] seq 1 ack 27513 win 1448',
+  '1.130000 client > server [P.] seq 27513 ack 1 len 1448 win 511',
+  '1.160000 server > client [.] seq 1 ack 28961 win 1448',
+  '1.160000 client > server [P.] seq 28961 ack 1 len 1448 win 511',
+  '1.200000 server > client [.] seq 1 ack 30409 win 0',
+  '1.250000 server > client [.] seq 1 ack 30409 win 2896',
+  '1.250000 client > server [P.] seq 30409 ack 1 len 1448 win 511',
+  '1.250000 client > server [P.] seq 31857 ack 1 len 1448 win 511',
+  '1.250000 server > client [.] seq 1 ack 33305 win 2896',
+  '1.250000 client > server [P.] seq 33305 ack 1 len 1448 win 511',
+  '1.250000 client > server [P.] seq 34753 ack 1 len 1448 win 511',
+  '1.250000 server > client [.] seq 1 ack 36201 win 2896',
+  '1.250000 client > server [P.] seq 36201 ack 1 len 1448 win 511',
+  '1.250000 client > server [P.] seq 37649 ack 1 len 1448 win 511',
+  '1.250000 server > client [.] seq 1 ack 39097 win 2896',
+  '1.250000 client > server [FP.] seq 39097 ack 1 len 904 win 511',
+  '1.250000 server > client [F.] seq 1 ack 40002 win 2896',
+  '1.250000 client > server [.] seq 40002 ack 2 win 511',
+];

@@ -294,13 +294,15 @@ export abstract class TcbOptionsPart extends TcbBase {
    * the segment's pages join the newest skb of the queue, which is then charged only the
    * payload (skb_try_coalesce's delta for a header-less skb), not another skb. On loopback,
    * which is what the kernel runs compare with, the newest skb still shares its data with the
-   * sender's retransmit queue (skb_cloned) until the sender has taken our ACK of it; that is
-   * modelled as an ACK of its first segment sent at an earlier instant. At most
+   * sender's retransmit queue (skb_cloned) until the sender has taken our ACK of its first
+   * segment: an ACK sent at an earlier instant, or one whose window this segment needed
+   * (tcb-base.ts ackedByPeer). Over a real network a received skb is never shared, and Linux
+   * coalesces regardless; that case is not modelled. At most
    * MAX_SKB_FRAGS (17) segments join one skb, taking one page fragment each.
    */
   protected chargeQueued(len: number, nowUs: number): void {
     const tail = this.queuedLengths.length - 1;
-    const acked = nowUs < 0 ? null : this.ackedBefore(nowUs);
+    const acked = nowUs < 0 ? null : this.ackedByPeer(nowUs, (this.rcvNxt + len) >>> 0);
     if (tail >= 0 && acked !== null && this.tailSegments < MAX_SKB_FRAGS && seqGe(acked, this.tailFirstSegmentEnd)) {
       this.queuedLengths[tail] = this.queuedLengths[tail]! + len;
       this.queuedTruesizes[tail] = this.queuedTruesizes[tail]! + len;
