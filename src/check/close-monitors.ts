@@ -245,7 +245,7 @@ export class StreamMonitor extends BaseMonitor {
       }
       if (data[i] !== peerSent!.bytes[offset + i]) {
         this.report(event.atUs, index, conn, `byte ${offset + i} is ${data[i]}, the peer sent ${peerSent!.bytes[offset + i]}`);
-        return;
+        break; // the count goes on: a wrong byte is not a missing one
       }
     }
     this.received.set(id, offset + data.length);
@@ -394,6 +394,12 @@ interface OrphanSide {
   closeUs: number;
   /** Nothing more to judge: reset, aborted, the peer's FIN came, or the timeout was seen. */
   done: boolean;
+  /**
+   * The peer's FIN reached the orphan under a TIME-WAIT bucket limit: it may have found no bucket
+   * (Linux tcp_time_wait: gone at once, TCPTimeWaitOverflow), so a host reset from here on may
+   * answer a later segment, not one the orphan had to answer.
+   */
+  finMayOverflow: boolean;
 }
 
 /** A segment that reached an orphan (or its 4-tuple) at the current instant, and what must answer it. */
@@ -465,7 +471,7 @@ export class OrphanFinWait2Monitor extends BaseMonitor {
     if (side === undefined) {
       const conn = this.book.byId.get(connId);
       if (conn === undefined) return undefined;
-      side = { conn, finAck: -1, finAckedUs: -1, closeUs: -1, done: this.finReceived.has(connId) };
+      side = { conn, finAck: -1, finAckedUs: -1, closeUs: -1, done: this.finReceived.has(connId), finMayOverflow: false };
       this.sides.set(connId, side);
       this.sidesByTuple.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, side);
     }
@@ -479,6 +485,7 @@ export class OrphanFinWait2Monitor extends BaseMonitor {
       for (const awaited of this.awaited) {
         const cause = awaited.cause;
         if (awaited.answered || cause.srcIp !== seg.dstIp || cause.srcPort !== seg.dstPort || cause.dstIp !== seg.srcIp || cause.dstPort !== seg.srcPort) continue;
+        if (!awaited.expired && awaited.side.finMayOverflow) continue; // it may answer a later segment
         awaited.answered = true;
         if (!awaited.expired) {
           this.report(atUs, index, awaited.side.conn, `the orphaned FIN-WAIT-2 was gone ${atUs - awaited.sinceUs} us after it began, before tcp_fin_timeout (${this.context.finWait2TimeoutUs} us): seg #${cause.id} got a reset`);
@@ -533,10 +540,13 @@ export class OrphanFinWait2Monitor extends BaseMonitor {
     }
     const expired = atUs > deadlineUs;
     if (expired || seg.flags & FIN) side.done = true;
-    // With a TIME-WAIT bucket limit, the FIN may find no bucket (Linux tcp_time_wait: the
-    // connection is gone at once, TCPTimeWaitOverflow), and a copy of it then draws a host reset
-    // that the wire cannot tell from an early one; the early-reset check is left to runs without one.
-    if (!expired && seg.flags & FIN && (this.context.maxTwBuckets ?? LINUX_DEFAULTS.maxTwBuckets) < LINUX_DEFAULTS.maxTwBuckets) return;
+    // With a TIME-WAIT bucket limit the FIN may find no bucket, and a copy of it (or any later
+    // segment of this instant) then draws a host reset that the wire cannot tell from an early one.
+    // A reset sent before the FIN arrived is still judged.
+    if (!expired && seg.flags & FIN && (this.context.maxTwBuckets ?? LINUX_DEFAULTS.maxTwBuckets) < LINUX_DEFAULTS.maxTwBuckets) {
+      side.finMayOverflow = true;
+      return;
+    }
     this.awaited.push({ side, cause: seg, expired, sinceUs, answered: false });
   }
 

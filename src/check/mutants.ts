@@ -6,7 +6,7 @@
 import type { StackConfig } from '../tcp/config.js';
 import { linuxBindConflicts, type Endpoint } from '../tcp/endpoint.js';
 import { ACK, FIN, RST, SYN, segLen, type Segment } from '../tcp/segment.js';
-import { seqAdd } from '../tcp/seq.js';
+import { seqAdd, seqDiff } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
 import { Tcb, type SegmentFields, type TcbEnv, type TcbIdentity, type TcbOptions } from '../tcp/tcb.js';
 import type { CloseOrder, IsnKind } from '../scenario/spec.js';
@@ -290,6 +290,22 @@ class TrimsWrongEnd extends Tcb {
   }
 }
 
+/**
+ * C6 broken in content alone: a retransmission copies its data from one byte further into the
+ * send buffer (an offset that forgets SND.UNA's own byte), so the right number of bytes arrives
+ * at the right sequence numbers, but not the right bytes.
+ */
+class RetransmitsShiftedBytes extends Tcb {
+  protected override emit(nowUs: number, seq: number, flags: number, payload: Uint8Array, retransmission: boolean): void {
+    const offset = seqDiff(seq, this.sendQueueSeq) + 1;
+    if (retransmission && payload.length > 0 && offset + payload.length <= this.sendQueue.length) {
+      super.emit(nowUs, seq, flags, this.sendQueue.peek(offset, payload.length), retransmission);
+      return;
+    }
+    super.emit(nowUs, seq, flags, payload, retransmission);
+  }
+}
+
 /** Sequence space broken: a retransmitted SYN carries ISN+1, as if the SYN had been counted once already. */
 class SynRetransmitNewIsn extends Tcb {
   protected override fields(seq: number, flags: number, payload: Uint8Array, retransmission: boolean): SegmentFields {
@@ -432,9 +448,10 @@ export const MUTANTS: readonly Mutant[] = [
   { endpoint: endpoint('time-wait-rst-restarts', 'TIME-WAIT restarts 2·MSL on a retransmitted FIN but answers it with RST', TimeWaitResetsFin), caughtBy: 'time-wait-2msl', closeOrders: ['client-first', 'server-first'], faults: true },
   { endpoint: endpoint('drops-data-with-fin', 'data that arrives with the FIN is acknowledged but never delivered', DropsDataWithFin), caughtBy: 'stream', closeOrders: ['server-first', 'half-close', 'client-first'], faults: true, smallBuffers: true },
   { endpoint: endpoint('trims-wrong-end', 'a segment overlapping received data is trimmed at its tail, not its head', TrimsWrongEnd), caughtBy: 'stream', closeOrders: ALL_ORDERS, faults: true, smallBuffers: true, noScript: 'only the bytes are wrong, not their number: scripts check what read() returns, not the bytes' },
+  { endpoint: endpoint('retransmits-shifted-bytes', 'a retransmission copies its data from one byte further into the send buffer', RetransmitsShiftedBytes), caughtBy: 'stream', closeOrders: ALL_ORDERS, faults: true, smallBuffers: true, noScript: 'only the bytes are wrong, not their number: scripts check what read() returns, not the bytes' },
   { endpoint: endpoint('syn-retransmit-new-isn', 'a retransmitted SYN carries ISN+1', SynRetransmitNewIsn), caughtBy: 'seq-space', closeOrders: ['client-first', 'server-first'], faults: true },
   { endpoint: endpoint('abort-then-fin', 'an SO_LINGER{on,0} close sends a FIN after its RST', AbortThenFin), caughtBy: 'abort', closeOrders: ['abort-client', 'abort-server'], faults: false },
-  { endpoint: endpoint('syn-retries-7', 'connect() gives up after 7 SYN retransmissions, not tcp_syn_retries', Tcb, (c) => ({ ...c, synRetries: 7 })), caughtBy: 'connect-result', closeOrders: ['unreachable'], faults: false },
+  { endpoint: endpoint('syn-retries-9', 'connect() gives up after 9 SYN retransmissions, not tcp_syn_retries', Tcb, (c) => ({ ...c, synRetries: 9 })), caughtBy: 'connect-result', closeOrders: ['unreachable'], faults: false },
   { endpoint: endpoint('time-wait-isn-plus-one', 'a new incarnation from TIME-WAIT starts at the old SND.NXT + 65538', TimeWaitIsnOffByOne), caughtBy: 'time-wait-syn', closeOrders: ['server-first'], faults: false, maxIncarnations: 3 },
   { endpoint: endpoint('time-wait-ts-no-offset', "TIME-WAIT's ACKs carry TSvals without the connection's offset", TimeWaitTsWithoutOffset), caughtBy: 'timestamps', closeOrders: ['client-first', 'server-first'], faults: true, noScript: 'the packetdrill runner does not carry the timestamps option yet (issue 11)' },
   { endpoint: endpoint('tsecr-plus-one', 'TSecr echoes TS.Recent + 1', TsEcrPlusOne), caughtBy: 'timestamps', closeOrders: ALL_ORDERS, faults: false, noScript: 'the packetdrill runner does not carry the timestamps option yet (issue 11)' },

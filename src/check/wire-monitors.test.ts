@@ -9,7 +9,7 @@ import type { TcpState } from '../tcp/state.js';
 import type { Call } from '../world/program.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import type { Monitor, MonitorContext } from './monitor.js';
-import { AbortMonitor, StreamMonitor } from './close-monitors.js';
+import { AbortMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import { TerminationMonitor } from './lifecycle-monitors.js';
 import { TimestampsMonitor } from './timestamp-monitors.js';
 import { TimeWait2MslMonitor, TimeWaitSideMonitor } from './time-wait-monitors.js';
@@ -446,5 +446,33 @@ describe('connect-result after a simultaneous open', () => {
     // Assert
     expect(answered).toBeNull();
     expect(unanswered).toBe('connect() returned ETIMEDOUT after 2 SYNs; tcp_syn_retries gives 3');
+  });
+});
+
+describe('orphan-fin-wait-2 under a TIME-WAIT bucket limit', () => {
+  // a:1000 closed at 10 and its FIN (seq 300) was ACKed at 20: an orphan in FIN-WAIT-2 from 20.
+  const orphan = conn(1, 'a', 1000, 80);
+  const peer = conn(2, 'b', 80, 1000);
+  const context: MonitorContext = { ...CONTEXT, finWait2TimeoutUs: 1_000, maxTwBuckets: 1 };
+  const orphaned: TraceEvent[] = [
+    state(0, orphan, 'SYN-SENT', 'ESTABLISHED'),
+    state(0, peer, 'SYN-RECEIVED', 'ESTABLISHED'),
+    call(10, 'a', { op: 'close', sock: 's' }, 'ok', 3, 1),
+    sent(10, seg(orphan, { seq: 300, ack: 500, flags: FIN | ACK })),
+    delivered(20, seg(peer, { seq: 500, ack: 301, flags: ACK })),
+  ];
+  const ackFromPeer = () => delivered(30, seg(peer, { seq: 500, ack: 301, flags: ACK }));
+  const finFromPeer = () => delivered(30, seg(peer, { seq: 500, ack: 301, flags: FIN | ACK }));
+  const hostReset = () => sent(30, seg({ ip: A, port: 1000, toIp: B, toPort: 80 }, { seq: 301, flags: RST }));
+
+  it('C5: the FIN found no bucket, so a reset after it may answer its copy, even with an ACK awaited from the same instant', () => {
+    expect(judge(new OrphanFinWait2Monitor(context), [...orphaned, ackFromPeer(), finFromPeer(), finFromPeer(), hostReset()])).toBeNull();
+  });
+
+  it('C5: a reset sent before the FIN arrived is still an early end', () => {
+    const ack = ackFromPeer();
+    expect(judge(new OrphanFinWait2Monitor(context), [...orphaned, ack, hostReset(), finFromPeer()])).toBe(
+      `the orphaned FIN-WAIT-2 was gone 10 us after it began, before tcp_fin_timeout (1000 us): seg #${ack.seg.id} got a reset`,
+    );
   });
 });

@@ -115,8 +115,9 @@ describe('three-way handshake', () => {
     // Act
     const run = runConformance(spec);
     // Assert: each SYN,ACK repeats the sender's ISN (RFC 9293 §3.5 Figure 8). The SYN,ACK that
-    // reaches a side already in SYN-RECEIVED is below RCV.NXT, so it is answered with an ACK
-    // (§3.10.7.4 first check); that ACK moves the other side to ESTABLISHED.
+    // reaches a side already in SYN-RECEIVED completes its handshake (§3.5; Linux 6.10+
+    // tcp_validate_incoming), and its SYN, a sequence number received already, is ACKed at once.
+    // Data flows from that instant, before the ACKs arrive.
     expect(run.wire({ ports: true, time: true })).toEqual([
       '0.000000 server.5000 > client.6000 [S] seq 0 mss 1460',
       '0.000000 client.6000 > server.5000 [S] seq 0 mss 1460',
@@ -124,23 +125,23 @@ describe('three-way handshake', () => {
       '0.001000 server.5000 > client.6000 [S.] seq 0 ack 1 mss 1460',
       '0.002000 server.5000 > client.6000 [.] seq 1 ack 1',
       '0.002000 client.6000 > server.5000 [.] seq 1 ack 1',
-      '0.003000 client.6000 > server.5000 [P.] seq 1 ack 1 len 10',
-      '0.003000 server.5000 > client.6000 [P.] seq 1 ack 1 len 10',
-      '0.004000 server.5000 > client.6000 [.] seq 11 ack 11',
-      '0.004000 client.6000 > server.5000 [.] seq 11 ack 11',
-      '0.004000 client.6000 > server.5000 [F.] seq 11 ack 11',
+      '0.002000 server.5000 > client.6000 [P.] seq 1 ack 1 len 10',
+      '0.002000 client.6000 > server.5000 [P.] seq 1 ack 1 len 10',
+      '0.003000 client.6000 > server.5000 [.] seq 11 ack 11',
+      '0.003000 server.5000 > client.6000 [.] seq 11 ack 11',
+      '0.003000 client.6000 > server.5000 [F.] seq 11 ack 11',
       // The server, 1 s later, closes a CLOSE-WAIT connection: FIN, then the last ACK.
-      '0.045000 server.5000 > client.6000 [.] seq 11 ack 12',
-      '1.004000 server.5000 > client.6000 [F.] seq 11 ack 12',
-      '1.005000 client.6000 > server.5000 [.] seq 12 ack 12',
+      '0.044000 server.5000 > client.6000 [.] seq 11 ack 12',
+      '1.003000 server.5000 > client.6000 [F.] seq 11 ack 12',
+      '1.004000 client.6000 > server.5000 [.] seq 12 ack 12',
     ]);
     expect(run.states()).toEqual([
       'server.5000 CLOSED=>SYN-SENT',
       'client.6000 CLOSED=>SYN-SENT',
       'client.6000 SYN-SENT=>SYN-RECEIVED',
       'server.5000 SYN-SENT=>SYN-RECEIVED',
-      'client.6000 SYN-RECEIVED=>ESTABLISHED',
       'server.5000 SYN-RECEIVED=>ESTABLISHED',
+      'client.6000 SYN-RECEIVED=>ESTABLISHED',
       'client.6000 ESTABLISHED=>FIN-WAIT-1',
       'server.5000 ESTABLISHED=>CLOSE-WAIT',
       'client.6000 FIN-WAIT-1=>FIN-WAIT-2',
@@ -151,6 +152,43 @@ describe('three-way handshake', () => {
     ]);
     expect(run.results(0)).toEqual(['ok', 'ok', 'ok', 'sent 10', 'recv 10', 'ok', 'ok']);
     expect(run.results(1)).toEqual(['ok', 'ok', 'ok', 'sent 10', 'recv 10', 'ok']);
+  });
+
+  it('C1/C3: a crossed simultaneous open needs no ACK: with both ACKs lost, both sides are ESTABLISHED and nothing is resent', () => {
+    // Arrange: the two SYN,ACKs cross; the ACKs each answers with are lost (wire 4 and 5).
+    // Before Linux 6.10 (and here until the crossed SYN,ACK was accepted) each side waited in
+    // SYN-RECEIVED for a bare ACK and resent its SYN,ACK 1 s later; under loss one side could
+    // time out there while the other was ESTABLISHED (default campaign, seed 1).
+    const spec = {
+      programs: [
+        { host: 'server', steps: ['socket a', 'bind a 5000', 'connect a client 6000', 'sleep 3s', 'close a'] },
+        { host: 'client', steps: ['socket b', 'bind b 6000', 'connect b server 5000', 'sleep 3s', 'close b'] },
+      ],
+      dropWire: [4, 5],
+    };
+    // Act
+    const run = runConformance(spec);
+    // Assert
+    expect(run.wire({ ports: true, time: true }).slice(0, 6)).toEqual([
+      '0.000000 server.5000 > client.6000 [S] seq 0 mss 1460',
+      '0.000000 client.6000 > server.5000 [S] seq 0 mss 1460',
+      '0.001000 client.6000 > server.5000 [S.] seq 0 ack 1 mss 1460',
+      '0.001000 server.5000 > client.6000 [S.] seq 0 ack 1 mss 1460',
+      '0.002000 server.5000 > client.6000 [.] seq 1 ack 1 (dropped)',
+      '0.002000 client.6000 > server.5000 [.] seq 1 ack 1 (dropped)',
+    ]);
+    // The next segments are the two FINs of the close at 3.002 s: no SYN,ACK was resent.
+    expect(run.wire({ ports: true, time: true })[6]).toMatch(/^3\.002000 .* \[F\.\] seq 1 ack 1$/);
+    expect(run.states().slice(0, 6)).toEqual([
+      'server.5000 CLOSED=>SYN-SENT',
+      'client.6000 CLOSED=>SYN-SENT',
+      'client.6000 SYN-SENT=>SYN-RECEIVED',
+      'server.5000 SYN-SENT=>SYN-RECEIVED',
+      'server.5000 SYN-RECEIVED=>ESTABLISHED',
+      'client.6000 SYN-RECEIVED=>ESTABLISHED',
+    ]);
+    expect(run.results(0)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(run.results(1)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
   });
 });
 

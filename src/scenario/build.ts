@@ -26,7 +26,10 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
     ...(spec.twReuse !== undefined ? { twReuse: spec.twReuse } : {}),
     ...(spec.maxTwBuckets !== undefined ? { maxTwBuckets: spec.maxTwBuckets } : {}),
     ...(spec.ephemeralPorts !== undefined ? { ephemeralPortMin: spec.ephemeralPorts[0], ephemeralPortMax: spec.ephemeralPorts[1] } : {}),
-    synRetries: 5,
+    // A simultaneous opener carries its SYN retransmissions into SYN-RECEIVED, where Linux allows
+    // only tcp_syn_retries (tcp_write_timeout adds tcp_syn_linear_timeouts in SYN-SENT alone):
+    // 1 s linear SYNs until faults stop at 8 s make 7, so 8 leaves a SYN,ACK to go through after.
+    synRetries: 8,
     synAckRetries: 5,
     dataRetries: 7,
     rtoMaxUs: 30 * SECOND_US,

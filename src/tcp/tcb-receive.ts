@@ -25,9 +25,11 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       return;
     }
 
-    // First: the sequence number test, four cases.
+    // First: the sequence number test, four cases. The crossed SYN,ACK of a simultaneous open
+    // passes it (Linux tcp_sequence tests its end, SEG.SEQ+1 = RCV.NXT, not its start).
+    const crossedSynAck = (flags & SYN) !== 0 && this.isCrossedSynAck(seg);
     const window = this.receiveWindow();
-    if (!this.acceptable(seg.seq, len, window)) {
+    if (!crossedSynAck && !this.acceptable(seg.seq, len, window)) {
       // RFC 9293 §3.10.7.4 first check: answer an unacceptable segment with an ACK, unless it is a reset.
       if (!(flags & RST)) this.sendOutOfWindowAck(nowUs, seg, false);
       return;
@@ -70,8 +72,9 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       }
     }
 
-    // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 §4).
-    if (flags & SYN) {
+    // Fourth: a SYN in a synchronized state gets a challenge ACK (RFC 5961 §4), except the peer's
+    // SYN,ACK in a simultaneous open, which completes it (crossedSynAck).
+    if (flags & SYN && !crossedSynAck) {
       this.sendOutOfWindowAck(nowUs, seg, true);
       return;
     }
@@ -135,6 +138,9 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     // Seventh and eighth: segment text and FIN.
     const hasText = seg.payload.length > 0 || (flags & FIN) !== 0;
     if (!hasText) {
+      // The crossed SYN,ACK's SYN is a sequence number received already: Linux tcp_data_queue
+      // ACKs such a duplicate at once (quick ACK; its DSACK block is not modelled).
+      if (crossedSynAck) this.sendAck(nowUs);
       this.output(nowUs);
       return;
     }
@@ -151,6 +157,19 @@ export abstract class TcbReceivePart extends TcbTimersPart {
         break;
     }
     this.output(nowUs);
+  }
+
+  /**
+   * RFC 9293 §3.5 (figure 8): in a simultaneous open, the SYN,ACK that answers our SYN-RECEIVED's
+   * SYN,ACK completes the handshake. Linux 6.10+ tcp_validate_incoming lets exactly this one pass
+   * the SYN check on an active opener: SYN,ACK, nothing else in it, SEG.SEQ+1 = RCV.NXT and
+   * SEG.ACK = SND.NXT. Before that, Linux challenge-ACKed it and waited for a bare ACK (a crossed
+   * simultaneous open under loss could then time out on one side). Seen on this machine's 6.18.44:
+   * the SYN,ACK made the socket ESTABLISHED with one ACK, and no SYN,ACK was resent.
+   */
+  private isCrossedSynAck(seg: Segment): boolean {
+    return this.state === 'SYN-RECEIVED' && !this.passive && (seg.flags & (SYN | ACK | FIN | RST)) === (SYN | ACK) && seg.payload.length === 0 &&
+      seqAdd(seg.seq, 1) === this.rcvNxt && seg.ack === this.sndNxt;
   }
 
   /**
