@@ -33,6 +33,7 @@ import { World } from '../world/world.js';
 import type { Expr, PacketSpec, Script, ScriptEvent, SyscallSpec, TcpOptionSpec } from './ast.js';
 import { applyCommand, applyHeaderOption, newSettings, SettingsError, type ScriptSettings } from './settings.js';
 import { ScriptSockets, type ScriptSocket } from './sockets.js';
+import { POLL_BITS, pollEvents } from './poll.js';
 
 export const HOST_IP = parseIpv4('192.168.0.1');
 export const PEER_IP = parseIpv4('192.0.2.1');
@@ -124,8 +125,8 @@ interface BlockedCall {
   done: { readonly result: CallOutcome; readonly atUs: number } | null;
 }
 
-/** A call's outcome as packetdrill compares it: a number, or -1 and an errno. */
-type CallOutcome = { readonly value: number; readonly errno?: Errno };
+/** A call's outcome as packetdrill compares it: a number, or -1 and an errno; `mismatch` when what it filled in (poll's revents) differs from the script's. */
+type CallOutcome = { readonly value: number; readonly errno?: Errno; readonly mismatch?: string };
 
 /** Run one script. Never throws for a script problem: the result says what happened. */
 export function runScript(script: Script, options: RunScriptOptions = {}): ScriptResult {
@@ -629,6 +630,10 @@ class ScriptRun {
     const { event } = record;
     const call = (event.action as { call: SyscallSpec }).call;
     const done = record.done!;
+    if (done.result.mismatch !== undefined) {
+      this.expectation(event, done.result.mismatch, done.atUs);
+      return;
+    }
     const expected = this.expectedOutcome(event, call);
     if (expected !== null && (expected.value !== done.result.value || (expected.errno ?? null) !== (done.result.errno ?? null))) {
       this.expectation(event, `${call.name}() returned ${describeOutcome(done.result)}, expected ${describeOutcome(expected)}`, done.atUs);
@@ -830,6 +835,9 @@ class ScriptRun {
 class CallExecutor {
   private written = 0;
   private connectStarted = false;
+  private pollTimedOut = false;
+  private pollTimerArmed = false;
+  private finished = false;
   private done: ((outcome: CallOutcome) => void) | null = null;
 
   constructor(
@@ -844,8 +852,11 @@ class CallExecutor {
   }
 
   private attempt(): void {
+    // A poll parks on several descriptors and a timeout: only the first to fire completes it.
+    if (this.finished) return;
     const outcome = this.tryOnce();
     if (outcome === 'block') return;
+    this.finished = true;
     this.done!(outcome);
   }
 
@@ -1020,6 +1031,8 @@ class CallExecutor {
         run.traceCall({ op: 'close', sock: name }, fd, r.ok ? 'ok' : r.errno, undefined, connId);
         return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
       }
+      case 'poll':
+        return this.poll();
       case 'ioctl': {
         const fd = run.liveFd(event, args[0]);
         const request = symbolName(args[1]);
@@ -1040,6 +1053,69 @@ class CallExecutor {
         run.refuse(event, `system call ${call.name} not modelled`);
         return { value: 0 };
     }
+  }
+
+  /**
+   * poll(fds, nfds, timeout_ms) (run_system_call.c syscall_poll): each entry's revents is what
+   * the descriptor has (poll.ts, Linux tcp_poll) of its events plus POLLERR and POLLHUP; the
+   * call returns how many entries have any, at once when some do or the timeout is 0, else at
+   * the first change that gives one or at the timeout (then 0). The script's revents are compared.
+   */
+  private poll(): CallOutcome | 'block' {
+    const { run, event, call } = this;
+    const host = run.hostUnderTest;
+    const list = call.args[0];
+    if (list?.kind !== 'list') return run.fail(event, `poll needs a list of {fd, events, revents}, got ${describeExpr(list)}`);
+    const timeoutMs = argNumber(call.args[2]);
+    if (!Number.isInteger(timeoutMs)) run.fail(event, `poll needs a timeout in ms, got ${describeExpr(call.args[2])}`);
+    const entries = list.items.map((item) => {
+      const fields = item.kind === 'struct' ? item.fields : [];
+      const field = (name: string) => fields.find((f) => f.name === name)?.value;
+      const scriptFd = field('fd');
+      if (scriptFd === undefined) run.fail(event, `poll entry ${describeExpr(item)} has no fd`);
+      const revents = field('revents');
+      return { scriptFd: argNumber(scriptFd), fd: run.liveFd(event, scriptFd), events: this.pollBits(field('events') ?? { kind: 'number', value: 0 }), expected: revents === undefined ? null : this.pollBits(revents) };
+    });
+    let ready = 0;
+    const got: number[] = [];
+    for (const entry of entries) {
+      const mask = pollEvents(host, entry.fd);
+      if (mask === null) {
+        run.refuse(event, 'poll needs the reference endpoint\'s sockets (tcp_poll is read from them)');
+        return { value: 0 };
+      }
+      const revents = mask & (entry.events | POLL_BITS.POLLERR! | POLL_BITS.POLLHUP! | POLL_BITS.POLLNVAL!);
+      got.push(revents);
+      if (revents !== 0) ready++;
+    }
+    if (ready === 0 && timeoutMs !== 0 && !this.pollTimedOut) {
+      const world = run.simWorld;
+      if (timeoutMs > 0 && !this.pollTimerArmed) {
+        this.pollTimerArmed = true;
+        world.at(world.nowUs + timeoutMs * 1000, () => {
+          this.pollTimedOut = true;
+          this.attempt();
+        });
+      }
+      for (const entry of entries) host.onWake(entry.fd, () => world.at(world.nowUs, () => this.attempt()));
+      return 'block';
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const expected = entries[i]!.expected;
+      if (expected !== null && expected !== got[i]) return { value: ready, mismatch: `poll() fd ${entries[i]!.scriptFd} revents: expected ${describePoll(expected)} vs actual ${describePoll(got[i]!)}` };
+    }
+    return { value: ready };
+  }
+
+  private pollBits(expr: Expr): number {
+    if (expr.kind === 'number') return expr.value;
+    let bits = 0;
+    for (const name of symbolsOf(expr)) {
+      const bit = POLL_BITS[name];
+      if (bit === undefined) this.run.fail(this.event, `unknown poll event ${name}`);
+      bits |= bit;
+    }
+    return bits;
   }
 
   private nonBlocking(fd: number): boolean {
@@ -1077,6 +1153,12 @@ const ERRNO_NUMBERS: Partial<Record<Errno, number>> = {
   EOPNOTSUPP: 95,
   ENOPROTOOPT: 92,
 };
+
+/** poll bits as a script writes them: POLLIN|POLLOUT, or 0. */
+function describePoll(bits: number): string {
+  const names = Object.entries(POLL_BITS).filter(([, bit]) => bits & bit).map(([name]) => name);
+  return names.length > 0 ? names.join('|') : '0';
+}
 
 function isInbound(event: ScriptEvent): boolean {
   return event.action.kind === 'packet' && event.action.packet.direction === 'inbound';

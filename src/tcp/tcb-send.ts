@@ -142,6 +142,15 @@ export abstract class TcbSendPart extends TcbOptionsPart {
   }
 
   /**
+   * poll()'s EPOLLOUT (Linux __sk_stream_is_writeable): with SO_SNDBUF, free space at least half
+   * the truesize queued; without, room left in the stack's buffer, as send() counts it.
+   */
+  get writableForPoll(): boolean {
+    if (this.options.sndBufBytes === null) return this.sendQueue.length < this.sendBufferLimit();
+    return this.sendSpaceWakes() && this.sendMemoryQueuedBytes < this.options.sndBufBytes;
+  }
+
+  /**
    * Freed send space wakes a blocked writer (Linux tcp_new_space → sk_stream_write_space): with
    * SO_SNDBUF, only once the free space is at least half what is queued, in truesize
    * (sk_stream_wspace ≥ sk_stream_min_wspace), so a writer resumes in large steps.
