@@ -130,6 +130,7 @@ export const WEAKENINGS: readonly Weakening[] = [
   { monitor: 'time-wait-syn', weakness: "the new incarnation's ISN is not checked", make: silenced(TimeWaitSynMonitor, has("the new incarnation's ISN")), killedBy: { escapes: 'time-wait-isn-plus-one' } },
   { monitor: 'time-wait-syn', weakness: 'a SYN at or below RCV.NXT may open one', make: silenced(TimeWaitSynMonitor, has('not above')), killedBy: { escapes: 'time-wait-takes-any-syn' } },
   { monitor: 'listen-conflict', weakness: 'a second listen() may succeed', make: silenced(ListenConflictMonitor, has('succeeded while')), killedBy: { escapes: 'double-listen' } },
+  { monitor: 'listen-conflict', weakness: 'an EADDRINUSE from listen() is never wrong', make: silenced(ListenConflictMonitor, has('failed with EADDRINUSE')), killedBy: { escapes: 'listen-ignores-reuseaddr' } },
   { monitor: 'ephemeral-port', weakness: 'any port is ephemeral', make: silenced(EphemeralPortMonitor, has('outside the ephemeral range')), killedBy: { escapes: 'ephemeral-ports-low' } },
   { monitor: 'timestamps', weakness: 'a TSval may go backwards', make: silenced(TimestampsMonitor, has('older than')), killedBy: { escapes: 'time-wait-ts-no-offset' } },
   { monitor: 'timestamps', weakness: 'TSecr is not checked', make: silenced(TimestampsMonitor, has('echoes TSecr')), killedBy: { escapes: 'tsecr-plus-one' } },

@@ -432,6 +432,14 @@ export const MUTANTS: readonly Mutant[] = [
     faults: false,
     secondListener: true,
   },
+  {
+    // The other way: EADDRINUSE where Linux allows the listen (both SO_REUSEADDR, the other only bound).
+    endpoint: endpoint('listen-ignores-reuseaddr', 'listen() refuses a port another socket has only bound, SO_REUSEADDR on both', Tcb, undefined, { bindConflicts: (candidate) => candidate.atListen || linuxBindConflicts(candidate) }),
+    caughtBy: 'listen-conflict',
+    closeOrders: ['client-first'],
+    faults: false,
+    secondListener: true,
+  },
   { endpoint: endpoint('ephemeral-ports-low', 'connect() picks ports from 1024-2047, outside ip_local_port_range', Tcb, undefined, { hostConfig: (c) => ({ ...c, ephemeralPortMin: 1024, ephemeralPortMax: 2047 }) }), caughtBy: 'ephemeral-port', closeOrders: ALL_ORDERS, faults: false },
   {
     endpoint: {

@@ -74,6 +74,8 @@ export interface BindCandidate {
   readonly otherReuseAddr: boolean;
   readonly otherListening: boolean;
   readonly otherTimeWait: boolean;
+  /** The check is listen()'s (inet_csk_listen_start), not bind()'s: Linux applies the same rule. */
+  readonly atListen: boolean;
 }
 
 export interface Endpoint {

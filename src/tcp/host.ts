@@ -337,7 +337,7 @@ export class Host implements TcbEnv, Stack {
       if (!bound.ok) return bound;
     }
     if (socket.phase !== 'bound') return fail('EINVAL');
-    if (this.bindConflict(socket, socket.localPort)) return fail('EADDRINUSE');
+    if (this.bindConflict(socket, socket.localPort, true)) return fail('EADDRINUSE');
     socket.phase = 'listening';
     socket.backlog = Math.max(0, backlog);
     socket.acceptQueue = [];
@@ -901,21 +901,21 @@ export class Host implements TcbEnv, Stack {
   }
 
   /** Does any other owner of `port` stop `socket` binding it? The rule is the endpoint's (Linux's by default). */
-  bindConflict(socket: Socket, port: number): boolean {
+  bindConflict(socket: Socket, port: number, atListen = false): boolean {
     const owners = this.portOwners.get(port);
     if (owners === undefined) return false;
-    if (!(owners instanceof Set)) return owners !== socket && this.conflictsWith(socket, owners);
+    if (!(owners instanceof Set)) return owners !== socket && this.conflictsWith(socket, owners, atListen);
     for (const other of owners) {
-      if (other !== socket && this.conflictsWith(socket, other)) return true;
+      if (other !== socket && this.conflictsWith(socket, other, atListen)) return true;
     }
     return false;
   }
 
-  private conflictsWith(socket: Socket, other: PortOwner): boolean {
+  private conflictsWith(socket: Socket, other: PortOwner, atListen: boolean): boolean {
     // Linux inet_rcv_saddr_equal: owners bound to two different specific addresses never
     // conflict; the wildcard overlaps every address.
     if (socket.boundIp !== ANY_ADDRESS && other.boundIp !== ANY_ADDRESS && socket.boundIp !== other.boundIp) return false;
-    const candidate = { newReuseAddr: socket.reuseAddr, otherReuseAddr: other.reuseAddr, otherListening: other.listening, otherTimeWait: other.timeWait };
+    const candidate = { newReuseAddr: socket.reuseAddr, otherReuseAddr: other.reuseAddr, otherListening: other.listening, otherTimeWait: other.timeWait, atListen };
     return this.endpoint.bindConflicts(candidate);
   }
 
