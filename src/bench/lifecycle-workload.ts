@@ -139,11 +139,14 @@ export class LifecycleWorkload {
     return this.options.connections - this.starter.started;
   }
 
-  /** Report a socket call as a program would (only when somebody listens). */
-  traceCall(host: Host, call: Call, fd: number, result: string, data?: Uint8Array): void {
+  /**
+   * Report a socket call as a program would (only when somebody listens); after close, with the
+   * connection the descriptor had (`closedConnId`), as a program reports it.
+   */
+  traceCall(host: Host, call: Call, fd: number, result: string, data?: Uint8Array, closedConnId = -1): void {
     const world = this.world;
     if (!world.isTracing) return;
-    const connId = host.socketOf(fd)?.tcb?.id.connId ?? -1;
+    const connId = host.socketOf(fd)?.tcb?.id.connId ?? closedConnId;
     world.emit({ type: 'call', atUs: world.nowUs, host: host.name, program: 0, step: 0, call, text: callText(call), result, fd, connId, ...(data !== undefined ? { data } : {}) });
   }
 }
@@ -258,8 +261,9 @@ class ClientConn extends Resumable {
         workload.tally.clientErrors++;
       }
     }
+    const connId = host.connIdOf(this.fd);
     host.close(this.fd);
-    workload.traceCall(host, CALL_CLOSE, this.fd, 'ok');
+    workload.traceCall(host, CALL_CLOSE, this.fd, 'ok', undefined, connId);
   }
 
   private park(): void {
@@ -327,7 +331,8 @@ class ServerConn extends Resumable {
       tally.serverBytes += got.value.length;
       this.workload.traceCall(server, CALL_RECV, this.fd, `recv ${got.value.length}`, got.value);
     }
+    const connId = server.connIdOf(this.fd);
     server.close(this.fd);
-    this.workload.traceCall(server, CALL_SERVER_CLOSE, this.fd, 'ok');
+    this.workload.traceCall(server, CALL_SERVER_CLOSE, this.fd, 'ok', undefined, connId);
   }
 }

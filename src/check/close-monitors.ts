@@ -58,6 +58,13 @@ export class CloseShapeMonitor extends BaseMonitor {
   /** Connections whose close this monitor no longer judges (a reset, a simultaneous close). */
   private readonly spoiled = new Set<number>();
 
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.sides.delete(conn.connId);
+    this.watches.delete(conn.connId);
+    this.spoiled.delete(conn.connId);
+  }
+
   onEvent(event: TraceEvent, index: number): void {
     if (!this.context.cleanNetwork) return;
     this.track(event);
@@ -207,6 +214,13 @@ export class StreamMonitor extends BaseMonitor {
   /** Connections a call has reported broken (reset, timed out): a later read of 0 is no end of stream. */
   private readonly broken = new Set<number>();
 
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.sent.delete(conn.connId);
+    this.received.delete(conn.connId);
+    this.broken.delete(conn.connId);
+  }
+
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
     if (event.type !== 'call' || event.connId < 0) return;
@@ -284,6 +298,16 @@ export class AbortMonitor extends BaseMonitor {
   /** Those and their peers: neither may enter TIME-WAIT afterwards. */
   private readonly noTimeWait = new Set<number>();
 
+  /**
+   * Past judging (ConnBook). `abortedConns` and `noTimeWait` stay: they judge what an aborted
+   * connection does after CLOSED, which only a broken endpoint does.
+   */
+  forgetConnection(conn: ConnInfo): void {
+    this.previousState.delete(conn.connId);
+    this.lastCallIndex.delete(conn.connId);
+    this.lastSent.delete(conn.connId);
+  }
+
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
     switch (event.type) {
@@ -350,6 +374,8 @@ export class AbortMonitor extends BaseMonitor {
         return;
       case 'close':
         this.onClose(event, index, this.lingerOfFd.get(fdKey) ?? null);
+        // The descriptor is gone: a new socket() that gets its number sets its linger afresh.
+        if (event.result === 'ok') this.lingerOfFd.delete(fdKey);
         return;
       default:
         return;
@@ -434,6 +460,16 @@ export class OrphanFinWait2Monitor extends BaseMonitor {
   private readonly sidesByTuple = new TupleMap<OrphanSide>();
   /** Connections the peer's FIN has reached: they close from CLOSE-WAIT (or CLOSING), never as an orphan in FIN-WAIT-2. */
   private readonly finReceived = new Set<number>();
+
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    const side = this.sides.get(conn.connId);
+    if (side !== undefined) {
+      this.sides.delete(conn.connId);
+      if (this.sidesByTuple.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort) === side) this.sidesByTuple.delete(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+    }
+    this.finReceived.delete(conn.connId);
+  }
   private readonly awaited: AwaitedAnswer[] = [];
   private awaitedAtUs = -1;
 

@@ -60,8 +60,13 @@ export class MonitorSet implements TraceListener {
    */
   private readonly byKind: readonly (readonly Monitor[])[];
 
+  /** The monitors that keep something per connection, told when the book finds one past judging. */
+  private readonly forgetters: readonly Monitor[];
+
   constructor(readonly monitors: readonly Monitor[]) {
     for (const monitor of monitors) monitor.shareBook?.(this.book);
+    this.forgetters = monitors.filter((monitor) => monitor.forgetConnection !== undefined);
+    this.book.startForgetting();
     this.byKind = KINDS.map((_, kind) => monitors.filter((monitor) => readsKind(monitor.interests, kind)));
   }
 
@@ -70,6 +75,7 @@ export class MonitorSet implements TraceListener {
     this.book.observe(event);
     const monitors = this.byKind[kindOf(event)]!;
     for (let i = 0; i < monitors.length; i++) monitors[i]!.onEvent(event, index);
+    if (this.book.hasQuietBefore(event.atUs)) this.book.forgetQuiet(this.forgetters, event.atUs);
   }
 
   atEnd(end: EndOfRun): void {

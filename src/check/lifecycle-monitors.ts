@@ -76,6 +76,11 @@ export class TerminationMonitor extends BaseMonitor {
     return crashedUs !== undefined && crashedUs >= (this.openedUs.get(conn.connId) ?? 0);
   }
 
+  /** Past judging (ConnBook): it is CLOSED, so atEnd skips it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.openedUs.delete(conn.connId);
+  }
+
   override atEnd(end: EndOfRun): void {
     if (end.stoppedBy === 'event-budget') {
       this.report(end.atUs, -1, null, `the run used up its event budget (${end.eventCount} events) at ${end.atUs} us: a livelock`);
@@ -116,6 +121,11 @@ export class BindInUseMonitor extends BaseMonitor {
   /** host -> live connections. */
   private readonly conns = new Map<string, Map<number, ConnInfo>>();
   private readonly connReuse = new Map<number, boolean>();
+
+  /** Past judging (ConnBook): CLOSED, so no longer among `conns`. */
+  forgetConnection(conn: ConnInfo): void {
+    this.connReuse.delete(conn.connId);
+  }
 
   onEvent(event: TraceEvent, index: number): void {
     if (event.type === 'state') {

@@ -86,6 +86,11 @@ export interface Monitor {
   shareBook?(book: ConnBook): void;
   /** Optional: the events the monitor reads (all when absent); in a MonitorSet it gets no others. */
   readonly interests?: readonly MonitorInterest[];
+  /**
+   * Optional: `conn` is past judging (ConnBook.forgetting says when): drop what is kept for it.
+   * A MonitorSet calls it after every monitor has seen the event that made it so.
+   */
+  forgetConnection?(conn: ConnInfo): void;
 }
 
 /** Shared plumbing: remember only the first violation. */
@@ -139,51 +144,367 @@ export abstract class BaseMonitor implements Monitor {
 /**
  * Connections by id and by direction, from state events: which connection a segment came
  * from, and which is its peer (same 4-tuple reversed, same incarnation).
+ *
+ * With `forgetting` on (a MonitorSet turns it on), the book also finds connections that can no
+ * longer be judged, so that the monitors can drop what they keep for them (issue #13: a run of
+ * 10^5 lifecycles kept every one). A 4-tuple's connections, every incarnation since the last
+ * time, are past judging together once all three hold:
+ * - each is CLOSED (or, a passive child, back to LISTEN): no state, timer or segment of its own follows;
+ * - the application has closed each one's descriptor (a `close` call that succeeded), or its
+ *   host crashed: no call reads or writes it any more (a connection can outlive its TCB for the
+ *   program: TIME-WAIT expires under a socket that still has data to read, a reset child can
+ *   still be accepted);
+ * - no segment of the 4-tuple, either way, is in flight (every one sent or duplicated has been
+ *   delivered or dropped): nothing old can arrive and be judged against them.
+ * After that, events of the 4-tuple can only come from a new connection, which has a new id
+ * and a new incarnation, and which inherits nothing from them: tcp_tw_reuse's take-over (which
+ * carries TS.Recent over) needs a TIME-WAIT still there. To be sure of that, they are forgotten
+ * only once their instant is over, and only if the 4-tuple is still quiet then (a take-over by
+ * connect() ends the TIME-WAIT and starts the new connection at one instant). Connections that never meet all three (a child never accepted, a
+ * connection whose descriptor got a new connection by a second connect) are kept, as before.
  */
 export class ConnBook {
-  readonly byId = new Map<number, ConnInfo>();
-  readonly stateOf = new Map<number, TcpState>();
-  /** Direction (4-tuple) -> incarnation -> first connection id: integer keys, no string per lookup. */
-  private readonly byDirection = new TupleMap<Map<number, number>>();
-  /** Peers found so far: a connection's peer, once known, never changes. */
-  private readonly peerIdOf = new Map<number, number>();
+  /** One record per connection (who, state, peer, forgetting): one map entry each, not four. */
+  private readonly records = new Map<number, ConnRecord>();
+  /** Connections by id. */
+  readonly byId: ConnView<ConnInfo> = new ConnView(this.records, (record) => record.conn);
+  /** The latest state of each connection, in the order they were first seen. */
+  readonly stateOf: ConnView<TcpState> = new ConnView(this.records, (record) => record.state);
+  /**
+   * Direction (4-tuple) -> the first connection id of each incarnation, as pairs in one array
+   * (incarnation, id, incarnation, id…; most directions have one): integer keys, no string per
+   * lookup, no map per direction.
+   */
+  private readonly byDirection = new TupleMap<number[]>();
+  /** Off: nothing is ever forgotten (a monitor on its own keeps its own book). */
+  private forgets = false;
+  private nowUs = 0;
+  /** 4-tuples (lower endpoint first) with a connection or a segment in flight, while forgetting. */
+  private readonly tuples = new TupleMap<TupleLife>();
+  /** 4-tuples found past judging, to forget once their instant is over. */
+  private quiet: TupleLife[] = [];
+
+  /** Start finding connections past judging; `forgetQuiet` then drops them. */
+  startForgetting(): void {
+    this.forgets = true;
+  }
 
   /** Feed every event; returns nothing. */
   observe(event: TraceEvent): void {
-    if (event.type !== 'state') return;
-    const conn = event.conn;
-    if (!this.byId.has(conn.connId)) {
-      this.byId.set(conn.connId, conn);
-      // Keep the first connection of a direction and incarnation: a listener child made by an
-      // old duplicate SYN shares both with the connection that SYN belonged to.
-      let byIncarnation = this.byDirection.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
-      if (byIncarnation === undefined) {
-        byIncarnation = new Map();
-        this.byDirection.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, byIncarnation);
+    this.nowUs = event.atUs;
+    if (event.type === 'state') {
+      const conn = event.conn;
+      let record = this.records.get(conn.connId);
+      if (record === undefined) {
+        record = { conn, state: event.to, peerId: -1, tuple: null, ended: false, released: false, inFlight: 0 };
+        this.records.set(conn.connId, record);
+        // Keep the first connection of a direction and incarnation: a listener child made by an
+        // old duplicate SYN shares both with the connection that SYN belonged to.
+        const byIncarnation = this.byDirection.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+        if (byIncarnation === undefined) this.byDirection.set(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, [conn.incarnation, conn.connId]);
+        else if (firstOfIncarnation(byIncarnation, conn.incarnation) === undefined) byIncarnation.push(conn.incarnation, conn.connId);
       }
-      if (!byIncarnation.has(conn.incarnation)) byIncarnation.set(conn.incarnation, conn.connId);
+      record.state = event.to;
+      if (this.forgets) this.onState(record, event.to);
+      return;
     }
-    this.stateOf.set(conn.connId, event.to);
+    if (!this.forgets) return;
+    if (event.type === 'segment') {
+      const seg = event.seg;
+      const fate = event.fate;
+      const adds = fate === 'sent' || fate === 'duplicated';
+      if (!adds && fate !== 'delivered' && fate !== 'dropped') return;
+      // Counted on the sender's record when it has one (one lookup by id), else on the 4-tuple.
+      const sender = seg.connId >= 0 ? this.records.get(seg.connId) : undefined;
+      if (sender !== undefined && sender.tuple !== null) {
+        if (adds) {
+          sender.inFlight++;
+          sender.tuple.inFlight++;
+        } else if (sender.inFlight > 0) {
+          sender.inFlight--;
+          sender.tuple.inFlight--;
+          this.check(sender.tuple);
+        }
+        return;
+      }
+      if (adds) {
+        this.tupleOf(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort, true)!.inFlight++;
+        return;
+      }
+      const tuple = this.tupleOf(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort, false);
+      if (tuple !== undefined && tuple.inFlight > 0) {
+        tuple.inFlight--;
+        this.check(tuple);
+      }
+    } else if (event.type === 'call') {
+      if (event.connId >= 0 && event.call.op === 'close' && event.result === 'ok') {
+        const record = this.records.get(event.connId);
+        if (record !== undefined) this.release(record);
+      }
+    } else if (event.type === 'host' && event.event === 'crash') {
+      // Every descriptor of the host is gone (its connections' CLOSED came just before).
+      for (const record of this.records.values()) if (record.conn.host === event.host) this.release(record);
+    }
+  }
+
+  private onState(record: ConnRecord, to: TcpState): void {
+    const conn = record.conn;
+    let tuple = record.tuple;
+    if (tuple === null) {
+      tuple = this.tupleOf(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort, true)!;
+      record.tuple = tuple;
+      tuple.conns.push(conn);
+      tuple.live++;
+      tuple.unreleased++;
+    }
+    const ended = to === 'CLOSED' || (to === 'LISTEN' && conn.passive);
+    if (ended === record.ended) return;
+    record.ended = ended;
+    tuple.live += ended ? -1 : 1;
+    this.check(tuple);
+  }
+
+  private release(record: ConnRecord): void {
+    if (record.tuple === null || record.released) return;
+    record.released = true;
+    record.tuple.unreleased--;
+    this.check(record.tuple);
+  }
+
+  private check(tuple: TupleLife): void {
+    if (tuple.live > 0 || tuple.unreleased > 0 || tuple.inFlight > 0 || tuple.queued) return;
+    if (tuple.conns.length === 0) {
+      this.tuples.delete(tuple.lowIp, tuple.lowPort, tuple.highIp, tuple.highPort);
+      return;
+    }
+    tuple.queued = true;
+    tuple.quietAtUs = this.nowUs;
+    this.quiet.push(tuple);
+  }
+
+  /** True when connections found past judging before `nowUs` wait to be forgotten. */
+  hasQuietBefore(nowUs: number): boolean {
+    return this.quiet.length > 0 && this.quiet[0]!.quietAtUs < nowUs;
+  }
+
+  /**
+   * Tell `monitors` to forget the connections found past judging before `nowUs` whose 4-tuple
+   * is still quiet, then forget them here too. Call it after every monitor has seen the event at
+   * `nowUs`.
+   */
+  forgetQuiet(monitors: readonly Monitor[], nowUs: number): void {
+    const later: TupleLife[] = [];
+    for (const tuple of this.quiet) {
+      if (tuple.quietAtUs >= nowUs) {
+        later.push(tuple);
+        continue;
+      }
+      tuple.queued = false;
+      // Something joined it in the meantime: it is judged on until it is quiet again.
+      if (tuple.live > 0 || tuple.unreleased > 0 || tuple.inFlight > 0) continue;
+      this.tuples.delete(tuple.lowIp, tuple.lowPort, tuple.highIp, tuple.highPort);
+      for (const conn of tuple.conns) {
+        for (let i = 0; i < monitors.length; i++) monitors[i]!.forgetConnection!(conn);
+        const id = conn.connId;
+        this.records.delete(id);
+        const byIncarnation = this.byDirection.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+        if (byIncarnation !== undefined) {
+          for (let i = 0; i < byIncarnation.length; i += 2) {
+            if (byIncarnation[i] !== conn.incarnation || byIncarnation[i + 1] !== id) continue;
+            byIncarnation.splice(i, 2);
+            break;
+          }
+          if (byIncarnation.length === 0) this.byDirection.delete(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+        }
+      }
+    }
+    this.quiet = later;
+  }
+
+  /** The life of an undirected 4-tuple (found from either direction); made when `create`. */
+  private tupleOf(ipA: number, portA: number, ipB: number, portB: number, create: boolean): TupleLife | undefined {
+    const aFirst = ipA < ipB || (ipA === ipB && portA <= portB);
+    const lowIp = aFirst ? ipA : ipB;
+    const lowPort = aFirst ? portA : portB;
+    const highIp = aFirst ? ipB : ipA;
+    const highPort = aFirst ? portB : portA;
+    let tuple = this.tuples.get(lowIp, lowPort, highIp, highPort);
+    if (tuple === undefined && create) {
+      tuple = { lowIp, lowPort, highIp, highPort, conns: [], live: 0, unreleased: 0, inFlight: 0, queued: false, quietAtUs: -1 };
+      this.tuples.set(lowIp, lowPort, highIp, highPort, tuple);
+    }
+    return tuple;
   }
 
   peerOf(conn: ConnInfo): ConnInfo | undefined {
-    const known = this.peerIdOf.get(conn.connId);
-    if (known !== undefined) return this.byId.get(known);
+    const record = this.records.get(conn.connId);
+    if (record !== undefined && record.peerId >= 0) return this.records.get(record.peerId)?.conn;
     // The first connection of the reverse direction and incarnation (byDirection keeps the
     // first), so the answer, once found, stands; until then each call looks again.
-    const id = this.byDirection.get(conn.remoteIp, conn.remotePort, conn.localIp, conn.localPort)?.get(conn.incarnation);
+    const byIncarnation = this.byDirection.get(conn.remoteIp, conn.remotePort, conn.localIp, conn.localPort);
+    const id = byIncarnation === undefined ? undefined : firstOfIncarnation(byIncarnation, conn.incarnation);
     if (id === undefined) return undefined;
-    this.peerIdOf.set(conn.connId, id);
-    return this.byId.get(id);
+    if (record !== undefined) record.peerId = id;
+    return this.records.get(id)?.conn;
+  }
+}
+
+/** The connection id paired with `incarnation` in (incarnation, id…) pairs; a direction has a few at most. */
+function firstOfIncarnation(pairs: readonly number[], incarnation: number): number | undefined {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === incarnation) return pairs[i + 1];
+  return undefined;
+}
+
+/** What the book knows of one connection. */
+interface ConnRecord {
+  readonly conn: ConnInfo;
+  state: TcpState;
+  /** Its peer once found (a peer, once known, never changes), or -1. */
+  peerId: number;
+  /** Its 4-tuple, while forgetting (null until its first state with forgetting on). */
+  tuple: TupleLife | null;
+  /** CLOSED, or a passive child back to LISTEN. */
+  ended: boolean;
+  /** Its descriptor was closed (or its host crashed). */
+  released: boolean;
+  /** Its segments counted in its 4-tuple's `inFlight`. */
+  inFlight: number;
+}
+
+/** A read-only view of one field of the book's records, by connection id, in the order first seen. */
+export class ConnView<T> {
+  constructor(
+    private readonly records: ReadonlyMap<number, ConnRecord>,
+    private readonly field: (record: ConnRecord) => T,
+  ) {}
+
+  get size(): number {
+    return this.records.size;
   }
 
+  get(connId: number): T | undefined {
+    const record = this.records.get(connId);
+    return record === undefined ? undefined : this.field(record);
+  }
+
+  has(connId: number): boolean {
+    return this.records.has(connId);
+  }
+
+  *[Symbol.iterator](): Generator<[number, T]> {
+    for (const [id, record] of this.records) yield [id, this.field(record)];
+  }
+}
+
+/** One undirected 4-tuple: its connections since it was last forgotten, and what keeps them. */
+interface TupleLife {
+  readonly lowIp: number;
+  readonly lowPort: number;
+  readonly highIp: number;
+  readonly highPort: number;
+  readonly conns: ConnInfo[];
+  /** Connections not ended. */
+  live: number;
+  /** Connections whose descriptor is still open. */
+  unreleased: number;
+  /** Segments of the 4-tuple sent or duplicated and not yet delivered or dropped. */
+  inFlight: number;
+  /** Waiting in `quiet`, since `quietAtUs`. */
+  queued: boolean;
+  quietAtUs: number;
 }
 
 /**
- * Values by directed 4-tuple (local ip:port, remote ip:port), without building a string per
- * lookup: an ip (32 bits) and a port (16 bits) make one exact integer below 2^48.
+ * Values by directed 4-tuple (local ip:port, remote ip:port) in one flat map keyed by one exact
+ * integer: no string per lookup, and no inner map per local endpoint (at 10^5 connections in
+ * TIME-WAIT those inner maps were most of a monitored run's memory). An address becomes a
+ * 10-bit index (the first 1,024 addresses a thread meets; the index only names, it orders
+ * nothing), so a key is 10 + 16 + 10 + 16 = 52 bits, below 2^53. Past 1,024 addresses a string
+ * key takes over. No iteration: for values in a fixed order use `GroupedTupleMap`.
  */
 export class TupleMap<T> {
+  private readonly byKey = new Map<number, T>();
+  private byText: Map<string, T> | null = null;
+
+  get size(): number {
+    return this.byKey.size + (this.byText?.size ?? 0);
+  }
+
+  get(localIp: number, localPort: number, remoteIp: number, remotePort: number): T | undefined {
+    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
+    return key >= 0 ? this.byKey.get(key) : this.byText?.get(tupleText(localIp, localPort, remoteIp, remotePort));
+  }
+
+  set(localIp: number, localPort: number, remoteIp: number, remotePort: number, value: T): void {
+    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
+    if (key >= 0) this.byKey.set(key, value);
+    else (this.byText ??= new Map()).set(tupleText(localIp, localPort, remoteIp, remotePort), value);
+  }
+
+  delete(localIp: number, localPort: number, remoteIp: number, remotePort: number): void {
+    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
+    if (key >= 0) this.byKey.delete(key);
+    else this.byText?.delete(tupleText(localIp, localPort, remoteIp, remotePort));
+  }
+}
+
+/** Address -> 10-bit index, for the whole thread (an index only names an address). */
+const ADDRESS_INDEX = new Map<number, number>();
+const ADDRESS_INDEXES = 1024;
+/** The last two addresses looked up: a run's segments go between a few hosts, mostly two. */
+let lastIp = -1;
+let lastIndex = -1;
+let otherIp = -1;
+let otherIndex = -1;
+
+function addressIndex(ip: number): number {
+  if (ip === lastIp) return lastIndex;
+  if (ip === otherIp) {
+    const index = otherIndex;
+    otherIp = lastIp;
+    otherIndex = lastIndex;
+    lastIp = ip;
+    lastIndex = index;
+    return index;
+  }
+  const index = lookUpAddressIndex(ip);
+  if (index >= 0) {
+    otherIp = lastIp;
+    otherIndex = lastIndex;
+    lastIp = ip;
+    lastIndex = index;
+  }
+  return index;
+}
+
+function lookUpAddressIndex(ip: number): number {
+  let index = ADDRESS_INDEX.get(ip);
+  if (index === undefined) {
+    if (ADDRESS_INDEX.size >= ADDRESS_INDEXES) return -1;
+    index = ADDRESS_INDEX.size;
+    ADDRESS_INDEX.set(ip, index);
+  }
+  return index;
+}
+
+/** The 52-bit key of a directed 4-tuple, or -1 when an address has no index. */
+function tupleKey(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
+  const local = addressIndex(localIp);
+  const remote = addressIndex(remoteIp);
+  if (local < 0 || remote < 0) return -1;
+  return ((local * 65536 + localPort) * ADDRESS_INDEXES + remote) * 65536 + remotePort;
+}
+
+function tupleText(localIp: number, localPort: number, remoteIp: number, remotePort: number): string {
+  return `${localIp}:${localPort}>${remoteIp}:${remotePort}`;
+}
+
+/**
+ * Values by directed 4-tuple, iterated grouped by local endpoint (in the order the endpoints
+ * were first seen), then by remote endpoint: an inner map per local endpoint. For the monitors
+ * whose end-of-run report depends on that order.
+ */
+export class GroupedTupleMap<T> {
   private readonly byLocal = new Map<number, Map<number, T>>();
   private count = 0;
 

@@ -1,7 +1,7 @@
 /** Monitors of sequence numbers: C2–C4 and RFC 9293 §3.4's sequence space. */
 import { ACK, FIN, RST, SYN, segLen } from '../tcp/segment.js';
 import { seqAdd, seqGt, seqLt } from '../tcp/seq.js';
-import type { TraceEvent } from '../world/trace.js';
+import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import { BaseMonitor, type MonitorInterest } from './monitor.js';
 
 /**
@@ -18,6 +18,12 @@ export class SynAckMonitor extends BaseMonitor {
   private readonly peerIsn = new Map<number, number>();
   /** Connections that accepted data or a FIN (their ACKs move past ISN+1). */
   private readonly pastHandshake = new Set<number>();
+
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.peerIsn.delete(conn.connId);
+    this.pastHandshake.delete(conn.connId);
+  }
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
@@ -54,6 +60,12 @@ export class FinAckMonitor extends BaseMonitor {
   /** connId -> true once it has taken the peer's FIN. */
   private readonly tookFin = new Set<number>();
 
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.finSeqOf.delete(conn.connId);
+    this.tookFin.delete(conn.connId);
+  }
+
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
     if (event.type === 'state') {
@@ -89,6 +101,11 @@ export class SeqSpaceMonitor extends BaseMonitor {
   readonly interests: readonly MonitorInterest[] = ['segment-sent'];
   /** connId -> one past the highest sequence number it has sent. */
   private readonly sentEnd = new Map<number, number>();
+
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.sentEnd.delete(conn.connId);
+  }
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);

@@ -4,7 +4,7 @@ import { seqGt } from '../tcp/seq.js';
 import type { TcpState } from '../tcp/state.js';
 import { TIME_WAIT_OVERFLOW_CAUSE } from '../tcp/tcb.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { BaseMonitor, TupleMap, type EndOfRun, type MonitorInterest } from './monitor.js';
+import { BaseMonitor, GroupedTupleMap, type EndOfRun, type MonitorInterest } from './monitor.js';
 
 /** A TIME-WAIT as the monitor sees it from the wire: its own 2·MSL clock, restarted by what arrives. */
 interface HeldTimeWait {
@@ -56,8 +56,8 @@ export class TimeWait2MslMonitor extends BaseMonitor {
   readonly description = 'TIME-WAIT lasts exactly 2·MSL from its last restart by a segment that arrived (derived from the wire), then CLOSED; no RST from its 4-tuple meanwhile (entry and exit from state changes)';
   readonly blackBox = false;
   readonly interests: readonly MonitorInterest[] = ['state', 'segment', 'time-wait-restart', 'host'];
-  /** Held TIME-WAITs by the holder's 4-tuple (local, remote). */
-  private readonly held = new TupleMap<HeldTimeWait>();
+  /** Held TIME-WAITs by the holder's 4-tuple (local, remote); atEnd reports the first past 2·MSL in its order. */
+  private readonly held = new GroupedTupleMap<HeldTimeWait>();
   /** connId -> the ack of the last ACK-bearing segment it sent: RCV.NXT as the wire shows it. */
   private readonly lastAckSent = new Map<number, number>();
   /** Connections that sent timestamps. */
@@ -221,6 +221,13 @@ export class TimeWaitSideMonitor extends BaseMonitor {
   private readonly lastResetUs = new Map<number, number>();
   /** host -> its connections in TIME-WAIT now (tcp_max_tw_buckets counts them). */
   private readonly timeWaitsOf = new Map<string, number>();
+
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.activeClosers.delete(conn.connId);
+    this.lastAccepted.delete(conn.connId);
+    this.lastResetUs.delete(conn.connId);
+  }
 
   onEvent(event: TraceEvent, index: number): void {
     if (event.type === 'segment' && event.fate === 'sent' && event.seg.flags & RST) {

@@ -1,6 +1,6 @@
 /** Monitors of RFC 7323 timestamps, read off the wire. */
 import { ACK, RST } from '../tcp/segment.js';
-import type { TraceEvent } from '../world/trace.js';
+import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import { BaseMonitor, TupleMap, type MonitorInterest } from './monitor.js';
 
 /**
@@ -21,10 +21,21 @@ export class TimestampsMonitor extends BaseMonitor {
   /** connId -> the newest TSval it sent. */
   private readonly newestTsVal = new Map<number, number>();
   /** Every TSval sent from a 4-tuple's source end (local = sender), any incarnation. */
-  private readonly sentTsVals = new TupleMap<Set<number>>();
+  private readonly sentTsVals = new TupleMap<TsValSet>();
 
   /** The addresses of the hosts whose stacks are judged; every sender when the context names none. */
   private readonly judgedIps: ReadonlySet<number> | null = this.context.hostIps !== undefined ? new Set(this.context.hostIps.values()) : null;
+
+  /**
+   * Past judging (ConnBook), with every connection of its 4-tuple: no endpoint keeps a TSval of
+   * theirs any more (a take-over that inherits TS.Recent keeps the 4-tuple from going quiet), so
+   * the TSvals sent on it, both ways, are forgotten with them.
+   */
+  forgetConnection(conn: ConnInfo): void {
+    this.newestTsVal.delete(conn.connId);
+    this.sentTsVals.delete(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+    this.sentTsVals.delete(conn.remoteIp, conn.remotePort, conn.localIp, conn.localPort);
+  }
 
   private judged(ip: number): boolean {
     return this.judgedIps === null || this.judgedIps.has(ip);
@@ -49,7 +60,7 @@ export class TimestampsMonitor extends BaseMonitor {
     }
     let sent = this.sentTsVals.get(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort);
     if (sent === undefined) {
-      sent = new Set();
+      sent = new TsValSet();
       this.sentTsVals.set(seg.srcIp, seg.srcPort, seg.dstIp, seg.dstPort, sent);
     }
     sent.add(seg.tsVal);
@@ -62,3 +73,35 @@ export class TimestampsMonitor extends BaseMonitor {
     if (newest === undefined || seg.tsVal !== newest) this.newestTsVal.set(seg.connId, seg.tsVal);
   }
 }
+
+/**
+ * The TSvals one end sent: a short array while there are few (most connections send a handful
+ * of distinct TSvals; a Set per 4-tuple was most of this monitor's memory), a Set past that.
+ */
+class TsValSet {
+  private few: number[] = [];
+  private many: Set<number> | null = null;
+
+  has(tsVal: number): boolean {
+    if (this.many !== null) return this.many.has(tsVal);
+    const few = this.few;
+    for (let i = 0; i < few.length; i++) if (few[i] === tsVal) return true;
+    return false;
+  }
+
+  add(tsVal: number): void {
+    if (this.many !== null) {
+      this.many.add(tsVal);
+    } else if (!this.has(tsVal)) {
+      if (this.few.length < TS_VALS_IN_ARRAY) this.few.push(tsVal);
+      else {
+        this.many = new Set(this.few);
+        this.many.add(tsVal);
+        this.few = [];
+      }
+    }
+  }
+}
+
+/** Up to this many TSvals are kept in an array (a bounded scan); more go to a Set. */
+const TS_VALS_IN_ARRAY = 8;

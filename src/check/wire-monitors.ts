@@ -47,12 +47,20 @@ export class ConnectResultMonitor extends BaseMonitor {
   private readonly byConn = new Map<number, Opening>();
   /** Openings by the SYN's 4-tuple (local = its source), for what comes back. */
   private readonly byTuple = new TupleMap<Opening>();
-  /** Source ports each host has opened a connection from (its SYN or SYN,ACK), by destination ip:port: `srcIp>dstIp:dstPort`. */
-  private readonly portsToward = new Map<string, Set<number>>();
+  /** Source ports each host has opened a connection from (its SYN or SYN,ACK), by source ip and destination ip:port (the local port slot unused: 0). */
+  private readonly portsToward = new TupleMap<number | Set<number>>();
   /** `host` -> ports its sockets were ever bound to (Linux's connect() search skips ports bound with bind()). */
   private readonly everBound = new Map<string, Set<number>>();
   /** `host/fd` of sockets bound with bind() (connect() then takes their port, no search). */
   private readonly boundFds = new Set<string>();
+
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    const opening = this.byConn.get(conn.connId);
+    if (opening === undefined) return;
+    this.byConn.delete(conn.connId);
+    if (this.byTuple.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort) === opening) this.byTuple.delete(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+  }
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
@@ -94,12 +102,12 @@ export class ConnectResultMonitor extends BaseMonitor {
     const srcIp = this.context.hostIps?.get(event.host);
     const dstIp = this.context.hostIps?.get(call.host);
     if (srcIp === undefined || dstIp === undefined) return;
-    const used = this.portsToward.get(`${srcIp}>${dstIp}:${call.port}`);
+    const used = this.portsToward.get(srcIp, 0, dstIp, call.port);
     const bound = this.everBound.get(event.host);
     const min = this.context.ephemeralPortMin ?? EPHEMERAL_MIN;
     const max = this.context.ephemeralPortMax ?? EPHEMERAL_MAX;
     for (let port = min; port <= max; port++) {
-      if (used?.has(port) !== true && bound?.has(port) !== true) {
+      if (!(typeof used === 'number' ? used === port : used?.has(port) === true) && bound?.has(port) !== true) {
         this.report(event.atUs, index, null, `${event.host}: connect() to ${call.host}:${call.port} returned EADDRNOTAVAIL, but port ${port} of ip_local_port_range ${min}-${max} was never used toward it`);
         return;
       }
@@ -108,13 +116,11 @@ export class ConnectResultMonitor extends BaseMonitor {
 
   private onSent(seg: Segment): void {
     if (seg.flags & SYN && !(seg.flags & RST)) {
-      const key = `${seg.srcIp}>${seg.dstIp}:${seg.dstPort}`;
-      let ports = this.portsToward.get(key);
-      if (ports === undefined) {
-        ports = new Set();
-        this.portsToward.set(key, ports);
-      }
-      ports.add(seg.srcPort);
+      // One port alone is kept as a number (a server answers each client port once), more in a Set.
+      const ports = this.portsToward.get(seg.srcIp, 0, seg.dstIp, seg.dstPort);
+      if (ports === undefined) this.portsToward.set(seg.srcIp, 0, seg.dstIp, seg.dstPort, seg.srcPort);
+      else if (typeof ports !== 'number') ports.add(seg.srcPort);
+      else if (ports !== seg.srcPort) this.portsToward.set(seg.srcIp, 0, seg.dstIp, seg.dstPort, new Set([ports, seg.srcPort]));
     }
     if ((seg.flags & (SYN | ACK | RST)) !== SYN || seg.connId < 0) return;
     const known = this.byConn.get(seg.connId);
@@ -306,11 +312,6 @@ interface TimeWaitView {
   sndNxt: number;
 }
 
-/** The newest TSval (RFC 7323) delivered to a local end from its peer: an upper bound on its TS.Recent. */
-interface TsSeen {
-  tsVal: number;
-}
-
 /** A SYN that found TIME-WAIT, and what must follow it at the same instant. */
 interface SynVerdict {
   readonly syn: Segment;
@@ -345,9 +346,19 @@ export class TimeWaitSynMonitor extends BaseMonitor {
   /** connId -> RCV.NXT and SND.NXT from its last ACK-bearing segment, for connections about to enter TIME-WAIT. */
   private readonly lastSeen = new Map<number, { rcvNxt: number; sndNxt: number }>();
   private readonly listening = new ListenerModel();
-  /** By the receiving end's 4-tuple (local, remote). */
-  private readonly tsSeen = new TupleMap<TsSeen>();
+  /** By the receiving end's 4-tuple (local, remote): the newest TSval (RFC 7323) delivered to it from its peer, an upper bound on its TS.Recent. */
+  private readonly tsSeen = new TupleMap<number>();
   private readonly verdicts: SynVerdict[] = [];
+
+  /**
+   * Past judging (ConnBook), with every connection of its 4-tuple: no endpoint keeps a TS.Recent
+   * from them any more, so the bound on it goes too, both ways.
+   */
+  forgetConnection(conn: ConnInfo): void {
+    this.lastSeen.delete(conn.connId);
+    this.tsSeen.delete(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort);
+    this.tsSeen.delete(conn.remoteIp, conn.remotePort, conn.localIp, conn.localPort);
+  }
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);
@@ -422,11 +433,11 @@ export class TimeWaitSynMonitor extends BaseMonitor {
     if ((seg.flags & (SYN | ACK | RST)) !== SYN) return;
     const held = this.held.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
     if (held === undefined || held.rcvNxt < 0) return;
-    const seen = this.tsSeen.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
+    const seenTsVal = this.tsSeen.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
     let mustOpen = seqGt(seg.seq, held.rcvNxt);
-    if (seen !== undefined && seg.tsVal >= 0) {
+    if (seenTsVal !== undefined && seg.tsVal >= 0) {
       // Timestamps in use: newer than anything delivered means newer than TS.Recent.
-      if (((seg.tsVal - seen.tsVal) | 0) > 0) mustOpen = true;
+      if (((seg.tsVal - seenTsVal) | 0) > 0) mustOpen = true;
       else return;
     }
     if (mustOpen && !this.listening.listens(held.conn.host, held.conn.localPort)) return;
@@ -436,9 +447,8 @@ export class TimeWaitSynMonitor extends BaseMonitor {
   /** Every delivered segment with timestamps raises the bound on its receiver's TS.Recent. */
   private noteTimestamp(seg: Segment): void {
     if (seg.tsVal < 0 || seg.flags & RST) return;
-    const seen = this.tsSeen.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
-    if (seen === undefined) this.tsSeen.set(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort, { tsVal: seg.tsVal });
-    else if (((seg.tsVal - seen.tsVal) | 0) > 0) seen.tsVal = seg.tsVal;
+    const seenTsVal = this.tsSeen.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
+    if (seenTsVal === undefined || ((seg.tsVal - seenTsVal) | 0) > 0) this.tsSeen.set(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort, seg.tsVal);
   }
 
   private judge(index: number): void {
@@ -556,6 +566,12 @@ export class EphemeralPortMonitor extends BaseMonitor {
   private readonly live = new TupleMap<number>();
   /** An actively opened connection -> the live connection that held its 4-tuple when it opened. */
   private readonly clashWith = new Map<number, number>();
+
+  /** Past judging (ConnBook): drop what is kept for it. */
+  forgetConnection(conn: ConnInfo): void {
+    this.firstSynPort.delete(conn.connId);
+    this.clashWith.delete(conn.connId);
+  }
 
   onEvent(event: TraceEvent, index: number): void {
     this.track(event);

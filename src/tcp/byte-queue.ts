@@ -1,3 +1,5 @@
+import { EMPTY_PAYLOAD } from './segment.js';
+
 /**
  * A FIFO of bytes kept as chunks, so appending and consuming never copy the whole buffer.
  *
@@ -96,11 +98,9 @@ const COMPACT_AFTER_CHUNKS = 32;
  * A slab is freed once no view into it is left. The bytes are still a copy: nothing else
  * aliases them. Which slab a copy lands in never affects the simulation.
  */
-/** Zero bytes: one shared array, as nothing can be written into it. */
-const NO_BYTES = new Uint8Array(0);
 
 function allocateBytes(count: number): Uint8Array {
-  if (count === 0) return NO_BYTES;
+  if (count === 0) return EMPTY_PAYLOAD;
   if (count > SLAB_BYTES / 8) return new Uint8Array(count);
   if (slabUsed + count > SLAB_BYTES) {
     slab = new ArrayBuffer(SLAB_BYTES);

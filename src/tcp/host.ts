@@ -9,7 +9,7 @@
  */
 import type { Rng } from '../sim/rng.js';
 import type { StackConfig } from './config.js';
-import { ACK, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
+import { ACK, EMPTY_PAYLOAD, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint, TimeWaitReuse } from './endpoint.js';
@@ -496,7 +496,7 @@ export class Host implements TcbEnv, Stack {
     const tcb = this.tcbOf(fd);
     if (typeof tcb === 'string') return fail(tcb);
     const sent = tcb.send(this.env.nowUs, data);
-    return typeof sent === 'number' ? { ok: true, value: sent } : fail(sent);
+    return typeof sent === 'number' ? sentResult(sent) : fail(sent);
   }
 
   /** recv(2): bytes, or an empty array for end-of-file. */
@@ -1024,7 +1024,26 @@ export class Host implements TcbEnv, Stack {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = EMPTY_PAYLOAD;
+/** Slots per page of the socket table (descriptor >>> 8 picks the page). */
+const SOCKETS_PER_PAGE = 256;
+
+interface SocketPage {
+  readonly slots: (Socket | undefined)[];
+  live: number;
+}
+
+/**
+ * send()'s results by byte count, made once each and frozen: a program sends the same few
+ * sizes over and over, and a result object per call was an allocation per send.
+ */
+const SENT_RESULTS: Result<number>[] = [];
+const SENT_RESULTS_MAX = 1 << 16;
+
+function sentResult(bytes: number): Result<number> {
+  if (bytes >= SENT_RESULTS_MAX) return { ok: true, value: bytes };
+  return (SENT_RESULTS[bytes] ??= Object.freeze({ ok: true, value: bytes }));
+}
 const OK: Result<void> = Object.freeze({ ok: true, value: undefined });
 /** recv's end-of-file: no bytes. Shared, as nothing can be written into an empty array. */
 const END_OF_FILE: Result<Uint8Array> = Object.freeze({ ok: true, value: EMPTY });
@@ -1041,7 +1060,13 @@ const END_OF_FILE: Result<Uint8Array> = Object.freeze({ ok: true, value: EMPTY }
  * listener, which now live on the connection's entry.
  */
 class SocketTable {
-  private readonly pages = new Map<number, { readonly slots: (Socket | undefined)[]; live: number }>();
+  private readonly pages = new Map<number, SocketPage>();
+  /**
+   * The last page emptied, kept for the next one needed. Descriptors only grow, so a host with
+   * one connection at a time empties and starts a page at every socket: without this, a new
+   * page's slots array grew up to its descriptor's slot every time (1.9 KB per lifecycle).
+   */
+  private sparePage: SocketPage | null = null;
 
   get(fd: number): Socket | undefined {
     return this.pages.get(fd >>> 8)?.slots[fd & 255];
@@ -1051,7 +1076,9 @@ class SocketTable {
   set(fd: number, socket: Socket): void {
     let page = this.pages.get(fd >>> 8);
     if (page === undefined) {
-      page = { slots: [], live: 0 };
+      // An emptied page's slots are all undefined again: it serves as a new one.
+      page = this.sparePage ?? { slots: new Array<Socket | undefined>(SOCKETS_PER_PAGE), live: 0 };
+      this.sparePage = null;
       this.pages.set(fd >>> 8, page);
     }
     if (page.slots[fd & 255] === undefined) page.live++;
@@ -1062,7 +1089,10 @@ class SocketTable {
     const page = this.pages.get(fd >>> 8);
     if (page === undefined || page.slots[fd & 255] === undefined) return;
     page.slots[fd & 255] = undefined;
-    if (--page.live === 0) this.pages.delete(fd >>> 8);
+    if (--page.live === 0) {
+      this.pages.delete(fd >>> 8);
+      this.sparePage = page;
+    }
   }
 
   *values(): IterableIterator<Socket> {
@@ -1132,12 +1162,13 @@ function fail(errno: Errno): { ok: false; errno: Errno } {
 }
 
 function mix4(secret: number, a: number, b: number, c: number, d: number): number {
-  let h = secret >>> 0;
-  for (const v of [a, b, c, d]) {
-    h = Math.imul(h ^ (v >>> 0), 0x9e3779b1);
-    h = (h ^ (h >>> 15)) >>> 0;
-    h = Math.imul(h, 0x85ebca77) >>> 0;
-    h = (h ^ (h >>> 13)) >>> 0;
-  }
-  return h >>> 0;
+  // One round per value, unrolled: an array of the four was an allocation per ISN.
+  return mixRound(mixRound(mixRound(mixRound(secret >>> 0, a), b), c), d) >>> 0;
+}
+
+function mixRound(h: number, v: number): number {
+  h = Math.imul(h ^ (v >>> 0), 0x9e3779b1);
+  h = (h ^ (h >>> 15)) >>> 0;
+  h = Math.imul(h, 0x85ebca77) >>> 0;
+  return (h ^ (h >>> 13)) >>> 0;
 }

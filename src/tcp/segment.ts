@@ -7,6 +7,12 @@
 import { formatIpv4 } from '../net/address.js';
 import type { Datagram } from '../net/fabric.js';
 
+/**
+ * The one empty payload every segment without data carries, and every empty read returns: a
+ * zero-length array cannot be written into, so sharing it is safe, and costs no allocation.
+ */
+export const EMPTY_PAYLOAD = new Uint8Array(0);
+
 export const FIN = 0x01;
 export const SYN = 0x02;
 export const RST = 0x04;

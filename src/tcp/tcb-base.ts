@@ -18,7 +18,7 @@
 import { ByteQueue } from './byte-queue.js';
 import type { StackConfig } from './config.js';
 import type { Connection } from './endpoint.js';
-import { ACK, SYN, type Segment } from './segment.js';
+import { ACK, EMPTY_PAYLOAD, SYN, type Segment } from './segment.js';
 import type { TcpState } from './state.js';
 
 /** ACKs remembered for receive coalescing (tcb-options.ts): more than one window's worth of segments. */
@@ -53,6 +53,11 @@ export const TIMER_COUNT = 5;
 
 /** What a TCB (or the TIME-WAIT record that replaces it, time-wait.ts) asks of the world around it. */
 export interface TcbEnv {
+  /**
+   * Send a segment with these fields. Read them before returning and never keep the object: a
+   * reference TCB hands every segment over in one reused object (`fields`), which spares an
+   * object per segment.
+   */
   transmit(tcb: Connection, seg: SegmentFields): void;
   /** Arm (or re-arm) a timer at an absolute time. */
   setTimer(tcb: Connection, kind: TimerKind, atUs: number): void;
@@ -116,9 +121,12 @@ export interface TcbOptions {
 /** A TCB's options with the buffer sizes filled in (null: the stack's default). */
 export type TcbSocketOptions = TcbOptions & { rcvBufBytes: number | null; sndBufBytes: number | null };
 
-export const EMPTY = new Uint8Array(0);
+export const EMPTY = EMPTY_PAYLOAD;
 /** The SACK blocks of a segment that carries none (shared: never written to). */
 export const NO_SACK_BLOCKS: readonly number[] = Object.freeze([]);
+
+/** The segment fields every reference TCB fills and hands to `TcbEnv.transmit` (read at once, never kept). */
+const OUTGOING: SegmentFields = { seq: 0, ack: 0, flags: 0, window: 0, mss: 0, wscale: -1, sackOk: false, sackBlocks: NO_SACK_BLOCKS, tsVal: -1, tsEcr: 0, payload: EMPTY_PAYLOAD, retransmission: false };
 
 export abstract class TcbBase {
   state: TcpState = 'CLOSED';
@@ -274,10 +282,27 @@ export abstract class TcbBase {
     }
   }
 
+  /**
+   * The fields of a segment to send, filled in the one object every reference TCB reuses (see
+   * `TcbEnv.transmit`): options are added to it, then it is handed to `env.transmit` at once.
+   */
   protected fields(seq: number, flags: number, payload: Uint8Array, retransmission: boolean): SegmentFields {
     const window = flags & ACK || flags & SYN ? this.windowField(flags) : 0;
     if (flags & ACK) this.lastAdvertisedWindow = flags & SYN ? window : window * 2 ** this.rcvWscale;
-    return { seq, ack: flags & ACK ? this.rcvNxt : 0, flags, window, mss: 0, wscale: -1, sackOk: false, sackBlocks: NO_SACK_BLOCKS, tsVal: -1, tsEcr: 0, payload, retransmission };
+    const f = OUTGOING;
+    f.seq = seq;
+    f.ack = flags & ACK ? this.rcvNxt : 0;
+    f.flags = flags;
+    f.window = window;
+    f.mss = 0;
+    f.wscale = -1;
+    f.sackOk = false;
+    f.sackBlocks = NO_SACK_BLOCKS;
+    f.tsVal = -1;
+    f.tsEcr = 0;
+    f.payload = payload;
+    f.retransmission = retransmission;
+    return f;
   }
 
   protected becomeClosed(cause: string): void {

@@ -14,7 +14,7 @@
  */
 import type { StackConfig } from './config.js';
 import type { Connection, TimeWaitReuse } from './endpoint.js';
-import { ACK, FIN, RST, SYN, segLen, type Segment } from './segment.js';
+import { ACK, EMPTY_PAYLOAD, FIN, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqGt } from './seq.js';
 import type { TcpState } from './state.js';
 import { TimerKind, TIMER_COUNT, type Errno, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb.js';
@@ -114,7 +114,7 @@ export interface TimeWaitHandover {
   readonly timeWaitEnteredUs: number;
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = EMPTY_PAYLOAD;
 
 /**
  * A connection in TIME-WAIT whose socket is closed, kept small: it answers segments and its
