@@ -36,7 +36,7 @@ describe('state-diagram and timer coverage', () => {
     expect(coverage.counts.get('FIN-WAIT-1=>CLOSING')).toBeGreaterThan(0);
   });
 
-  it('every timer kind fires in a sample of the campaign (retransmit, delayed ACK, persist, TIME-WAIT, orphaned FIN-WAIT-2)', () => {
+  it('every timer kind fires in a sample of the campaign (retransmit, delayed ACK, persist, TIME-WAIT, orphaned FIN-WAIT-2, tail-loss probe)', () => {
     // Act + Assert: a kind missing here is armed and never fires, like the FIN-WAIT-2 timer before silent peers.
     expect(coverage.missingTimers()).toEqual([]);
     expect(coverage.counts.get('FIN-WAIT-2=>CLOSED')).toBeGreaterThan(0);

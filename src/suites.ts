@@ -29,7 +29,7 @@ export const SUITES: readonly Suite[] = [
     name: 'close',
     claims: ['C4', 'C5', 'C6', 'C7'],
     description: 'four-way, three-way, half- and simultaneous close, a peer that never sends its FIN and one that sends it late, a server that crashes at any moment: every byte once, FIN acked at seq+1, the orphaned FIN-WAIT-2 gone after tcp_fin_timeout',
-    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous', 'silent-peer', 'late-peer'], faults: true, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true, noData: true, midLifeCrash: true },
+    shape: { closeOrders: ['client-first', 'server-first', 'half-close', 'simultaneous', 'silent-peer', 'late-peer'], faults: true, maxConnections: 3, maxIncarnations: 1, stackDefaults: true, wrapIsn: true, noData: true, midLifeCrash: true, sackKnob: true },
     defaultRuns: 1000,
   },
   {

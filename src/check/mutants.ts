@@ -271,8 +271,8 @@ class TimeWaitResetsFin extends Tcb {
 
 /** C6 broken by omission: data that arrives with the FIN is acknowledged but never delivered; end-of-file comes early. */
 class DropsDataWithFin extends Tcb {
-  protected override deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
-    if (!fin || payload.length === 0) return super.deliverInOrder(payload, fin);
+  protected override deliverInOrder(payload: Uint8Array, fin: boolean, nowUs: number): boolean {
+    if (!fin || payload.length === 0) return super.deliverInOrder(payload, fin, nowUs);
     this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
     return fin;
   }

@@ -54,6 +54,7 @@ const runSpecSchema = z.looseObject({
   enforceMsl: z.boolean(),
   rfc1337: z.boolean(),
   timestamps: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+  sack: z.boolean().optional(),
 });
 
 export const counterexampleSchema = z.object({

@@ -32,6 +32,8 @@ import { TraceRecorder, type TraceEvent } from '../world/trace.js';
 import { World } from '../world/world.js';
 import type { Expr, PacketSpec, Script, ScriptEvent, SyscallSpec, TcpOptionSpec } from './ast.js';
 import { applyCommand, applyHeaderOption, newSettings, SettingsError, type ScriptSettings } from './settings.js';
+import { ScriptSockets, type ScriptSocket } from './sockets.js';
+import { POLL_BITS, pollEvents } from './poll.js';
 
 export const HOST_IP = parseIpv4('192.168.0.1');
 export const PEER_IP = parseIpv4('192.0.2.1');
@@ -123,8 +125,8 @@ interface BlockedCall {
   done: { readonly result: CallOutcome; readonly atUs: number } | null;
 }
 
-/** A call's outcome as packetdrill compares it: a number, or -1 and an errno. */
-type CallOutcome = { readonly value: number; readonly errno?: Errno };
+/** A call's outcome as packetdrill compares it: a number, or -1 and an errno; `mismatch` when what it filled in (poll's revents) differs from the script's. */
+type CallOutcome = { readonly value: number; readonly errno?: Errno; readonly mismatch?: string };
 
 /** Run one script. Never throws for a script problem: the result says what happened. */
 export function runScript(script: Script, options: RunScriptOptions = {}): ScriptResult {
@@ -153,17 +155,11 @@ class ScriptRun {
   private readonly fds = new Map<number, number>();
   private readonly nonBlockingFds = new Set<number>();
   private blocked: BlockedCall | null = null;
-  // Sequence-number mapping (packetdrill socket.h).
-  private hostIsn = 0;
-  private scriptHostIsn = 0;
-  private peerIsn = 0;
+  // Sequence-number and TS val mapping, one per socket as packetdrill keeps it (sockets.ts).
+  private readonly sockets = new ScriptSockets();
   // The connection the script talks about.
   private peerPort = PEER_PORT;
   private hostPort = SCRIPT_PORT;
-  // TS val mapping (run_packet.c map_outbound_live_packet, map_inbound_packet): each outbound
-  // line's script TSval → the live one; the first pair is the baseline for the rest.
-  private readonly tsValLive = new Map<number, number>();
-  private firstTs: { script: number; live: number } | null = null;
   private inboundIndex = 0;
   private readonly fuzzing: boolean;
   private readonly perturbations: readonly Perturbation[];
@@ -254,9 +250,7 @@ class ScriptRun {
     this.world.addListener(this.monitors);
     this.world.addListener(this.recorder);
     this.peer.onSegment((seg, atUs) => {
-      // The host's ISN is learned from its SYN as it leaves, not when a line matches it, so the
-      // peer's numbers stay right when expectations are only advisory (fuzz mode).
-      if (seg.flags & SYN) this.hostIsn = seg.seq;
+      this.sockets.segmentSent({ syn: (seg.flags & SYN) !== 0, ack: (seg.flags & ACK) !== 0 }, seg.seq);
       this.outbound.push({ seg, atUs });
       if (this.stopOnOutbound) this.world.scheduler.requestStop();
     });
@@ -364,12 +358,13 @@ class ScriptRun {
     if (flags === null) return null;
     if (packet.window === undefined) this.stop(event, 'an inbound packet needs a window (win N)', false);
     if (packet.options === 'any') this.stop(event, 'an inbound packet cannot have <...> options', false);
-    const options = this.inboundOptions(event, packet, flags);
+    const options = this.inboundOptions(event, packet, flags, this.sockets.underTest);
     if (packet.urgent !== undefined) this.unmodelled(this.where(event), 'urgent data (urg) not modelled');
     const syn = (flags & SYN) !== 0;
-    if (syn) this.peerIsn = packet.seqStart >>> 0;
-    const seq = syn ? packet.seqStart : packet.seqStart + this.peerIsn;
-    const ack = packet.ack === undefined ? this.hostIsn : packet.ack + this.hostIsn - (syn ? this.scriptHostIsn : 0);
+    const socket = this.sockets.inboundLine({ syn, ack: (flags & ACK) !== 0 }, packet.seqStart);
+    const seq = socket.inboundSeq(packet.seqStart, syn);
+    const ackOffset = socket.localScriptToLive(syn);
+    const ack = packet.ack === undefined ? socket.liveLocalIsn : packet.ack + ackOffset;
     return {
       srcPort: this.peerPort,
       dstIp: HOST_IP,
@@ -392,7 +387,7 @@ class ScriptRun {
    * outbound line showed that script TSval, else, with --tcp_ts_ecr_scaled, by the offset of the
    * first outbound TS; otherwise packetdrill gives up, and so do we.
    */
-  private inboundOptions(event: ScriptEvent, packet: PacketSpec, flags: number): { mss: number; wscale: number; sackOk: boolean; tsVal: number; tsEcr: number; sackBlocks?: number[] } {
+  private inboundOptions(event: ScriptEvent, packet: PacketSpec, flags: number, socket: ScriptSocket): { mss: number; wscale: number; sackOk: boolean; tsVal: number; tsEcr: number; sackBlocks?: number[] } {
     const out: { mss: number; wscale: number; sackOk: boolean; tsVal: number; tsEcr: number; sackBlocks?: number[] } = { mss: 0, wscale: -1, sackOk: false, tsVal: -1, tsEcr: 0 };
     for (const option of packet.options === 'any' ? [] : (packet.options ?? [])) {
       switch (option.kind) {
@@ -409,12 +404,12 @@ class ScriptRun {
         case 'TS': {
           out.tsVal = option.val >>> 0;
           out.tsEcr = option.ecr >>> 0;
-          if (flags & ACK) out.tsEcr = this.liveTsEcr(event, option.ecr >>> 0);
+          if (flags & ACK) out.tsEcr = this.liveTsEcr(event, option.ecr >>> 0, socket);
           break;
         }
         case 'sack':
           // Blocks name the host's sequence space: mapped as the ACK is (run_packet.c offset_sack_blocks).
-          out.sackBlocks = option.blocks.flatMap(([left, right]) => [(left + this.hostIsn) >>> 0, (right + this.hostIsn) >>> 0]);
+          out.sackBlocks = option.blocks.flatMap(([left, right]) => [(left + socket.localScriptToLive(false)) >>> 0, (right + socket.localScriptToLive(false)) >>> 0]);
           break;
         case 'other':
           this.unmodelled(this.where(event), `option ${option.name} not modelled`);
@@ -427,14 +422,16 @@ class ScriptRun {
     return out;
   }
 
-  private liveTsEcr(event: ScriptEvent, scriptEcr: number): number {
-    const exact = this.tsValLive.get(scriptEcr);
+  private liveTsEcr(event: ScriptEvent, scriptEcr: number, socket: ScriptSocket): number {
+    const exact = socket.tsValLive.get(scriptEcr);
     if (exact !== undefined) return exact;
-    if (this.settings.tsEcrScaled && this.firstTs !== null) return (scriptEcr - this.firstTs.script + this.firstTs.live) >>> 0;
+    if (this.settings.tsEcrScaled && socket.firstTs !== null) return (scriptEcr - socket.firstTs.script + socket.firstTs.live) >>> 0;
     this.stop(event, `unable to infer live TS ecr for script TS ecr ${scriptEcr}; no matching or preceding outbound TS val`, false);
   }
 
   private outboundLine(event: ScriptEvent, packet: PacketSpec, window: { startUs: number; endUs: number; any: boolean }): void {
+    // The script's host ISN is read before the host's segment is (do_outbound_script_packet).
+    this.sockets.outboundLine({ syn: packet.flagText.includes('S'), ack: packet.flagText.includes('.') }, packet.seqStart);
     const deadlineUs = window.any ? this.world.nowUs + ANY_TIME_WAIT_US : window.endUs + OUTBOUND_WAIT_US;
     const first = this.nextOutbound(deadlineUs);
     if (first === null) {
@@ -484,14 +481,14 @@ class ScriptRun {
     return this.outbound[0] ?? null;
   }
 
-  /** The host's ISN and the connection's ports, from its first segments. */
+  /** The TS val mapping and the connection's ports, from the host's segments. */
   private learnFromOutbound(seg: Segment, packet: PacketSpec): void {
-    if (seg.flags & SYN) this.scriptHostIsn = packet.seqStart >>> 0;
     // The TS val mapping, remembered before the line is checked (map_outbound_live_packet).
+    const socket = this.sockets.underTest;
     const scriptTs = packet.options === 'any' ? undefined : packet.options?.find((o) => o.kind === 'TS');
     if (scriptTs !== undefined && scriptTs.kind === 'TS' && seg.tsVal >= 0) {
-      this.tsValLive.set(scriptTs.val >>> 0, seg.tsVal);
-      if (this.firstTs === null) this.firstTs = { script: scriptTs.val >>> 0, live: seg.tsVal };
+      socket.tsValLive.set(scriptTs.val >>> 0, seg.tsVal);
+      if (socket.firstTs === null) socket.firstTs = { script: scriptTs.val >>> 0, live: seg.tsVal };
     }
     if (seg.dstIp === PEER_IP && !(seg.flags & RST)) {
       this.peerPort = seg.dstPort;
@@ -506,11 +503,12 @@ class ScriptRun {
     if (expectedFlags === null) return `flags ${packet.flagText} expected, but the simulator never sets ${packet.flagText.replace(/[SFRP.-]/g, '')}`;
     if (seg.flags !== expectedFlags) return `live packet field tcp flags: expected: ${flagText(expectedFlags)} vs actual: ${flagText(seg.flags)}`;
     const syn = (seg.flags & SYN) !== 0;
-    const scriptSeq = (seg.seq - this.hostIsn + (syn ? this.scriptHostIsn : 0)) >>> 0;
+    const socket = this.sockets.underTest;
+    const scriptSeq = socket.outboundSeq(seg.seq, syn);
     if (scriptSeq !== packet.seqStart >>> 0) return `live packet field tcp_seq: expected: ${packet.seqStart} vs actual: ${scriptSeq}`;
     if (seg.payload.length !== packet.payloadBytes) return `live packet payload: expected ${packet.payloadBytes} bytes vs actual ${seg.payload.length} bytes`;
     if (expectedFlags & ACK) {
-      const scriptAck = (seg.ack - (syn ? 0 : this.peerIsn)) >>> 0;
+      const scriptAck = socket.outboundAck(seg.ack, syn);
       if (packet.ack === undefined) return 'the script expects ACK but gives no ack number';
       if (scriptAck !== packet.ack >>> 0) return `live packet field tcp_ack_seq: expected: ${packet.ack} vs actual: ${scriptAck}`;
     }
@@ -563,9 +561,11 @@ class ScriptRun {
   /** A live TS option as the script would write it: TSval relative to the first outbound TS (map_outbound_live_packet). */
   private inScriptSpace(option: TcpOptionSpec): TcpOptionSpec {
     // SACK blocks name the peer's sequence space, relative to its ISN as the ACK is.
-    if (option.kind === 'sack') return { kind: 'sack', blocks: option.blocks.map(([left, right]) => [(left - this.peerIsn) >>> 0, (right - this.peerIsn) >>> 0] as const) };
-    if (option.kind !== 'TS' || this.firstTs === null) return option;
-    return { kind: 'TS', val: (this.firstTs.script + (option.val - this.firstTs.live)) >>> 0, ecr: option.ecr };
+    const socket = this.sockets.underTest;
+    if (option.kind === 'sack') return { kind: 'sack', blocks: option.blocks.map(([left, right]) => [socket.outboundAck(left, false), socket.outboundAck(right, false)] as const) };
+    const firstTs = socket.firstTs;
+    if (option.kind !== 'TS' || firstTs === null) return option;
+    return { kind: 'TS', val: (firstTs.script + (option.val - firstTs.live)) >>> 0, ecr: option.ecr };
   }
 
   // -------------------------------------------------------------------------------------
@@ -630,6 +630,10 @@ class ScriptRun {
     const { event } = record;
     const call = (event.action as { call: SyscallSpec }).call;
     const done = record.done!;
+    if (done.result.mismatch !== undefined) {
+      this.expectation(event, done.result.mismatch, done.atUs);
+      return;
+    }
     const expected = this.expectedOutcome(event, call);
     if (expected !== null && (expected.value !== done.result.value || (expected.errno ?? null) !== (done.result.errno ?? null))) {
       this.expectation(event, `${call.name}() returned ${describeOutcome(done.result)}, expected ${describeOutcome(expected)}`, done.atUs);
@@ -652,6 +656,10 @@ class ScriptRun {
 
   get hostUnderTest(): Stack {
     return this.host;
+  }
+
+  get scriptSockets(): ScriptSockets {
+    return this.sockets;
   }
 
   get simWorld(): World {
@@ -808,9 +816,10 @@ class ScriptRun {
 
   describeLive(seg: Segment): string {
     const syn = (seg.flags & SYN) !== 0;
-    const seq = (seg.seq - this.hostIsn + (syn ? this.scriptHostIsn : 0)) >>> 0;
+    const socket = this.sockets.underTest;
+    const seq = socket.outboundSeq(seg.seq, syn);
     let text = `${flagText(seg.flags)} ${seq}:${(seq + seg.payload.length) >>> 0}(${seg.payload.length})`;
-    if (seg.flags & ACK) text += ` ack ${(seg.ack - (syn ? 0 : this.peerIsn)) >>> 0}`;
+    if (seg.flags & ACK) text += ` ack ${socket.outboundAck(seg.ack, syn)}`;
     text += ` win ${seg.window}`;
     const options = liveOptionsOf(seg);
     if (options.length > 0) text += ` <${options.map((o) => describeOption(this.inScriptSpace(o))).join(',')}>`;
@@ -826,6 +835,9 @@ class ScriptRun {
 class CallExecutor {
   private written = 0;
   private connectStarted = false;
+  private pollTimedOut = false;
+  private pollTimerArmed = false;
+  private finished = false;
   private done: ((outcome: CallOutcome) => void) | null = null;
 
   constructor(
@@ -840,8 +852,11 @@ class CallExecutor {
   }
 
   private attempt(): void {
+    // A poll parks on several descriptors and a timeout: only the first to fire completes it.
+    if (this.finished) return;
     const outcome = this.tryOnce();
     if (outcome === 'block') return;
+    this.finished = true;
     this.done!(outcome);
   }
 
@@ -864,6 +879,7 @@ class CallExecutor {
         const fd = host.socket();
         if (type.has('SOCK_NONBLOCK')) this.setNonBlocking(fd, true);
         run.mapFd(call.result, fd);
+        run.scriptSockets.socketCreated(argNumber(call.result));
         run.traceCall({ op: 'socket', sock: `fd${argNumber(call.result)}` }, fd, 'ok');
         return { value: argNumber(call.result) };
       }
@@ -939,6 +955,8 @@ class CallExecutor {
         const backlog = argNumber(args[1]);
         const r = host.listen(fd, backlog);
         run.traceCall({ op: 'listen', sock: name, backlog }, fd, r.ok ? 'ok' : r.errno);
+        // packetdrill marks the socket listening once the call's result matched the script's.
+        run.scriptSockets.listened(argNumber(args[0]));
         return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
       }
       case 'accept': {
@@ -947,6 +965,7 @@ class CallExecutor {
         if (!r.ok && r.errno === 'EAGAIN' && !this.nonBlocking(fd)) return this.block(fd);
         if (!r.ok) return { value: -1, errno: r.errno };
         run.mapFd(call.result, r.value);
+        run.scriptSockets.accepted(argNumber(call.result));
         run.traceCall({ op: 'accept', sock: name, as: `fd${argNumber(call.result)}` }, r.value, 'ok');
         return { value: argNumber(call.result) };
       }
@@ -955,6 +974,7 @@ class CallExecutor {
         if (!this.connectStarted) {
           this.connectStarted = true;
           run.connectStarted();
+          run.scriptSockets.connecting(argNumber(args[0]));
           const r = host.connect(fd, PEER_IP, run.connectPort);
           if (!r.ok) {
             run.traceCall({ op: 'connect', sock: name, host: 'peer', port: run.connectPort }, fd, r.errno);
@@ -1011,6 +1031,8 @@ class CallExecutor {
         run.traceCall({ op: 'close', sock: name }, fd, r.ok ? 'ok' : r.errno, undefined, connId);
         return r.ok ? { value: 0 } : { value: -1, errno: r.errno };
       }
+      case 'poll':
+        return this.poll();
       case 'ioctl': {
         const fd = run.liveFd(event, args[0]);
         const request = symbolName(args[1]);
@@ -1031,6 +1053,69 @@ class CallExecutor {
         run.refuse(event, `system call ${call.name} not modelled`);
         return { value: 0 };
     }
+  }
+
+  /**
+   * poll(fds, nfds, timeout_ms) (run_system_call.c syscall_poll): each entry's revents is what
+   * the descriptor has (poll.ts, Linux tcp_poll) of its events plus POLLERR and POLLHUP; the
+   * call returns how many entries have any, at once when some do or the timeout is 0, else at
+   * the first change that gives one or at the timeout (then 0). The script's revents are compared.
+   */
+  private poll(): CallOutcome | 'block' {
+    const { run, event, call } = this;
+    const host = run.hostUnderTest;
+    const list = call.args[0];
+    if (list?.kind !== 'list') return run.fail(event, `poll needs a list of {fd, events, revents}, got ${describeExpr(list)}`);
+    const timeoutMs = argNumber(call.args[2]);
+    if (!Number.isInteger(timeoutMs)) run.fail(event, `poll needs a timeout in ms, got ${describeExpr(call.args[2])}`);
+    const entries = list.items.map((item) => {
+      const fields = item.kind === 'struct' ? item.fields : [];
+      const field = (name: string) => fields.find((f) => f.name === name)?.value;
+      const scriptFd = field('fd');
+      if (scriptFd === undefined) run.fail(event, `poll entry ${describeExpr(item)} has no fd`);
+      const revents = field('revents');
+      return { scriptFd: argNumber(scriptFd), fd: run.liveFd(event, scriptFd), events: this.pollBits(field('events') ?? { kind: 'number', value: 0 }), expected: revents === undefined ? null : this.pollBits(revents) };
+    });
+    let ready = 0;
+    const got: number[] = [];
+    for (const entry of entries) {
+      const mask = pollEvents(host, entry.fd);
+      if (mask === null) {
+        run.refuse(event, 'poll needs the reference endpoint\'s sockets (tcp_poll is read from them)');
+        return { value: 0 };
+      }
+      const revents = mask & (entry.events | POLL_BITS.POLLERR! | POLL_BITS.POLLHUP! | POLL_BITS.POLLNVAL!);
+      got.push(revents);
+      if (revents !== 0) ready++;
+    }
+    if (ready === 0 && timeoutMs !== 0 && !this.pollTimedOut) {
+      const world = run.simWorld;
+      if (timeoutMs > 0 && !this.pollTimerArmed) {
+        this.pollTimerArmed = true;
+        world.at(world.nowUs + timeoutMs * 1000, () => {
+          this.pollTimedOut = true;
+          this.attempt();
+        });
+      }
+      for (const entry of entries) host.onWake(entry.fd, () => world.at(world.nowUs, () => this.attempt()));
+      return 'block';
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const expected = entries[i]!.expected;
+      if (expected !== null && expected !== got[i]) return { value: ready, mismatch: `poll() fd ${entries[i]!.scriptFd} revents: expected ${describePoll(expected)} vs actual ${describePoll(got[i]!)}` };
+    }
+    return { value: ready };
+  }
+
+  private pollBits(expr: Expr): number {
+    if (expr.kind === 'number') return expr.value;
+    let bits = 0;
+    for (const name of symbolsOf(expr)) {
+      const bit = POLL_BITS[name];
+      if (bit === undefined) this.run.fail(this.event, `unknown poll event ${name}`);
+      bits |= bit;
+    }
+    return bits;
   }
 
   private nonBlocking(fd: number): boolean {
@@ -1068,6 +1153,12 @@ const ERRNO_NUMBERS: Partial<Record<Errno, number>> = {
   EOPNOTSUPP: 95,
   ENOPROTOOPT: 92,
 };
+
+/** poll bits as a script writes them: POLLIN|POLLOUT, or 0. */
+function describePoll(bits: number): string {
+  const names = Object.entries(POLL_BITS).filter(([, bit]) => bits & bit).map(([name]) => name);
+  return names.length > 0 ? names.join('|') : '0';
+}
 
 function isInbound(event: ScriptEvent): boolean {
   return event.action.kind === 'packet' && event.action.packet.direction === 'inbound';

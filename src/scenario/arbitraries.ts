@@ -50,6 +50,11 @@ export interface RunShape {
    * (icsk_ack.ato is 0 until data arrives), so even a prompt passive close takes four segments.
    */
   readonly noData?: boolean;
+  /**
+   * Linux's tcp_sack = 1 in a third of the runs (the stack's default is off: README, "Deliberately
+   * left out"): sackOK, SACK blocks, and the tail-loss probe that needs a SACK connection.
+   */
+  readonly sackKnob?: boolean;
 }
 
 /** Which directions of a run's connections carry no data (`noData`). */
@@ -126,6 +131,7 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
     ...(shape.linuxKnobs === true ? { linuxKnobs: linuxKnobsArb() } : {}),
     ...(shape.midLifeCrash === true ? { crashAfterUs: crashMomentArb() } : {}),
     ...(shape.noData === true ? { noData: fc.option(fc.constantFrom<NoDataDirections>('request', 'response', 'both'), { freq: 3 }) } : {}),
+    ...(shape.sackKnob === true ? { sackOn: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) } : {}),
   };
   return fc
     .record({
@@ -142,7 +148,7 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
           ? fc.constant(CLEAN_PLAN)
           : faultPlanArb({ oldDuplicates: shape.oldDuplicates ?? true, faultsEndUs, ...(shape.oldDuplicateDelayUsMax !== undefined ? { oldDuplicateDelayUsMax: shape.oldDuplicateDelayUsMax } : {}) }),
     })
-    .map(({ connections, wrapBelowUs, smallBuffer, noData, linuxKnobs, crashAfterUs, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null; noData?: NoDataDirections | null; linuxKnobs?: LinuxKnobs; crashAfterUs?: number | null } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337' | 'crashAfterUs'>) => {
+    .map(({ connections, wrapBelowUs, smallBuffer, noData, linuxKnobs, crashAfterUs, sackOn, ...base }: { connections: ConnectionSpec[]; wrapBelowUs?: number | null; smallBuffer?: number | null; noData?: NoDataDirections | null; linuxKnobs?: LinuxKnobs; crashAfterUs?: number | null; sackOn?: boolean } & Omit<RunSpec, 'connections' | 'faultsEndUs' | 'enforceMsl' | 'rfc1337' | 'crashAfterUs'>) => {
       const silentRequest = noData === 'request' || noData === 'both';
       const silentResponse = noData === 'response' || noData === 'both';
       const placed = connections.map((c) => ({
@@ -161,7 +167,8 @@ export function runSpecArb(shape: RunShape): fc.Arbitrary<RunSpec> {
       const wrap = wrapBelowUs !== undefined && wrapBelowUs !== null ? { isn: 'fixed' as const, fixedIsn: TWO_TO_32 - wrapBelowUs } : {};
       const buffer = smallBuffer !== undefined && smallBuffer !== null ? { receiveBufferBytes: smallBuffer } : {};
       const timestamps = shape.timestamps !== undefined ? { timestamps: shape.timestamps } : {};
-      return { ...base, ...wrap, ...buffer, ...timestamps, ...linuxKnobsOf(linuxKnobs), ...midLife, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
+      const sack = sackOn === true ? { sack: true } : {};
+      return { ...base, ...wrap, ...buffer, ...timestamps, ...sack, ...linuxKnobsOf(linuxKnobs), ...midLife, connections: kept, faultsEndUs, enforceMsl: shape.enforceMsl ?? true, rfc1337: shape.rfc1337 ?? false };
     });
 }
 

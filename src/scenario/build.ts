@@ -22,6 +22,7 @@ export function stackFor(spec: RunSpec): Partial<StackConfig> {
     isn: spec.isn === 'fixed' ? { kind: 'fixed', value: spec.fixedIsn ?? FIXED_ISN } : { kind: spec.isn },
     rfc1337: spec.rfc1337,
     timestamps: spec.timestamps ?? 1,
+    ...(spec.sack === true ? { sack: true } : {}),
     ...(spec.receiveBufferBytes !== undefined ? { receiveBufferBytes: spec.receiveBufferBytes } : {}),
     ...(spec.twReuse !== undefined ? { twReuse: spec.twReuse } : {}),
     ...(spec.maxTwBuckets !== undefined ? { maxTwBuckets: spec.maxTwBuckets } : {}),

@@ -108,6 +108,8 @@ export interface RunSpec {
   readonly rfc1337: boolean;
   /** Linux tcp_timestamps (0, 1, 2); absent means Linux's 1. With them, PAWS drops old duplicates. */
   readonly timestamps?: 0 | 1 | 2;
+  /** Linux tcp_sack on for every host (absent: the stack's default, off): sackOK, SACK blocks, tail-loss probes. */
+  readonly sack?: boolean;
   /** Leave the delayed-ACK timeout at the stack's default (`delayedAckUs` is then what the monitors expect of Linux). */
   readonly defaultDelayedAck?: boolean;
   /** The ISN every connection uses under the `fixed` policy (FIXED_ISN when absent): near 2^32 to wrap. */
@@ -182,6 +184,7 @@ export function describeRunSpec(spec: RunSpec): string {
 /** The Linux settings and the mid-life crash of arbitraries.ts's `linuxKnobsArb`, in words. */
 function linuxKnobsText(spec: RunSpec): string {
   const parts: string[] = [];
+  if (spec.sack === true) parts.push('tcp_sack 1');
   if (spec.twReuse !== undefined) parts.push(`tcp_tw_reuse ${spec.twReuse}`);
   if (spec.maxTwBuckets !== undefined) parts.push(`tcp_max_tw_buckets ${spec.maxTwBuckets}`);
   if (spec.ephemeralPorts !== undefined) parts.push(`ip_local_port_range ${spec.ephemeralPorts[0]}-${spec.ephemeralPorts[1]}`);

@@ -47,6 +47,11 @@ export interface ConnectionView {
   readonly timerHandles: unknown[];
   /** The world's timer `kind` on this connection fired. */
   onTimer(nowUs: number, kind: TimerKind): void;
+  /**
+   * The retransmission timer is armed for a tail-loss probe (Linux ICSK_TIME_LOSS_PROBE shares
+   * the slot of ICSK_TIME_RETRANS), so the trace names it `loss-probe`. Optional.
+   */
+  readonly lossProbePending?: boolean;
 }
 
 /** One host's TCP: the BSD socket calls (never blocking), segments in, and its connections. */

@@ -21,6 +21,9 @@ import type { Connection } from './endpoint.js';
 import { ACK, EMPTY_PAYLOAD, SYN, type Segment } from './segment.js';
 import type { TcpState } from './state.js';
 
+/** ACKs remembered for receive coalescing (tcb-options.ts): more than one window's worth of segments. */
+const ACK_RING = 16;
+
 export type Errno =
   | 'EADDRINUSE'
   | 'EADDRNOTAVAIL'
@@ -208,6 +211,56 @@ export abstract class TcbBase {
     if (flags & ACK) this.addSackBlocks(fields);
     this.env.transmit(this.self, fields);
     this.afterSend(flags);
+    if (flags & ACK) this.noteAckSent(nowUs);
+  }
+
+  // What the peer has surely taken of our ACKs (tcb-options.ts, receive coalescing): the last
+  // ACK of an earlier instant, and the ACKs of the current one with the right edges they
+  // offered (a ring of the last ACK_RING), since data past an edge was sent after its ACK arrived.
+  private ackInstantUs = -1;
+  private ackedInInstant = 0;
+  private ackedBeforeInstant = 0;
+  private ackedBeforeKnown = false;
+  private readonly ackRingSeq = new Array<number>(ACK_RING).fill(0);
+  private readonly ackRingEdge = new Array<number>(ACK_RING).fill(0);
+  private ackRingCount = 0;
+
+  /** An ACK (or SYN,ACK) left with RCV.NXT and the window just advertised. */
+  protected noteAckSent(nowUs: number): void {
+    if (this.options.rcvBufBytes === null) return;
+    if (nowUs > this.ackInstantUs) {
+      if (this.ackInstantUs >= 0) {
+        this.ackedBeforeInstant = this.ackedInInstant;
+        this.ackedBeforeKnown = true;
+      }
+      this.ackInstantUs = nowUs;
+    }
+    this.ackedInInstant = this.rcvNxt;
+    const slot = this.ackRingCount++ % ACK_RING;
+    this.ackRingSeq[slot] = this.rcvNxt;
+    this.ackRingEdge[slot] = (this.rcvNxt + this.lastAdvertisedWindow) >>> 0;
+  }
+
+  /**
+   * The highest RCV.NXT the peer has surely taken from our ACKs when data ending at `endSeq`
+   * arrives at `nowUs`: an ACK sent at an earlier instant (no link delay, as on loopback), or
+   * the first ACK whose right edge reaches `endSeq` (the peer sent past the edges before it only
+   * after that ACK came); null when neither says.
+   */
+  protected ackedByPeer(nowUs: number, endSeq: number): number | null {
+    let best: number | null = null;
+    if (this.ackInstantUs >= 0 && nowUs > this.ackInstantUs) best = this.ackedInInstant;
+    else if (this.ackedBeforeKnown) best = this.ackedBeforeInstant;
+    const oldest = Math.max(0, this.ackRingCount - ACK_RING);
+    for (let i = oldest; i < this.ackRingCount; i++) {
+      const slot = i % ACK_RING;
+      if (((this.ackRingEdge[slot]! - endSeq) | 0) >= 0) {
+        const seq = this.ackRingSeq[slot]!;
+        if (best === null || ((seq - best) | 0) > 0) best = seq;
+        break;
+      }
+    }
+    return best;
   }
 
   /** Timestamps on a segment of the connection (tcb-options.ts). */

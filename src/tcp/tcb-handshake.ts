@@ -136,6 +136,7 @@ export abstract class TcbHandshakePart extends TcbSendPart {
     this.addSynOptions(nowUs, fields, (flags & ACK) !== 0);
     this.env.transmit(this.self, fields);
     this.afterSend(flags);
+    if (flags & ACK) this.noteAckSent(nowUs);
     this.sndNxt = seqAdd(this.iss, 1);
     if (!retransmission && this.rttStartUs < 0) {
       this.rttStartUs = nowUs;

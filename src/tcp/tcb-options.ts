@@ -25,8 +25,9 @@
  * buffer, tcp_rcv_space_adjust, which is not modelled). The Linux model, per function:
  * - Memory: each queued segment costs its length plus SKB_OVERHEAD_BYTES (Linux charges skb
  *   truesize to sk_rmem_alloc; a 1448-byte segment over this machine's loopback is queued as
- *   2280 bytes) and is freed once wholly read. Linux sometimes coalesces a segment into the
- *   one before it (tcp_try_coalesce) and then charges less; that is not modelled.
+ *   2280 bytes) and is freed once wholly read. A segment that joins the newest skb of the queue
+ *   (tcp_try_coalesce, in `chargeQueued`) costs only its length, and the joined skb is freed
+ *   once wholly read.
  * - tcp_win_from_space: space × scaling_ratio / 256, the ratio 50 % (TCP_DEFAULT_SCALING_RATIO)
  *   until tcp_measure_rcv_mss re-measures it from the first segment of a new size
  *   (len × 256 / truesize) and re-clamps the window (tcp_set_window_clamp).
@@ -60,6 +61,8 @@ const MAX_WSCALE = 14;
 const DEFAULT_SCALING_RATIO = 128;
 /** Bytes Linux charges a queued segment beyond its payload (skb truesize less len), measured on this machine's Linux 6.18 loopback (MTU 1500): 2280 for 1448. */
 export const SKB_OVERHEAD_BYTES = 832;
+/** Linux MAX_SKB_FRAGS: the page fragments one skb holds, so the segments tcp_try_coalesce joins into it. */
+const MAX_SKB_FRAGS = 17;
 /** Linux TCP_PAWS_WINDOW: PAWS tolerates a TSval one tick behind TS.Recent. */
 const PAWS_WINDOW = 1;
 /** Linux TCP_PAWS_24DAYS, RFC 7323 §5.5: a TS.Recent older than this no longer rejects anything. */
@@ -97,10 +100,17 @@ export abstract class TcbOptionsPart extends TcbBase {
   protected rcvMss = 536;
   /** tp->scaling_ratio: window bytes per 256 bytes of buffer. */
   protected scalingRatio = DEFAULT_SCALING_RATIO;
-  /** sk_rmem_alloc of the in-order queue: the truesize of each segment in it, oldest first, and how much of the oldest was read. */
+  /**
+   * sk_rmem_alloc of the in-order queue: each skb in it, oldest first, its payload and its
+   * truesize, and how much of the oldest was read; for the newest, the end of its first segment
+   * and how many segments it holds (tcp_try_coalesce).
+   */
+  protected readonly queuedLengths: number[] = [];
   protected readonly queuedTruesizes: number[] = [];
   protected queuedTruesizeTotal = 0;
   protected headSegmentRead = 0;
+  private tailFirstSegmentEnd = 0;
+  private tailSegments = 0;
 
   /** Our TSval at `nowUs`: the host's millisecond clock plus the offset, modulo 2^32. */
   tsValAt(nowUs: number): number {
@@ -258,7 +268,7 @@ export abstract class TcbOptionsPart extends TcbBase {
     this.windowClamp = 0xffff * 2 ** this.rcvWscale;
     this.rcvSsthresh = Math.max(this.lastAdvertisedWindow, 1);
     this.rcvMss = Math.min(this.peerMss, this.advMss());
-    if (this.receiveQueue.length > 0) this.chargeQueued(this.receiveQueue.length);
+    if (this.receiveQueue.length > 0) this.chargeQueued(this.receiveQueue.length, -1);
   }
 
   /** tcp_win_from_space. */
@@ -278,25 +288,49 @@ export abstract class TcbOptionsPart extends TcbBase {
     return this.winFromSpace((this.options.rcvBufBytes ?? 0) - allocated);
   }
 
-  /** In-order data of `len` bytes joined the receive queue (a locked buffer's memory account). */
-  protected chargeQueued(len: number): void {
+  /**
+   * In-order data of `len` bytes (ending at RCV.NXT + len) joined the receive queue at `nowUs`
+   * (a locked buffer's memory account). Linux's tcp_queue_rcv first tries tcp_try_coalesce:
+   * the segment's pages join the newest skb of the queue, which is then charged only the
+   * payload (skb_try_coalesce's delta for a header-less skb), not another skb. On loopback,
+   * which is what the kernel runs compare with, the newest skb still shares its data with the
+   * sender's retransmit queue (skb_cloned) until the sender has taken our ACK of its first
+   * segment: an ACK sent at an earlier instant, or one whose window this segment needed
+   * (tcb-base.ts ackedByPeer). Over a real network a received skb is never shared, and Linux
+   * coalesces regardless; that case is not modelled. At most
+   * MAX_SKB_FRAGS (17) segments join one skb, taking one page fragment each.
+   */
+  protected chargeQueued(len: number, nowUs: number): void {
+    const tail = this.queuedLengths.length - 1;
+    const acked = nowUs < 0 ? null : this.ackedByPeer(nowUs, (this.rcvNxt + len) >>> 0);
+    if (tail >= 0 && acked !== null && this.tailSegments < MAX_SKB_FRAGS && seqGe(acked, this.tailFirstSegmentEnd)) {
+      this.queuedLengths[tail] = this.queuedLengths[tail]! + len;
+      this.queuedTruesizes[tail] = this.queuedTruesizes[tail]! + len;
+      this.queuedTruesizeTotal += len;
+      this.tailSegments++;
+      return;
+    }
     const truesize = len + SKB_OVERHEAD_BYTES;
+    this.queuedLengths.push(len);
     this.queuedTruesizes.push(truesize);
     this.queuedTruesizeTotal += truesize;
+    // adoptReceiveBuffer charges what is queued already (RCV.NXT is past it) as one skb.
+    this.tailFirstSegmentEnd = nowUs < 0 ? this.rcvNxt : (this.rcvNxt + len) >>> 0;
+    this.tailSegments = 1;
   }
 
   /** The application read `len` bytes: segments wholly read free their memory (sk_eat_skb). */
   protected releaseRead(len: number): void {
     let left = len;
     while (left > 0 && this.queuedTruesizes.length > 0) {
-      const segmentLen = this.queuedTruesizes[0]! - SKB_OVERHEAD_BYTES;
-      const unread = segmentLen - this.headSegmentRead;
+      const unread = this.queuedLengths[0]! - this.headSegmentRead;
       if (left < unread) {
         this.headSegmentRead += left;
         return;
       }
       left -= unread;
       this.headSegmentRead = 0;
+      this.queuedLengths.shift();
       this.queuedTruesizeTotal -= this.queuedTruesizes.shift()!;
     }
   }

@@ -46,7 +46,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       switch (this.state) {
         case 'SYN-RECEIVED':
           if (this.passive) {
-            this.sendQueue.clear();
+            this.clearSendQueue();
             this.setState('LISTEN', 'rcv RST');
             this.releaseTimers();
             return;
@@ -223,7 +223,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       // In ESTABLISHED, SHUT_RD alone does not stop data: it is ACKed and queued (tcp_data_queue).
       this.env.transmit(this.self, this.fields(seg.ack, RST, EMPTY, false));
       if (this.orphaned) {
-        this.sendQueue.clear();
+        this.clearSendQueue();
         this.becomeClosed('data after close');
       } else {
         this.fail('ECONNRESET', 'data after shutdown(SHUT_RD)');
@@ -240,9 +240,9 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       return;
     }
     const hadOutOfOrder = this.outOfOrder.length > 0;
-    let finInOrder = this.deliverInOrder(payload, fin);
+    let finInOrder = this.deliverInOrder(payload, fin, nowUs);
     if (payload.length > 0 && this.options.rcvBufBytes !== null) this.dataArrived(payload.length);
-    finInOrder = this.drainOutOfOrder() || finInOrder;
+    finInOrder = this.drainOutOfOrder(nowUs) || finInOrder;
     if (hadOutOfOrder) this.sackForgetBelow(this.rcvNxt);
     if (payload.length > 0 || hadOutOfOrder) this.env.wake(this.self);
     if (finInOrder) {
@@ -283,10 +283,10 @@ export abstract class TcbReceivePart extends TcbTimersPart {
   /** Data has arrived on a locked buffer (Linux icsk_ack.ato set: the delayed-ACK engine started). */
   private lockedDataSeen = false;
 
-  protected deliverInOrder(payload: Uint8Array, fin: boolean): boolean {
+  protected deliverInOrder(payload: Uint8Array, fin: boolean, nowUs: number): boolean {
     if (payload.length > 0) {
       this.receiveQueue.push(payload);
-      if (this.options.rcvBufBytes !== null) this.chargeQueued(payload.length);
+      if (this.options.rcvBufBytes !== null) this.chargeQueued(payload.length, nowUs);
       this.rcvNxt = seqAdd(this.rcvNxt, payload.length);
     }
     return fin;
@@ -300,7 +300,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
   }
 
   /** Move queued out-of-order text that now starts at or before RCV.NXT. Returns true on an in-order FIN. */
-  protected drainOutOfOrder(): boolean {
+  protected drainOutOfOrder(nowUs: number): boolean {
     const queue = this.outOfOrder;
     while (queue.length > 0) {
       const head = queue[0]!;
@@ -310,7 +310,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
       const end = seqAdd(head.seq, head.payload.length);
       if (seqLt(end, this.rcvNxt) || (end === this.rcvNxt && !head.fin && head.payload.length > 0 && overlap >= head.payload.length)) continue;
       const fresh = head.payload.subarray(Math.min(overlap, head.payload.length));
-      if (this.deliverInOrder(fresh, head.fin)) {
+      if (this.deliverInOrder(fresh, head.fin, nowUs)) {
         queue.length = 0;
         return true;
       }

@@ -7,7 +7,7 @@ import { ByteQueue } from './byte-queue.js';
 import { ACK, FIN, PSH, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGe, seqLt } from './seq.js';
 import { EMPTY, TimerKind, isArmed, type Errno } from './tcb-base.js';
-import { TcbOptionsPart } from './tcb-options.js';
+import { SKB_OVERHEAD_BYTES, TcbOptionsPart } from './tcb-options.js';
 
 export abstract class TcbSendPart extends TcbOptionsPart {
   // Send sequence space (RFC 9293 §3.3.1).
@@ -20,6 +20,14 @@ export abstract class TcbSendPart extends TcbOptionsPart {
   /** Sequence number of the first byte in `sendQueue`. */
   protected sendQueueSeq = 0;
   protected readonly sendQueue = new ByteQueue();
+  /**
+   * The send queue as Linux's skbs (tcp_sendmsg_locked): each one's payload length, oldest
+   * first from `sendSkbHead`, which holds the byte at `sendQueueSeq`. Without GSO (as on the
+   * kernel runs' loopback, gso_max_segs 1) Linux's size goal is the MSS, so an skb holds at most
+   * one segment's bytes; each is charged its payload plus SKB_OVERHEAD_BYTES to sk_wmem_queued.
+   */
+  protected readonly sendSkbLengths: number[] = [];
+  protected sendSkbHead = 0;
   /** Set by close()/shutdown(SHUT_WR): a FIN follows the queued data. */
   finQueued = false;
   /** Sequence number our FIN occupies, once sent. */
@@ -41,6 +49,10 @@ export abstract class TcbSendPart extends TcbOptionsPart {
   protected rtoDueUs = -1;
   /** The retransmission timer is armed for a tail-loss probe, not an RTO (Linux ICSK_TIME_LOSS_PROBE). */
   protected lossProbeArmed = false;
+
+  get lossProbePending(): boolean {
+    return this.lossProbeArmed;
+  }
   /** A loss probe is out and not yet acknowledged (Linux tlp_high_seq != 0); SND.NXT when it went. */
   protected tlpOutstanding = false;
   protected tlpHighSeq = 0;
@@ -60,21 +72,96 @@ export abstract class TcbSendPart extends TcbOptionsPart {
 
   /**
    * sk_sndbuf: SO_SNDBUF's (doubled) value, or the stack's `sendBufferBytes` (Linux's autotuned
-   * default, tcp_sndbuf_expand, is not modelled). send() queues at most what is free of it
-   * (tcb.ts); Linux counts skb truesize against it, we count bytes.
+   * default, tcp_sndbuf_expand, is not modelled; without SO_SNDBUF, bytes are counted).
    */
   protected sendBufferLimit(): number {
     return this.options.sndBufBytes ?? this.config.sendBufferBytes;
   }
 
+  /** sk_wmem_queued: the truesize of every skb not yet acknowledged (payload + SKB_OVERHEAD_BYTES each). */
+  get sendMemoryQueuedBytes(): number {
+    return this.sendQueue.length + (this.sendSkbLengths.length - this.sendSkbHead) * SKB_OVERHEAD_BYTES;
+  }
+
+  /**
+   * Queue what send() may of `data`; returns how much. With SO_SNDBUF (SOCK_SNDBUF_LOCK) as
+   * Linux's tcp_sendmsg_locked does: bytes first top up the last skb while it is unsent and
+   * shorter than the size goal (the MSS: tcp_xmit_size_goal without GSO), with no check; a new
+   * skb is allocated only while sk_wmem_queued < sk_sndbuf (sk_stream_memory_free), so the last
+   * skb may take the queue past sk_sndbuf. Without SO_SNDBUF, bytes up to sendBufferBytes.
+   */
+  protected queueForSending(data: Uint8Array): number {
+    const locked = this.options.sndBufBytes !== null;
+    const limit = this.sendBufferLimit();
+    const wanted = locked ? data.length : Math.max(0, Math.min(limit - this.sendQueue.length, data.length));
+    const sizeGoal = Math.max(1, this.sendMss());
+    const lengths = this.sendSkbLengths;
+    let accepted = 0;
+    while (accepted < wanted) {
+      const tail = lengths.length - 1;
+      const tailLen = tail >= this.sendSkbHead ? lengths[tail]! : 0;
+      const tailStart = seqAdd(this.sendQueueSeq, this.sendQueue.length + accepted - tailLen);
+      if (tailLen > 0 && tailLen < sizeGoal && seqGe(tailStart, this.sndNxt)) {
+        const copy = Math.min(sizeGoal - tailLen, wanted - accepted);
+        lengths[tail] = tailLen + copy;
+        accepted += copy;
+        continue;
+      }
+      if (locked && this.sendQueue.length + accepted + (lengths.length - this.sendSkbHead) * SKB_OVERHEAD_BYTES >= limit) break;
+      const copy = Math.min(sizeGoal, wanted - accepted);
+      lengths.push(copy);
+      accepted += copy;
+    }
+    if (accepted > 0) this.sendQueue.push(accepted === data.length ? data : data.subarray(0, accepted));
+    return accepted;
+  }
+
+  /** Acknowledged bytes leave the skbs: whole ones are freed, a partly acknowledged one is trimmed (tcp_clean_rtx_queue, tcp_trim_head). */
+  private releaseSentSkbs(bytes: number): void {
+    const lengths = this.sendSkbLengths;
+    let left = bytes;
+    while (left > 0 && this.sendSkbHead < lengths.length) {
+      const len = lengths[this.sendSkbHead]!;
+      if (len > left) {
+        lengths[this.sendSkbHead] = len - left;
+        break;
+      }
+      left -= len;
+      this.sendSkbHead++;
+    }
+    if (this.sendSkbHead === lengths.length) {
+      lengths.length = 0;
+      this.sendSkbHead = 0;
+    } else if (this.sendSkbHead >= 1024) {
+      lengths.splice(0, this.sendSkbHead);
+      this.sendSkbHead = 0;
+    }
+  }
+
+  /** Everything queued for sending is gone (a reset, TIME-WAIT, an abort). */
+  protected clearSendQueue(): void {
+    this.sendQueue.clear();
+    this.sendSkbLengths.length = 0;
+    this.sendSkbHead = 0;
+  }
+
+  /**
+   * poll()'s EPOLLOUT (Linux __sk_stream_is_writeable): with SO_SNDBUF, free space at least half
+   * the truesize queued; without, room left in the stack's buffer, as send() counts it.
+   */
+  get writableForPoll(): boolean {
+    if (this.options.sndBufBytes === null) return this.sendQueue.length < this.sendBufferLimit();
+    return this.sendSpaceWakes() && this.sendMemoryQueuedBytes < this.options.sndBufBytes;
+  }
+
   /**
    * Freed send space wakes a blocked writer (Linux tcp_new_space → sk_stream_write_space): with
-   * SO_SNDBUF, only once the free space is at least half what is queued
+   * SO_SNDBUF, only once the free space is at least half what is queued, in truesize
    * (sk_stream_wspace ≥ sk_stream_min_wspace), so a writer resumes in large steps.
    */
   protected sendSpaceWakes(): boolean {
     if (this.options.sndBufBytes === null) return true;
-    const queued = this.sendQueue.length;
+    const queued = this.sendMemoryQueuedBytes;
     return this.options.sndBufBytes - queued >= queued >> 1;
   }
 
@@ -196,6 +283,7 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     const dataAcked = Math.max(0, Math.min(seqDiff(ack, this.sendQueueSeq), this.sendQueue.length));
     if (dataAcked > 0) {
       this.sendQueue.drop(dataAcked);
+      this.releaseSentSkbs(dataAcked);
       this.sendQueueSeq = seqAdd(this.sendQueueSeq, dataAcked);
       if (this.sendSpaceWakes()) this.env.wake(this.self);
     }
@@ -270,7 +358,7 @@ export abstract class TcbSendPart extends TcbOptionsPart {
   /** The connection is gone with an error the application will see (§3.10.7 "connection reset"). */
   protected fail(errno: Errno, cause: string): void {
     this.error = errno;
-    this.sendQueue.clear();
+    this.clearSendQueue();
     this.becomeClosed(cause);
   }
 }

@@ -207,7 +207,7 @@ export abstract class TcbTimersPart extends TcbHandshakePart {
    */
   protected enterTimeWait(nowUs: number, cause: string): void {
     this.releaseTimers();
-    this.sendQueue.clear();
+    this.clearSendQueue();
     this.outOfOrder.length = 0;
     if (this.sackRanges !== null) this.sackRanges.length = 0;
     if (!this.env.admitTimeWait(this.self)) {

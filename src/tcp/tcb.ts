@@ -56,12 +56,10 @@ export class Tcb extends TcbReceivePart implements Connection {
         return 'ENOTCONN';
     }
     if (this.finQueued) return 'EPIPE';
-    const room = this.sendBufferLimit() - this.sendQueue.length;
-    if (room <= 0) return 'EAGAIN';
-    const accepted = data.length <= room ? data : data.subarray(0, room);
-    this.sendQueue.push(accepted);
+    const accepted = this.queueForSending(data);
+    if (accepted === 0 && data.length > 0) return 'EAGAIN';
     this.output(nowUs);
-    return accepted.length;
+    return accepted;
   }
 
   /** §3.10.3 RECEIVE. Returns bytes, `'eof'`, or an errno (EAGAIN when nothing is there yet). */
@@ -167,7 +165,7 @@ export class Tcb extends TcbReceivePart implements Connection {
       default:
         break;
     }
-    this.sendQueue.clear();
+    this.clearSendQueue();
     this.becomeClosed(cause);
   }
 

@@ -55,8 +55,15 @@ export type TraceEvent =
     }
   | { readonly type: 'host'; readonly atUs: number; readonly host: string; readonly event: 'crash' | 'restart' };
 
-export type TimerName = 'retransmit' | 'delayed-ack' | 'persist' | 'time-wait' | 'fin-wait-2';
-export const TIMER_NAMES: readonly TimerName[] = ['retransmit', 'delayed-ack', 'persist', 'time-wait', 'fin-wait-2'];
+export type TimerName = 'retransmit' | 'delayed-ack' | 'persist' | 'time-wait' | 'fin-wait-2' | 'loss-probe';
+/** By TimerKind; the last, `loss-probe`, is the retransmission slot armed for a tail-loss probe. */
+export const TIMER_NAMES: readonly TimerName[] = ['retransmit', 'delayed-ack', 'persist', 'time-wait', 'fin-wait-2', 'loss-probe'];
+const LOSS_PROBE_TIMER = 5;
+
+/** The name of a timer that fired: its kind's, or `loss-probe` for a probe on the retransmission slot. */
+export function timerNameOf(kind: number, lossProbe: boolean): TimerName {
+  return TIMER_NAMES[kind === 0 && lossProbe ? LOSS_PROBE_TIMER : kind]!;
+}
 
 export interface TraceListener {
   onEvent(event: TraceEvent): void;

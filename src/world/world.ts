@@ -16,7 +16,7 @@ import { Host } from '../tcp/host.js';
 import { referenceStack } from '../tcp/reference-stack.js';
 import type { ConnectionView as Tcb, Stack, StackEnv, StackFactory } from '../tcp/stack.js';
 import type { TimerKind } from '../tcp/tcb.js';
-import { TIMER_NAMES, type ConnInfo, type TraceEvent, type TraceListener } from './trace.js';
+import { timerNameOf, type ConnInfo, type TraceEvent, type TraceListener } from './trace.js';
 import { ScriptedPeer } from './scripted-peer.js';
 
 export interface WorldOptions {
@@ -247,7 +247,7 @@ export class World implements StackEnv, EventHandler<Tcb> {
 
   onEvent(event: SimEvent<Tcb>, nowUs: number): void {
     const tcb = event.payload;
-    if (this.tracing) this.emit({ type: 'timer', atUs: nowUs, conn: this.connInfoOf(tcb), timer: TIMER_NAMES[event.kind]! });
+    if (this.tracing) this.emit({ type: 'timer', atUs: nowUs, conn: this.connInfoOf(tcb), timer: timerNameOf(event.kind, tcb.lossProbePending === true) });
     tcb.onTimer(nowUs, event.kind as TimerKind);
   }
 
