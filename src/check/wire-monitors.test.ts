@@ -8,6 +8,7 @@ import { ACK, FIN, NO_OPTIONS, RST, SYN, type Segment } from '../tcp/segment.js'
 import type { TcpState } from '../tcp/state.js';
 import type { Call } from '../world/program.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
+import { MonitorSet } from './index.js';
 import type { Monitor, MonitorContext } from './monitor.js';
 import { AbortMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import { TerminationMonitor } from './lifecycle-monitors.js';
@@ -50,10 +51,15 @@ const delivered = (atUs: number, s: Segment): SegmentEvent => ({ type: 'segment'
 const state = (atUs: number, c: ConnInfo, from: TcpState, to: TcpState, cause = ''): TraceEvent => ({ type: 'state', atUs, conn: c, from, to, cause });
 const call = (atUs: number, host: string, c: Call, result: string, fd: number, connId = -1, program = 0): TraceEvent => ({ type: 'call', atUs, host, program, step: 0, call: c, text: '', result, fd, connId });
 
-/** Feed the events; the first violation's message, or null. */
+/**
+ * Feed the events through a MonitorSet, as a run does (so a monitor sees only the kinds of event
+ * its `interests` name, and its connections from the shared book); the first violation's
+ * message, or null.
+ */
 function judge(monitor: Monitor, events: readonly TraceEvent[], endUs = 10_000): string | null {
-  events.forEach((event, index) => monitor.onEvent(event, index));
-  monitor.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
+  const set = new MonitorSet([monitor]);
+  for (const event of events) set.onEvent(event);
+  set.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
   return monitor.violation?.message ?? null;
 }
 
