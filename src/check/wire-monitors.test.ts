@@ -319,6 +319,20 @@ describe('timestamps (RFC 7323 §3.2, §5.2)', () => {
     expect(fromHost).toBe(`segment #${bogus.seg.id} from port 1000 echoes TSecr 9001, which the peer never sent as a TSval`);
     expect(fromScriptedPeer).toBeNull();
   });
+
+  it('catches an echo on a 4-tuple the peer never sent on, and judges every sender when the context names no hosts', () => {
+    // Arrange: an ACK with a TSecr before anything came from b:80; the same bogus echo from a stranger.
+    const early = sent(1, withTs(seg(client, { seq: 0, ack: 1, flags: ACK }), 500, 7));
+    const stranger = { ip: 0x0a000009, port: 80, toIp: A, toPort: 1000 };
+    const fromStranger = [sent(1, withTs(seg(client, { seq: 0, flags: SYN }), 500, 0)), sent(2, withTs(seg(stranger, { seq: 0, ack: 1, flags: SYN | ACK }), 9000, 504))];
+    const { hostIps: _judgedHosts, ...everySender } = CONTEXT;
+    // Act
+    const beforeAnything = judge(new TimestampsMonitor(CONTEXT), [early]);
+    const strangerJudged = judge(new TimestampsMonitor(everySender), fromStranger);
+    // Assert
+    expect(beforeAnything).toBe(`segment #${early.seg.id} from port 1000 echoes TSecr 7, which the peer never sent as a TSval`);
+    expect(strangerJudged).toBe(`segment #${fromStranger[1]!.seg.id} from port 80 echoes TSecr 504, which the peer never sent as a TSval`);
+  });
 });
 
 describe('connect-result, EADDRNOTAVAIL', () => {
