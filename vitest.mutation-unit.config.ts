@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 // A fast StrykerJS pass over the monitors (stryker.check-unit.config.json): only the handcrafted
-// trace tests of src/check, so each of a file's mutants costs a second rather than a zoo run.
+// trace tests and conformance-trace tests of src/check, so each of a file's mutants costs a second rather than a zoo run.
 export default defineConfig({
   test: {
-    include: ['src/check/wire-monitors.test.ts'],
+    include: ['src/check/*.test.ts'],
     testTimeout: 60_000,
   },
 });

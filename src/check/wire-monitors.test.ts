@@ -8,6 +8,7 @@ import { ACK, FIN, NO_OPTIONS, RST, SYN, type Segment } from '../tcp/segment.js'
 import type { TcpState } from '../tcp/state.js';
 import type { Call } from '../world/program.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
+import { MonitorSet } from './index.js';
 import type { Monitor, MonitorContext } from './monitor.js';
 import { AbortMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import { TerminationMonitor } from './lifecycle-monitors.js';
@@ -50,10 +51,15 @@ const delivered = (atUs: number, s: Segment): SegmentEvent => ({ type: 'segment'
 const state = (atUs: number, c: ConnInfo, from: TcpState, to: TcpState, cause = ''): TraceEvent => ({ type: 'state', atUs, conn: c, from, to, cause });
 const call = (atUs: number, host: string, c: Call, result: string, fd: number, connId = -1, program = 0): TraceEvent => ({ type: 'call', atUs, host, program, step: 0, call: c, text: '', result, fd, connId });
 
-/** Feed the events; the first violation's message, or null. */
+/**
+ * Feed the events through a MonitorSet, as a run does (so a monitor sees only the kinds of event
+ * its `interests` name, and its connections from the shared book); the first violation's
+ * message, or null.
+ */
 function judge(monitor: Monitor, events: readonly TraceEvent[], endUs = 10_000): string | null {
-  events.forEach((event, index) => monitor.onEvent(event, index));
-  monitor.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
+  const set = new MonitorSet([monitor]);
+  for (const event of events) set.onEvent(event);
+  set.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
   return monitor.violation?.message ?? null;
 }
 
@@ -312,6 +318,20 @@ describe('timestamps (RFC 7323 §3.2, §5.2)', () => {
     // Assert
     expect(fromHost).toBe(`segment #${bogus.seg.id} from port 1000 echoes TSecr 9001, which the peer never sent as a TSval`);
     expect(fromScriptedPeer).toBeNull();
+  });
+
+  it('catches an echo on a 4-tuple the peer never sent on, and judges every sender when the context names no hosts', () => {
+    // Arrange: an ACK with a TSecr before anything came from b:80; the same bogus echo from a stranger.
+    const early = sent(1, withTs(seg(client, { seq: 0, ack: 1, flags: ACK }), 500, 7));
+    const stranger = { ip: 0x0a000009, port: 80, toIp: A, toPort: 1000 };
+    const fromStranger = [sent(1, withTs(seg(client, { seq: 0, flags: SYN }), 500, 0)), sent(2, withTs(seg(stranger, { seq: 0, ack: 1, flags: SYN | ACK }), 9000, 504))];
+    const { hostIps: _judgedHosts, ...everySender } = CONTEXT;
+    // Act
+    const beforeAnything = judge(new TimestampsMonitor(CONTEXT), [early]);
+    const strangerJudged = judge(new TimestampsMonitor(everySender), fromStranger);
+    // Assert
+    expect(beforeAnything).toBe(`segment #${early.seg.id} from port 1000 echoes TSecr 7, which the peer never sent as a TSval`);
+    expect(strangerJudged).toBe(`segment #${fromStranger[1]!.seg.id} from port 80 echoes TSecr 504, which the peer never sent as a TSval`);
   });
 });
 

@@ -16,13 +16,15 @@ import type { TcpState } from '../tcp/state.js';
 import type { Errno, TcbIdentity, TcbOptions, TimerKind } from '../tcp/tcb.js';
 import { decodeIpv4Tcp, encodeIpv4Tcp } from '../tcp/wire.js';
 import { LineChannel } from './channel.js';
-import { parseReply, PROTOCOL_TIMERS, PROTOCOL_VERSION, ProtocolError, type Reply, type StackEvent } from './protocol.js';
+import { LOSS_PROBE_TIMER, parseReply, PROTOCOL_TIMERS, PROTOCOL_VERSION, ProtocolError, type ProtocolTimer, type Reply, type StackEvent } from './protocol.js';
 
 /** A connection of an external stack, as the world sees it. */
 class ExternalConnection implements ConnectionView {
   state: TcpState = 'CLOSED';
   incarnation = 0;
   readonly timerHandles: unknown[] = [null, null, null, null, null];
+  /** The stack armed its retransmission timer as a tail-loss probe (`loss-probe`). */
+  lossProbePending = false;
   constructor(
     readonly handle: number,
     readonly id: TcbIdentity,
@@ -338,9 +340,14 @@ export class ExternalStack implements Stack {
         });
         return;
       }
-      case 'timer':
-        env.setTimer(this.conn(event[1]), PROTOCOL_TIMERS.indexOf(event[2]) as TimerKind, event[3]);
+      case 'timer': {
+        const conn = this.conn(event[1]);
+        const lossProbe = event[2] === LOSS_PROBE_TIMER;
+        const kind = (lossProbe ? 0 : PROTOCOL_TIMERS.indexOf(event[2] as ProtocolTimer)) as TimerKind;
+        if (kind === 0) conn.lossProbePending = lossProbe;
+        env.setTimer(conn, kind, event[3]);
         return;
+      }
       case 'cancel': {
         const conn = this.connections.get(event[1]);
         if (conn !== undefined) env.clearTimer(conn, PROTOCOL_TIMERS.indexOf(event[2]) as TimerKind);

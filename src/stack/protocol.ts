@@ -11,6 +11,11 @@ export const PROTOCOL_VERSION = 1;
 /** Per-connection timer names, in TimerKind order (src/tcp/tcb.ts). */
 export const PROTOCOL_TIMERS = ['retransmit', 'delayed-ack', 'persist', 'time-wait', 'fin-wait-2'] as const;
 export type ProtocolTimer = (typeof PROTOCOL_TIMERS)[number];
+/**
+ * An armed `retransmit` timer may be named `loss-probe` instead: the stack armed it for a
+ * tail-loss probe (Linux ICSK_TIME_LOSS_PROBE), so the trace names it so when it fires.
+ */
+export const LOSS_PROBE_TIMER = 'loss-probe';
 
 export const ERRNOS: readonly Errno[] = ['EADDRINUSE', 'EADDRNOTAVAIL', 'EAGAIN', 'EALREADY', 'EBADF', 'ECONNABORTED', 'ECONNREFUSED', 'ECONNRESET', 'EINPROGRESS', 'EINVAL', 'EISCONN', 'ENOPROTOOPT', 'ENOTCONN', 'EOPNOTSUPP', 'EPIPE', 'ETIMEDOUT'];
 
@@ -48,7 +53,7 @@ export type StackEvent =
   | readonly ['state', number, TcpState, TcpState, string]
   /** A datagram out (base64 IPv4+TCP), the connection that sent it or -1, 1 for a retransmission. */
   | readonly ['out', string, number, 0 | 1]
-  | readonly ['timer', number, ProtocolTimer, number]
+  | readonly ['timer', number, ProtocolTimer | typeof LOSS_PROBE_TIMER, number]
   | readonly ['cancel', number, ProtocolTimer]
   /** The whole host wants `advance` at this virtual time (replaces an earlier wish). */
   | readonly ['tick', number]
@@ -129,7 +134,7 @@ function checkEvent(event: unknown): void {
       return;
     case 'timer':
       int(1);
-      timer(2);
+      if (event[2] !== LOSS_PROBE_TIMER) timer(2);
       int(3);
       return;
     case 'cancel':

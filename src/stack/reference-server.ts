@@ -20,7 +20,7 @@ import type { Stack, StackEnv } from '../tcp/stack.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TimerKind } from '../tcp/tcb.js';
 import { decodeIpv4Tcp, encodeIpv4Tcp } from '../tcp/wire.js';
-import { PROTOCOL_TIMERS, type Request, type StackEvent } from './protocol.js';
+import { LOSS_PROBE_TIMER, PROTOCOL_TIMERS, type Request, type StackEvent } from './protocol.js';
 
 type Json = Record<string, unknown>;
 
@@ -198,7 +198,8 @@ export class ReferenceServer {
       // scheduler's events have it), so the handles mirror the harness's timers.
       setTimer(tcb, kind, atUs) {
         timerHandle(tcb, kind).pending = true;
-        server.events.push(['timer', server.ref(tcb), PROTOCOL_TIMERS[kind]!, atUs]);
+        const lossProbe = kind === 0 /* TimerKind.Retransmit */ && tcb.lossProbePending === true;
+        server.events.push(['timer', server.ref(tcb), lossProbe ? LOSS_PROBE_TIMER : PROTOCOL_TIMERS[kind]!, atUs]);
       },
       clearTimer(tcb, kind) {
         const handle = tcb.timerHandles[kind] as TimerHandle | null;
