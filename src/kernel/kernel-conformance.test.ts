@@ -4,8 +4,9 @@
  * conformance tests are run once with TIMEWAIT_EXPORT_CONFORMANCE, which writes each spec they
  * run as a file (src/conformance/scenario-export.ts); each file then runs on the kernel and in
  * the simulator. A difference fails unless docs/kernel-differences.md lists it
- * (KNOWN_CONFORMANCE_DIFFERENCES) with its reason. Timing differences are printed, not failed on,
- * as in kernel.test.ts.
+ * (KNOWN_CONFORMANCE_DIFFERENCES) with its reason, or it does not come back when the spec runs
+ * on the kernel again (twice at most). Timing differences are printed, not failed on, as in
+ * kernel.test.ts.
  *
  * Run time on two cores: about 120 specs (270 with TIMEWAIT_KERNEL_CONFORMANCE=all), four
  * namespaces at a time, 1–3 s each.
@@ -36,6 +37,13 @@ const outcomes = new Map<string, Outcome>();
 let dir = '';
 let exportedCount = 0;
 
+/** The differences of a compared spec that are neither timing nor listed in docs/kernel-differences.md. */
+function unexplainedOf(name: string): string[] {
+  const o = outcomes.get(name);
+  if (o === undefined || NOT_COMPARED_CONFORMANCE.some((n) => n.test.test(o.description))) return [];
+  return (o.differences ?? []).filter((d) => d.aspect !== 'timing' && knownConformanceReason(o.description, d) === undefined).map((d) => `${d.aspect}: ${d.what}`);
+}
+
 async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: width }, async () => {
@@ -55,7 +63,7 @@ describe.skipIf(missing.length > 0)('timewait kernel: every conformance spec on 
     if (exported.status !== 0) throw new Error(`exporting the conformance specs failed:\n${exported.stdout}\n${exported.stderr}`);
     exportedCount = readdirSync(dir).filter((f) => f.endsWith('.json')).length;
     const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().filter((f) => ALL || !/^lifecycle-loss-\d+\.json$/.test(f) || Number(/\d+/.exec(f)![0]) % LOSS_LOOP_SAMPLE === 1);
-    await pool(files, 4, async (name) => {
+    const runOne = async (name: string): Promise<void> => {
       const json = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { description: string; cannotExpress?: string[] };
       if (json.cannotExpress !== undefined) {
         outcomes.set(name, { description: json.description, cannotExpress: json.cannotExpress });
@@ -65,7 +73,17 @@ describe.skipIf(missing.length > 0)('timewait kernel: every conformance spec on 
       if (o.ok) outcomes.set(name, { description: json.description, differences: o.comparison.differences });
       else if ('cannotExpress' in o) outcomes.set(name, { description: json.description, cannotExpress: o.cannotExpress });
       else outcomes.set(name, { description: json.description, cannotRun: o.cannotRun.join('; ') });
-    });
+    };
+    await pool(files, 4, runOne);
+    // The simulator is deterministic and the kernel is not: where a jiffy's rounding or the
+    // machine's load decides (an ACK that rides on a FIN or leaves alone), a kernel run can differ
+    // once. A spec with an unexplained difference runs again, alone, up to twice; a difference
+    // that does not come back is printed as such and not failed on. One that does fails.
+    for (const name of files.filter((f) => unexplainedOf(f).length > 0)) {
+      const first = unexplainedOf(name);
+      for (let attempt = 0; attempt < 2 && unexplainedOf(name).length > 0; attempt++) await runOne(name);
+      if (unexplainedOf(name).length === 0) console.log(`${name}: differed on its first kernel run only (${first.join(' | ')}); agreed when run again`);
+    }
     // The table CI prints.
     const rows = [...outcomes].map(([name, o]) => {
       const verdict = o.cannotRun !== undefined ? `cannot run: ${o.cannotRun}`
@@ -96,8 +114,7 @@ describe.skipIf(missing.length > 0)('timewait kernel: every conformance spec on 
   });
 
   it('the kernel agrees with the simulator on every spec, but for the documented differences', () => {
-    const compared = [...outcomes].filter(([, o]) => !NOT_COMPARED_CONFORMANCE.some((n) => n.test.test(o.description)));
-    const unexplained = compared.flatMap(([name, o]) => (o.differences ?? []).filter((d) => d.aspect !== 'timing' && knownConformanceReason(o.description, d) === undefined).map((d) => `${name} (${o.description}): ${d.aspect}: ${d.what}`));
+    const unexplained = [...outcomes.keys()].flatMap((name) => unexplainedOf(name).map((what) => `${name} (${outcomes.get(name)!.description}): ${what}`));
     expect(unexplained).toEqual([]);
   });
 });

@@ -186,6 +186,11 @@ export function applyCommand(settings: ScriptSettings, text: string): string | n
       continue;
     }
     if (/sysctl_restore_.*\.sh$/.test(line)) continue;
+    // The simulator has no GSO: each skb holds one MSS (tcb-send.ts), as Linux with this.
+    if (/^ip link set (dev )?tun0 gso_max_segs 1$/.test(line)) {
+      settings.notes.push(`\`${line}\`: what the simulator models already (no GSO: skbs of one MSS)`);
+      continue;
+    }
     const sysctl = /^sysctl\s+(?:-q\s+)?(.+)$/.exec(line);
     const setSysctls = /set_sysctls\.py\s+(.+)$/.exec(line);
     const assignments = sysctl?.[1] ?? setSysctls?.[1];
