@@ -221,8 +221,9 @@ export abstract class TcbBase {
   private ackedInInstant = 0;
   private ackedBeforeInstant = 0;
   private ackedBeforeKnown = false;
-  private readonly ackRingSeq = new Array<number>(ACK_RING).fill(0);
-  private readonly ackRingEdge = new Array<number>(ACK_RING).fill(0);
+  // Made at the first ACK of a socket whose SO_RCVBUF was set: most connections never need them.
+  private ackRingSeq: number[] | null = null;
+  private ackRingEdge: number[] | null = null;
   private ackRingCount = 0;
 
   /** An ACK (or SYN,ACK) left with RCV.NXT and the window just advertised. */
@@ -236,6 +237,10 @@ export abstract class TcbBase {
       this.ackInstantUs = nowUs;
     }
     this.ackedInInstant = this.rcvNxt;
+    if (this.ackRingSeq === null || this.ackRingEdge === null) {
+      this.ackRingSeq = new Array<number>(ACK_RING).fill(0);
+      this.ackRingEdge = new Array<number>(ACK_RING).fill(0);
+    }
     const slot = this.ackRingCount++ % ACK_RING;
     this.ackRingSeq[slot] = this.rcvNxt;
     this.ackRingEdge[slot] = (this.rcvNxt + this.lastAdvertisedWindow) >>> 0;
@@ -251,11 +256,14 @@ export abstract class TcbBase {
     let best: number | null = null;
     if (this.ackInstantUs >= 0 && nowUs > this.ackInstantUs) best = this.ackedInInstant;
     else if (this.ackedBeforeKnown) best = this.ackedBeforeInstant;
+    const ringSeq = this.ackRingSeq;
+    const ringEdge = this.ackRingEdge;
+    if (ringSeq === null || ringEdge === null) return best;
     const oldest = Math.max(0, this.ackRingCount - ACK_RING);
     for (let i = oldest; i < this.ackRingCount; i++) {
       const slot = i % ACK_RING;
-      if (((this.ackRingEdge[slot]! - endSeq) | 0) >= 0) {
-        const seq = this.ackRingSeq[slot]!;
+      if (((ringEdge[slot]! - endSeq) | 0) >= 0) {
+        const seq = ringSeq[slot]!;
         if (best === null || ((seq - best) | 0) > 0) best = seq;
         break;
       }
