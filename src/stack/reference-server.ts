@@ -20,7 +20,8 @@ import type { Stack, StackEnv } from '../tcp/stack.js';
 import type { TcpState } from '../tcp/state.js';
 import type { TimerKind } from '../tcp/tcb.js';
 import { decodeIpv4Tcp, encodeIpv4Tcp } from '../tcp/wire.js';
-import { LOSS_PROBE_TIMER, PROTOCOL_TIMERS, type Request, type StackEvent } from './protocol.js';
+import { timerNameOf } from '../world/trace.js';
+import { PROTOCOL_TIMERS, type Request, type StackEvent } from './protocol.js';
 
 type Json = Record<string, unknown>;
 
@@ -198,8 +199,7 @@ export class ReferenceServer {
       // scheduler's events have it), so the handles mirror the harness's timers.
       setTimer(tcb, kind, atUs) {
         timerHandle(tcb, kind).pending = true;
-        const lossProbe = kind === 0 /* TimerKind.Retransmit */ && tcb.lossProbePending === true;
-        server.events.push(['timer', server.ref(tcb), lossProbe ? LOSS_PROBE_TIMER : PROTOCOL_TIMERS[kind]!, atUs]);
+        server.events.push(['timer', server.ref(tcb), timerNameOf(kind, tcb.lossProbePending === true), atUs]);
       },
       clearTimer(tcb, kind) {
         const handle = tcb.timerHandles[kind] as TimerHandle | null;
