@@ -135,7 +135,8 @@ describe('TIME-WAIT with timestamps (Linux tcp_timewait_state_process)', () => {
     id: 0, srcIp: 2, srcPort: 1000, dstIp: 1, dstPort: 80, seq, ack: 9000, flags, window: 512, ...NO_OPTIONS, tsVal, tsEcr: 0,
     payload: new Uint8Array(0), sentAtUs: 0, incarnation: 1, connId: 2, retransmission: false, copyOf: -1,
   });
-  const NOW = 10_000_000;
+  // Late enough that a stamp 61 s back is still a time (a negative stamp means no timestamps).
+  const NOW = 100_000_000;
   const effectOf = (seg: Segment, stampUs = NOW - 1_000_000) => timeWaitEffect(seg, RCV_NXT, false, 1000, stampUs, NOW);
 
   it('a SYN below RCV.NXT with a newer TSval opens a new incarnation; with an older one it fails PAWS, is answered and restarts 2·MSL', () => {
