@@ -38,7 +38,7 @@ export interface Mutant {
 
 type TcbClass = new (id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions) => Tcb;
 
-function endpoint(name: string, description: string, make: TcbClass, configure: (config: StackConfig) => StackConfig = (c) => c, host: Partial<Pick<Endpoint, 'bindConflicts' | 'resetFor' | 'hostConfig'>> = {}): Endpoint {
+function endpoint(name: string, description: string, make: TcbClass, configure: (config: StackConfig) => StackConfig = (c) => c, host: Partial<Pick<Endpoint, 'bindConflicts' | 'resetFor' | 'hostConfig' | 'portSearchIgnoresTimeWait'>> = {}): Endpoint {
   return {
     name,
     description,
@@ -472,6 +472,15 @@ export const MUTANTS: readonly Mutant[] = [
     linuxKnobs: true,
   },
   { endpoint: endpoint('tw-buckets-one-short', 'TIME-WAIT overflows with one bucket of tcp_max_tw_buckets still free', Tcb, undefined, { hostConfig: (c) => ({ ...c, maxTwBuckets: c.maxTwBuckets - 1 }) }), caughtBy: 'time-wait-side', closeOrders: ['client-first', 'server-first'], faults: false, linuxKnobs: true, noScript: 'the packetdrill runner does not map tcp_max_tw_buckets (src/packetdrill/settings.ts)' },
+  {
+    // The other way from ephemeral-ports-low: a port of the range, but one whose 4-tuple is held.
+    endpoint: endpoint('ephemeral-port-over-time-wait', "connect()'s port search counts a 4-tuple in TIME-WAIT as free and opens a connection over it (Linux __inet_check_established refuses it unless tcp_tw_reuse takes the TIME-WAIT over)", Tcb, undefined, { portSearchIgnoresTimeWait: true }),
+    caughtBy: 'ephemeral-port',
+    closeOrders: ['client-first'],
+    faults: false,
+    maxIncarnations: 3,
+    linuxKnobs: true,
+  },
   {
     endpoint: endpoint('tw-reuse-without-timestamps', 'connect() takes over a TIME-WAIT that used no timestamps', ReusesTimeWaitWithoutTimestamps),
     caughtBy: 'time-wait-2msl',

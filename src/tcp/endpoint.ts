@@ -98,6 +98,13 @@ export interface Endpoint {
   readonly resetFor?: (cause: Segment) => { readonly seq: number; readonly ack: number; readonly flags: number } | null;
   /** Optional: the host's own settings (ephemeral port range, …) from the run's; absent: the run's. */
   readonly hostConfig?: (config: StackConfig) => StackConfig;
+  /**
+   * Optional, a seam for the mutant zoo only (`ephemeral-port-over-time-wait`): connect()'s port
+   * search counts a 4-tuple held by a TIME-WAIT as free, and connect() opens the new connection
+   * over it, as if Linux's __inet_check_established did not look in the TIME-WAIT hash. Absent or
+   * false: Linux's search (Host.findConnectPort). The host reads it once, when it is made.
+   */
+  readonly portSearchIgnoresTimeWait?: boolean;
 }
 
 /**

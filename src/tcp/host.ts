@@ -176,6 +176,8 @@ export class Host implements TcbEnv, Stack {
   compactTimeWaitConnections = true;
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
+  /** Mutant seam (Endpoint.portSearchIgnoresTimeWait): false for every endpoint but one zoo mutant. */
+  private readonly portSearchIgnoresTimeWait: boolean;
 
   readonly config: StackConfig;
 
@@ -190,6 +192,7 @@ export class Host implements TcbEnv, Stack {
   ) {
     // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
     this.config = endpoint.hostConfig?.(config) ?? config;
+    this.portSearchIgnoresTimeWait = endpoint.portSearchIgnoresTimeWait === true;
     this.isnSecret = isnRng.uint32();
     // Derived, not drawn: another draw would shift every later ISN of the stream.
     this.tsSecret = mix4(this.isnSecret, 0x7453, 0, 0, 0);
@@ -382,9 +385,11 @@ export class Host implements TcbEnv, Stack {
     if (socket.phase === 'connection') return this.connectAgain(socket);
     if (socket.phase === 'listening' || socket.phase === 'closed') return fail('EINVAL');
     const autobind = socket.phase === 'fresh';
+    // The mutant seam, read once per connect(); false except for one zoo mutant.
+    const overTimeWait = autobind && this.portSearchIgnoresTimeWait;
     let port = socket.localPort;
     if (autobind) {
-      port = this.findConnectPort(remoteIp, remotePort);
+      port = overTimeWait ? this.findPortOverTimeWait(remoteIp, remotePort) : this.findConnectPort(remoteIp, remotePort);
       if (port < 0) return fail('EADDRNOTAVAIL');
     } else if (socket.boundIp === LOOPBACK_ADDRESS) {
       // No loopback device: a socket bound to 127.0.0.1 has no route to a fabric address.
@@ -396,7 +401,7 @@ export class Host implements TcbEnv, Stack {
     // that used timestamps at once, whatever tcp_tw_reuse says; anything else is EADDRNOTAVAIL.
     let reused: TimeWaitReuse | null = null;
     const holder = this.lookup(remoteIp, remotePort, port);
-    if (holder !== undefined) {
+    if (holder !== undefined && !(overTimeWait && holder.state === 'TIME-WAIT')) {
       reused = holder.state === 'TIME-WAIT' ? (holder.timeWaitReuse?.() ?? null) : null;
       if (reused === null || (autobind && !this.mayReuseTimeWait(holder, reused))) return fail('EADDRNOTAVAIL');
       holder.abort(this.env.nowUs, 'TIME-WAIT reused by connect (tcp_twsk_unique)');
@@ -970,6 +975,24 @@ export class Host implements TcbEnv, Stack {
       }
       if (bound !== null && bound.has(port)) continue;
       return port;
+    }
+    return -1;
+  }
+
+  /**
+   * The mutant seam's port search, never the reference's (Endpoint.portSearchIgnoresTimeWait):
+   * the same draw, then the first port not bound with bind() whose 4-tuple is free or held by a
+   * TIME-WAIT. A plain scan: no mutant needs the bitmap's speed, and the bitmap stays unmade.
+   */
+  private findPortOverTimeWait(remoteIp: number, remotePort: number): number {
+    const { ephemeralPortMin: min, ephemeralPortMax: max } = this.config;
+    const span = max - min + 1;
+    const start = this.portRng.int(0, span);
+    for (let i = 0; i < span; i++) {
+      const port = min + ((start + i) % span);
+      if (this.boundOwnerCount.has(port)) continue;
+      const holder = this.lookup(remoteIp, remotePort, port);
+      if (holder === undefined || holder.state === 'TIME-WAIT') return port;
     }
     return -1;
   }
