@@ -14,5 +14,8 @@ export default defineConfig({
       'src/check/*.test.ts',
     ],
     testTimeout: 60_000,
+    // One module graph for all files: Stryker runs them on one thread, and a survivor that
+    // reruns every file costs about 10 s, not 20 (the tests keep no state between files).
+    isolate: false,
   },
 });
