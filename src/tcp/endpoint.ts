@@ -47,9 +47,11 @@ export interface Connection {
   /**
    * Optional: once in TIME-WAIT with its socket closed, a smaller connection that behaves the
    * same for the rest of TIME-WAIT, which the host keeps instead (Linux's inet_timewait_sock);
-   * null to stay as it is. See time-wait.ts.
+   * null to stay as it is. See time-wait.ts. `spare` is a record of a connection whose
+   * TIME-WAIT is over, which nothing refers to any more: made over rather than a new one made
+   * when it is of the kind this connection would make (the host's free list); null when none.
    */
-  compactForTimeWait?(): Connection | null;
+  compactForTimeWait?(spare: Connection | null): Connection | null;
   /**
    * Optional: in TIME-WAIT with timestamps in use, what a connect() that reuses the 4-tuple
    * takes over (Linux tcp_twsk_unique); null otherwise. Absent: never reused.

@@ -16,6 +16,7 @@ import type { Connection, Endpoint, TimeWaitReuse } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
 import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbOptions } from './tcb.js';
+import { TimeWaitConnection } from './time-wait.js';
 
 export type { Result, SocketOption, SocketOptionName, SocketOptionValue } from './stack.js';
 
@@ -119,8 +120,16 @@ class ConnEntry implements PortOwner {
   constructor(
     /** Changes once at most: a TCB in TIME-WAIT is swapped for its small record. */
     public tcb: Connection,
-    readonly connectBound: boolean,
+    public connectBound: boolean,
   ) {}
+  /** The entry of another connection, as new (Host.spareEntries). */
+  takeOver(tcb: Connection, connectBound: boolean): void {
+    this.tcb = tcb;
+    this.connectBound = connectBound;
+    this.historyIndex = -1;
+    this.socket = null;
+    this.listener = null;
+  }
   get reuseAddr(): boolean {
     return this.tcb.options.reuseAddr;
   }
@@ -176,6 +185,18 @@ export class Host implements TcbEnv, Stack {
   compactTimeWaitConnections = true;
   /** When false the host is down (crashed): it neither sends nor receives. */
   up = true;
+  /**
+   * TIME-WAIT records whose TIME-WAIT ended, and their table entries, for the next connections
+   * to make over (`releaseRecord`): they outlive V8's young generation, so a new pair per
+   * connection was most of what each scavenge copied at 10^5 connections. Only while nothing
+   * else keeps connections (no history, nothing observing).
+   */
+  private readonly spareRecords: Connection[] = [];
+  private readonly spareEntries: ConnEntry[] = [];
+  /** Make finished TIME-WAIT records over (above); off only to check that doing so changes nothing. */
+  reuseTimeWaitRecords = true;
+  /** How many TIME-WAIT records were made over rather than made (for that check). */
+  timeWaitRecordsReused = 0;
 
   readonly config: StackConfig;
 
@@ -717,6 +738,7 @@ export class Host implements TcbEnv, Stack {
     else if (from === 'TIME-WAIT') this.timeWaitCount--;
     this.env.stateChanged(tcb, from, to, cause);
     if (to === 'CLOSED' || (to === 'LISTEN' && tcb.passive)) this.forgetTcb(tcb);
+    if (to === 'CLOSED' && tcb instanceof TimeWaitConnection) this.releaseRecord(tcb);
   }
 
   timeWaitRestarted(tcb: Connection, cause: string): void {
@@ -775,7 +797,9 @@ export class Host implements TcbEnv, Stack {
       byRemote = new Map();
       this.connections.set(remoteIp, byRemote);
     }
-    const entry = new ConnEntry(tcb, connectBound);
+    let entry = this.spareEntries.pop();
+    if (entry === undefined) entry = new ConnEntry(tcb, connectBound);
+    else entry.takeOver(tcb, connectBound);
     tcb.hostEntry = entry;
     byRemote.set(portsKey(remotePort, localPort), entry);
     if (this.destinations.size > 0) this.destinations.get(destinationKey(remoteIp, remotePort))?.add(localPort);
@@ -798,12 +822,34 @@ export class Host implements TcbEnv, Stack {
     const entry = entryOf(tcb);
     if (entry.socket !== null || entry.listener !== null) return;
     if (this.connections.get(tcb.id.remoteIp)?.get(portsKey(tcb.id.remotePort, tcb.id.localPort)) !== entry) return;
-    const record = tcb.compactForTimeWait();
-    if (record === null) return;
+    const spare = this.spareRecords.pop() ?? null;
+    const record = tcb.compactForTimeWait(spare);
+    if (record === null) {
+      if (spare !== null) this.spareRecords.push(spare);
+      return;
+    }
+    if (record === spare) this.timeWaitRecordsReused++;
     entry.tcb = record;
     record.hostEntry = entry;
     if (entry.historyIndex >= 0) this.allTcbs[entry.historyIndex] = record;
     this.env.connectionReplaced(tcb, record);
+  }
+
+  /**
+   * A record that reached CLOSED goes to the free list with its entry, once forgotten: when
+   * nothing else may hold it (no history, nothing observing) and no timer of it is left pending
+   * (one a new SYN closed still has its 2·MSL timer queued, which will fire on it harmlessly).
+   * Its own code still runs after this (`wake` reads its entry), so it is made over only later,
+   * by a compactTimeWait or newTcb, never inside the call that closed it.
+   */
+  private releaseRecord(record: TimeWaitConnection): void {
+    if (!this.reuseTimeWaitRecords || this.recordAllTcbs || this.env.observesConnections || this.spareRecords.length >= SPARE_RECORDS_MAX) return;
+    const handles = record.timerHandles;
+    for (let kind = 0; kind < handles.length; kind++) if (handles[kind] !== null) return;
+    const entry = entryOf(record);
+    if (entry.socket !== null || entry.listener !== null || entry.tcb !== record) return;
+    this.spareRecords.push(record);
+    this.spareEntries.push(entry);
   }
 
   private forgetTcb(tcb: Connection): void {
@@ -1112,6 +1158,9 @@ function acceptQueueFull(listener: Socket): boolean {
 }
 
 /** The host's entry of a connection it created (set in newTcb, kept by a TIME-WAIT record). */
+/** Spare records (and entries) kept at most: a burst of TIME-WAITs ending should not pin memory for ever. */
+const SPARE_RECORDS_MAX = 4096;
+
 function entryOf(tcb: Connection): ConnEntry {
   return tcb.hostEntry as ConnEntry;
 }

@@ -122,6 +122,12 @@ export interface StackEnv {
   connectionReplaced(from: ConnectionView, to: ConnectionView): void;
   /** A timer of the whole host (not traced), as a stack driven by ticks wants (lwIP's tcp_tmr); one per host. */
   setHostTimer(host: Stack, atUs: number): void;
+  /**
+   * Something outside the host may hold a connection object past its end (a trace listener, a
+   * protocol's handle table): the host then never makes a finished connection's objects over for
+   * another (Host's spare TIME-WAIT records). Read when a connection ends, so it may turn true mid-run.
+   */
+  readonly observesConnections: boolean;
 }
 
 /** Where a host sits and how it is set up, for a factory to build its stack. */

@@ -26,7 +26,7 @@ import type { Connection, TimeWaitReuse } from './endpoint.js';
 import { ACK, RST, type Segment } from './segment.js';
 import { EMPTY, type Errno } from './tcb-base.js';
 import { TcbReceivePart } from './tcb-receive.js';
-import { TimeWaitConnection, timeWaitEffect } from './time-wait.js';
+import { TimeWaitConnection, timeWaitEffect, type TimeWaitHandover } from './time-wait.js';
 
 export { TIME_WAIT_OVERFLOW_CAUSE, TIMER_COUNT, TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb-base.js';
 
@@ -235,9 +235,9 @@ export class Tcb extends TcbReceivePart implements Connection {
     this.tsRecentStampUs = stampUs;
   }
 
-  compactForTimeWait(): Connection | null {
+  compactForTimeWait(spare: Connection | null = null): Connection | null {
     if (this.constructor !== Tcb || this.state !== 'TIME-WAIT' || !this.orphaned) return null;
-    return new TimeWaitConnection({
+    const handover: TimeWaitHandover = {
       id: this.id,
       config: this.config,
       env: this.env,
@@ -254,6 +254,11 @@ export class Tcb extends TcbReceivePart implements Connection {
       tsOffset: this.tsOffset,
       lastOutOfWindowAckUs: this.lastOutOfWindowAckUs,
       timeWaitEnteredUs: this.timeWaitEnteredUs,
-    });
+    };
+    if (spare instanceof TimeWaitConnection) {
+      spare.takeOver(handover);
+      return spare;
+    }
+    return new TimeWaitConnection(handover);
   }
 }

@@ -196,6 +196,11 @@ export class World implements StackEnv, EventHandler<Tcb> {
     return this.tracing;
   }
 
+  /** StackEnv: trace listeners keep connection identities (`connInfo`) and monitors keep state by connection. */
+  get observesConnections(): boolean {
+    return this.tracing;
+  }
+
   run(limits: RunLimits = DEFAULT_LIMITS): RunEnd {
     return this.scheduler.run(limits);
   }
