@@ -89,7 +89,12 @@ export interface Endpoint {
    * external stack wherever it names an endpoint (`--endpoint 'stack:CMD'`, `--stack CMD`).
    */
   readonly stackFactory?: StackFactory;
-  createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions): Connection;
+  /**
+   * A new connection. `spare`, when given, is one of this endpoint's connections that reached
+   * CLOSED and that nothing refers to any more (the host's free list): made over, it spares an
+   * allocation. An endpoint may ignore it.
+   */
+  createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions, spare?: Connection | null): Connection;
   /** True when `candidate` stops the bind. */
   bindConflicts(candidate: BindCandidate): boolean;
   /**
@@ -115,6 +120,6 @@ export function linuxBindConflicts(candidate: BindCandidate): boolean {
 export const REFERENCE_ENDPOINT: Endpoint = {
   name: 'reference',
   description: 'RFC 9293 with Linux defaults',
-  createConnection: (id, config, env, options) => new Tcb(id, config, env, options),
+  createConnection: (id, config, env, options, spare) => (spare instanceof Tcb ? spare.remake(id, config, env, options) : null) ?? new Tcb(id, config, env, options),
   bindConflicts: linuxBindConflicts,
 };
