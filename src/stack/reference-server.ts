@@ -236,6 +236,7 @@ export class ReferenceServer {
       },
       // byHandle keeps every connection it announced.
       observesConnections: true,
+      spareSegment: () => null,
     };
   }
 }

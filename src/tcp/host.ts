@@ -9,13 +9,14 @@
  */
 import type { Rng } from '../sim/rng.js';
 import type { StackConfig } from './config.js';
-import { ACK, EMPTY_PAYLOAD, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
+import { ACK, blankSegment, EMPTY_PAYLOAD, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint, TimeWaitReuse } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
 import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbOptions } from './tcb.js';
+import { NO_SACK_BLOCKS } from './tcb-base.js';
 import { TimeWaitConnection } from './time-wait.js';
 
 export type { Result, SocketOption, SocketOptionName, SocketOptionValue } from './stack.js';
@@ -683,25 +684,38 @@ export class Host implements TcbEnv, Stack {
   }
 
   private sendReset(cause: Segment, seq: number, ack: number, flags: number): void {
-    this.env.sendSegment({
-      id: this.env.nextSegmentId(),
-      srcIp: this.ip,
-      srcPort: cause.dstPort,
-      dstIp: cause.srcIp,
-      dstPort: cause.srcPort,
-      seq,
-      ack,
-      flags,
-      window: 0,
-      // Linux tcp_v4_send_reset: a reset for no connection carries no options.
-      ...NO_OPTIONS,
-      payload: EMPTY,
-      sentAtUs: 0,
-      incarnation: cause.incarnation,
-      connId: -1,
-      retransmission: false,
-      copyOf: -1,
-    });
+    const fields = RESET_FIELDS;
+    fields.seq = seq;
+    fields.ack = ack;
+    fields.flags = flags;
+    this.sendFrom(cause.dstPort, cause.srcIp, cause.srcPort, fields, cause.incarnation, -1);
+  }
+
+  /** One segment out, in a spare the world hands back or a new one (each field set, read from `fields` at once). */
+  private sendFrom(srcPort: number, dstIp: number, dstPort: number, fields: SegmentFields, incarnation: number, connId: number): void {
+    const seg = this.env.spareSegment() ?? blankSegment();
+    seg.id = this.env.nextSegmentId();
+    seg.srcIp = this.ip;
+    seg.srcPort = srcPort;
+    seg.dstIp = dstIp;
+    seg.dstPort = dstPort;
+    seg.seq = fields.seq;
+    seg.ack = fields.ack;
+    seg.flags = fields.flags;
+    seg.window = fields.window;
+    seg.mss = fields.mss;
+    seg.wscale = fields.wscale;
+    seg.sackOk = fields.sackOk;
+    seg.sackBlocks = fields.sackBlocks;
+    seg.tsVal = fields.tsVal;
+    seg.tsEcr = fields.tsEcr;
+    seg.payload = fields.payload;
+    seg.sentAtUs = 0;
+    seg.incarnation = incarnation;
+    seg.connId = connId;
+    seg.retransmission = fields.retransmission;
+    seg.copyOf = -1;
+    this.env.sendSegment(seg);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -710,29 +724,7 @@ export class Host implements TcbEnv, Stack {
 
   transmit(tcb: Connection, fields: SegmentFields): void {
     if (!this.up) return;
-    this.env.sendSegment({
-      id: this.env.nextSegmentId(),
-      srcIp: this.ip,
-      srcPort: tcb.id.localPort,
-      dstIp: tcb.id.remoteIp,
-      dstPort: tcb.id.remotePort,
-      seq: fields.seq,
-      ack: fields.ack,
-      flags: fields.flags,
-      window: fields.window,
-      mss: fields.mss,
-      wscale: fields.wscale,
-      sackOk: fields.sackOk,
-      sackBlocks: fields.sackBlocks,
-      tsVal: fields.tsVal,
-      tsEcr: fields.tsEcr,
-      payload: fields.payload,
-      sentAtUs: 0,
-      incarnation: tcb.incarnation,
-      connId: tcb.id.connId,
-      retransmission: fields.retransmission,
-      copyOf: -1,
-    });
+    this.sendFrom(tcb.id.localPort, tcb.id.remoteIp, tcb.id.remotePort, fields, tcb.incarnation, tcb.id.connId);
   }
 
   setTimer(tcb: Connection, kind: TimerKind, atUs: number): void {
@@ -1195,6 +1187,9 @@ function acceptQueueFull(listener: Socket): boolean {
 }
 
 /** The host's entry of a connection it created (set in newTcb, kept by a TIME-WAIT record). */
+/** The fields of a reset for no connection (Linux tcp_v4_send_reset: no options), filled per reset and read at once. */
+const RESET_FIELDS: SegmentFields = { seq: 0, ack: 0, flags: 0, window: 0, ...NO_OPTIONS, sackBlocks: NO_SACK_BLOCKS, payload: EMPTY_PAYLOAD, retransmission: false };
+
 /** Spare records (and entries) kept at most: a burst of TIME-WAITs ending should not pin memory for ever. */
 const SPARE_RECORDS_MAX = 4096;
 
