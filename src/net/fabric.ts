@@ -49,6 +49,8 @@ export interface FabricOptions<D extends Datagram> {
   readonly faultsEndUs?: number;
   /** Makes an independent copy with a fresh id (for duplication). */
   readonly clone: (datagram: D) => D;
+  /** Optional: told of each datagram the fabric is done with (delivered, or dropped), so its maker may use the object again. */
+  readonly finished?: (datagram: D) => void;
 }
 
 const DELIVER = 1;
@@ -115,16 +117,19 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
     observer?.sent(datagram, nowUs);
     if (!this.receivers.has(datagram.dstIp)) {
       observer?.dropped(datagram, nowUs, 'no-route');
+      this.options.finished?.(datagram);
       return;
     }
     const link = this.link(datagram.srcIp, datagram.dstIp);
     const faults = link.faults;
     if (link.takeScriptedDrop()) {
       observer?.dropped(datagram, nowUs, 'scripted');
+      this.options.finished?.(datagram);
       return;
     }
     if (insideWindow(faults.partitions, nowUs) !== null) {
       observer?.dropped(datagram, nowUs, 'partition');
+      this.options.finished?.(datagram);
       return;
     }
     const randomFaults = nowUs < this.faultsEndUs;
@@ -133,6 +138,7 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
       const lost = fates.drawLoss(faults);
       if (lost !== null) {
         observer?.dropped(datagram, nowUs, lost);
+        this.options.finished?.(datagram);
         return;
       }
     }
@@ -161,20 +167,24 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
     // RFC 9293 §3.4.1: segments live at most MSL in the network; the switch lets them outlive it.
     if (this.options.enforceMsl && nowUs - datagram.sentAtUs > this.options.mslUs) {
       observer?.dropped(datagram, nowUs, 'msl-expired');
+      this.options.finished?.(datagram);
       return;
     }
     const link = this.link(datagram.srcIp, datagram.dstIp);
     if (insideWindow(link.faults.partitions, nowUs) !== null) {
       observer?.dropped(datagram, nowUs, 'partition');
+      this.options.finished?.(datagram);
       return;
     }
     const receiver = this.receivers.get(datagram.dstIp);
     if (receiver === undefined) {
       observer?.dropped(datagram, nowUs, 'no-route');
+      this.options.finished?.(datagram);
       return;
     }
     observer?.delivered(datagram, nowUs);
     receiver.receive(datagram, nowUs);
+    this.options.finished?.(datagram);
   }
 
   /** The stream a datagram's fate is drawn from: its flow's on this link, or the link's own. */

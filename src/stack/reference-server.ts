@@ -234,6 +234,9 @@ export class ReferenceServer {
       setHostTimer() {
         throw new Error('the reference stack asks for no host timer');
       },
+      // byHandle keeps every connection it announced.
+      observesConnections: true,
+      spareSegment: () => null,
     };
   }
 }

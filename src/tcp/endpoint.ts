@@ -47,9 +47,11 @@ export interface Connection {
   /**
    * Optional: once in TIME-WAIT with its socket closed, a smaller connection that behaves the
    * same for the rest of TIME-WAIT, which the host keeps instead (Linux's inet_timewait_sock);
-   * null to stay as it is. See time-wait.ts.
+   * null to stay as it is. See time-wait.ts. `spare` is a record of a connection whose
+   * TIME-WAIT is over, which nothing refers to any more: made over rather than a new one made
+   * when it is of the kind this connection would make (the host's free list); null when none.
    */
-  compactForTimeWait?(): Connection | null;
+  compactForTimeWait?(spare: Connection | null): Connection | null;
   /**
    * Optional: in TIME-WAIT with timestamps in use, what a connect() that reuses the 4-tuple
    * takes over (Linux tcp_twsk_unique); null otherwise. Absent: never reused.
@@ -87,7 +89,12 @@ export interface Endpoint {
    * external stack wherever it names an endpoint (`--endpoint 'stack:CMD'`, `--stack CMD`).
    */
   readonly stackFactory?: StackFactory;
-  createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions): Connection;
+  /**
+   * A new connection. `spare`, when given, is one of this endpoint's connections that reached
+   * CLOSED and that nothing refers to any more (the host's free list): made over, it spares an
+   * allocation. An endpoint may ignore it.
+   */
+  createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions, spare?: Connection | null): Connection;
   /** True when `candidate` stops the bind. */
   bindConflicts(candidate: BindCandidate): boolean;
   /**
@@ -120,6 +127,6 @@ export function linuxBindConflicts(candidate: BindCandidate): boolean {
 export const REFERENCE_ENDPOINT: Endpoint = {
   name: 'reference',
   description: 'RFC 9293 with Linux defaults',
-  createConnection: (id, config, env, options) => new Tcb(id, config, env, options),
+  createConnection: (id, config, env, options, spare) => (spare instanceof Tcb ? spare.remake(id, config, env, options) : null) ?? new Tcb(id, config, env, options),
   bindConflicts: linuxBindConflicts,
 };

@@ -9,13 +9,15 @@
  */
 import type { Rng } from '../sim/rng.js';
 import type { StackConfig } from './config.js';
-import { ACK, EMPTY_PAYLOAD, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
+import { ACK, blankSegment, EMPTY_PAYLOAD, NO_OPTIONS, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import type { TcpState } from './state.js';
 import type { Connection, Endpoint, TimeWaitReuse } from './endpoint.js';
 import { REFERENCE_ENDPOINT } from './endpoint.js';
 import type { Result, SocketOption, SocketOptionName, SocketOptionValue, Stack, StackEnv } from './stack.js';
 import { TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbOptions } from './tcb.js';
+import { NO_SACK_BLOCKS } from './tcb-base.js';
+import { TimeWaitConnection } from './time-wait.js';
 
 export type { Result, SocketOption, SocketOptionName, SocketOptionValue } from './stack.js';
 
@@ -119,8 +121,16 @@ class ConnEntry implements PortOwner {
   constructor(
     /** Changes once at most: a TCB in TIME-WAIT is swapped for its small record. */
     public tcb: Connection,
-    readonly connectBound: boolean,
+    public connectBound: boolean,
   ) {}
+  /** The entry of another connection, as new (Host.spareEntries). */
+  takeOver(tcb: Connection, connectBound: boolean): void {
+    this.tcb = tcb;
+    this.connectBound = connectBound;
+    this.historyIndex = -1;
+    this.socket = null;
+    this.listener = null;
+  }
   get reuseAddr(): boolean {
     return this.tcb.options.reuseAddr;
   }
@@ -178,6 +188,25 @@ export class Host implements TcbEnv, Stack {
   up = true;
   /** Mutant seam (Endpoint.portSearchIgnoresTimeWait): false for every endpoint but one zoo mutant. */
   private readonly portSearchIgnoresTimeWait: boolean;
+  /**
+   * TIME-WAIT records whose TIME-WAIT ended, and their table entries, for the next connections
+   * to make over (`releaseRecord`): they outlive V8's young generation, so a new pair per
+   * connection was most of what each scavenge copied at 10^5 connections. Only while nothing
+   * else keeps connections (no history, nothing observing).
+   */
+  private readonly spareRecords: Connection[] = [];
+  private readonly spareEntries: ConnEntry[] = [];
+  /**
+   * TCBs that reached CLOSED with their socket closed, or were swapped for a record, for the
+   * endpoint to make over as the next connections (`releaseTcb`): two per lifecycle, about
+   * 1.3 KB each, were a third of what a lifecycle allocated. Same conditions as the records.
+   */
+  private readonly spareTcbs: Connection[] = [];
+  /** Make finished connections' objects over (above); off only to check that doing so changes nothing. */
+  reuseConnections = true;
+  /** How many TIME-WAIT records and TCBs were made over rather than made (for that check). */
+  timeWaitRecordsReused = 0;
+  tcbsReused = 0;
 
   readonly config: StackConfig;
 
@@ -550,8 +579,10 @@ export class Host implements TcbEnv, Stack {
     } else if (socket.tcb !== null) {
       const tcb = socket.tcb;
       entryOf(tcb).socket = null;
+      socket.tcb = null;
       tcb.close(this.env.nowUs);
       this.compactTimeWait(tcb);
+      this.releaseTcb(tcb, false);
     } else if (previousPhase === 'bound') {
       this.removeOwner(socket.localPort, socket);
     }
@@ -601,6 +632,7 @@ export class Host implements TcbEnv, Stack {
       if (tcb.state !== 'TIME-WAIT') {
         tcb.input(nowUs, seg);
         this.compactTimeWait(tcb);
+        this.releaseTcb(tcb, false);
         return;
       }
       if (tcb.timeWaitInput(nowUs, seg) === 'handled') return;
@@ -657,25 +689,38 @@ export class Host implements TcbEnv, Stack {
   }
 
   private sendReset(cause: Segment, seq: number, ack: number, flags: number): void {
-    this.env.sendSegment({
-      id: this.env.nextSegmentId(),
-      srcIp: this.ip,
-      srcPort: cause.dstPort,
-      dstIp: cause.srcIp,
-      dstPort: cause.srcPort,
-      seq,
-      ack,
-      flags,
-      window: 0,
-      // Linux tcp_v4_send_reset: a reset for no connection carries no options.
-      ...NO_OPTIONS,
-      payload: EMPTY,
-      sentAtUs: 0,
-      incarnation: cause.incarnation,
-      connId: -1,
-      retransmission: false,
-      copyOf: -1,
-    });
+    const fields = RESET_FIELDS;
+    fields.seq = seq;
+    fields.ack = ack;
+    fields.flags = flags;
+    this.sendFrom(cause.dstPort, cause.srcIp, cause.srcPort, fields, cause.incarnation, -1);
+  }
+
+  /** One segment out, in a spare the world hands back or a new one (each field set, read from `fields` at once). */
+  private sendFrom(srcPort: number, dstIp: number, dstPort: number, fields: SegmentFields, incarnation: number, connId: number): void {
+    const seg = this.env.spareSegment() ?? blankSegment();
+    seg.id = this.env.nextSegmentId();
+    seg.srcIp = this.ip;
+    seg.srcPort = srcPort;
+    seg.dstIp = dstIp;
+    seg.dstPort = dstPort;
+    seg.seq = fields.seq;
+    seg.ack = fields.ack;
+    seg.flags = fields.flags;
+    seg.window = fields.window;
+    seg.mss = fields.mss;
+    seg.wscale = fields.wscale;
+    seg.sackOk = fields.sackOk;
+    seg.sackBlocks = fields.sackBlocks;
+    seg.tsVal = fields.tsVal;
+    seg.tsEcr = fields.tsEcr;
+    seg.payload = fields.payload;
+    seg.sentAtUs = 0;
+    seg.incarnation = incarnation;
+    seg.connId = connId;
+    seg.retransmission = fields.retransmission;
+    seg.copyOf = -1;
+    this.env.sendSegment(seg);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -684,29 +729,7 @@ export class Host implements TcbEnv, Stack {
 
   transmit(tcb: Connection, fields: SegmentFields): void {
     if (!this.up) return;
-    this.env.sendSegment({
-      id: this.env.nextSegmentId(),
-      srcIp: this.ip,
-      srcPort: tcb.id.localPort,
-      dstIp: tcb.id.remoteIp,
-      dstPort: tcb.id.remotePort,
-      seq: fields.seq,
-      ack: fields.ack,
-      flags: fields.flags,
-      window: fields.window,
-      mss: fields.mss,
-      wscale: fields.wscale,
-      sackOk: fields.sackOk,
-      sackBlocks: fields.sackBlocks,
-      tsVal: fields.tsVal,
-      tsEcr: fields.tsEcr,
-      payload: fields.payload,
-      sentAtUs: 0,
-      incarnation: tcb.incarnation,
-      connId: tcb.id.connId,
-      retransmission: fields.retransmission,
-      copyOf: -1,
-    });
+    this.sendFrom(tcb.id.localPort, tcb.id.remoteIp, tcb.id.remotePort, fields, tcb.incarnation, tcb.id.connId);
   }
 
   setTimer(tcb: Connection, kind: TimerKind, atUs: number): void {
@@ -722,6 +745,7 @@ export class Host implements TcbEnv, Stack {
     else if (from === 'TIME-WAIT') this.timeWaitCount--;
     this.env.stateChanged(tcb, from, to, cause);
     if (to === 'CLOSED' || (to === 'LISTEN' && tcb.passive)) this.forgetTcb(tcb);
+    if (to === 'CLOSED' && tcb instanceof TimeWaitConnection) this.releaseRecord(tcb);
   }
 
   timeWaitRestarted(tcb: Connection, cause: string): void {
@@ -774,13 +798,17 @@ export class Host implements TcbEnv, Stack {
   }
 
   private newTcb(localPort: number, remoteIp: number, remotePort: number, options: TcbOptions, connectBound: boolean): Connection {
-    const tcb = this.endpoint.createConnection({ connId: this.env.nextConnId(), localIp: this.ip, localPort, remoteIp, remotePort }, this.config, this, options);
+    const spare = this.spareTcbs.pop() ?? null;
+    const tcb = this.endpoint.createConnection({ connId: this.env.nextConnId(), localIp: this.ip, localPort, remoteIp, remotePort }, this.config, this, options, spare);
+    if (tcb === spare) this.tcbsReused++;
     let byRemote = this.connections.get(remoteIp);
     if (byRemote === undefined) {
       byRemote = new Map();
       this.connections.set(remoteIp, byRemote);
     }
-    const entry = new ConnEntry(tcb, connectBound);
+    let entry = this.spareEntries.pop();
+    if (entry === undefined) entry = new ConnEntry(tcb, connectBound);
+    else entry.takeOver(tcb, connectBound);
     tcb.hostEntry = entry;
     byRemote.set(portsKey(remotePort, localPort), entry);
     if (this.destinations.size > 0) this.destinations.get(destinationKey(remoteIp, remotePort))?.add(localPort);
@@ -803,12 +831,59 @@ export class Host implements TcbEnv, Stack {
     const entry = entryOf(tcb);
     if (entry.socket !== null || entry.listener !== null) return;
     if (this.connections.get(tcb.id.remoteIp)?.get(portsKey(tcb.id.remotePort, tcb.id.localPort)) !== entry) return;
-    const record = tcb.compactForTimeWait();
-    if (record === null) return;
+    const spare = this.spareRecords.pop() ?? null;
+    const record = tcb.compactForTimeWait(spare);
+    if (record === null) {
+      if (spare !== null) this.spareRecords.push(spare);
+      return;
+    }
+    if (record === spare) this.timeWaitRecordsReused++;
     entry.tcb = record;
     record.hostEntry = entry;
     if (entry.historyIndex >= 0) this.allTcbs[entry.historyIndex] = record;
     this.env.connectionReplaced(tcb, record);
+    this.releaseTcb(tcb, true);
+  }
+
+  /**
+   * A record that reached CLOSED goes to the free list with its entry, once forgotten: when
+   * nothing else may hold it (no history, nothing observing) and no timer of it is left pending
+   * (one a new SYN closed still has its 2·MSL timer queued, which will fire on it harmlessly).
+   * Its own code still runs after this (`wake` reads its entry), so it is made over only later,
+   * by a compactTimeWait or newTcb, never inside the call that closed it.
+   */
+  /** Nothing outside the host may hold a finished connection: no history kept, nothing observing. */
+  private mayReuseConnections(): boolean {
+    return this.reuseConnections && !this.recordAllTcbs && !this.env.observesConnections;
+  }
+
+  /**
+   * A TCB the host let go of, at a point where none of its own code is running any more (after
+   * the segment, the call or the swap that ended it): to the free list, when it is CLOSED or
+   * swapped for its record (`swapped`), no socket or listener reaches it, no timer of it is
+   * pending and the tables no longer hold it.
+   */
+  private releaseTcb(tcb: Connection, swapped: boolean): void {
+    if ((!swapped && tcb.state !== 'CLOSED') || !this.mayReuseConnections() || this.spareTcbs.length >= SPARE_RECORDS_MAX) return;
+    const handles = tcb.timerHandles;
+    for (let kind = 0; kind < handles.length; kind++) if (handles[kind] !== null) return;
+    const entry = entryOf(tcb);
+    if (!swapped) {
+      if (entry.socket !== null || entry.listener !== null || entry.tcb !== tcb) return;
+      if (this.connections.get(tcb.id.remoteIp)?.get(portsKey(tcb.id.remotePort, tcb.id.localPort)) === entry) return;
+      this.spareEntries.push(entry);
+    }
+    this.spareTcbs.push(tcb);
+  }
+
+  private releaseRecord(record: TimeWaitConnection): void {
+    if (!this.mayReuseConnections() || this.env.observesConnections || this.spareRecords.length >= SPARE_RECORDS_MAX) return;
+    const handles = record.timerHandles;
+    for (let kind = 0; kind < handles.length; kind++) if (handles[kind] !== null) return;
+    const entry = entryOf(record);
+    if (entry.socket !== null || entry.listener !== null || entry.tcb !== record) return;
+    this.spareRecords.push(record);
+    this.spareEntries.push(entry);
   }
 
   private forgetTcb(tcb: Connection): void {
@@ -1135,6 +1210,12 @@ function acceptQueueFull(listener: Socket): boolean {
 }
 
 /** The host's entry of a connection it created (set in newTcb, kept by a TIME-WAIT record). */
+/** The fields of a reset for no connection (Linux tcp_v4_send_reset: no options), filled per reset and read at once. */
+const RESET_FIELDS: SegmentFields = { seq: 0, ack: 0, flags: 0, window: 0, ...NO_OPTIONS, sackBlocks: NO_SACK_BLOCKS, payload: EMPTY_PAYLOAD, retransmission: false };
+
+/** Spare records (and entries) kept at most: a burst of TIME-WAITs ending should not pin memory for ever. */
+const SPARE_RECORDS_MAX = 4096;
+
 function entryOf(tcb: Connection): ConnEntry {
   return tcb.hostEntry as ConnEntry;
 }

@@ -92,6 +92,18 @@ export function segLen(seg: Segment): number {
   return seg.payload.length + (seg.flags & SYN ? 1 : 0) + (seg.flags & FIN ? 1 : 0);
 }
 
+/** A segment whose fields may be filled in: the one a host sends is made from `blankSegment` or a spare. */
+export type SegmentToFill = { -readonly [K in keyof Segment]: Segment[K] };
+
+/**
+ * A new segment with every field, in the one order every segment a host sends has: filled in
+ * by the host, or kept by the world once the network is done with it and filled in again
+ * (World.spareSegment), so that segments of one shape flow through the same code.
+ */
+export function blankSegment(): SegmentToFill {
+  return { id: 0, srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, mss: 0, wscale: -1, sackOk: false, sackBlocks: undefined, tsVal: -1, tsEcr: 0, payload: EMPTY_PAYLOAD, sentAtUs: 0, incarnation: 0, connId: -1, retransmission: false, copyOf: -1 };
+}
+
 export function cloneSegment(seg: Segment, id: number): Segment {
   return { ...seg, id, copyOf: seg.id };
 }

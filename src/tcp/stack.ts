@@ -11,7 +11,7 @@
  * events, so every monitor judges every stack from the same trace.
  */
 import type { StackConfig } from './config.js';
-import type { Segment } from './segment.js';
+import type { Segment, SegmentToFill } from './segment.js';
 import type { TcpState } from './state.js';
 import type { Errno, TcbIdentity, TcbOptions, TimerKind } from './tcb.js';
 
@@ -122,6 +122,18 @@ export interface StackEnv {
   connectionReplaced(from: ConnectionView, to: ConnectionView): void;
   /** A timer of the whole host (not traced), as a stack driven by ticks wants (lwIP's tcp_tmr); one per host. */
   setHostTimer(host: Stack, atUs: number): void;
+  /**
+   * Something outside the host may hold a connection object past its end (a trace listener, a
+   * protocol's handle table): the host then never makes a finished connection's objects over for
+   * another (Host's spare TIME-WAIT records). Read when a connection ends, so it may turn true mid-run.
+   */
+  readonly observesConnections: boolean;
+  /**
+   * A segment the network is done with, to fill in and send rather than make a new one; null
+   * when there is none (always, while anything may keep segments: a trace, a scripted peer,
+   * a stack of another kind).
+   */
+  spareSegment(): SegmentToFill | null;
 }
 
 /** Where a host sits and how it is set up, for a factory to build its stack. */

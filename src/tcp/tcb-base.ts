@@ -122,6 +122,20 @@ export interface TcbOptions {
 export type TcbSocketOptions = TcbOptions & { rcvBufBytes: number | null; sndBufBytes: number | null };
 
 export const EMPTY = EMPTY_PAYLOAD;
+
+/** For `resetState`: the queue a field holds, emptied, or a new one the first time. */
+export function emptied(queue: ByteQueue | undefined): ByteQueue {
+  if (queue === undefined) return new ByteQueue();
+  queue.clear();
+  return queue;
+}
+
+/** For `resetState`: the array a field holds, emptied, or a new one the first time. */
+export function emptiedArray<T>(array: T[] | undefined): T[] {
+  if (array === undefined) return [];
+  array.length = 0;
+  return array;
+}
 /** The SACK blocks of a segment that carries none (shared: never written to). */
 export const NO_SACK_BLOCKS: readonly number[] = Object.freeze([]);
 
@@ -129,56 +143,56 @@ export const NO_SACK_BLOCKS: readonly number[] = Object.freeze([]);
 const OUTGOING: SegmentFields = { seq: 0, ack: 0, flags: 0, window: 0, mss: 0, wscale: -1, sackOk: false, sackBlocks: NO_SACK_BLOCKS, tsVal: -1, tsEcr: 0, payload: EMPTY_PAYLOAD, retransmission: false };
 
 export abstract class TcbBase {
-  state: TcpState = 'CLOSED';
+  declare state: TcpState;
   /** True when created by a listener (passive open). */
-  passive = false;
-  incarnation = 0;
-  readonly options: TcbSocketOptions;
+  declare passive: boolean;
+  declare incarnation: number;
+  declare options: TcbSocketOptions;
   /** Opaque slots for the environment's timer handles. */
-  readonly timerHandles: unknown[] = [null, null, null, null, null];
+  declare timerHandles: unknown[];
   /** Opaque slot for the host's entry (Connection.hostEntry). */
-  hostEntry: unknown = null;
+  declare hostEntry: unknown;
 
   // Receive sequence space (RFC 9293 §3.3.1).
-  irs = 0;
-  rcvNxt = 0;
-  protected lastAdvertisedWindow = 0;
-  protected readonly receiveQueue = new ByteQueue();
-  protected readonly outOfOrder: { seq: number; payload: Uint8Array; fin: boolean }[] = [];
+  declare irs: number;
+  declare rcvNxt: number;
+  protected declare lastAdvertisedWindow: number;
+  protected declare receiveQueue: ByteQueue;
+  protected declare outOfOrder: { seq: number; payload: Uint8Array; fin: boolean }[];
   /** The peer's FIN has been processed: reads return EOF once the queue is drained. */
-  peerFinReceived = false;
+  declare peerFinReceived: boolean;
   /** close() was called: nothing more will be read (Linux RCV_SHUTDOWN + orphan). */
-  orphaned = false;
+  declare orphaned: boolean;
   /**
    * shutdown(SHUT_RD) was called (Linux RCV_SHUTDOWN without the orphan): reads return what is
    * queued, then end-of-file; data still arriving in ESTABLISHED is ACKed and queued (tcp_shutdown
    * acts only on the send side), but in FIN-WAIT-1/2 it resets the connection (tcb-receive.ts).
    */
-  readShutdown = false;
+  declare readShutdown: boolean;
 
   // Delayed ACK (Linux quick-ACK and ping-pong modes).
-  protected ackPending = false;
-  protected quickAcksLeft: number;
-  protected pingpong = false;
+  protected declare ackPending: boolean;
+  protected declare quickAcksLeft: number;
+  protected declare pingpong: boolean;
   /**
    * Data has arrived on this connection (in order, out of order or again). Until then Linux's
    * delayed-ACK timeout `icsk_ack.ato` is 0: tcp_event_data_recv (or tcp_enter_quickack_mode)
    * first sets it to TCP_ATO_MIN, so an ACK that must wait before any data waits no time.
    */
-  protected dataReceived = false;
+  protected declare dataReceived: boolean;
   /** RCV.NXT as our last ACK carried it. */
-  protected lastAckedRcvNxt = 0;
+  protected declare lastAckedRcvNxt: number;
 
   /** Sequence numbers a SYN and a FIN occupy (RFC 9293 §3.4, C4): 1. Mutants change them. */
-  protected readonly synSpace: number = 1;
-  protected readonly finSpace: number = 1;
+  protected declare synSpace: number;
+  protected declare finSpace: number;
 
   /** When the last rate-limited out-of-window or challenge ACK went out. */
-  protected lastOutOfWindowAckUs = -Infinity;
+  protected declare lastOutOfWindowAckUs: number;
 
   /** The error the application will see next (SO_ERROR); null when none. */
-  error: Errno | null = null;
-  timeWaitEnteredUs = -1;
+  declare error: Errno | null;
+  declare timeWaitEnteredUs: number;
 
   constructor(
     readonly id: TcbIdentity,
@@ -186,8 +200,7 @@ export abstract class TcbBase {
     protected readonly env: TcbEnv,
     options: TcbOptions,
   ) {
-    this.options = { ...options, rcvBufBytes: options.rcvBufBytes ?? null, sndBufBytes: options.sndBufBytes ?? null };
-    this.quickAcksLeft = config.quickAcks;
+    this.resetState(options);
   }
 
   /** The connection as the environment sees it: `Tcb` implements `Connection`, each part is one. */
@@ -217,14 +230,14 @@ export abstract class TcbBase {
   // What the peer has surely taken of our ACKs (tcb-options.ts, receive coalescing): the last
   // ACK of an earlier instant, and the ACKs of the current one with the right edges they
   // offered (a ring of the last ACK_RING), since data past an edge was sent after its ACK arrived.
-  private ackInstantUs = -1;
-  private ackedInInstant = 0;
-  private ackedBeforeInstant = 0;
-  private ackedBeforeKnown = false;
+  private declare ackInstantUs: number;
+  private declare ackedInInstant: number;
+  private declare ackedBeforeInstant: number;
+  private declare ackedBeforeKnown: boolean;
   // Made at the first ACK of a socket whose SO_RCVBUF was set: most connections never need them.
-  private ackRingSeq: number[] | null = null;
-  private ackRingEdge: number[] | null = null;
-  private ackRingCount = 0;
+  private declare ackRingSeq: number[] | null;
+  private declare ackRingEdge: number[] | null;
+  private declare ackRingCount: number;
 
   /** An ACK (or SYN,ACK) left with RCV.NXT and the window just advertised. */
   protected noteAckSent(nowUs: number): void {
@@ -344,6 +357,48 @@ export abstract class TcbBase {
 
   protected assertState(expected: TcpState): void {
     if (this.state !== expected) throw new Error(`TCB ${this.id.connId} is ${this.state}, expected ${expected}`);
+  }
+
+  /**
+   * Every field of this part as a new connection has it. The fields are declared, not
+   * initialised where they are declared, so that one method sets them all: the constructor calls
+   * it, and so does `Tcb.remake`, which makes a closed TCB over for another connection (the
+   * host's free list) rather than allocate one. Each part adds its own fields, in the order
+   * they are declared; containers are emptied, not replaced.
+   */
+  protected resetState(options: TcbOptions): void {
+    this.state = 'CLOSED';
+    this.passive = false;
+    this.incarnation = 0;
+    this.options = { ...options, rcvBufBytes: options.rcvBufBytes ?? null, sndBufBytes: options.sndBufBytes ?? null };
+    if (this.timerHandles === undefined) this.timerHandles = [null, null, null, null, null];
+    else this.timerHandles.fill(null);
+    this.hostEntry = null;
+    this.irs = 0;
+    this.rcvNxt = 0;
+    this.lastAdvertisedWindow = 0;
+    this.receiveQueue = emptied(this.receiveQueue);
+    this.outOfOrder = emptiedArray(this.outOfOrder);
+    this.peerFinReceived = false;
+    this.orphaned = false;
+    this.readShutdown = false;
+    this.ackPending = false;
+    this.quickAcksLeft = this.config.quickAcks;
+    this.pingpong = false;
+    this.dataReceived = false;
+    this.lastAckedRcvNxt = 0;
+    this.synSpace = 1;
+    this.finSpace = 1;
+    this.lastOutOfWindowAckUs = -Infinity;
+    this.error = null;
+    this.timeWaitEnteredUs = -1;
+    this.ackInstantUs = -1;
+    this.ackedInInstant = 0;
+    this.ackedBeforeInstant = 0;
+    this.ackedBeforeKnown = false;
+    this.ackRingSeq = null;
+    this.ackRingEdge = null;
+    this.ackRingCount = 0;
   }
 }
 

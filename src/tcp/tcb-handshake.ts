@@ -4,12 +4,12 @@
  */
 import { ACK, RST, SYN, type Segment } from './segment.js';
 import { seqAdd, seqGt, seqLe, seqLt } from './seq.js';
-import { EMPTY, TimerKind } from './tcb-base.js';
+import { EMPTY, TimerKind, type TcbOptions } from './tcb-base.js';
 import { TcbSendPart } from './tcb-send.js';
 
 export abstract class TcbHandshakePart extends TcbSendPart {
   /** When connect() sent the first SYN (Linux retrans_stamp in SYN-SENT): the SYN time limit counts from it. */
-  protected synStartUs = -1;
+  protected declare synStartUs: number;
 
   /** §3.10.1 OPEN, active: send SYN with our ISN and MSS option (C1). */
   connect(nowUs: number, iss: number): void {
@@ -145,5 +145,11 @@ export abstract class TcbHandshakePart extends TcbSendPart {
     // Every SYN or SYN,ACK sent (re)arms the timer with the current, backed-off RTO. A SYN,ACK
     // resent for a duplicate SYN does too, as Linux's tcp_check_req re-arms the request timer.
     this.armRto(nowUs + this.rtoUs);
+  }
+
+  /** This part's fields as a new connection has them (TcbBase.resetState). */
+  protected override resetState(options: TcbOptions): void {
+    super.resetState(options);
+    this.synStartUs = -1;
   }
 }

@@ -44,7 +44,7 @@
  */
 import { ACK, SYN, type Segment } from './segment.js';
 import { seqDiff, seqGe, seqLe, seqLt } from './seq.js';
-import { TcbBase, type SegmentFields } from './tcb-base.js';
+import { TcbBase, emptiedArray, type SegmentFields, type TcbOptions } from './tcb-base.js';
 
 /** RFC 7323 §3.2: the timestamps option takes 12 bytes (with its two NOPs) of every segment. */
 export const TIMESTAMPS_OPTION_BYTES = 12;
@@ -70,47 +70,47 @@ const PAWS_IDLE_US = 24 * 24 * 3600 * 1_000_000;
 
 export abstract class TcbOptionsPart extends TcbBase {
   /** The peer's MSS option; 536 when it sent none (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6). */
-  peerMss = 536;
+  declare peerMss: number;
   /** Both SYNs carried timestamps: every segment from now on carries them (RFC 7323 §3.2). */
-  tsOk = false;
+  declare tsOk: boolean;
   /** TS.Recent: the TSval we echo. */
-  tsRecent = 0;
+  declare tsRecent: number;
   /** When TS.Recent was last set (Linux ts_recent_stamp), -1 while never. */
-  tsRecentStampUs = -1;
+  declare tsRecentStampUs: number;
   /** This connection's TSval offset (Linux tp->tsoffset). */
-  tsOffset = 0;
+  declare tsOffset: number;
   /** Both SYNs carried a window scale: shifts for the windows we receive and send. */
-  wscaleOk = false;
-  sndWscale = 0;
-  rcvWscale = 0;
+  declare wscaleOk: boolean;
+  declare sndWscale: number;
+  declare rcvWscale: number;
   /** Both SYNs carried sackOK (RFC 2018 §2): our ACKs carry SACK blocks, and the tail-loss probe may run. */
-  sackOk = false;
+  declare sackOk: boolean;
   /**
    * The runs of out-of-order data we hold, as [start, end) edge pairs, the most recently
    * changed first (Linux tp->selective_acks). Allocated once SACK is in effect.
    */
-  protected sackRanges: number[] | null = null;
+  protected declare sackRanges: number[] | null;
 
   // Receive window selection with a locked buffer (Linux tcp_sock fields of the same names).
   /** window_clamp: the largest window we will ever offer. */
-  protected windowClamp = 0;
+  protected declare windowClamp: number;
   /** rcv_ssthresh: the window grows towards the clamp as data arrives (tcp_grow_window, tcb-receive.ts). */
-  protected rcvSsthresh = 0;
+  protected declare rcvSsthresh: number;
   /** icsk_ack.rcv_mss: our estimate of the peer's segment size (tcp_measure_rcv_mss), 536 until a larger one arrives. */
-  protected rcvMss = 536;
+  protected declare rcvMss: number;
   /** tp->scaling_ratio: window bytes per 256 bytes of buffer. */
-  protected scalingRatio = DEFAULT_SCALING_RATIO;
+  protected declare scalingRatio: number;
   /**
    * sk_rmem_alloc of the in-order queue: each skb in it, oldest first, its payload and its
    * truesize, and how much of the oldest was read; for the newest, the end of its first segment
    * and how many segments it holds (tcp_try_coalesce).
    */
-  protected readonly queuedLengths: number[] = [];
-  protected readonly queuedTruesizes: number[] = [];
-  protected queuedTruesizeTotal = 0;
-  protected headSegmentRead = 0;
-  private tailFirstSegmentEnd = 0;
-  private tailSegments = 0;
+  protected declare queuedLengths: number[];
+  protected declare queuedTruesizes: number[];
+  protected declare queuedTruesizeTotal: number;
+  protected declare headSegmentRead: number;
+  private declare tailFirstSegmentEnd: number;
+  private declare tailSegments: number;
 
   /** Our TSval at `nowUs`: the host's millisecond clock plus the offset, modulo 2^32. */
   tsValAt(nowUs: number): number {
@@ -427,5 +427,30 @@ export abstract class TcbOptionsPart extends TcbBase {
     const ranges = this.sackRanges;
     if (ranges !== null && ranges.length > 0) optionBytes += SACK_OPTION_BASE_BYTES + SACK_BLOCK_BYTES * Math.min(ranges.length / 2, this.tsOk ? SACK_BLOCKS_WITH_TIMESTAMPS : SACK_BLOCKS_KEPT);
     return Math.min(this.peerMss, this.config.mss) - optionBytes;
+  }
+
+  /** This part's fields as a new connection has them (TcbBase.resetState). */
+  protected override resetState(options: TcbOptions): void {
+    super.resetState(options);
+    this.peerMss = 536;
+    this.tsOk = false;
+    this.tsRecent = 0;
+    this.tsRecentStampUs = -1;
+    this.tsOffset = 0;
+    this.wscaleOk = false;
+    this.sndWscale = 0;
+    this.rcvWscale = 0;
+    this.sackOk = false;
+    this.sackRanges = null;
+    this.windowClamp = 0;
+    this.rcvSsthresh = 0;
+    this.rcvMss = 536;
+    this.scalingRatio = DEFAULT_SCALING_RATIO;
+    this.queuedLengths = emptiedArray(this.queuedLengths);
+    this.queuedTruesizes = emptiedArray(this.queuedTruesizes);
+    this.queuedTruesizeTotal = 0;
+    this.headSegmentRead = 0;
+    this.tailFirstSegmentEnd = 0;
+    this.tailSegments = 0;
   }
 }

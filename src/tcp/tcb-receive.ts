@@ -5,7 +5,7 @@
  */
 import { ACK, FIN, RST, SYN, segLen, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.js';
-import { EMPTY, TimerKind, isArmed } from './tcb-base.js';
+import { EMPTY, TimerKind, isArmed, type TcbOptions } from './tcb-base.js';
 import { SKB_OVERHEAD_BYTES } from './tcb-options.js';
 import { TcbTimersPart } from './tcb-timers.js';
 
@@ -281,7 +281,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
   }
 
   /** Data has arrived on a locked buffer (Linux icsk_ack.ato set: the delayed-ACK engine started). */
-  private lockedDataSeen = false;
+  private declare lockedDataSeen: boolean;
 
   protected deliverInOrder(payload: Uint8Array, fin: boolean, nowUs: number): boolean {
     if (payload.length > 0) {
@@ -415,5 +415,11 @@ export abstract class TcbReceivePart extends TcbTimersPart {
     const window = this.receiveWindow();
     const threshold = Math.min(this.config.receiveBufferBytes >> 1, this.config.mss);
     if (window >= threshold && window >= 2 * windowLeft) this.sendAck(nowUs);
+  }
+
+  /** This part's fields as a new connection has them (TcbBase.resetState). */
+  protected override resetState(options: TcbOptions): void {
+    super.resetState(options);
+    this.lockedDataSeen = false;
   }
 }

@@ -3,68 +3,68 @@
  * the send queue, what the peer's window allows, the ACK's effect on what we sent, and the RTT
  * estimator that sets the RTO. gVisor's snd.go.
  */
-import { ByteQueue } from './byte-queue.js';
+import type { ByteQueue } from './byte-queue.js';
 import { ACK, FIN, PSH, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGe, seqLt } from './seq.js';
-import { EMPTY, TimerKind, isArmed, type Errno } from './tcb-base.js';
+import { EMPTY, TimerKind, emptied, emptiedArray, isArmed, type Errno, type TcbOptions } from './tcb-base.js';
 import { SKB_OVERHEAD_BYTES, TcbOptionsPart } from './tcb-options.js';
 
 export abstract class TcbSendPart extends TcbOptionsPart {
   // Send sequence space (RFC 9293 §3.3.1).
-  iss = 0;
-  sndUna = 0;
-  sndNxt = 0;
-  sndWnd = 0;
-  sndWl1 = 0;
-  sndWl2 = 0;
+  declare iss: number;
+  declare sndUna: number;
+  declare sndNxt: number;
+  declare sndWnd: number;
+  declare sndWl1: number;
+  declare sndWl2: number;
   /** Sequence number of the first byte in `sendQueue`. */
-  protected sendQueueSeq = 0;
-  protected readonly sendQueue = new ByteQueue();
+  protected declare sendQueueSeq: number;
+  protected declare sendQueue: ByteQueue;
   /**
    * The send queue as Linux's skbs (tcp_sendmsg_locked): each one's payload length, oldest
    * first from `sendSkbHead`, which holds the byte at `sendQueueSeq`. Without GSO (as on the
    * kernel runs' loopback, gso_max_segs 1) Linux's size goal is the MSS, so an skb holds at most
    * one segment's bytes; each is charged its payload plus SKB_OVERHEAD_BYTES to sk_wmem_queued.
    */
-  protected readonly sendSkbLengths: number[] = [];
-  protected sendSkbHead = 0;
+  protected declare sendSkbLengths: number[];
+  protected declare sendSkbHead: number;
   /** Set by close()/shutdown(SHUT_WR): a FIN follows the queued data. */
-  finQueued = false;
+  declare finQueued: boolean;
   /** Sequence number our FIN occupies, once sent. */
-  finSeq = -1;
+  declare finSeq: number;
 
   // Retransmission (RFC 6298).
-  protected srttUs = -1;
-  protected rttvarUs = 0;
-  protected rtoUs = this.config.rtoInitialUs;
-  protected retries = 0;
-  protected rttSeq = 0;
-  protected rttStartUs = -1;
+  protected declare srttUs: number;
+  protected declare rttvarUs: number;
+  protected declare rtoUs: number;
+  protected declare retries: number;
+  protected declare rttSeq: number;
+  protected declare rttStartUs: number;
   /** After a timeout, everything below this is resent one segment per ACK (go-back-N). */
-  protected recoverSeq = 0;
-  protected persistBackoff = 0;
+  protected declare recoverSeq: number;
+  protected declare persistBackoff: number;
   /** Zero-window probes sent since an ACK last came back (Linux icsk_probes_out). */
-  protected probesOut = 0;
+  protected declare probesOut: number;
   /** When the retransmission timeout is due; the timer may be armed earlier for a loss probe. */
-  protected rtoDueUs = -1;
+  protected declare rtoDueUs: number;
   /** The retransmission timer is armed for a tail-loss probe, not an RTO (Linux ICSK_TIME_LOSS_PROBE). */
-  protected lossProbeArmed = false;
+  protected declare lossProbeArmed: boolean;
 
   get lossProbePending(): boolean {
     return this.lossProbeArmed;
   }
   /** A loss probe is out and not yet acknowledged (Linux tlp_high_seq != 0); SND.NXT when it went. */
-  protected tlpOutstanding = false;
-  protected tlpHighSeq = 0;
+  protected declare tlpOutstanding: boolean;
+  protected declare tlpHighSeq: number;
   /** While a loss probe sends new data, output() schedules no further probe (tcp_write_xmit push_one 2). */
-  protected sendingLossProbe = false;
+  protected declare sendingLossProbe: boolean;
   /** Sequence number of the newest segment sent: what a loss probe resends. */
-  protected lastSegmentSeq = 0;
+  protected declare lastSegmentSeq: number;
   /** The highest right edge of a SACK block the peer sent above SND.UNA; meaningful while `peerSacked`. */
-  protected sackedHighSeq = 0;
-  protected peerSacked = false;
+  protected declare sackedHighSeq: number;
+  protected declare peerSacked: boolean;
   /** Counters for statistics. */
-  retransmissions = 0;
+  declare retransmissions: number;
 
   get unsentOrUnackedBytes(): number {
     return this.sendQueue.length;
@@ -360,5 +360,40 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     this.error = errno;
     this.clearSendQueue();
     this.becomeClosed(cause);
+  }
+
+  /** This part's fields as a new connection has them (TcbBase.resetState). */
+  protected override resetState(options: TcbOptions): void {
+    super.resetState(options);
+    this.iss = 0;
+    this.sndUna = 0;
+    this.sndNxt = 0;
+    this.sndWnd = 0;
+    this.sndWl1 = 0;
+    this.sndWl2 = 0;
+    this.sendQueueSeq = 0;
+    this.sendQueue = emptied(this.sendQueue);
+    this.sendSkbLengths = emptiedArray(this.sendSkbLengths);
+    this.sendSkbHead = 0;
+    this.finQueued = false;
+    this.finSeq = -1;
+    this.srttUs = -1;
+    this.rttvarUs = 0;
+    this.rtoUs = this.config.rtoInitialUs;
+    this.retries = 0;
+    this.rttSeq = 0;
+    this.rttStartUs = -1;
+    this.recoverSeq = 0;
+    this.persistBackoff = 0;
+    this.probesOut = 0;
+    this.rtoDueUs = -1;
+    this.lossProbeArmed = false;
+    this.tlpOutstanding = false;
+    this.tlpHighSeq = 0;
+    this.sendingLossProbe = false;
+    this.lastSegmentSeq = 0;
+    this.sackedHighSeq = 0;
+    this.peerSacked = false;
+    this.retransmissions = 0;
   }
 }

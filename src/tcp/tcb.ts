@@ -24,13 +24,30 @@
  */
 import type { Connection, TimeWaitReuse } from './endpoint.js';
 import { ACK, RST, type Segment } from './segment.js';
-import { EMPTY, type Errno } from './tcb-base.js';
+import { EMPTY, type Errno, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb-base.js';
+import type { StackConfig } from './config.js';
 import { TcbReceivePart } from './tcb-receive.js';
-import { TimeWaitConnection, timeWaitEffect } from './time-wait.js';
+import { TimeWaitConnection, timeWaitEffect, type TimeWaitHandover } from './time-wait.js';
 
 export { TIME_WAIT_OVERFLOW_CAUSE, TIMER_COUNT, TimerKind, type Errno, type SegmentFields, type TcbEnv, type TcbIdentity, type TcbOptions } from './tcb-base.js';
 
 export class Tcb extends TcbReceivePart implements Connection {
+  /**
+   * This TCB, CLOSED and let go by its host, made over for another connection as the
+   * constructor would make it (the host's free list, `Host.spareTcbs`). Only the reference class
+   * is made over: a subclass may keep fields of its own.
+   */
+  remake(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions): Tcb | null {
+    if (this.constructor !== Tcb) return null;
+    // The constructor's three, readonly to everything else.
+    const self = this as unknown as { id: TcbIdentity; config: StackConfig; env: TcbEnv };
+    self.id = id;
+    self.config = config;
+    self.env = env;
+    this.resetState(options);
+    return this;
+  }
+
   /** §3.10.2 SEND. Returns how many bytes were queued. */
   send(nowUs: number, data: Uint8Array): number | Errno {
     if (this.error !== null) return this.takeError();
@@ -235,9 +252,9 @@ export class Tcb extends TcbReceivePart implements Connection {
     this.tsRecentStampUs = stampUs;
   }
 
-  compactForTimeWait(): Connection | null {
+  compactForTimeWait(spare: Connection | null = null): Connection | null {
     if (this.constructor !== Tcb || this.state !== 'TIME-WAIT' || !this.orphaned) return null;
-    return new TimeWaitConnection({
+    const handover: TimeWaitHandover = {
       id: this.id,
       config: this.config,
       env: this.env,
@@ -254,6 +271,11 @@ export class Tcb extends TcbReceivePart implements Connection {
       tsOffset: this.tsOffset,
       lastOutOfWindowAckUs: this.lastOutOfWindowAckUs,
       timeWaitEnteredUs: this.timeWaitEnteredUs,
-    });
+    };
+    if (spare instanceof TimeWaitConnection) {
+      spare.takeOver(handover);
+      return spare;
+    }
+    return new TimeWaitConnection(handover);
   }
 }

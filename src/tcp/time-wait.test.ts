@@ -16,7 +16,7 @@ import { Host } from './host.js';
 import { stackConfig } from './config.js';
 import { ACK, FIN, NO_OPTIONS, RST, SYN, tcpdumpFlags, type Segment } from './segment.js';
 import { TimerKind, type SegmentFields, type TcbEnv } from './tcb.js';
-import { TimeWaitConnection, timeWaitEffect } from './time-wait.js';
+import { TimeWaitConnection, timeWaitEffect, type TimeWaitHandover } from './time-wait.js';
 
 const SHAPES: readonly RunShape[] = [
   { closeOrders: ['client-first', 'server-first', 'simultaneous', 'half-close'], faults: true, oldDuplicates: true, maxConnections: 3, maxIncarnations: 3, rfc1337: true },
@@ -184,5 +184,60 @@ describe('TimeWaitConnection, the TIME-WAIT record', () => {
     tw.abort(NOW, 'crash');
     expect(tw.state).toBe('CLOSED');
     expect(() => tw.input()).not.toThrow();
+  });
+});
+
+describe('a TIME-WAIT record made over (Host.spareRecords)', () => {
+  it('is, field by field, the record its handover would make new', () => {
+    // Two handovers that differ in every field, so a field takeOver forgot keeps the first's value.
+    const env = { which: 'first' } as unknown as TimeWaitHandover['env'];
+    const config = { which: 'first' } as unknown as TimeWaitHandover['config'];
+    const first: TimeWaitHandover = {
+      id: { connId: 1, localIp: 1, localPort: 1001, remoteIp: 2, remotePort: 80 },
+      config,
+      env,
+      options: { reuseAddr: false, lingerSec: null },
+      passive: false,
+      incarnation: 1,
+      retransmissions: 0,
+      sndNxt: 100,
+      rcvNxt: 200,
+      window: 1000,
+      tsOk: true,
+      tsRecent: 300,
+      tsRecentStampUs: 4_000,
+      tsOffset: 5,
+      lastOutOfWindowAckUs: 6_000,
+      timeWaitEnteredUs: 7_000,
+    };
+    const second: TimeWaitHandover = {
+      id: { connId: 9, localIp: 3, localPort: 2002, remoteIp: 4, remotePort: 443 },
+      config: { which: 'second' } as unknown as TimeWaitHandover['config'],
+      env: { which: 'second' } as unknown as TimeWaitHandover['env'],
+      options: { reuseAddr: true, lingerSec: 5 },
+      passive: true,
+      incarnation: 2,
+      retransmissions: 3,
+      sndNxt: 0xffff_fff0,
+      rcvNxt: 0x8000_0001,
+      window: 2000,
+      tsOk: false,
+      tsRecent: 0xffff_0000,
+      tsRecentStampUs: 8_000,
+      tsOffset: 0x9000_0000,
+      lastOutOfWindowAckUs: -Infinity,
+      timeWaitEnteredUs: 9_000,
+    };
+    const record = new TimeWaitConnection(first);
+    // As a record whose TIME-WAIT ended is when the host keeps it.
+    record.state = 'CLOSED';
+    record.error = 'ECONNRESET';
+    record.hostEntry = {};
+    record.orphaned = false;
+    // Act
+    record.takeOver(second);
+    // Assert
+    expect(record).toEqual(new TimeWaitConnection(second));
+    expect(Object.keys(record)).toEqual(Object.keys(new TimeWaitConnection(second)));
   });
 });

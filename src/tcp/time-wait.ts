@@ -96,9 +96,9 @@ export interface TimeWaitHandover {
   readonly config: StackConfig;
   readonly env: TcbEnv;
   readonly options: TcbOptions;
-  readonly passive: boolean;
+  passive: boolean;
   readonly incarnation: number;
-  readonly retransmissions: number;
+  retransmissions: number;
   readonly sndNxt: number;
   readonly rcvNxt: number;
   /** The window field its ACKs carry (scaled): fixed from now on, as nothing reads or fills the receive buffer. */
@@ -127,36 +127,50 @@ const EMPTY = EMPTY_PAYLOAD;
  */
 export class TimeWaitConnection implements Connection, TcbIdentity, TcbOptions {
   state: TcpState = 'TIME-WAIT';
-  readonly connId: number;
-  readonly localIp: number;
-  readonly localPort: number;
-  readonly remoteIp: number;
-  readonly remotePort: number;
-  reuseAddr: boolean;
-  lingerSec: number | null;
-  readonly passive: boolean;
-  incarnation: number;
+  connId!: number;
+  localIp!: number;
+  localPort!: number;
+  remoteIp!: number;
+  remotePort!: number;
+  reuseAddr!: boolean;
+  lingerSec!: number | null;
+  passive!: boolean;
+  incarnation!: number;
   readonly timerHandles: unknown[] = [null, null, null, null, null];
   hostEntry: unknown = null;
   /** The socket was closed before the swap. */
   orphaned = true;
   error: Errno | null = null;
-  readonly retransmissions: number;
+  retransmissions!: number;
   /** SND.NXT and RCV.NXT, `| 0`: read them through `sndNxt` and `rcvNxt`. */
-  private readonly sndNxtInt32: number;
-  private readonly rcvNxtInt32: number;
-  private readonly window: number;
+  private sndNxtInt32!: number;
+  private rcvNxtInt32!: number;
+  private window!: number;
   /** TS.Recent when timestamps are in use (`| 0`, as the sequence numbers), its stamp, or -1 when they are not. */
-  private tsRecentInt32: number;
-  private tsRecentStampUs: number;
-  private readonly tsOffsetInt32: number;
-  private readonly enteredUs: number;
+  private tsRecentInt32!: number;
+  private tsRecentStampUs!: number;
+  private tsOffsetInt32!: number;
+  private enteredUs!: number;
   /** When it last sent a rate-limited ACK, or null if never (rather than -Infinity, a boxed number). */
-  private lastOutOfWindowAckUs: number | null;
-  private readonly config: StackConfig;
-  private readonly env: TcbEnv;
+  private lastOutOfWindowAckUs!: number | null;
+  private config!: StackConfig;
+  private env!: TcbEnv;
 
   constructor(handover: TimeWaitHandover) {
+    this.takeOver(handover);
+  }
+
+  /**
+   * Become the record of `handover`'s connection: what the constructor does, and what the host
+   * does with a record whose TIME-WAIT ended, rather than make a new one (Host.spareRecords).
+   * A record lives for 2·MSL, long enough to be promoted out of V8's young generation, so at
+   * 10^5 connections a new one per connection was most of what each scavenge copied.
+   */
+  takeOver(handover: TimeWaitHandover): void {
+    this.state = 'TIME-WAIT';
+    this.hostEntry = null;
+    this.orphaned = true;
+    this.error = null;
     const id = handover.id;
     this.connId = id.connId;
     this.localIp = id.localIp;

@@ -9,7 +9,7 @@ import type { LinkFaults } from '../net/faults.js';
 import { rngStream } from '../sim/rng.js';
 import { Scheduler, SimEvent, type EventHandler, type RunEnd, type RunLimits } from '../sim/scheduler.js';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
-import { cloneSegment, type Segment } from '../tcp/segment.js';
+import { cloneSegment, type Segment, type SegmentToFill } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import { Host } from '../tcp/host.js';
@@ -79,6 +79,18 @@ export class World implements StackEnv, EventHandler<Tcb> {
   private readonly hostTimers = new Map<Stack, SimEvent<Stack>>();
   private readonly hostTimerHandler: EventHandler<Stack> = { onEvent: (event, nowUs) => event.payload.onHostTimer?.(nowUs) };
   private readonly peerNames = new Set<string>();
+  /**
+   * Segments the network is done with, for hosts to fill in again (`spareSegment`): about nine
+   * per lifecycle were a third of what an untraced run allocated. Only while nothing may keep a
+   * segment: no trace, no scripted peer (it records what arrives), only reference hosts (which
+   * read a segment while it is delivered and keep none of it but its payload).
+   */
+  private readonly spareSegments: SegmentToFill[] = [];
+  private segmentsReusable = true;
+  /** Hand finished segments back to hosts (above); off only to check that doing so changes nothing. */
+  reuseSegments = true;
+  /** How many segments were sent in a spare rather than a new object (for that check). */
+  segmentsReused = 0;
   private readonly peerIps: number[] = [];
 
   constructor(readonly options: WorldOptions) {
@@ -92,6 +104,7 @@ export class World implements StackEnv, EventHandler<Tcb> {
       ...(options.defaultFaults !== undefined ? { defaultFaults: options.defaultFaults } : {}),
       ...(options.faultsEndUs !== undefined ? { faultsEndUs: options.faultsEndUs } : {}),
       clone: (seg) => cloneSegment(seg, this.nextSegmentId()),
+      finished: (seg) => this.segmentFinished(seg),
     });
   }
 
@@ -119,6 +132,7 @@ export class World implements StackEnv, EventHandler<Tcb> {
     const factory = options.stackFactory ?? (options.endpoint !== undefined ? (options.endpoint.stackFactory ?? referenceStack(options.endpoint)) : this.stackFactory);
     const params = { seed: this.seed, name, ip, config, keepClosedConnections: this.options.keepClosedConnections ?? true, compactTimeWait: this.options.compactTimeWait ?? true };
     const host = factory.create(params, this);
+    if (!(host instanceof Host)) this.segmentsReusable = false;
     this.hosts.push(host);
     this.hostByName.set(name, host);
     this.hostByIp.set(ip, host);
@@ -135,6 +149,7 @@ export class World implements StackEnv, EventHandler<Tcb> {
   attachPeer(name: string, ip: number): ScriptedPeer {
     if (this.hostByName.has(name) || this.peerNames.has(name)) throw new Error(`host "${name}" already exists`);
     const peer = new ScriptedPeer(this, name, ip);
+    this.segmentsReusable = false;
     this.fabric.attach(ip, peer);
     this.peerNames.add(name);
     this.peerIps.push(ip);
@@ -193,6 +208,25 @@ export class World implements StackEnv, EventHandler<Tcb> {
   }
 
   get isTracing(): boolean {
+    return this.tracing;
+  }
+
+  /** StackEnv: a segment the network is done with, while segments may be reused (above). */
+  spareSegment(): SegmentToFill | null {
+    const spare = this.spareSegments.pop();
+    if (spare === undefined) return null;
+    this.segmentsReused++;
+    return spare;
+  }
+
+  /** Only a host's own segments, not the network's copies (made by a spread, of another shape). */
+  private segmentFinished(seg: Segment): void {
+    if (this.tracing || !this.segmentsReusable || !this.reuseSegments || seg.copyOf !== -1 || this.spareSegments.length >= SPARE_SEGMENTS_MAX) return;
+    this.spareSegments.push(seg as SegmentToFill);
+  }
+
+  /** StackEnv: trace listeners keep connection identities (`connInfo`) and monitors keep state by connection. */
+  get observesConnections(): boolean {
     return this.tracing;
   }
 
@@ -355,6 +389,7 @@ export class World implements StackEnv, EventHandler<Tcb> {
 
 /** Spare timer events kept per kind: enough for the connections that close at one time. */
 const SPARE_TIMER_EVENTS_MAX = 4096;
+const SPARE_SEGMENTS_MAX = 4096;
 /** What a spare timer event points at, so it keeps no closed connection alive. */
 const NO_TCB = null as unknown as Tcb;
 
