@@ -5,7 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runConformance } from '../conformance/harness.js';
-import { formatOptions, NO_OPTIONS, type Segment } from './segment.js';
+import { stackConfig } from './config.js';
+import { ACK, formatOptions, NO_OPTIONS, PSH, SYN, type Segment } from './segment.js';
+import { seqAdd } from './seq.js';
+import { Tcb, type SegmentFields, type TcbEnv } from './tcb.js';
 import { decodeIpv4Tcp, encodeIpv4Tcp } from './wire.js';
 
 const SEGMENT: Segment = {
@@ -46,5 +49,62 @@ describe('SACK option', () => {
       'ack 4345 sack {5793:8689}',
     ]);
     expect(run.streams().problems).toEqual([]);
+  });
+});
+
+describe('SACK blocks of one receiving TCB (RFC 2018 §4, Linux tcp_sack_new_ofo_skb), driven by hand', () => {
+  const PEER_ISN = 7000;
+  /** A passive TCB in ESTABLISHED with SACK on; its ACKs' blocks, relative to the peer's ISN. */
+  function receiver(timestamps: boolean, configTimestamps: 0 | 1 = 1) {
+    const blocks: string[] = [];
+    const tsVals: number[] = [];
+    const env: TcbEnv = {
+      transmit: (_tcb, f: SegmentFields) => {
+        tsVals.push(f.tsVal);
+        if (f.sackBlocks.length > 0) blocks.push(f.sackBlocks.map((b, i) => `${i % 2 === 0 ? '{' : ''}${(b - PEER_ISN) >>> 0}${i % 2 === 0 ? ':' : '}'}`).join(''));
+      },
+      setTimer: () => {}, clearTimer: () => {}, stateChanged: () => {}, timeWaitRestarted: () => {}, segmentAccepted: () => {}, wake: () => {},
+      offerToListener: () => true, timestampOffset: () => 0, admitTimeWait: () => true,
+    };
+    const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig({ sack: true, timestamps: configTimestamps }), env, { reuseAddr: false, lingerSec: null });
+    const seg = (rel: number, flags: number, len: number): Segment => ({
+      ...SEGMENT, srcIp: 2, srcPort: 1000, dstIp: 1, dstPort: 80, seq: seqAdd(PEER_ISN, rel), ack: 101, flags, window: 65535,
+      sackOk: (flags & SYN) !== 0, sackBlocks: [], tsVal: timestamps ? 1000 + rel : -1, tsEcr: 0, payload: new Uint8Array(len),
+    });
+    tcb.acceptSyn(0, seg(0, SYN, 0), 100);
+    tcb.input(1000, seg(1, ACK, 0));
+    return { tcb, blocks, tsVals, data: (rel: number, len: number, atUs: number) => tcb.input(atUs, seg(rel, ACK | PSH, len)) };
+  }
+
+  it('a run the new data overlaps grows at both ends, and moves to the front', () => {
+    const { blocks, data } = receiver(false);
+    data(1051, 150, 2000); // [1051, 1201)
+    data(2001, 100, 3000); // [2001, 2101), a second run
+    data(1001, 100, 4000); // [1001, 1101) overlaps the first run's head
+    data(1151, 100, 5000); // [1151, 1251) overlaps its tail
+    expect(blocks).toEqual(['{1051:1201}', '{2001:2101}{1051:1201}', '{1001:1201}{2001:2101}', '{1001:1251}{2001:2101}']);
+  });
+
+  it('with timestamps an ACK carries 3 blocks (the option space left), without them 4', () => {
+    for (const [timestamps, expected] of [[true, '{7001:7101}{5001:5101}{3001:3101}'], [false, '{7001:7101}{5001:5101}{3001:3101}{1001:1101}']] as const) {
+      const { blocks, data } = receiver(timestamps);
+      for (const [i, rel] of [1001, 3001, 5001, 7001].entries()) data(rel, 100, 2000 + i * 1000);
+      expect(blocks.at(-1)).toBe(expected);
+    }
+  });
+
+  it('past 4 runs the oldest is forgotten (Linux keeps TCP_NUM_SACKS = 4), though its data stays queued', () => {
+    const { blocks, data } = receiver(false);
+    // The oldest run lies highest: once the holes below the others fill, a forgotten run would show.
+    for (const [i, rel] of [9001, 1001, 3001, 5001, 7001].entries()) data(rel, 100, 2000 + i * 1000);
+    expect(blocks.at(-1)).toBe('{7001:7101}{5001:5101}{3001:3101}{1001:1101}');
+    data(1, 1000, 8000); // RCV.NXT reaches 1101: the run at 1001 is delivered
+    expect(blocks.at(-1)).toBe('{7001:7101}{5001:5101}{3001:3101}');
+  });
+
+  it('RFC 7323 §3.2: timestamps only when the peer\'s SYN carried them and tcp_timestamps is on', () => {
+    expect(receiver(false).tsVals).toEqual([-1]);
+    expect(receiver(true, 0).tsVals).toEqual([-1]);
+    expect(receiver(true, 1).tsVals).toEqual([0]);
   });
 });
