@@ -341,11 +341,15 @@ export class World implements StackEnv, EventHandler<Tcb> {
       const event = handles[kind] as SimEvent<Tcb> | null;
       if (event === null || event.pending) continue;
       handles[kind] = null;
-      const spare = this.spareTimerEvents[kind];
-      if (spare === undefined || spare.length >= SPARE_TIMER_EVENTS_MAX) continue;
-      event.payload = NO_TCB;
-      spare.push(event);
+      this.spareTimerEvent(kind, event);
     }
+  }
+
+  private spareTimerEvent(kind: number, event: SimEvent<Tcb>): void {
+    const spare = this.spareTimerEvents[kind];
+    if (spare === undefined || spare.length >= SPARE_TIMER_EVENTS_MAX) return;
+    event.payload = NO_TCB;
+    spare.push(event);
   }
 
   timeWaitRestarted(tcb: Tcb, cause: string): void {
@@ -362,7 +366,11 @@ export class World implements StackEnv, EventHandler<Tcb> {
       const event = from.timerHandles[kind] as SimEvent<Tcb> | null;
       if (event === null) continue;
       from.timerHandles[kind] = null;
-      if (!event.pending) continue;
+      if (!event.pending) {
+        // The TCB's idle timers (its last retransmission, delayed ACK) are for the free list.
+        this.spareTimerEvent(kind, event);
+        continue;
+      }
       event.payload = to;
       to.timerHandles[kind] = event;
     }
