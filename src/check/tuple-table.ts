@@ -34,7 +34,7 @@ export class PairTable<T> {
       this.values[slot] = value;
       return;
     }
-    if (2 * (this.count + 1) > this.keysHigh.length) {
+    if (4 * (this.count + 1) > 3 * this.keysHigh.length) {
       this.resize(2 * this.keysHigh.length);
       slot = this.find(high, low);
     }
@@ -66,8 +66,8 @@ export class PairTable<T> {
     values[hole] = undefined;
     this.count--;
     // Monitors forget closed connections: give the memory back once a large table is nearly
-    // empty. Far below the growth point (half full), so that a table whose count goes up and
-    // down by a few never resizes back and forth.
+    // empty. Far below the growth point, so that a table whose count goes up and
+    // down by a few never resizes back and forth (it grows at three quarters full).
     if (SHRINK_BELOW_LOAD * this.count < keysHigh.length && keysHigh.length > SHRINK_ABOVE_CAPACITY) this.resize(keysHigh.length / 2);
   }
 
