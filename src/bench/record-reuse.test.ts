@@ -58,4 +58,15 @@ describe('TIME-WAIT records, TCBs and segments made over (C8, C9)', () => {
       expect({ ...reused, reused: 0, reusedTcbs: 0, reusedSegments: 0 }).toEqual(fresh);
     });
   }
+
+  it('reuses nothing while the run is traced: a trace keeps segments and connections', () => {
+    const workload = new LifecycleWorkload({ seed: 5, connections: 500, intervalUs: 1_000, requestBytes: 1_000, lossRate: 0, clientHosts: 1, stack: { mslUs: 100_000 }, keepClosedConnections: false });
+    const kept: unknown[] = [];
+    workload.world.addListener({ onEvent: (event) => kept.push(event) });
+    workload.run();
+    const hosts = [workload.server, ...workload.clients];
+    expect(kept.length).toBeGreaterThan(500 * 9);
+    expect(workload.tally.serverEofs).toBe(500);
+    expect(hosts.reduce((sum, host) => sum + host.timeWaitRecordsReused + host.tcbsReused, 0) + workload.world.segmentsReused).toBe(0);
+  });
 });

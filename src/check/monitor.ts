@@ -5,6 +5,7 @@
  */
 import type { TcpState } from '../tcp/state.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
+import { PairTable } from './tuple-table.js';
 
 export interface Violation {
   readonly monitor: string;
@@ -415,35 +416,38 @@ interface TupleLife {
 }
 
 /**
- * Values by directed 4-tuple (local ip:port, remote ip:port) in one flat map keyed by one exact
- * integer: no string per lookup, and no inner map per local endpoint (at 10^5 connections in
- * TIME-WAIT those inner maps were most of a monitored run's memory). An address becomes a
- * 10-bit index (the first 1,024 addresses a thread meets; the index only names, it orders
- * nothing), so a key is 10 + 16 + 10 + 16 = 52 bits, below 2^53. Past 1,024 addresses a string
- * key takes over. No iteration: for values in a fixed order use `GroupedTupleMap`.
+ * Values by directed 4-tuple (local ip:port, remote ip:port) in one flat table: no string per
+ * lookup, and no inner map per local endpoint (at 10^5 connections in TIME-WAIT those inner maps
+ * were most of a monitored run's memory). An address becomes a 10-bit index (the first 1,024
+ * addresses a thread meets; the index only names, it orders nothing), so each end is a 26-bit
+ * integer and the pair a key of `PairTable` (tuple-table.ts). Past 1,024 addresses a string key
+ * takes over. No iteration: for values in a fixed order use `GroupedTupleMap`.
  */
 export class TupleMap<T> {
-  private readonly byKey = new Map<number, T>();
+  private readonly byPair = new PairTable<T>();
   private byText: Map<string, T> | null = null;
 
   get size(): number {
-    return this.byKey.size + (this.byText?.size ?? 0);
+    return this.byPair.size + (this.byText?.size ?? 0);
   }
 
   get(localIp: number, localPort: number, remoteIp: number, remotePort: number): T | undefined {
-    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
-    return key >= 0 ? this.byKey.get(key) : this.byText?.get(tupleText(localIp, localPort, remoteIp, remotePort));
+    const local = endIndex(localIp, localPort);
+    const remote = endIndex(remoteIp, remotePort);
+    return local >= 0 && remote >= 0 ? this.byPair.get(local, remote) : this.byText?.get(tupleText(localIp, localPort, remoteIp, remotePort));
   }
 
   set(localIp: number, localPort: number, remoteIp: number, remotePort: number, value: T): void {
-    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
-    if (key >= 0) this.byKey.set(key, value);
+    const local = endIndex(localIp, localPort);
+    const remote = endIndex(remoteIp, remotePort);
+    if (local >= 0 && remote >= 0) this.byPair.set(local, remote, value);
     else (this.byText ??= new Map()).set(tupleText(localIp, localPort, remoteIp, remotePort), value);
   }
 
   delete(localIp: number, localPort: number, remoteIp: number, remotePort: number): void {
-    const key = tupleKey(localIp, localPort, remoteIp, remotePort);
-    if (key >= 0) this.byKey.delete(key);
+    const local = endIndex(localIp, localPort);
+    const remote = endIndex(remoteIp, remotePort);
+    if (local >= 0 && remote >= 0) this.byPair.delete(local, remote);
     else this.byText?.delete(tupleText(localIp, localPort, remoteIp, remotePort));
   }
 }
@@ -488,11 +492,10 @@ function lookUpAddressIndex(ip: number): number {
 }
 
 /** The 52-bit key of a directed 4-tuple, or -1 when an address has no index. */
-function tupleKey(localIp: number, localPort: number, remoteIp: number, remotePort: number): number {
-  const local = addressIndex(localIp);
-  const remote = addressIndex(remoteIp);
-  if (local < 0 || remote < 0) return -1;
-  return ((local * 65536 + localPort) * ADDRESS_INDEXES + remote) * 65536 + remotePort;
+/** One end as a 26-bit integer (its address's index, its port), or -1 past 1,024 addresses. */
+function endIndex(ip: number, port: number): number {
+  const index = addressIndex(ip);
+  return index < 0 ? -1 : index * 65536 + port;
 }
 
 function tupleText(localIp: number, localPort: number, remoteIp: number, remotePort: number): string {

@@ -845,13 +845,6 @@ export class Host implements TcbEnv, Stack {
     this.releaseTcb(tcb, true);
   }
 
-  /**
-   * A record that reached CLOSED goes to the free list with its entry, once forgotten: when
-   * nothing else may hold it (no history, nothing observing) and no timer of it is left pending
-   * (one a new SYN closed still has its 2·MSL timer queued, which will fire on it harmlessly).
-   * Its own code still runs after this (`wake` reads its entry), so it is made over only later,
-   * by a compactTimeWait or newTcb, never inside the call that closed it.
-   */
   /** Nothing outside the host may hold a finished connection: no history kept, nothing observing. */
   private mayReuseConnections(): boolean {
     return this.reuseConnections && !this.recordAllTcbs && !this.env.observesConnections;
@@ -876,6 +869,13 @@ export class Host implements TcbEnv, Stack {
     this.spareTcbs.push(tcb);
   }
 
+  /**
+   * A record that reached CLOSED goes to the free list with its entry, once forgotten: when
+   * nothing else may hold it (no history, nothing observing) and no timer of it is left pending
+   * (one a new SYN closed still has its 2·MSL timer queued, which will fire on it harmlessly).
+   * Its own code still runs after this (`wake` reads its entry), so it is made over only later,
+   * by a compactTimeWait or newTcb, never inside the call that closed it.
+   */
   private releaseRecord(record: TimeWaitConnection): void {
     if (!this.mayReuseConnections() || this.env.observesConnections || this.spareRecords.length >= SPARE_RECORDS_MAX) return;
     const handles = record.timerHandles;

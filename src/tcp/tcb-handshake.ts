@@ -9,7 +9,7 @@ import { TcbSendPart } from './tcb-send.js';
 
 export abstract class TcbHandshakePart extends TcbSendPart {
   /** When connect() sent the first SYN (Linux retrans_stamp in SYN-SENT): the SYN time limit counts from it. */
-  protected declare synStartUs: number;
+  protected synStartUs = -1;
 
   /** §3.10.1 OPEN, active: send SYN with our ISN and MSS option (C1). */
   connect(nowUs: number, iss: number): void {

@@ -44,7 +44,7 @@
  */
 import { ACK, SYN, type Segment } from './segment.js';
 import { seqDiff, seqGe, seqLe, seqLt } from './seq.js';
-import { TcbBase, emptiedArray, type SegmentFields, type TcbOptions } from './tcb-base.js';
+import { TcbBase, type SegmentFields, type TcbOptions } from './tcb-base.js';
 
 /** RFC 7323 §3.2: the timestamps option takes 12 bytes (with its two NOPs) of every segment. */
 export const TIMESTAMPS_OPTION_BYTES = 12;
@@ -70,47 +70,47 @@ const PAWS_IDLE_US = 24 * 24 * 3600 * 1_000_000;
 
 export abstract class TcbOptionsPart extends TcbBase {
   /** The peer's MSS option; 536 when it sent none (RFC 9293 §3.7.1, RFC 1122 §4.2.2.6). */
-  declare peerMss: number;
+  peerMss = 536;
   /** Both SYNs carried timestamps: every segment from now on carries them (RFC 7323 §3.2). */
-  declare tsOk: boolean;
+  tsOk = false;
   /** TS.Recent: the TSval we echo. */
-  declare tsRecent: number;
+  tsRecent = 0;
   /** When TS.Recent was last set (Linux ts_recent_stamp), -1 while never. */
-  declare tsRecentStampUs: number;
+  tsRecentStampUs = -1;
   /** This connection's TSval offset (Linux tp->tsoffset). */
-  declare tsOffset: number;
+  tsOffset = 0;
   /** Both SYNs carried a window scale: shifts for the windows we receive and send. */
-  declare wscaleOk: boolean;
-  declare sndWscale: number;
-  declare rcvWscale: number;
+  wscaleOk = false;
+  sndWscale = 0;
+  rcvWscale = 0;
   /** Both SYNs carried sackOK (RFC 2018 §2): our ACKs carry SACK blocks, and the tail-loss probe may run. */
-  declare sackOk: boolean;
+  sackOk = false;
   /**
    * The runs of out-of-order data we hold, as [start, end) edge pairs, the most recently
    * changed first (Linux tp->selective_acks). Allocated once SACK is in effect.
    */
-  protected declare sackRanges: number[] | null;
+  protected sackRanges: number[] | null = null;
 
   // Receive window selection with a locked buffer (Linux tcp_sock fields of the same names).
   /** window_clamp: the largest window we will ever offer. */
-  protected declare windowClamp: number;
+  protected windowClamp = 0;
   /** rcv_ssthresh: the window grows towards the clamp as data arrives (tcp_grow_window, tcb-receive.ts). */
-  protected declare rcvSsthresh: number;
+  protected rcvSsthresh = 0;
   /** icsk_ack.rcv_mss: our estimate of the peer's segment size (tcp_measure_rcv_mss), 536 until a larger one arrives. */
-  protected declare rcvMss: number;
+  protected rcvMss = 536;
   /** tp->scaling_ratio: window bytes per 256 bytes of buffer. */
-  protected declare scalingRatio: number;
+  protected scalingRatio = DEFAULT_SCALING_RATIO;
   /**
    * sk_rmem_alloc of the in-order queue: each skb in it, oldest first, its payload and its
    * truesize, and how much of the oldest was read; for the newest, the end of its first segment
    * and how many segments it holds (tcp_try_coalesce).
    */
-  protected declare queuedLengths: number[];
-  protected declare queuedTruesizes: number[];
-  protected declare queuedTruesizeTotal: number;
-  protected declare headSegmentRead: number;
-  private declare tailFirstSegmentEnd: number;
-  private declare tailSegments: number;
+  protected readonly queuedLengths: number[] = [];
+  protected readonly queuedTruesizes: number[] = [];
+  protected queuedTruesizeTotal = 0;
+  protected headSegmentRead = 0;
+  private tailFirstSegmentEnd = 0;
+  private tailSegments = 0;
 
   /** Our TSval at `nowUs`: the host's millisecond clock plus the offset, modulo 2^32. */
   tsValAt(nowUs: number): number {
@@ -446,8 +446,8 @@ export abstract class TcbOptionsPart extends TcbBase {
     this.rcvSsthresh = 0;
     this.rcvMss = 536;
     this.scalingRatio = DEFAULT_SCALING_RATIO;
-    this.queuedLengths = emptiedArray(this.queuedLengths);
-    this.queuedTruesizes = emptiedArray(this.queuedTruesizes);
+    this.queuedLengths.length = 0;
+    this.queuedTruesizes.length = 0;
     this.queuedTruesizeTotal = 0;
     this.headSegmentRead = 0;
     this.tailFirstSegmentEnd = 0;

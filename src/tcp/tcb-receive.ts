@@ -281,7 +281,7 @@ export abstract class TcbReceivePart extends TcbTimersPart {
   }
 
   /** Data has arrived on a locked buffer (Linux icsk_ack.ato set: the delayed-ACK engine started). */
-  private declare lockedDataSeen: boolean;
+  private lockedDataSeen = false;
 
   protected deliverInOrder(payload: Uint8Array, fin: boolean, nowUs: number): boolean {
     if (payload.length > 0) {

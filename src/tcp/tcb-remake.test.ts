@@ -1,8 +1,9 @@
 /**
  * Tcb.remake: a CLOSED TCB made over for another connection (the host's free list) must be, field
- * for field and in the same order, the TCB the constructor makes. A field given its first value
- * anywhere but a part's `resetState` (an initialiser where it is declared, say) keeps the old
- * connection's value when the TCB is made over, and fails this test.
+ * for field and in the same order, the TCB the constructor makes. Each part writes its fields'
+ * first values twice (where they are declared, and again in its `resetState`, TcbBase says why):
+ * a field left out of `resetState`, or reset to another value than its declaration's, keeps or
+ * gets a value no new TCB has, and fails this test.
  */
 import { describe, expect, it } from 'vitest';
 import { World } from '../world/world.js';

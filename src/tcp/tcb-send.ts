@@ -3,68 +3,68 @@
  * the send queue, what the peer's window allows, the ACK's effect on what we sent, and the RTT
  * estimator that sets the RTO. gVisor's snd.go.
  */
-import type { ByteQueue } from './byte-queue.js';
+import { ByteQueue } from './byte-queue.js';
 import { ACK, FIN, PSH, type Segment } from './segment.js';
 import { seqAdd, seqDiff, seqGe, seqLt } from './seq.js';
-import { EMPTY, TimerKind, emptied, emptiedArray, isArmed, type Errno, type TcbOptions } from './tcb-base.js';
+import { EMPTY, TimerKind, isArmed, type Errno, type TcbOptions } from './tcb-base.js';
 import { SKB_OVERHEAD_BYTES, TcbOptionsPart } from './tcb-options.js';
 
 export abstract class TcbSendPart extends TcbOptionsPart {
   // Send sequence space (RFC 9293 §3.3.1).
-  declare iss: number;
-  declare sndUna: number;
-  declare sndNxt: number;
-  declare sndWnd: number;
-  declare sndWl1: number;
-  declare sndWl2: number;
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
   /** Sequence number of the first byte in `sendQueue`. */
-  protected declare sendQueueSeq: number;
-  protected declare sendQueue: ByteQueue;
+  protected sendQueueSeq = 0;
+  protected readonly sendQueue = new ByteQueue();
   /**
    * The send queue as Linux's skbs (tcp_sendmsg_locked): each one's payload length, oldest
    * first from `sendSkbHead`, which holds the byte at `sendQueueSeq`. Without GSO (as on the
    * kernel runs' loopback, gso_max_segs 1) Linux's size goal is the MSS, so an skb holds at most
    * one segment's bytes; each is charged its payload plus SKB_OVERHEAD_BYTES to sk_wmem_queued.
    */
-  protected declare sendSkbLengths: number[];
-  protected declare sendSkbHead: number;
+  protected readonly sendSkbLengths: number[] = [];
+  protected sendSkbHead = 0;
   /** Set by close()/shutdown(SHUT_WR): a FIN follows the queued data. */
-  declare finQueued: boolean;
+  finQueued = false;
   /** Sequence number our FIN occupies, once sent. */
-  declare finSeq: number;
+  finSeq = -1;
 
   // Retransmission (RFC 6298).
-  protected declare srttUs: number;
-  protected declare rttvarUs: number;
-  protected declare rtoUs: number;
-  protected declare retries: number;
-  protected declare rttSeq: number;
-  protected declare rttStartUs: number;
+  protected srttUs = -1;
+  protected rttvarUs = 0;
+  protected rtoUs = this.config.rtoInitialUs;
+  protected retries = 0;
+  protected rttSeq = 0;
+  protected rttStartUs = -1;
   /** After a timeout, everything below this is resent one segment per ACK (go-back-N). */
-  protected declare recoverSeq: number;
-  protected declare persistBackoff: number;
+  protected recoverSeq = 0;
+  protected persistBackoff = 0;
   /** Zero-window probes sent since an ACK last came back (Linux icsk_probes_out). */
-  protected declare probesOut: number;
+  protected probesOut = 0;
   /** When the retransmission timeout is due; the timer may be armed earlier for a loss probe. */
-  protected declare rtoDueUs: number;
+  protected rtoDueUs = -1;
   /** The retransmission timer is armed for a tail-loss probe, not an RTO (Linux ICSK_TIME_LOSS_PROBE). */
-  protected declare lossProbeArmed: boolean;
+  protected lossProbeArmed = false;
 
   get lossProbePending(): boolean {
     return this.lossProbeArmed;
   }
   /** A loss probe is out and not yet acknowledged (Linux tlp_high_seq != 0); SND.NXT when it went. */
-  protected declare tlpOutstanding: boolean;
-  protected declare tlpHighSeq: number;
+  protected tlpOutstanding = false;
+  protected tlpHighSeq = 0;
   /** While a loss probe sends new data, output() schedules no further probe (tcp_write_xmit push_one 2). */
-  protected declare sendingLossProbe: boolean;
+  protected sendingLossProbe = false;
   /** Sequence number of the newest segment sent: what a loss probe resends. */
-  protected declare lastSegmentSeq: number;
+  protected lastSegmentSeq = 0;
   /** The highest right edge of a SACK block the peer sent above SND.UNA; meaningful while `peerSacked`. */
-  protected declare sackedHighSeq: number;
-  protected declare peerSacked: boolean;
+  protected sackedHighSeq = 0;
+  protected peerSacked = false;
   /** Counters for statistics. */
-  declare retransmissions: number;
+  retransmissions = 0;
 
   get unsentOrUnackedBytes(): number {
     return this.sendQueue.length;
@@ -372,8 +372,8 @@ export abstract class TcbSendPart extends TcbOptionsPart {
     this.sndWl1 = 0;
     this.sndWl2 = 0;
     this.sendQueueSeq = 0;
-    this.sendQueue = emptied(this.sendQueue);
-    this.sendSkbLengths = emptiedArray(this.sendSkbLengths);
+    this.sendQueue.clear();
+    this.sendSkbLengths.length = 0;
     this.sendSkbHead = 0;
     this.finQueued = false;
     this.finSeq = -1;

@@ -9,7 +9,7 @@ import type { LinkFaults } from '../net/faults.js';
 import { rngStream } from '../sim/rng.js';
 import { Scheduler, SimEvent, type EventHandler, type RunEnd, type RunLimits } from '../sim/scheduler.js';
 import { stackConfig, type StackConfig } from '../tcp/config.js';
-import { cloneSegment, type Segment, type SegmentToFill } from '../tcp/segment.js';
+import { cloneSegment, EMPTY_PAYLOAD, type Segment, type SegmentToFill } from '../tcp/segment.js';
 import type { TcpState } from '../tcp/state.js';
 import type { Endpoint } from '../tcp/endpoint.js';
 import { Host } from '../tcp/host.js';
@@ -222,7 +222,10 @@ export class World implements StackEnv, EventHandler<Tcb> {
   /** Only a host's own segments, not the network's copies (made by a spread, of another shape). */
   private segmentFinished(seg: Segment): void {
     if (this.tracing || !this.segmentsReusable || !this.reuseSegments || seg.copyOf !== -1 || this.spareSegments.length >= SPARE_SEGMENTS_MAX) return;
-    this.spareSegments.push(seg as SegmentToFill);
+    const spare = seg as SegmentToFill;
+    // A payload is a view into a 64 KiB slab (byte-queue.ts): a spare holding on to one keeps the slab.
+    spare.payload = EMPTY_PAYLOAD;
+    this.spareSegments.push(spare);
   }
 
   /** StackEnv: trace listeners keep connection identities (`connInfo`) and monitors keep state by connection. */
@@ -341,11 +344,15 @@ export class World implements StackEnv, EventHandler<Tcb> {
       const event = handles[kind] as SimEvent<Tcb> | null;
       if (event === null || event.pending) continue;
       handles[kind] = null;
-      const spare = this.spareTimerEvents[kind];
-      if (spare === undefined || spare.length >= SPARE_TIMER_EVENTS_MAX) continue;
-      event.payload = NO_TCB;
-      spare.push(event);
+      this.spareTimerEvent(kind, event);
     }
+  }
+
+  private spareTimerEvent(kind: number, event: SimEvent<Tcb>): void {
+    const spare = this.spareTimerEvents[kind];
+    if (spare === undefined || spare.length >= SPARE_TIMER_EVENTS_MAX) return;
+    event.payload = NO_TCB;
+    spare.push(event);
   }
 
   timeWaitRestarted(tcb: Tcb, cause: string): void {
@@ -362,7 +369,11 @@ export class World implements StackEnv, EventHandler<Tcb> {
       const event = from.timerHandles[kind] as SimEvent<Tcb> | null;
       if (event === null) continue;
       from.timerHandles[kind] = null;
-      if (!event.pending) continue;
+      if (!event.pending) {
+        // The TCB's idle timers (its last retransmission, delayed ACK) are for the free list.
+        this.spareTimerEvent(kind, event);
+        continue;
+      }
       event.payload = to;
       to.timerHandles[kind] = event;
     }
