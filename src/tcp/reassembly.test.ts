@@ -6,23 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { stackConfig } from './config.js';
 import { ACK, FIN, NO_OPTIONS, PSH, SYN, tcpdumpFlags, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
-import { Tcb, type SegmentFields, type TcbEnv } from './tcb.js';
+import { Tcb, type SegmentFields } from './tcb.js';
+import { quietTcbEnv } from './test-support.js';
 
 /** A passive TCB in ESTABLISHED whose peer's ISN is `peerIsn`; byte at sequence s is (s & 255). */
 function established(peerIsn: number) {
   const sent: string[] = [];
-  const env: TcbEnv = {
+  const env = quietTcbEnv({
     transmit: (_tcb, f: SegmentFields) => sent.push(`[${tcpdumpFlags(f.flags)}] ack ${(f.ack - peerIsn) >>> 0}${f.payload.length > 0 ? ` len ${f.payload.length}` : ''}`),
-    setTimer: () => {},
-    clearTimer: () => {},
     stateChanged: (_tcb, from, to) => sent.push(`${from}=>${to}`),
-    timeWaitRestarted: () => {},
-    segmentAccepted: () => {},
-    wake: () => {},
-    offerToListener: () => true,
-    timestampOffset: () => 0,
-    admitTimeWait: () => true,
-  };
+  });
   const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig({ receiveBufferBytes: 1000 }), env, { reuseAddr: false, lingerSec: null });
   /** A segment from the peer at relative sequence `rel` (1 = first data byte). */
   const seg = (rel: number, flags: number, len = 0): Segment => {

@@ -8,7 +8,8 @@ import { runConformance } from '../conformance/harness.js';
 import { stackConfig } from './config.js';
 import { ACK, formatOptions, NO_OPTIONS, PSH, SYN, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
-import { Tcb, type SegmentFields, type TcbEnv } from './tcb.js';
+import { Tcb, type SegmentFields } from './tcb.js';
+import { quietTcbEnv } from './test-support.js';
 import { decodeIpv4Tcp, encodeIpv4Tcp } from './wire.js';
 
 const SEGMENT: Segment = {
@@ -58,14 +59,12 @@ describe('SACK blocks of one receiving TCB (RFC 2018 §4, Linux tcp_sack_new_ofo
   function receiver(timestamps: boolean, configTimestamps: 0 | 1 = 1) {
     const blocks: string[] = [];
     const tsVals: number[] = [];
-    const env: TcbEnv = {
+    const env = quietTcbEnv({
       transmit: (_tcb, f: SegmentFields) => {
         tsVals.push(f.tsVal);
         if (f.sackBlocks.length > 0) blocks.push(f.sackBlocks.map((b, i) => `${i % 2 === 0 ? '{' : ''}${(b - PEER_ISN) >>> 0}${i % 2 === 0 ? ':' : '}'}`).join(''));
       },
-      setTimer: () => {}, clearTimer: () => {}, stateChanged: () => {}, timeWaitRestarted: () => {}, segmentAccepted: () => {}, wake: () => {},
-      offerToListener: () => true, timestampOffset: () => 0, admitTimeWait: () => true,
-    };
+    });
     const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig({ sack: true, timestamps: configTimestamps }), env, { reuseAddr: false, lingerSec: null });
     const seg = (rel: number, flags: number, len: number): Segment => ({
       ...SEGMENT, srcIp: 2, srcPort: 1000, dstIp: 1, dstPort: 80, seq: seqAdd(PEER_ISN, rel), ack: 101, flags, window: 65535,

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { stackConfig, type StackConfig } from './config.js';
 import { ACK, FIN, NO_OPTIONS, PSH, RST, SYN, tcpdumpFlags, type Segment } from './segment.js';
-import { Tcb, TimerKind, type SegmentFields, type TcbEnv } from './tcb.js';
+import { Tcb, TimerKind, type SegmentFields } from './tcb.js';
+import { quietTcbEnv } from './test-support.js';
 
 const OUR_ISN = 100;
 const PEER_ISN = 7000;
@@ -17,21 +18,14 @@ function driven(overrides: Partial<StackConfig> = {}, queueRoom = true) {
   const sent: string[] = [];
   const states: string[] = [];
   let offers = 0;
-  const env: TcbEnv = {
+  const env = quietTcbEnv({
     transmit: (_tcb, f: SegmentFields) => sent.push(`[${tcpdumpFlags(f.flags)}] ${f.seq}:${f.ack}${f.retransmission ? ' retransmission' : ''}`),
-    setTimer: () => {},
-    clearTimer: () => {},
     stateChanged: (_tcb, from, to, cause) => states.push(`${from}>${to} ${cause}`),
-    timeWaitRestarted: () => {},
-    segmentAccepted: () => {},
-    wake: () => {},
     offerToListener: () => {
       offers++;
       return queueRoom;
     },
-    timestampOffset: () => 0,
-    admitTimeWait: () => true,
-  };
+  });
   const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig(overrides), env, { reuseAddr: false, lingerSec: null });
   /** Karn's algorithm and the RTT estimator are internal: read SRTT for the tests below only. */
   const srttUs = () => (tcb as unknown as { srttUs: number }).srttUs;

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { stackConfig, type StackConfig } from './config.js';
 import { ACK, FIN, NO_OPTIONS, RST, SYN, tcpdumpFlags, type Segment } from './segment.js';
-import { Tcb, TimerKind, type SegmentFields, type TcbEnv } from './tcb.js';
+import { Tcb, TimerKind, type SegmentFields } from './tcb.js';
+import { quietTcbEnv } from './test-support.js';
 import { modelTimeoutUs, synExpired } from './tcb-timers.js';
 
 const OUR_ISN = 100;
@@ -18,18 +19,12 @@ function driven(overrides: Partial<StackConfig> = {}) {
   const sent: string[] = [];
   const states: string[] = [];
   const armed = new Map<TimerKind, number>();
-  const env: TcbEnv = {
+  const env = quietTcbEnv({
     transmit: (_tcb, f: SegmentFields) => sent.push(`${atUs} [${tcpdumpFlags(f.flags)}] ${f.seq}:${f.ack}${f.payload.length > 0 ? ` (${f.payload.length})` : ''}${f.retransmission ? ' retransmission' : ''}`),
     setTimer: (_tcb, kind, at) => void armed.set(kind, at),
     clearTimer: (_tcb, kind) => void armed.delete(kind),
     stateChanged: (_tcb, from, to, cause) => states.push(`${from}>${to} ${cause}`),
-    timeWaitRestarted: () => {},
-    segmentAccepted: () => {},
-    wake: () => {},
-    offerToListener: () => true,
-    timestampOffset: () => 0,
-    admitTimeWait: () => true,
-  };
+  });
   let atUs = 0;
   const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig({ timestamps: 0, ...overrides }), env, { reuseAddr: false, lingerSec: null });
   const at = (us: number) => (atUs = us);

@@ -15,7 +15,8 @@ import type { RunSpec } from '../scenario/spec.js';
 import { Host } from './host.js';
 import { stackConfig } from './config.js';
 import { ACK, FIN, NO_OPTIONS, RST, SYN, tcpdumpFlags, type Segment } from './segment.js';
-import { TimerKind, type SegmentFields, type TcbEnv } from './tcb.js';
+import { TimerKind, type SegmentFields } from './tcb.js';
+import { quietTcbEnv } from './test-support.js';
 import { TimeWaitConnection, timeWaitEffect, type TimeWaitHandover } from './time-wait.js';
 
 const SHAPES: readonly RunShape[] = [
@@ -105,18 +106,11 @@ describe('TimeWaitConnection, the TIME-WAIT record', () => {
     const sent: string[] = [];
     const timers: string[] = [];
     const states: string[] = [];
-    const env: TcbEnv = {
+    const env = quietTcbEnv({
       transmit: (_tcb, f: SegmentFields) => sent.push(`[${tcpdumpFlags(f.flags)}] ${f.seq}:${f.ack}${f.tsVal >= 0 ? ` ts ${f.tsVal} ecr ${f.tsEcr}` : ''}`),
       setTimer: (_tcb, kind, atUs) => timers.push(`set ${kind} ${atUs}`),
-      clearTimer: () => {},
       stateChanged: (_tcb, from, to, cause) => states.push(`${from}>${to} ${cause}`),
-      timeWaitRestarted: () => {},
-      segmentAccepted: () => {},
-      wake: () => {},
-      offerToListener: () => true,
-      timestampOffset: () => 0,
-      admitTimeWait: () => true,
-    };
+    });
     const tw = new TimeWaitConnection({
       id: { connId: 7, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 },
       config: stackConfig(), env, options: { reuseAddr: false, lingerSec: null }, passive: false, incarnation: 1, retransmissions: 0,

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { stackConfig } from './config.js';
 import { ACK, NO_OPTIONS, PSH, RST, SYN, tcpdumpFlags, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
-import { Tcb, type SegmentFields, type TcbEnv } from './tcb.js';
+import { Tcb, type SegmentFields } from './tcb.js';
+import { quietTcbEnv } from './test-support.js';
 import { timeWaitEffect } from './time-wait.js';
 
 const PEER_ISN = 7000;
@@ -19,19 +20,11 @@ const OFFSET = 5_000_000;
 /** A passive TCB in ESTABLISHED with timestamps in use; the peer's SYN had TSval 1000. */
 function established() {
   const sent: string[] = [];
-  const env: TcbEnv = {
+  const env = quietTcbEnv({
     transmit: (_tcb, f: SegmentFields) =>
       sent.push(`[${tcpdumpFlags(f.flags)}] ack ${(f.ack - PEER_ISN) >>> 0}${f.tsVal >= 0 ? ` ts ${f.tsVal - OFFSET} ecr ${f.tsEcr}` : ''}`),
-    setTimer: () => {},
-    clearTimer: () => {},
-    stateChanged: () => {},
-    timeWaitRestarted: () => {},
-    segmentAccepted: () => {},
-    wake: () => {},
-    offerToListener: () => true,
     timestampOffset: () => OFFSET,
-    admitTimeWait: () => true,
-  };
+  });
   const tcb = new Tcb({ connId: 1, localIp: 1, localPort: 80, remoteIp: 2, remotePort: 1000 }, stackConfig(), env, { reuseAddr: false, lingerSec: null });
   /** A segment from the peer at relative sequence `rel` with TSval `tsVal` (-1: none). */
   const seg = (rel: number, flags: number, tsVal: number, len = 0): Segment => ({
