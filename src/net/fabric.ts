@@ -116,20 +116,17 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
     const observer = this.observer;
     observer?.sent(datagram, nowUs);
     if (!this.receivers.has(datagram.dstIp)) {
-      observer?.dropped(datagram, nowUs, 'no-route');
-      this.options.finished?.(datagram);
+      this.drop(datagram, nowUs, 'no-route');
       return;
     }
     const link = this.link(datagram.srcIp, datagram.dstIp);
     const faults = link.faults;
     if (link.takeScriptedDrop()) {
-      observer?.dropped(datagram, nowUs, 'scripted');
-      this.options.finished?.(datagram);
+      this.drop(datagram, nowUs, 'scripted');
       return;
     }
     if (insideWindow(faults.partitions, nowUs) !== null) {
-      observer?.dropped(datagram, nowUs, 'partition');
-      this.options.finished?.(datagram);
+      this.drop(datagram, nowUs, 'partition');
       return;
     }
     const randomFaults = nowUs < this.faultsEndUs;
@@ -137,8 +134,7 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
     if (randomFaults) {
       const lost = fates.drawLoss(faults);
       if (lost !== null) {
-        observer?.dropped(datagram, nowUs, lost);
-        this.options.finished?.(datagram);
+        this.drop(datagram, nowUs, lost);
         return;
       }
     }
@@ -166,24 +162,27 @@ export class Fabric<D extends Datagram> implements EventHandler<D | null> {
     const observer = this.observer;
     // RFC 9293 §3.4.1: segments live at most MSL in the network; the switch lets them outlive it.
     if (this.options.enforceMsl && nowUs - datagram.sentAtUs > this.options.mslUs) {
-      observer?.dropped(datagram, nowUs, 'msl-expired');
-      this.options.finished?.(datagram);
+      this.drop(datagram, nowUs, 'msl-expired');
       return;
     }
     const link = this.link(datagram.srcIp, datagram.dstIp);
     if (insideWindow(link.faults.partitions, nowUs) !== null) {
-      observer?.dropped(datagram, nowUs, 'partition');
-      this.options.finished?.(datagram);
+      this.drop(datagram, nowUs, 'partition');
       return;
     }
     const receiver = this.receivers.get(datagram.dstIp);
     if (receiver === undefined) {
-      observer?.dropped(datagram, nowUs, 'no-route');
-      this.options.finished?.(datagram);
+      this.drop(datagram, nowUs, 'no-route');
       return;
     }
     observer?.delivered(datagram, nowUs);
     receiver.receive(datagram, nowUs);
+    this.options.finished?.(datagram);
+  }
+
+  /** A datagram's end short of its receiver: the observer hears why, and its maker may use the object again. */
+  private drop(datagram: D, nowUs: number, reason: DropReason): void {
+    this.observer?.dropped(datagram, nowUs, reason);
     this.options.finished?.(datagram);
   }
 
