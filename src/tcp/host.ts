@@ -858,8 +858,7 @@ export class Host implements TcbEnv, Stack {
    */
   private releaseTcb(tcb: Connection, swapped: boolean): void {
     if ((!swapped && tcb.state !== 'CLOSED') || !this.mayReuseConnections() || this.spareTcbs.length >= SPARE_RECORDS_MAX) return;
-    const handles = tcb.timerHandles;
-    for (let kind = 0; kind < handles.length; kind++) if (handles[kind] !== null) return;
+    if (holdsTimer(tcb)) return;
     const entry = entryOf(tcb);
     if (!swapped) {
       if (entry.socket !== null || entry.listener !== null || entry.tcb !== tcb) return;
@@ -878,8 +877,7 @@ export class Host implements TcbEnv, Stack {
    */
   private releaseRecord(record: TimeWaitConnection): void {
     if (!this.mayReuseConnections() || this.env.observesConnections || this.spareRecords.length >= SPARE_RECORDS_MAX) return;
-    const handles = record.timerHandles;
-    for (let kind = 0; kind < handles.length; kind++) if (handles[kind] !== null) return;
+    if (holdsTimer(record)) return;
     const entry = entryOf(record);
     if (entry.socket !== null || entry.listener !== null || entry.tcb !== record) return;
     this.spareRecords.push(record);
@@ -1215,6 +1213,13 @@ const RESET_FIELDS: SegmentFields = { seq: 0, ack: 0, flags: 0, window: 0, ...NO
 
 /** Spare records (and entries) kept at most: a burst of TIME-WAITs ending should not pin memory for ever. */
 const SPARE_RECORDS_MAX = 4096;
+
+/** The world still has a timer event of the connection's (released ones are null: World.takeBackTimerEvents). */
+function holdsTimer(conn: Connection): boolean {
+  const handles = conn.timerHandles;
+  for (let kind = 0; kind < handles.length; kind++) if (handles[kind] !== null) return true;
+  return false;
+}
 
 function entryOf(tcb: Connection): ConnEntry {
   return tcb.hostEntry as ConnEntry;
