@@ -857,7 +857,7 @@ export class Host implements TcbEnv, Stack {
    * pending and the tables no longer hold it.
    */
   private releaseTcb(tcb: Connection, swapped: boolean): void {
-    if ((!swapped && tcb.state !== 'CLOSED') || !this.mayReuseConnections() || this.spareTcbs.length >= SPARE_RECORDS_MAX) return;
+    if ((!swapped && tcb.state !== 'CLOSED') || !this.mayReuseConnections() || this.spareTcbs.length >= SPARE_CONNECTIONS_MAX) return;
     if (holdsTimer(tcb)) return;
     const entry = entryOf(tcb);
     if (!swapped) {
@@ -876,7 +876,7 @@ export class Host implements TcbEnv, Stack {
    * by a compactTimeWait or newTcb, never inside the call that closed it.
    */
   private releaseRecord(record: TimeWaitConnection): void {
-    if (!this.mayReuseConnections() || this.env.observesConnections || this.spareRecords.length >= SPARE_RECORDS_MAX) return;
+    if (!this.mayReuseConnections() || this.spareRecords.length >= SPARE_CONNECTIONS_MAX) return;
     if (holdsTimer(record)) return;
     const entry = entryOf(record);
     if (entry.socket !== null || entry.listener !== null || entry.tcb !== record) return;
@@ -1211,8 +1211,8 @@ function acceptQueueFull(listener: Socket): boolean {
 /** The fields of a reset for no connection (Linux tcp_v4_send_reset: no options), filled per reset and read at once. */
 const RESET_FIELDS: SegmentFields = { seq: 0, ack: 0, flags: 0, window: 0, ...NO_OPTIONS, sackBlocks: NO_SACK_BLOCKS, payload: EMPTY_PAYLOAD, retransmission: false };
 
-/** Spare records (and entries) kept at most: a burst of TIME-WAITs ending should not pin memory for ever. */
-const SPARE_RECORDS_MAX = 4096;
+/** Spare records, TCBs (and entries) kept at most each: a burst of connections ending should not pin memory for ever. */
+const SPARE_CONNECTIONS_MAX = 4096;
 
 /** The world still has a timer event of the connection's (released ones are null: World.takeBackTimerEvents). */
 function holdsTimer(conn: Connection): boolean {

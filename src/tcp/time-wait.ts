@@ -96,9 +96,9 @@ export interface TimeWaitHandover {
   readonly config: StackConfig;
   readonly env: TcbEnv;
   readonly options: TcbOptions;
-  passive: boolean;
+  readonly passive: boolean;
   readonly incarnation: number;
-  retransmissions: number;
+  readonly retransmissions: number;
   readonly sndNxt: number;
   readonly rcvNxt: number;
   /** The window field its ACKs carry (scaled): fixed from now on, as nothing reads or fills the receive buffer. */
