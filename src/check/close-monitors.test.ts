@@ -1,0 +1,229 @@
+/**
+ * close-shape and stream on handcrafted traces: each rule's boundary from both sides, and the
+ * cases each monitor must leave alone (resets, simultaneous closes, errors that end a stream).
+ */
+import { describe, expect, it } from 'vitest';
+import { ACK, FIN, RST } from '../tcp/segment.js';
+import type { TraceEvent } from '../world/trace.js';
+import { CloseShapeMonitor, StreamMonitor } from './close-monitors.js';
+import type { MonitorContext } from './monitor.js';
+import { call, conn, CONTEXT, delivered, judge, seg, sent, state } from './trace-test-support.js';
+
+const client = conn(1, 'a', 1000, 80);
+const server = conn(2, 'b', 80, 1000, true);
+const opened: TraceEvent[] = [state(0, client, 'SYN-SENT', 'ESTABLISHED'), state(0, server, 'SYN-RECEIVED', 'ESTABLISHED')];
+
+describe('close-shape (C5, C7): three segments for a prompt passive close, four or more for a slow one', () => {
+  const CLEAN: MonitorContext = { ...CONTEXT, cleanNetwork: true, delayedAckUs: 40_000, jiffyUs: 4_000 };
+  const DATA_AT_US = 1_000;
+  const FIN_AT_US = 10_000;
+  /** The client's data, then its FIN (seq 11) reaching the server at 10 ms. */
+  const clientFin = seg(client, { seq: 11, ack: 1, flags: FIN | ACK });
+  const before: TraceEvent[] = [
+    ...opened,
+    delivered(DATA_AT_US, seg(client, { seq: 1, ack: 1, flags: ACK, bytes: 10 })),
+    sent(FIN_AT_US - 1, clientFin),
+    delivered(FIN_AT_US, clientFin),
+  ];
+  const closeCall = (atUs: number, how: 'close' | 'SHUT_WR' | 'SHUT_RD' = 'close', result = 'ok'): TraceEvent =>
+    how === 'close' ? call(atUs, 'b', { op: 'close', sock: 'c' }, result, 4, 2) : call(atUs, 'b', { op: 'shutdown', sock: 'c', how }, result, 4, 2);
+  /** The server's FIN (seq 1) at `atUs`, and the client's ACK of it (ack 2) just after. */
+  const serverFinAndAck = (atUs: number, flags = FIN | ACK): TraceEvent[] => [
+    sent(atUs, seg(server, { seq: 1, ack: 12, flags })),
+    sent(atUs + 1, seg(client, { seq: 12, ack: 2, flags: ACK })),
+  ];
+  const bareAck = (atUs: number): TraceEvent => sent(atUs, seg(server, { seq: 1, ack: 12, flags: ACK }));
+
+  it('a close 5 ms after the FIN puts the ACK on the FIN: three segments pass, four are reported', () => {
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(15_000), ...serverFinAndAck(15_000)])).toBeNull();
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, bareAck(10_001), closeCall(15_000), ...serverFinAndAck(15_000)])).toBe(
+      'passive closer closed 5000 us after the FIN (delayed ACK 40000 us): expected the 3-segment close, saw 4 segments',
+    );
+  });
+
+  it('shutdown(SHUT_WR) closes the sending side as close() does; shutdown(SHUT_RD) and a failed close() are no close', () => {
+    const fourSegments = [bareAck(10_001), ...serverFinAndAck(15_000)];
+    const expected = 'passive closer closed 5000 us after the FIN (delayed ACK 40000 us): expected the 3-segment close, saw 4 segments';
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(15_000, 'SHUT_WR'), ...fourSegments])).toBe(expected);
+    // Not closes: the close time stays unknown, and such a close is not judged at all.
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(15_000, 'SHUT_RD'), ...fourSegments])).toBeNull();
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(15_000, 'close', 'EBADF'), ...fourSegments])).toBeNull();
+  });
+
+  it('the close time is the first close call: a second, later one does not move it past the timer', () => {
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(15_000, 'SHUT_WR'), closeCall(60_000), ...serverFinAndAck(60_000)])).toBeNull();
+  });
+
+  it('a close 50 ms after the FIN comes after the delayed ACK: four segments pass, three are reported', () => {
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, bareAck(50_000), closeCall(60_000), ...serverFinAndAck(60_000)])).toBeNull();
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(60_000), ...serverFinAndAck(60_000)])).toBe(
+      'passive closer closed 50000 us after the FIN (delayed ACK 40000 us): expected 4 or more segments, saw 3',
+    );
+  });
+
+  it('data the passive closer sends before it closes makes four segments right, even for a prompt close', () => {
+    const reply = sent(12_000, seg(server, { seq: 1, ack: 12, flags: ACK, bytes: 5 }));
+    const finAfterData = [sent(15_000, seg(server, { seq: 6, ack: 12, flags: FIN | ACK })), sent(15_001, seg(client, { seq: 12, ack: 7, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, reply, closeCall(15_000), ...finAfterData])).toBeNull();
+    // The same four with a FIN that took its ACK one short: the close never completes, nothing judged.
+    const wrongAck = [sent(15_000, seg(server, { seq: 6, ack: 12, flags: FIN | ACK })), sent(15_001, seg(client, { seq: 12, ack: 6, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(15_000), ...wrongAck])).toBeNull();
+  });
+
+  it('at the instant the timer fires either shape is right; one microsecond before it, only three', () => {
+    const dueUs = FIN_AT_US + 40_000;
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, closeCall(dueUs), ...serverFinAndAck(dueUs)])).toBeNull();
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, bareAck(dueUs), closeCall(dueUs), ...serverFinAndAck(dueUs)])).toBeNull();
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, bareAck(dueUs - 1), closeCall(dueUs - 1), ...serverFinAndAck(dueUs - 1)])).toBe(
+      'passive closer closed 39999 us after the FIN (delayed ACK 40000 us): expected the 3-segment close, saw 4 segments',
+    );
+  });
+
+  it('a FIN before any data: the ACK is due at the next 4 ms tick, not 40 ms later', () => {
+    const finOnly = seg(client, { seq: 1, ack: 1, flags: FIN | ACK });
+    const early = [...opened, sent(FIN_AT_US - 1, finOnly), delivered(FIN_AT_US, finOnly)];
+    const finAndAck = [sent(20_000, seg(server, { seq: 1, ack: 2, flags: FIN | ACK })), sent(20_001, seg(client, { seq: 2, ack: 2, flags: ACK }))];
+    // The tick after 10 ms is 12 ms: a close at 20 ms is slow, three segments are wrong.
+    expect(judge(new CloseShapeMonitor(CLEAN), [...early, closeCall(20_000), ...finAndAck])).toBe(
+      'passive closer closed 10000 us after the FIN (no data before it: ACK due at the next tick, 2000 us): expected 4 or more segments, saw 3',
+    );
+  });
+
+  it('without delayed ACKs (delayedAckUs 0) every close is slow: four segments expected', () => {
+    const noDelay = { ...CLEAN, delayedAckUs: 0 };
+    expect(judge(new CloseShapeMonitor(noDelay), [...before, bareAck(10_001), closeCall(15_000), ...serverFinAndAck(15_000)])).toBeNull();
+    expect(judge(new CloseShapeMonitor(noDelay), [...before, closeCall(10_000), ...serverFinAndAck(10_000)])).toBe(
+      'passive closer closed 0 us after the FIN (delayed ACK 0 us): expected 4 or more segments, saw 3',
+    );
+  });
+
+  it('leaves alone a lossy network, a reset, a simultaneous close and segments of no connection', () => {
+    const slowThree = [closeCall(60_000), ...serverFinAndAck(60_000)];
+    expect(judge(new CloseShapeMonitor({ ...CLEAN, cleanNetwork: false }), [...before, ...slowThree])).toBeNull();
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, sent(20_000, seg(server, { seq: 1, ack: 12, flags: RST | ACK })), ...slowThree])).toBeNull();
+    // The server sent its own FIN before the client's arrived: a simultaneous close.
+    const simultaneous = [...opened, sent(9_000, seg(server, { seq: 1, ack: 1, flags: FIN | ACK })), ...before.slice(2)];
+    expect(judge(new CloseShapeMonitor(CLEAN), [...simultaneous, closeCall(60_000), sent(60_001, seg(client, { seq: 12, ack: 2, flags: ACK }))])).toBeNull();
+    // A host's segment (connId -1) with the FIN's fields starts no watch.
+    const hostFin = seg(client, { seq: 11, ack: 1, flags: FIN | ACK, connId: -1 });
+    expect(judge(new CloseShapeMonitor(CLEAN), [...opened, delivered(FIN_AT_US, hostFin), ...slowThree])).toBeNull();
+  });
+
+  it('a simultaneous close (the passive side\'s FIN left before the other FIN arrived) is not judged, whatever follows', () => {
+    const ownFin = sent(9_000, seg(server, { seq: 1, ack: 1, flags: FIN | ACK }));
+    const simultaneous = [...opened, call(9_000, 'b', { op: 'shutdown', sock: 'c', how: 'SHUT_WR' }, 'ok', 4, 2), ownFin, ...before.slice(2)];
+    // Were it judged: a close at 60 ms, its FIN resent and ACKed, three segments for a slow close.
+    expect(judge(new CloseShapeMonitor(CLEAN), [...simultaneous, closeCall(60_000), ...serverFinAndAck(60_000)])).toBeNull();
+  });
+
+  it('a reset during the close ends the judging: a prompt close that then counts four segments passes', () => {
+    const reset = sent(12_000, seg(server, { seq: 1, ack: 12, flags: RST | ACK }));
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, reset, closeCall(15_000), ...serverFinAndAck(15_000)])).toBeNull();
+  });
+
+  it('a FIN that carries the first data waits for the 40 ms timer, not the next tick', () => {
+    const finWithData = seg(client, { seq: 1, ack: 1, flags: FIN | ACK, bytes: 5 });
+    const trace = [...opened, sent(FIN_AT_US - 1, finWithData), delivered(FIN_AT_US, finWithData), closeCall(20_000), sent(20_000, seg(server, { seq: 1, ack: 7, flags: FIN | ACK })), sent(20_001, seg(client, { seq: 7, ack: 2, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), trace)).toBeNull();
+  });
+
+  it('a segment from a connection the book does not know is no FIN to watch', () => {
+    const stranger = conn(9, 'a', 1000, 80);
+    const strangeFin = seg(stranger, { seq: 11, ack: 1, flags: FIN | ACK });
+    expect(judge(new CloseShapeMonitor(CLEAN), [...opened, delivered(FIN_AT_US, strangeFin), closeCall(60_000), ...serverFinAndAck(60_000)])).toBeNull();
+  });
+
+  it('the ACK that ends the close is the active closer\'s: the passive side\'s own ACKs, and an ACK of data, end nothing', () => {
+    const early = [closeCall(15_000), sent(15_000, seg(server, { seq: 1, ack: 12, flags: FIN | ACK }))];
+    // An ACK one short of the FIN, then a bare data ACK from the passive side, then the real one.
+    const trace = [...before, ...early, sent(15_001, seg(client, { seq: 12, ack: 1, flags: ACK })), sent(15_002, seg(server, { seq: 2, ack: 12, flags: ACK })), sent(15_003, seg(client, { seq: 12, ack: 2, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), trace)).toBe('passive closer closed 5000 us after the FIN (delayed ACK 40000 us): expected the 3-segment close, saw 5 segments');
+    // A segment with the FIN's ack number but no ACK flag is no ACK.
+    const noAckFlag = [...before, ...early, sent(15_001, seg(client, { seq: 12, ack: 2, flags: 0 })), sent(15_003, seg(client, { seq: 12, ack: 2, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), noAckFlag)).toBe('passive closer closed 5000 us after the FIN (delayed ACK 40000 us): expected the 3-segment close, saw 4 segments');
+  });
+
+  it('only the passive closer\'s close call counts, and only its first', () => {
+    const activeClose = call(15_000, 'a', { op: 'close', sock: 's' }, 'ok', 3, 1);
+    // The active closer's close() at 15 ms does not make the passive close prompt.
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, activeClose, bareAck(50_000), closeCall(60_000), ...serverFinAndAck(60_000)])).toBeNull();
+  });
+
+  it('a close at time 0 is a close: judged like any other', () => {
+    const finAtZero = seg(client, { seq: 1, ack: 1, flags: FIN | ACK });
+    const bare = sent(0, seg(server, { seq: 1, ack: 2, flags: ACK }));
+    const shutdownAtZero = call(0, 'b', { op: 'shutdown', sock: 'c', how: 'SHUT_WR' }, 'ok', 4, 2);
+    const trace = [...opened, delivered(0, finAtZero), shutdownAtZero, bare, sent(0, seg(server, { seq: 1, ack: 2, flags: FIN | ACK })), closeCall(30_000), sent(30_001, seg(client, { seq: 2, ack: 2, flags: ACK }))];
+    // The close began at 0 (shutdown); the close() at 30 ms after it does not make it slow.
+    expect(judge(new CloseShapeMonitor(CLEAN), trace)).toBe('passive closer closed 0 us after the FIN (no data before it: ACK due at the next tick, 4000 us): expected the 3-segment close, saw 4 segments');
+  });
+
+  it('data that leaves with the passive closer\'s FIN, after its close(), is no data sent before closing', () => {
+    const dataAndFin = [closeCall(15_000), sent(15_000, seg(server, { seq: 1, ack: 12, flags: FIN | ACK, bytes: 5 })), sent(15_001, seg(client, { seq: 12, ack: 7, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, ...dataAndFin])).toBeNull();
+  });
+
+  it('sequence numbers wrap: a FIN at 2^32 - 1 is acknowledged by ACK 0 (mod 2^32)', () => {
+    const wrapped = [closeCall(60_000), sent(60_000, seg(server, { seq: 0xffffffff, ack: 12, flags: FIN | ACK })), sent(60_001, seg(client, { seq: 12, ack: 0, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, ...wrapped])).toBe('passive closer closed 50000 us after the FIN (delayed ACK 40000 us): expected 4 or more segments, saw 3');
+  });
+
+  it('a retransmitted FIN of the passive closer is counted, but its ACK target stays the first FIN\'s', () => {
+    const twoFins = [closeCall(15_000), sent(15_000, seg(server, { seq: 1, ack: 12, flags: FIN | ACK })), sent(15_500, seg(server, { seq: 1, ack: 12, flags: FIN | ACK })), sent(15_501, seg(client, { seq: 12, ack: 2, flags: ACK }))];
+    expect(judge(new CloseShapeMonitor(CLEAN), [...before, ...twoFins])).toBe(
+      'passive closer closed 5000 us after the FIN (delayed ACK 40000 us): expected the 3-segment close, saw 4 segments',
+    );
+  });
+});
+
+type CallEvent = Extract<TraceEvent, { type: 'call' }>;
+const withData = (event: TraceEvent, bytes: number[]): TraceEvent => ({ ...(event as CallEvent), data: new Uint8Array(bytes) });
+
+describe('stream (C6): the bytes the peer sent, in order, once', () => {
+  const sendCall = (atUs: number, bytes: number[]): TraceEvent => withData(call(atUs, 'b', { op: 'send', sock: 'c', bytes: bytes.length }, `sent ${bytes.length}`, 4, 2), bytes);
+  const recvCall = (atUs: number, bytes: number[]): TraceEvent => withData(call(atUs, 'a', { op: 'recv', sock: 's', bytes: bytes.length }, `recv ${bytes.length}`, 3, 1), bytes);
+  const eof = (atUs: number): TraceEvent => call(atUs, 'a', { op: 'recv-until-eof', sock: 's' }, 'eof', 3, 1);
+
+  it('several sends, each larger than the buffer so far, are read back whole, then end-of-file', () => {
+    const sends = [sendCall(1, [1]), sendCall(2, [2, 3]), sendCall(3, [4, 5, 6, 7, 8])];
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, ...sends, recvCall(4, [1, 2, 3, 4]), recvCall(5, [5, 6, 7, 8]), eof(6)])).toBeNull();
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, ...sends, recvCall(4, [1, 2, 3, 4]), recvCall(5, [5, 6, 7, 9])])).toBe('byte 7 is 9, the peer sent 8');
+  });
+
+  it('a byte past what the peer sent is reported at its offset, also at the very next offset', () => {
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, sendCall(1, [1, 2]), recvCall(2, [1, 2, 3])])).toBe("received byte 2, but the peer's application sent only 2");
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, sendCall(1, [1, 2]), recvCall(2, [1]), recvCall(3, [2, 3])])).toBe("received byte 2, but the peer's application sent only 2");
+  });
+
+  it('ETIMEDOUT and EPIPE end a stream as ECONNRESET does: a read of 0 after them is no early end-of-file', () => {
+    for (const error of ['ETIMEDOUT', 'EPIPE', 'ECONNRESET']) {
+      const broken = call(3, 'a', { op: 'recv', sock: 's', bytes: 1 }, error, 3, 1);
+      expect(judge(new StreamMonitor(CONTEXT), [...opened, sendCall(1, [1, 2]), broken, eof(4)])).toBeNull();
+    }
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, sendCall(1, [1, 2]), call(3, 'a', { op: 'recv', sock: 's', bytes: 1 }, 'EAGAIN', 3, 1), eof(4)])).toBe(
+      "end-of-file after 0 bytes, but the peer's application sent 2",
+    );
+  });
+
+  it('only calls on a connection count: a call of no connection, and events that are not calls, are ignored', () => {
+    const strayRead = withData(call(2, 'a', { op: 'recv', sock: 's', bytes: 1 }, 'recv 1', 3, -1), [9]);
+    const stateWithData = { ...state(2, client, 'ESTABLISHED', 'ESTABLISHED'), result: 'recv 1', data: new Uint8Array([9]) } as unknown as TraceEvent;
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, sendCall(1, [1]), strayRead, stateWithData, recvCall(3, [1]), eof(4)])).toBeNull();
+  });
+
+  it('a send result without data, or a recv result without data, moves nothing', () => {
+    const countOnly = call(2, 'b', { op: 'send', sock: 'c', bytes: 1 }, 'sent 1', 4, 2);
+    const recvCount = call(3, 'a', { op: 'recv', sock: 's', bytes: 1 }, 'recv 1', 3, 1);
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, countOnly, recvCount, eof(4)])).toBeNull();
+    // A result that is neither (`ok`) with data is no read either.
+    const okWithData = withData(call(3, 'a', { op: 'recv', sock: 's', bytes: 1 }, 'ok', 3, 1), [1]);
+    expect(judge(new StreamMonitor(CONTEXT), [...opened, sendCall(1, [1]), okWithData, recvCall(4, [1]), eof(5)])).toBeNull();
+  });
+
+  it('a read on a connection whose peer the book does not know is not judged', () => {
+    const lonely = conn(3, 'a', 2000, 81);
+    const read = withData(call(2, 'a', { op: 'recv', sock: 's', bytes: 1 }, 'recv 1', 5, 3), [1]);
+    expect(judge(new StreamMonitor(CONTEXT), [state(0, lonely, 'SYN-SENT', 'ESTABLISHED'), read])).toBeNull();
+    expect(judge(new StreamMonitor(CONTEXT), [read])).toBeNull();
+  });
+});
