@@ -131,3 +131,111 @@ describe('TS.Recent on a live connection (RFC 7323 §4.3, Linux tcp_replace_ts_r
     expect(t.tcb.tsRecent).toBe(0);
   });
 });
+
+/**
+ * A peer that keeps to the window it was offered: it sends `segmentBytes` at a time up to the
+ * right edge of our last ACK (its window field shifted by our scale), and the application reads.
+ */
+function streaming(t: ReturnType<typeof established>, segmentBytes: number) {
+  let next = 1;
+  const edge = () => {
+    const ack = [...t.sent].reverse().find((s) => s.flags & ACK)!;
+    return ack.ack + ack.window * 2 ** (ack.flags & SYN ? 0 : t.tcb.rcvWscale);
+  };
+  return {
+    /** The peer sends what the window allows, at most `bytes`, one segment per microsecond from `atUs`. */
+    send: (bytes: number, atUs: number) => {
+      let at = atUs;
+      while (bytes > 0 && edge() > next) {
+        const len = Math.min(segmentBytes, bytes, edge() - next);
+        t.data(next, len, at++);
+        next += len;
+        bytes -= len;
+      }
+    },
+    windows: () => t.sent.filter((s) => !(s.flags & SYN)).map((s) => `${s.ack}:${s.window}`),
+  };
+}
+
+describe('the MSS we send with SACK blocks on our segments (Linux tcp_current_mss, tcp_established_options)', () => {
+  /** A TCB with SACK on both sides, holding `runs` runs of out-of-order data; the payload sizes of what it sends. */
+  function sendSizes(runs: number, timestamps: boolean): number[] {
+    const t = established(null, { timestamps, sack: true }, { sack: true });
+    for (let i = 0; i < runs; i++) t.data(1001 + 2000 * i, 100, 2000 + i * 1000);
+    t.tcb.send(10_000, new Uint8Array(3000));
+    return t.sent.filter((s) => s.len > 0).map((s) => s.len);
+  }
+
+  it('each block costs 8 bytes after a 4-byte base; with timestamps (12 bytes) at most 3 blocks fit in 40 bytes, without them 4', () => {
+    // min(peer MSS 1460, our 1460) less 12 of timestamps, less 4 + 8·blocks.
+    expect(sendSizes(0, true)).toEqual([1448, 1448, 104]);
+    expect(sendSizes(1, true)).toEqual([1436, 1436, 128]);
+    expect(sendSizes(2, true)).toEqual([1428, 1428, 144]);
+    expect(sendSizes(4, true)).toEqual([1420, 1420, 160]); // 3 blocks sent, not 4
+    expect(sendSizes(4, false)).toEqual([1424, 1424, 152]);
+  });
+});
+
+describe('a locked receive buffer: the SYN,ACK (Linux tcp_openreq_init_rwin, tcp_select_initial_window)', () => {
+  it('SO_RCVBUF 131072 (sk_rcvbuf 262144): the window scale comes from the full space, ilog2(131072) − 15 = 2; the window min(space, 65535)', () => {
+    const t = established(262144, { timestamps: true, wscale: 0 });
+    expect(t.sent[0]).toMatchObject({ flags: SYN | ACK, wscale: 2, window: 65535 });
+  });
+
+  it('sk_rcvbuf 4608: full space 2304, rounded down to the MSS less timestamps (1448); without timestamps to 1460', () => {
+    expect(established(4608, { timestamps: true }).sent[0]).toMatchObject({ wscale: -1, window: 1448 });
+    expect(established(4608, { timestamps: false }).sent[0]).toMatchObject({ window: 1460 });
+    // A full space below the MSS is offered whole: sk_rcvbuf 2304 (SOCK_MIN_RCVBUF) offers 1152.
+    expect(established(2304, { timestamps: true }).sent[0]).toMatchObject({ window: 1152 });
+  });
+});
+
+describe('a locked receive buffer: the windows of a stream (Linux __tcp_select_window, tcp_select_window, tcp_measure_rcv_mss)', () => {
+  it('sk_rcvbuf 4608, no window scaling: a second segment before any read leaves less than the MSS free, so the window closes; reads reopen it by one MSS', () => {
+    const t = established(4608, { timestamps: true });
+    const peer = streaming(t, 1448);
+    for (let i = 0; i < 6; i++) {
+      peer.send(3000, 10_000 * i);
+      t.read(1000, 10_000 * i + 5000);
+    }
+    // The first 1448 bytes: scaling_ratio 1448·256/2280 = 162, so the full space is
+    // 4608·162/256 = 2916 and the free space (4608 − 2280)·162/256 = 1473: at least half the full
+    // space, capped at rcv_ssthresh 1448 (the SYN,ACK's window): 1448. The second joins the first
+    // skb (tcp_try_coalesce, 1448 more): (4608 − 3728)·162/256 = 556, below the MSS: 0.
+    expect(peer.windows().slice(0, 2)).toEqual(['1449:1448', '2897:0']);
+    expect(peer.windows()).toEqual(['1449:1448', '2897:0', '2897:1448', '4345:1448', '5793:1448']);
+  });
+
+  it('sk_rcvbuf 262144 with window scale 2: the window grows with rcv_ssthresh and is rounded up to the scale\'s 4 bytes', () => {
+    const t = established(262144, { timestamps: true, wscale: 0 });
+    const peer = streaming(t, 1448);
+    for (let i = 0; i < 12; i++) {
+      peer.send(40_000, 100_000 * i);
+      t.read(10_000, 100_000 * i + 50_000);
+    }
+    expect(peer.windows().join(' ')).toBe(E4_WINDOWS);
+  });
+});
+
+describe('SO_RCVBUF set after the handshake (adoptReceiveBuffer)', () => {
+  it('window_clamp stays 65535 << rcv_wscale, rcv_ssthresh the window offered: the right edge already offered is kept, then the small buffer\'s window is offered', () => {
+    const t = established(null, { timestamps: true, wscale: 7 });
+    t.tcb.options.rcvBufBytes = 4608;
+    t.tcb.adoptReceiveBuffer();
+    const peer = streaming(t, 1448);
+    for (let i = 0; i < 40; i++) {
+      peer.send(3000, 10_000 * i);
+      t.read(100_000, 10_000 * i + 5000);
+    }
+    // The first 1448 bytes: rcv_mss is already 1448 (min(peer MSS, advmss)), so the ratio stays 128:
+    // free (4608 − 2280)/2 = 1164, at least half the full space 2304; aligned up to 128: 1280.
+    // Below the 65535 − 1448 left of the SYN,ACK's window, which is kept: ⌈64087/128⌉ = 501.
+    expect(peer.windows()[0]).toBe('1449:501');
+    // The delayed ACKs never fire here (no timers): the peer fills the 65,535 bytes offered, and
+    // each read of everything frees the whole buffer: the window is the full space, 2304 = 18·128.
+    expect(peer.windows().join(' ')).toBe(ADOPTED_WINDOWS);
+  });
+});
+
+const E4_WINDOWS = '1449:17108 2897:17832 4345:18556 5793:19280 7241:20004 8689:20728 10137:21452 11585:22176 13033:22900 14481:23624 15929:24348 17377:25072 18825:25796 20273:26520 21721:27244 23169:27968 24617:28692 26065:29416 27513:30140 28961:30864 30409:31588 31857:32312 33305:33036 34753:33760 36201:34484 37649:35208 39097:35024 40001:34881 41449:34652 42897:34423 44345:34194 45793:33965 47241:33735 48689:33506 50137:33146 51585:32917 53033:32688 54481:32458 55929:32229 57377:32000 58825:31771 60273:31542 186441:9017 222509:7870 253989:4264 271045:4091 287409:2974 299305:3891';
+const ADOPTED_WINDOWS = '1449:501 2897:490 65617:18 67921:18 70225:18 72529:18 74833:18 77137:18 79441:18 81745:18 84049:18 86353:18 88657:18 90961:18 93265:18 95569:18 97873:18 100177:18 102481:18 104785:18 107089:18';
