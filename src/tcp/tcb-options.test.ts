@@ -237,5 +237,46 @@ describe('SO_RCVBUF set after the handshake (adoptReceiveBuffer)', () => {
   });
 });
 
+describe('a locked receive buffer: small and mid-sized segments (Linux tcp_measure_rcv_mss)', () => {
+  /** sk_rcvbuf 4608 with timestamps; the peer sends `segmentBytes` at a time, the application reads `readBytes` between bursts. */
+  function run(segmentBytes: number, readBytes: number, rounds: number): string[] {
+    const t = established(4608, { timestamps: true });
+    const peer = streaming(t, segmentBytes);
+    for (let i = 0; i < rounds; i++) {
+      peer.send(3000, 10_000 * i);
+      t.read(readBytes, 10_000 * i + 5000);
+    }
+    return peer.windows();
+  }
+
+  it('segments below rcv_mss (536, the SYN,ACK\'s: max(88, min(mss, 536, window/2))) leave the scaling ratio and rcv_mss alone', () => {
+    expect(run(100, 300, 8).join(' ')).toBe('101:1448 701:1448 2149:1448 2749:1448');
+  });
+
+  it('a 1000-byte segment sets rcv_mss to 1000 (not advmss) and the ratio to 1000·256/1832 = 139', () => {
+    // The first: full space 4608·139/256 = 2502, free (4608 − 1832)·139/256 = 1507, at least half,
+    // capped at rcv_ssthresh 1448. The second joins it: (4608 − 2832)·139/256 = 964, below rcv_mss
+    // 1000 (below 1448 too, but the window of 448 left is kept): 448.
+    expect(run(1000, 700, 8).join(' ')).toBe('1001:1448 2001:448 2449:1000 3449:1000 4449:1000 5449:1000');
+  });
+});
+
+describe('SO_RCVBUF set again on a socket whose buffer is locked already', () => {
+  it('the window_clamp of the handshake stays: the windows are those of a socket that set it once', () => {
+    const once = established(4608, { timestamps: true });
+    const twice = established(4608, { timestamps: true });
+    twice.tcb.adoptReceiveBuffer();
+    for (const t of [once, twice]) {
+      const peer = streaming(t, 1448);
+      for (let i = 0; i < 6; i++) {
+        peer.send(3000, 10_000 * i);
+        t.read(1000, 10_000 * i + 5000);
+      }
+    }
+    expect(twice.sent).toEqual(once.sent);
+    expect(streaming(twice, 1448).windows()).toEqual(['1449:1448', '2897:0', '2897:1448', '4345:1448', '5793:1448']);
+  });
+});
+
 const E4_WINDOWS = '1449:17108 2897:17832 4345:18556 5793:19280 7241:20004 8689:20728 10137:21452 11585:22176 13033:22900 14481:23624 15929:24348 17377:25072 18825:25796 20273:26520 21721:27244 23169:27968 24617:28692 26065:29416 27513:30140 28961:30864 30409:31588 31857:32312 33305:33036 34753:33760 36201:34484 37649:35208 39097:35024 40001:34881 41449:34652 42897:34423 44345:34194 45793:33965 47241:33735 48689:33506 50137:33146 51585:32917 53033:32688 54481:32458 55929:32229 57377:32000 58825:31771 60273:31542 186441:9017 222509:7870 253989:4264 271045:4091 287409:2974 299305:3891';
 const ADOPTED_WINDOWS = '1449:501 2897:490 65617:18 67921:18 70225:18 72529:18 74833:18 77137:18 79441:18 81745:18 84049:18 86353:18 88657:18 90961:18 93265:18 95569:18 97873:18 100177:18 102481:18 104785:18 107089:18';
