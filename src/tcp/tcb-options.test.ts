@@ -261,6 +261,22 @@ describe('a locked receive buffer: small and mid-sized segments (Linux tcp_measu
   });
 });
 
+describe('a locked receive buffer with out-of-order data (tcp_space counts the out-of-order queue)', () => {
+  it('a duplicate ACK keeps the window left; the read that frees the in-order skb offers rcv_ssthresh rounded to rcv_mss', () => {
+    const t = established(4608, { timestamps: true });
+    const peer = streaming(t, 1000);
+    peer.send(2000, 0);
+    expect(peer.windows()).toEqual(['1001:1448', '2001:448']);
+    t.data(2201, 248, 10); // out of order, inside the window
+    expect(t.last()).toMatchObject({ ack: 2001, window: 448 });
+    // The read frees the coalesced skb (2000 bytes): what is left is the out-of-order 248 + 832,
+    // (4608 − 1080)·139/256 = 1915, capped at rcv_ssthresh 1448; 448 is within one rcv_mss of
+    // it, so it is rounded down to 1000, at least twice the 448 left: sent (tcp_cleanup_rbuf).
+    t.read(2000, 20);
+    expect(t.last()).toMatchObject({ ack: 2001, window: 1000 });
+  });
+});
+
 describe('SO_RCVBUF set again on a socket whose buffer is locked already', () => {
   it('the window_clamp of the handshake stays: the windows are those of a socket that set it once', () => {
     const once = established(4608, { timestamps: true });
