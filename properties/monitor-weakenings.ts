@@ -133,6 +133,7 @@ export const WEAKENINGS: readonly Weakening[] = [
   { monitor: 'listen-conflict', weakness: 'an EADDRINUSE from listen() is never wrong', make: silenced(ListenConflictMonitor, has('failed with EADDRINUSE')), killedBy: { escapes: 'listen-ignores-reuseaddr' } },
   { monitor: 'ephemeral-port', weakness: 'any port is ephemeral', make: silenced(EphemeralPortMonitor, has('outside the ephemeral range')), killedBy: { escapes: 'ephemeral-ports-low' } },
   { monitor: 'ephemeral-port', weakness: 'a 4-tuple still held may be picked', make: silenced(EphemeralPortMonitor, has('still holds')), killedBy: { escapes: 'ephemeral-port-over-time-wait' } },
+  { monitor: 'ephemeral-port', weakness: 'a bound port may be left unused', make: silenced(EphemeralPortMonitor, has('on a socket bound to port')), killedBy: { escapes: 'connect-ignores-bound-port' } },
   { monitor: 'timestamps', weakness: 'a TSval may go backwards', make: silenced(TimestampsMonitor, has('older than')), killedBy: { escapes: 'time-wait-ts-no-offset' } },
   { monitor: 'timestamps', weakness: 'TSecr is not checked', make: silenced(TimestampsMonitor, has('echoes TSecr')), killedBy: { escapes: 'tsecr-plus-one' } },
   { monitor: 'connect-result', weakness: 'EADDRNOTAVAIL is never wrong', make: silenced(ConnectResultMonitor, has('returned EADDRNOTAVAIL')), killedBy: { escapes: 'ephemeral-range-one-port' } },

@@ -38,7 +38,7 @@ export interface Mutant {
 
 type TcbClass = new (id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions) => Tcb;
 
-function endpoint(name: string, description: string, make: TcbClass, configure: (config: StackConfig) => StackConfig = (c) => c, host: Partial<Pick<Endpoint, 'bindConflicts' | 'resetFor' | 'hostConfig' | 'portSearchIgnoresTimeWait'>> = {}): Endpoint {
+function endpoint(name: string, description: string, make: TcbClass, configure: (config: StackConfig) => StackConfig = (c) => c, host: Partial<Pick<Endpoint, 'bindConflicts' | 'resetFor' | 'hostConfig' | 'portSearchIgnoresTimeWait' | 'connectIgnoresBoundPort'>> = {}): Endpoint {
   return {
     name,
     description,
@@ -480,6 +480,14 @@ export const MUTANTS: readonly Mutant[] = [
     faults: false,
     maxIncarnations: 3,
     linuxKnobs: true,
+  },
+  {
+    // The third way for ephemeral-port: a bound socket's port not used at all.
+    endpoint: endpoint('connect-ignores-bound-port', 'connect() on a socket bound to a port sends its SYN from an ephemeral port instead (Linux __inet_hash_connect uses the bound port, inet_num, when there is one)', Tcb, undefined, { connectIgnoresBoundPort: true }),
+    caughtBy: 'ephemeral-port',
+    closeOrders: ['client-first'],
+    faults: false,
+    maxIncarnations: 3,
   },
   {
     endpoint: endpoint('tw-reuse-without-timestamps', 'connect() takes over a TIME-WAIT that used no timestamps', ReusesTimeWaitWithoutTimestamps),

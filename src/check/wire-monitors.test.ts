@@ -4,64 +4,15 @@
  * dropped, a comparison off by one) fails one of these.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, FIN, NO_OPTIONS, RST, SYN, type Segment } from '../tcp/segment.js';
-import type { TcpState } from '../tcp/state.js';
-import type { Call } from '../world/program.js';
+import { ACK, FIN, RST, SYN, type Segment } from '../tcp/segment.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
-import { MonitorSet } from './index.js';
-import type { Monitor, MonitorContext } from './monitor.js';
+import type { MonitorContext } from './monitor.js';
+import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state } from './trace-test-support.js';
 import { AbortMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import { TerminationMonitor } from './lifecycle-monitors.js';
 import { TimestampsMonitor } from './timestamp-monitors.js';
 import { TimeWait2MslMonitor, TimeWaitSideMonitor } from './time-wait-monitors.js';
 import { ConnectResultMonitor, EphemeralPortMonitor, HostResetMonitor, ListenConflictMonitor, TimeWaitSynMonitor } from './wire-monitors.js';
-
-const A = 0x0a000001;
-const B = 0x0a000002;
-const CONTEXT: MonitorContext = { mslUs: 100, expectedTimeWaitUs: 200, delayedAckUs: 0, cleanNetwork: false, staleSegmentsImpossible: true, synRetries: 2, hostIps: new Map([['a', A], ['b', B]]) };
-
-function conn(connId: number, host: 'a' | 'b', localPort: number, remotePort: number, passive = false): ConnInfo {
-  const local = host === 'a' ? A : B;
-  return { connId, host, localIp: local, localPort, remoteIp: local === A ? B : A, remotePort, incarnation: 1, passive, reuseAddr: false, lingerSec: null };
-}
-
-let segmentIds = 0;
-function seg(from: ConnInfo | { ip: number; port: number; toIp: number; toPort: number }, fields: { seq: number; ack?: number; flags: number; connId?: number; window?: number; bytes?: number }): Segment {
-  const src = 'connId' in from ? { srcIp: from.localIp, srcPort: from.localPort, dstIp: from.remoteIp, dstPort: from.remotePort, connId: from.connId } : { srcIp: from.ip, srcPort: from.port, dstIp: from.toIp, dstPort: from.toPort, connId: -1 };
-  return {
-    id: ++segmentIds,
-    ...src,
-    ...(fields.connId !== undefined ? { connId: fields.connId } : {}),
-    seq: fields.seq >>> 0,
-    ack: (fields.ack ?? 0) >>> 0,
-    flags: fields.flags,
-    window: fields.window ?? 0,
-    ...NO_OPTIONS,
-    payload: new Uint8Array(fields.bytes ?? 0),
-    sentAtUs: 0,
-    incarnation: 1,
-    retransmission: false,
-    copyOf: -1,
-  };
-}
-
-type SegmentEvent = TraceEvent & { readonly seg: Segment };
-const sent = (atUs: number, s: Segment): SegmentEvent => ({ type: 'segment', atUs, fate: 'sent', seg: s });
-const delivered = (atUs: number, s: Segment): SegmentEvent => ({ type: 'segment', atUs, fate: 'delivered', seg: s });
-const state = (atUs: number, c: ConnInfo, from: TcpState, to: TcpState, cause = ''): TraceEvent => ({ type: 'state', atUs, conn: c, from, to, cause });
-const call = (atUs: number, host: string, c: Call, result: string, fd: number, connId = -1, program = 0): TraceEvent => ({ type: 'call', atUs, host, program, step: 0, call: c, text: '', result, fd, connId });
-
-/**
- * Feed the events through a MonitorSet, as a run does (so a monitor sees only the kinds of event
- * its `interests` name, and its connections from the shared book); the first violation's
- * message, or null.
- */
-function judge(monitor: Monitor, events: readonly TraceEvent[], endUs = 10_000): string | null {
-  const set = new MonitorSet([monitor]);
-  for (const event of events) set.onEvent(event);
-  set.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
-  return monitor.violation?.message ?? null;
-}
 
 describe('time-wait-2msl, restarts from the wire', () => {
   // The holder a:1000 entered TIME-WAIT at 100 after ACKing the peer's FIN (its ACK says RCV.NXT = 501).
@@ -302,9 +253,10 @@ describe('timestamps (RFC 7323 §3.2, §5.2)', () => {
 
   it('catches a TSval that goes backwards', () => {
     // Act
-    const message = judge(new TimestampsMonitor(CONTEXT), [...opening, sent(3, withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 499, 9000))]);
+    const backwards = withTs(seg(client, { seq: 1, ack: 1, flags: ACK }), 499, 9000);
+    const message = judge(new TimestampsMonitor(CONTEXT), [...opening, sent(3, backwards)]);
     // Assert
-    expect(message).toBe(`segment #${segmentIds} from port 1000 has TSval 499, older than the 500 the connection sent before`);
+    expect(message).toBe(`segment #${backwards.id} from port 1000 has TSval 499, older than the 500 the connection sent before`);
   });
 
   it('catches a TSecr the peer never sent, from a host under test, and leaves a scripted peer\'s (not a host) alone', () => {

@@ -112,6 +112,13 @@ export interface Endpoint {
    * false: Linux's search (Host.findConnectPort). The host reads it once, when it is made.
    */
   readonly portSearchIgnoresTimeWait?: boolean;
+  /**
+   * Optional, a seam for the mutant zoo only (`connect-ignores-bound-port`): connect() on a socket
+   * bound to a port gives the port up and autobinds an ephemeral one, as if Linux's
+   * __inet_hash_connect did not take inet_sk(sk)->inet_num when it is set. Absent or false: the
+   * bound port is used. The host reads it once, when it is made.
+   */
+  readonly connectIgnoresBoundPort?: boolean;
 }
 
 /**

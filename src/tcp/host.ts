@@ -188,6 +188,8 @@ export class Host implements TcbEnv, Stack {
   up = true;
   /** Mutant seam (Endpoint.portSearchIgnoresTimeWait): false for every endpoint but one zoo mutant. */
   private readonly portSearchIgnoresTimeWait: boolean;
+  /** Mutant seam (Endpoint.connectIgnoresBoundPort): false for every endpoint but one zoo mutant. */
+  private readonly connectIgnoresBoundPort: boolean;
   /**
    * TIME-WAIT records whose TIME-WAIT ended, and their table entries, for the next connections
    * to make over (`releaseRecord`): they outlive V8's young generation, so a new pair per
@@ -222,6 +224,7 @@ export class Host implements TcbEnv, Stack {
     // The endpoint may change the host's own settings too (the mutant zoo's port-range mutant).
     this.config = endpoint.hostConfig?.(config) ?? config;
     this.portSearchIgnoresTimeWait = endpoint.portSearchIgnoresTimeWait === true;
+    this.connectIgnoresBoundPort = endpoint.connectIgnoresBoundPort === true;
     this.isnSecret = isnRng.uint32();
     // Derived, not drawn: another draw would shift every later ISN of the stream.
     this.tsSecret = mix4(this.isnSecret, 0x7453, 0, 0, 0);
@@ -413,7 +416,12 @@ export class Host implements TcbEnv, Stack {
     if (socket === undefined) return fail('EBADF');
     if (socket.phase === 'connection') return this.connectAgain(socket);
     if (socket.phase === 'listening' || socket.phase === 'closed') return fail('EINVAL');
-    const autobind = socket.phase === 'fresh';
+    let autobind = socket.phase === 'fresh';
+    if (this.connectIgnoresBoundPort && socket.phase === 'bound') {
+      // The mutant seam: the bound port is let go and an ephemeral one searched for instead.
+      this.removeOwner(socket.localPort, socket);
+      autobind = true;
+    }
     // The mutant seam, read once per connect(); false except for one zoo mutant.
     const overTimeWait = autobind && this.portSearchIgnoresTimeWait;
     let port = socket.localPort;
