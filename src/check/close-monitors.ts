@@ -30,8 +30,6 @@ interface CloseWatch {
   passiveClosedUs: number;
   /** The passive closer's FIN: the ACK of it (seq + length + 1) ends the close; -1 until sent. */
   passiveFinAck: number;
-  /** When the passive closer's FIN left: the close came then at the latest (a capture has no calls). */
-  passiveFinSentUs: number;
 }
 
 /**
@@ -110,7 +108,6 @@ export class CloseShapeMonitor extends BaseMonitor {
       passiveSentData: false,
       passiveClosedUs: -1,
       passiveFinAck: -1,
-      passiveFinSentUs: -1,
     };
     this.watches.set(sender.connId, watch);
     this.watches.set(receiver.connId, watch);
@@ -129,10 +126,7 @@ export class CloseShapeMonitor extends BaseMonitor {
     watch.segments++;
     if (id === watch.passive.connId) {
       if (seg.payload.length > 0 && watch.passiveClosedUs < 0) watch.passiveSentData = true;
-      if (seg.flags & FIN && watch.passiveFinAck < 0) {
-        watch.passiveFinAck = seqAdd(seg.seq, seg.payload.length + 1);
-        watch.passiveFinSentUs = atUs;
-      }
+      if (seg.flags & FIN && watch.passiveFinAck < 0) watch.passiveFinAck = seqAdd(seg.seq, seg.payload.length + 1);
       return;
     }
     if (watch.passiveFinAck >= 0 && seg.flags & ACK && seg.ack === watch.passiveFinAck) this.judge(watch, atUs, index);
