@@ -1,30 +1,83 @@
-// Check Stryker survivors one at a time, by hand: node scripts/mutant-by-hand.mjs REPORT.json LINES -- VITEST_ARGS...
-// REPORT is a Stryker JSON report (or incremental file); LINES like 402 or 99-107,296. Each surviving or uncovered
-// mutant on those lines is applied to the source under $WT (default: the current directory), vitest is run with
-// the arguments after --, the source is restored, and the mutant is printed as killed or SURVIVES. Use a worktree
-// of its own: while a mutant is applied its source is wrong.
+// Check Stryker survivors one at a time, by hand:
+//   node scripts/mutant-by-hand.mjs REPORT.json LINES -- VITEST_ARGS...
+// REPORT is a Stryker JSON report (or incremental file); LINES like 402 or 99-107,296. Each surviving or
+// uncovered mutant on those lines is applied to the source under $WT (default: the current directory),
+// vitest is run with the arguments after --, the source is restored, and the mutant is printed as killed,
+// timed out or SURVIVES. A file changed since the report is skipped (exit 1), as its locations no longer
+// hold. The tests must pass on the unmutated source first, or nothing is judged (a wrong path would
+// otherwise "kill" every mutant). Use a worktree of its own: while a mutant is applied its source is wrong.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-const [report, lines, ...rest] = process.argv.slice(2);
-const sep = rest.indexOf('--');
-const vitestArgs = rest.slice(sep + 1);
-const wanted = new Set(lines.split(',').flatMap((s) => { const [a, b] = s.split('-').map(Number); const out = []; for (let i = a; i <= (b ?? a); i++) out.push(i); return out; }));
-const r = JSON.parse(readFileSync(report, 'utf8'));
-for (const [file, d] of Object.entries(r.files)) {
-  const root = process.env.WT ?? process.cwd();
-  const path = root + '/' + file;
-  const orig = readFileSync(path, 'utf8');
-  const lineStarts = [0]; for (let i = 0; i < orig.length; i++) if (orig[i] === '\n') lineStarts.push(i + 1);
-  const off = (p) => lineStarts[p.line - 1] + p.column - 1;
-  for (const m of d.mutants) {
-    if (!(m.status === 'Survived' || m.status === 'NoCoverage')) continue;
-    if (!wanted.has(m.location.start.line)) continue;
-    const mutated = orig.slice(0, off(m.location.start)) + m.replacement + orig.slice(off(m.location.end));
-    writeFileSync(path, mutated);
-    let verdict;
-    try { execFileSync('npx', ['vitest', 'run', ...vitestArgs], { cwd: root, stdio: 'pipe', timeout: 300000 }); verdict = 'SURVIVES'; }
-    catch (e) { verdict = 'killed'; }
-    finally { writeFileSync(path, orig); }
-    console.log(`${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${JSON.stringify(m.replacement).slice(0, 70)} -> ${verdict}`);
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const RUN_TIMEOUT_MS = 300_000;
+const args = process.argv.slice(2);
+const sep = args.indexOf('--');
+if (sep !== 2 || args.length === 3) {
+  console.error('usage: node scripts/mutant-by-hand.mjs REPORT.json LINES -- VITEST_ARGS...');
+  process.exit(2);
+}
+const [reportPath, lineSpec] = args;
+const vitestArgs = args.slice(sep + 1);
+const wanted = new Set();
+for (const part of lineSpec.split(',')) {
+  const [first, last = first] = part.split('-').map(Number);
+  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || last < first) {
+    console.error(`LINES: "${part}" is not a line or a range like 99-107`);
+    process.exit(2);
+  }
+  for (let line = first; line <= last; line++) wanted.add(line);
+}
+let report;
+try {
+  report = JSON.parse(readFileSync(reportPath, 'utf8'));
+} catch (error) {
+  console.error(`REPORT: cannot read ${reportPath} as JSON (${error.message})`);
+  process.exit(2);
+}
+const root = process.env.WT ?? process.cwd();
+
+/** 'pass', 'fail' or 'timeout' for one vitest run. */
+function runTests() {
+  const run = spawnSync('npx', ['vitest', 'run', ...vitestArgs], { cwd: root, stdio: 'pipe', timeout: RUN_TIMEOUT_MS });
+  if (run.error?.code === 'ETIMEDOUT') return 'timeout';
+  return run.status === 0 ? 'pass' : 'fail';
+}
+
+if (runTests() !== 'pass') {
+  console.error(`the tests fail on the unmutated source: vitest run ${vitestArgs.join(' ')} (in ${root})`);
+  process.exit(1);
+}
+// Ctrl-C reaches vitest too; the source is restored before this process leaves.
+let interrupted = false;
+process.on('SIGINT', () => (interrupted = true));
+let skippedFiles = 0;
+for (const [file, entry] of Object.entries(report.files)) {
+  const path = join(root, file);
+  const original = readFileSync(path, 'utf8');
+  // A report's locations hold only for the source it was made from.
+  if (entry.source !== undefined && entry.source !== original) {
+    console.error(`${file}: the source has changed since the report was made; its locations no longer hold (skipped)`);
+    skippedFiles++;
+    continue;
+  }
+  const lineStarts = [0];
+  for (let i = 0; i < original.length; i++) if (original[i] === '\n') lineStarts.push(i + 1);
+  const offset = (at) => lineStarts[at.line - 1] + at.column - 1;
+  for (const mutant of entry.mutants) {
+    if (interrupted) process.exit(130);
+    if (mutant.status !== 'Survived' && mutant.status !== 'NoCoverage') continue;
+    const { start, end } = mutant.location;
+    if (!wanted.has(start.line)) continue;
+    writeFileSync(path, original.slice(0, offset(start)) + mutant.replacement + original.slice(offset(end)));
+    let outcome;
+    try {
+      outcome = runTests();
+    } finally {
+      writeFileSync(path, original);
+    }
+    const verdict = { pass: 'SURVIVES', fail: 'killed', timeout: 'timed out' }[outcome];
+    console.log(`${file}:${start.line}:${start.column} ${mutant.mutatorName} ${JSON.stringify(mutant.replacement).slice(0, 70)} -> ${verdict}`);
   }
 }
+if (skippedFiles > 0) process.exit(1);
