@@ -8,7 +8,7 @@
 // otherwise "kill" every mutant). Use a worktree of its own: while a mutant is applied its source is wrong.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const RUN_TIMEOUT_MS = 300_000;
 const args = process.argv.slice(2);
@@ -37,20 +37,37 @@ try {
 }
 const root = process.env.WT ?? process.cwd();
 
-/** 'pass', 'fail' or 'timeout' for one vitest run. */
+/** The vitest run under way, killed if this process is told to stop. */
+let child = null;
+/** 'pass', 'fail' or 'timeout' for one vitest run. Asynchronous, so a signal is handled while it runs. */
 function runTests() {
-  const run = spawnSync('npx', ['vitest', 'run', ...vitestArgs], { cwd: root, stdio: 'pipe', timeout: RUN_TIMEOUT_MS });
-  if (run.error?.code === 'ETIMEDOUT') return 'timeout';
-  return run.status === 0 ? 'pass' : 'fail';
+  return new Promise((resolve) => {
+    child = spawn('npx', ['vitest', 'run', ...vitestArgs], { cwd: root, stdio: 'ignore', detached: true });
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      child = null;
+      resolve(signal === 'SIGKILL' ? 'timeout' : code === 0 ? 'pass' : 'fail');
+    });
+  });
 }
 
-if (runTests() !== 'pass') {
+if ((await runTests()) !== 'pass') {
   console.error(`the tests fail on the unmutated source: vitest run ${vitestArgs.join(' ')} (in ${root})`);
   process.exit(1);
 }
-// Ctrl-C reaches vitest too; the source is restored before this process leaves.
-let interrupted = false;
-process.on('SIGINT', () => (interrupted = true));
+// Ctrl-C, or the SIGTERM of `timeout`: stop the vitest run, put the source back, and leave. (A
+// synchronous loop never saw the signal; a SIGTERM then left a mutant in the source.)
+/** The file a mutant is applied to, and its text, while one is. */
+let applied = null;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (child !== null) process.kill(-child.pid, 'SIGKILL');
+    if (applied !== null) writeFileSync(applied.path, applied.original);
+    console.error(`${signal}: stopped; the source is restored`);
+    process.exit(130);
+  });
+}
 let skippedFiles = 0;
 for (const [file, entry] of Object.entries(report.files)) {
   const path = join(root, file);
@@ -65,16 +82,17 @@ for (const [file, entry] of Object.entries(report.files)) {
   for (let i = 0; i < original.length; i++) if (original[i] === '\n') lineStarts.push(i + 1);
   const offset = (at) => lineStarts[at.line - 1] + at.column - 1;
   for (const mutant of entry.mutants) {
-    if (interrupted) process.exit(130);
     if (mutant.status !== 'Survived' && mutant.status !== 'NoCoverage') continue;
     const { start, end } = mutant.location;
     if (!wanted.has(start.line)) continue;
+    applied = { path, original };
     writeFileSync(path, original.slice(0, offset(start)) + mutant.replacement + original.slice(offset(end)));
     let outcome;
     try {
-      outcome = runTests();
+      outcome = await runTests();
     } finally {
       writeFileSync(path, original);
+      applied = null;
     }
     const verdict = { pass: 'SURVIVES', fail: 'killed', timeout: 'timed out' }[outcome];
     console.log(`${file}:${start.line}:${start.column} ${mutant.mutatorName} ${JSON.stringify(mutant.replacement).slice(0, 70)} -> ${verdict}`);
