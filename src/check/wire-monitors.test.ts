@@ -468,7 +468,7 @@ describe('connect-result, what counts as its SYN and its answer', () => {
   const synAck = (atUs: number, ack: number) => delivered(atUs, seg(from, { seq: 7, ack, flags: SYN | ACK }));
   const connect = (atUs: number, result: string, connId = 1) => call(atUs, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, result, 3, connId);
 
-  it('C2: the first connection of a run (id 0) is judged like any other', () => {
+  it('C2: a connection with id 0 is judged like any other (ids from 0 up are connections, -1 is none; the World counts from 1, other trace sources need not)', () => {
     const first = conn(0, 'a', 40000, 80);
     expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0, 1000, first), connect(5, 'ok', 0)])).toBe('connect() returned ok, but no SYN,ACK acknowledging its SYN (ISN 1000) arrived');
     expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0, 1000, first), synAck(5, 1001), connect(5, 'ok', 0)])).toBeNull();
@@ -482,6 +482,16 @@ describe('connect-result, what counts as its SYN and its answer', () => {
   it('C1: a non-blocking connect() returning EINPROGRESS with its SYN out is no ETIMEDOUT', () => {
     const nonBlocking = call(0, 'a', { op: 'fcntl', sock: 'c', nonBlocking: true }, 'ok', 3);
     expect(judge(new ConnectResultMonitor(CONTEXT), [nonBlocking, syn(0), connect(0, 'EINPROGRESS')])).toBeNull();
+  });
+
+  it('C1-C3: a non-blocking connect() is judged by the connect() that gives its outcome, after EINPROGRESS and EALREADY', () => {
+    const nonBlocking = call(0, 'a', { op: 'fcntl', sock: 'c', nonBlocking: true }, 'ok', 3);
+    const started = [nonBlocking, syn(0), connect(0, 'EINPROGRESS')];
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(9, 'ok')])).toBe('connect() returned ok, but no SYN,ACK acknowledging its SYN (ISN 1000) arrived');
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(2, 'EALREADY'), synAck(5, 1001), connect(9, 'ok')])).toBeNull();
+    const refusal = delivered(5, seg(from, { seq: 0, ack: 1001, flags: RST | ACK }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, refusal, connect(9, 'ECONNREFUSED')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(9, 'ECONNREFUSED')])).toBe('connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived');
   });
 
   it('connect() again on a connected socket (EISCONN) has no SYN of its own to judge', () => {
@@ -665,7 +675,7 @@ describe('host-reset, which segment a reset answers and who is judged', () => {
     expect(judge(new HostResetMonitor(CONTEXT), [syn, resetOf(5, back, { bytes: 3 })])).toBe(`host RST answering seg #${syn.seg.id}: 3 data bytes`);
   });
 
-  it('a host sending with no connection sends only resets; its connections (the first is id 0) and scripted peers are not judged here', () => {
+  it('a host sending with no connection sends only resets; its connections (any id from 0 up) and scripted peers are not judged here', () => {
     const stray = sent(5, seg({ ip: A, port: 40000, toIp: B, toPort: 80 }, { seq: 1, flags: SYN }));
     expect(judge(new HostResetMonitor(CONTEXT), [stray])).toBe('a host sent a segment with no connection that is not a RST (flags 2)');
     expect(judge(new HostResetMonitor(CONTEXT), [sent(5, seg(conn(0, 'a', 40000, 80), { seq: 1, flags: SYN }))])).toBeNull();
