@@ -6,5 +6,8 @@ export default defineConfig({
   test: {
     include: ['src/check/*.test.ts'],
     testTimeout: 60_000,
+    // One module graph for all files, as in vitest.mutation-tcp.config.ts: a mutant's run does not
+    // import every module afresh (the trace tests keep no state between files that a test reads).
+    isolate: false,
   },
 });

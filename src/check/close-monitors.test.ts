@@ -7,7 +7,7 @@ import { ACK, FIN, RST, SYN } from '../tcp/segment.js';
 import type { TraceEvent } from '../world/trace.js';
 import { AbortMonitor, CloseShapeMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import type { MonitorContext } from './monitor.js';
-import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state } from './trace-test-support.js';
+import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state, verdict } from './trace-test-support.js';
 
 const client = conn(1, 'a', 1000, 80);
 const server = conn(2, 'b', 80, 1000, true);
@@ -235,58 +235,57 @@ describe('abort (C14, C15): the linger in force comes from the calls, the RST fr
   const rstAt = (atUs: number): TraceEvent => sent(atUs, seg(client, { seq: 1, ack: 1, flags: RST | ACK }));
   const aborted: TraceEvent[] = [...lingered, rstAt(50), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)];
   /** The first violation, with the connection it names. */
-  const verdict = (events: readonly TraceEvent[]): { message: string; connId: number } | null => {
-    const monitor = new AbortMonitor(CONTEXT);
-    judge(monitor, events);
-    return monitor.violation === null ? null : { message: monitor.violation.message, connId: monitor.violation.connId };
+  const abortVerdict = (events: readonly TraceEvent[]): { message: string; connId: number } | null => {
+    const found = verdict(new AbortMonitor(CONTEXT), events);
+    return found === null ? null : { message: found.message, connId: found.connId };
   };
 
   it('C14: the peer of an aborted connection may not enter TIME-WAIT either, and the report names it', () => {
-    expect(verdict(aborted)).toBeNull();
-    expect(verdict([...aborted, state(60, server, 'ESTABLISHED', 'CLOSE-WAIT'), state(70, server, 'CLOSE-WAIT', 'TIME-WAIT')])).toEqual({ message: 'entered TIME-WAIT after the connection was aborted with SO_LINGER{on,0}', connId: 2 });
+    expect(abortVerdict(aborted)).toBeNull();
+    expect(abortVerdict([...aborted, state(60, server, 'ESTABLISHED', 'CLOSE-WAIT'), state(70, server, 'CLOSE-WAIT', 'TIME-WAIT')])).toEqual({ message: 'entered TIME-WAIT after the connection was aborted with SO_LINGER{on,0}', connId: 2 });
   });
 
   it('C14: the RST arriving at the peer is no second segment sent; a FIN sent after it is, reported on the aborted connection', () => {
-    expect(verdict([...aborted, delivered(51, seg(client, { seq: 1, ack: 1, flags: RST | ACK }))])).toBeNull();
-    expect(verdict([...aborted, sent(60, seg(client, { seq: 1, ack: 1, flags: FIN | ACK }))])).toEqual({ message: 'aborted connection sent another segment (flags 17, 0 bytes)', connId: 1 });
+    expect(abortVerdict([...aborted, delivered(51, seg(client, { seq: 1, ack: 1, flags: RST | ACK }))])).toBeNull();
+    expect(abortVerdict([...aborted, sent(60, seg(client, { seq: 1, ack: 1, flags: FIN | ACK }))])).toEqual({ message: 'aborted connection sent another segment (flags 17, 0 bytes)', connId: 1 });
   });
 
   it('C14: a close that sends FIN is reported on its connection, in the state close() found', () => {
     const graceful = [...lingered, sent(50, seg(client, { seq: 1, ack: 1, flags: FIN | ACK })), state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)];
-    expect(verdict(graceful)).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
+    expect(abortVerdict(graceful)).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
     // The peer's FIN came at 40, before the close: close() found CLOSE-WAIT, not the state before it.
     const inCloseWait = [...lingered, state(40, client, 'ESTABLISHED', 'CLOSE-WAIT'), sent(50, seg(client, { seq: 1, ack: 2, flags: FIN | ACK })), state(50, client, 'CLOSE-WAIT', 'LAST-ACK'), closeAt(50)];
-    expect(verdict(inCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
+    expect(abortVerdict(inCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
     const staysInCloseWait = [...lingered, state(40, client, 'ESTABLISHED', 'CLOSE-WAIT'), closeAt(50)];
-    expect(verdict(staysInCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
+    expect(abortVerdict(staysInCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
   });
 
   it("C14: close()'s own move to CLOSED counts as close()'s even when it is the first state change seen", () => {
     // setsockopt, the state change, close: the change is event 1 and no call on the connection precedes it.
-    expect(verdict([lingerOn(0), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
-    expect(verdict([lingerOn(0), rstAt(50), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toBeNull();
+    expect(abortVerdict([lingerOn(0), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
+    expect(abortVerdict([lingerOn(0), rstAt(50), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toBeNull();
   });
 
   it('C14: a RST sent before the close is not the close\'s; a RST that leaves the connection open is reported', () => {
-    expect(verdict([...lingered, rstAt(40), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
-    expect(verdict([...lingered, rstAt(50), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} left the connection in ESTABLISHED, not CLOSED', connId: 1 });
+    expect(abortVerdict([...lingered, rstAt(40), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
+    expect(abortVerdict([...lingered, rstAt(50), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} left the connection in ESTABLISHED, not CLOSED', connId: 1 });
   });
 
   it('C14: only a successful SO_LINGER setsockopt sets the linger; another option leaves it alone', () => {
     const graceful = (setup: readonly TraceEvent[]) => [call(0, 'a', { op: 'socket', sock: 'conn' }, 'ok', 3), ...setup, ...opened, sent(50, seg(client, { seq: 1, ack: 1, flags: FIN | ACK })), state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)];
-    expect(verdict(graceful([lingerOn(0, 3, 'EINVAL')]))).toBeNull();
+    expect(abortVerdict(graceful([lingerOn(0, 3, 'EINVAL')]))).toBeNull();
     const reuseAfter = call(0, 'a', { op: 'setsockopt', sock: 'conn', option: 'SO_REUSEADDR', value: true }, 'ok', 3);
-    expect(verdict(graceful([lingerOn(0), reuseAfter]))?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
+    expect(abortVerdict(graceful([lingerOn(0), reuseAfter]))?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
   });
 
   it('C14: a close that fails neither is judged nor ends the linger of the descriptor', () => {
     const fin = sent(50, seg(client, { seq: 1, ack: 1, flags: FIN | ACK }));
-    expect(verdict([...lingered, closeAt(40, 'EINTR')])).toBeNull();
-    expect(verdict([...lingered, closeAt(40, 'EINTR'), fin, state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)])?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
+    expect(abortVerdict([...lingered, closeAt(40, 'EINTR')])).toBeNull();
+    expect(abortVerdict([...lingered, closeAt(40, 'EINTR'), fin, state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)])?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
   });
 
   it('a close on a connection no state change has named is left alone', () => {
-    expect(verdict([lingerOn(0), call(50, 'a', { op: 'close', sock: 'conn' }, 'ok', 3, 9)])).toBeNull();
+    expect(abortVerdict([lingerOn(0), call(50, 'a', { op: 'close', sock: 'conn' }, 'ok', 3, 9)])).toBeNull();
   });
 });
 
@@ -308,31 +307,26 @@ describe('orphan-fin-wait-2 (C4, C5, Linux tcp_fin_timeout): closed and FIN ACKe
   const orphaned: TraceEvent[] = [...opened, closeAt(10), finAt(10), fromPeer(20)];
   const noReset = (late: { seg: { id: number } }) => `after tcp_fin_timeout (1000 us), seg #${late.seg.id} from the peer got no reset`;
   /** The first violation, with the connection it names and the event it was seen at. */
-  const verdict = (events: readonly TraceEvent[], context = ORPHAN): { message: string; connId: number; eventIndex: number } | null => {
-    const monitor = new OrphanFinWait2Monitor(context);
-    judge(monitor, events);
-    const found = monitor.violation;
-    return found === null ? null : { message: found.message, connId: found.connId, eventIndex: found.eventIndex };
-  };
-  const message = (events: readonly TraceEvent[], context = ORPHAN) => verdict(events, context)?.message ?? null;
+  const orphanVerdict = (events: readonly TraceEvent[]) => verdict(new OrphanFinWait2Monitor(ORPHAN), events);
+  const message = (events: readonly TraceEvent[], context = ORPHAN) => judge(new OrphanFinWait2Monitor(context), events);
 
   it('C5: before the timeout the peer\'s ACK draws nothing; after it, the bare reset passes and silence is reported on the orphan', () => {
     const late = fromPeer(1_500);
     expect(message([...orphaned, fromPeer(500), late, hostReset(1_500)])).toBeNull();
     // Seen when the next instant begins (the event at 2000, index 6), or at the end of the run (-1).
-    expect(verdict([...orphaned, late, fromPeer(2_000, { flags: ACK, ack: 301 }), hostReset(2_000)])).toEqual({ message: noReset(late), connId: 1, eventIndex: 6 });
-    expect(verdict([...orphaned, late])).toEqual({ message: noReset(late), connId: 1, eventIndex: -1 });
+    expect(orphanVerdict([...orphaned, late, fromPeer(2_000, { flags: ACK, ack: 301 }), hostReset(2_000)])).toEqual({ message: noReset(late), connId: 1, eventIndex: 6 });
+    expect(orphanVerdict([...orphaned, late])).toEqual({ message: noReset(late), connId: 1, eventIndex: -1 });
   });
 
   it('C5: a reset before the timeout, or an answer from the connection after it, is reported on the orphan', () => {
     const early = fromPeer(500);
-    expect(verdict([...orphaned, early, hostReset(500)])).toEqual({
+    expect(orphanVerdict([...orphaned, early, hostReset(500)])).toEqual({
       message: `the orphaned FIN-WAIT-2 was gone 480 us after it began, before tcp_fin_timeout (1000 us): seg #${early.seg.id} got a reset`,
       connId: 1,
       eventIndex: 6,
     });
     const late = fromPeer(1_500);
-    expect(verdict([...orphaned, late, sent(1_500, seg(client, { seq: 301, ack: 500, flags: ACK }))])?.message).toBe(
+    expect(orphanVerdict([...orphaned, late, sent(1_500, seg(client, { seq: 301, ack: 500, flags: ACK }))])?.message).toBe(
       `the orphaned FIN-WAIT-2 outlived tcp_fin_timeout (1000 us): it answered seg #${late.seg.id} 1480 us after it began`,
     );
   });

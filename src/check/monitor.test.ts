@@ -9,7 +9,7 @@ import type { Segment } from '../tcp/segment.js';
 import { ACK, FIN } from '../tcp/segment.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import { MonitorSet } from './index.js';
-import { BaseMonitor, TupleMap } from './monitor.js';
+import { BaseMonitor, type MonitorInterest, TupleMap } from './monitor.js';
 
 const CLIENT_IP = 0x0a000002;
 const SERVER_IP = 0x0a000001;
@@ -88,6 +88,50 @@ describe('ConnBook forgetting', () => {
     const recorder = feed(events);
     // Assert
     expect(recorder.forgotten).toEqual([]);
+  });
+});
+
+describe('a monitor in a set reads the shared book, never feeds it', () => {
+  /** A monitor as the real ones are: it calls track() first, and wants sent segments only. */
+  class TrackingRecorder extends ForgetRecorder {
+    readonly interests: readonly MonitorInterest[] = ['state', 'segment-sent', 'call'];
+    override onEvent(event: TraceEvent, index: number): void {
+      this.track(event);
+      super.onEvent(event, index);
+    }
+  }
+
+  it('issue #13: a segment it sees sent counts once in flight, so its delivery (which it does not see) ends the flight', () => {
+    const client = conn(1, false);
+    const server = conn(2, true);
+    const fin = segment(server, 7);
+    const events = [state(0, client, 'ESTABLISHED'), state(0, server, 'ESTABLISHED'), close(10, client), close(10, server), state(20, client, 'CLOSED'), sent(20, fin), state(20, server, 'CLOSED'), delivered(30, fin), { type: 'host', atUs: 40, host: 'x', event: 'restart' } as TraceEvent];
+    const recorder = new TrackingRecorder({ mslUs: 1, expectedTimeWaitUs: 2, delayedAckUs: 0, cleanNetwork: true, staleSegmentsImpossible: true });
+    const set = new MonitorSet([recorder]);
+    for (const event of events) set.onEvent(event);
+    expect(recorder.forgotten.map((f) => f.connId)).toEqual([1, 2]);
+  });
+});
+
+describe('a violation names its connection and incarnation, or none', () => {
+  class Reporter extends BaseMonitor {
+    readonly name = 'reporter';
+    readonly claims = ['C1'];
+    readonly description = '';
+    readonly blackBox = true;
+    onEvent(event: TraceEvent, index: number): void {
+      this.report(event.atUs, index, event.type === 'state' ? event.conn : null, 'seen');
+    }
+  }
+  const context = { mslUs: 1, expectedTimeWaitUs: 2, delayedAckUs: 0, cleanNetwork: true, staleSegmentsImpossible: true };
+
+  it('a violation on a connection carries its id and incarnation; one on no connection carries -1 for both', () => {
+    const onConn = new Reporter(context);
+    onConn.onEvent(state(5, conn(4, false, 3), 'CLOSED'), 0);
+    expect(onConn.violation).toEqual({ monitor: 'reporter', claims: ['C1'], atUs: 5, eventIndex: 0, connId: 4, incarnation: 3, message: 'seen' });
+    const onNone = new Reporter(context);
+    onNone.onEvent({ type: 'host', atUs: 6, host: 'x', event: 'crash' }, 2);
+    expect(onNone.violation).toEqual({ monitor: 'reporter', claims: ['C1'], atUs: 6, eventIndex: 2, connId: -1, incarnation: -1, message: 'seen' });
   });
 });
 

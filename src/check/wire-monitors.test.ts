@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ACK, FIN, RST, SYN, type Segment } from '../tcp/segment.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import type { MonitorContext } from './monitor.js';
-import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state } from './trace-test-support.js';
+import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state, type SegmentEvent } from './trace-test-support.js';
 import { AbortMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import { TerminationMonitor } from './lifecycle-monitors.js';
 import { TimestampsMonitor } from './timestamp-monitors.js';
@@ -446,5 +446,269 @@ describe('orphan-fin-wait-2 under a TIME-WAIT bucket limit', () => {
     expect(judge(new OrphanFinWait2Monitor(context), [...orphaned, ack, hostReset(), finFromPeer()])).toBe(
       `the orphaned FIN-WAIT-2 was gone 10 us after it began, before tcp_fin_timeout (1000 us): seg #${ack.seg.id} got a reset`,
     );
+  });
+});
+
+/** A monitor on its own, as a caller without a MonitorSet uses it: it is handed every event, of every kind. */
+function judgeAlone(monitor: ConnectResultMonitor | HostResetMonitor, events: readonly TraceEvent[], endUs = 10_000): string | null {
+  events.forEach((event, index) => monitor.onEvent(event, index));
+  monitor.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
+  return monitor.violation?.message ?? null;
+}
+
+/** What a connect-result monitor still keeps, read from its private tables (issue #13: nothing once a connection is judged or forgotten). */
+function keptOpenings(monitor: ConnectResultMonitor): { byConn: number; byTuple: number } {
+  return { byConn: monitor['byConn'].size, byTuple: monitor['byTuple'].size };
+}
+
+describe('connect-result, what counts as its SYN and its answer', () => {
+  const client = conn(1, 'a', 40000, 80);
+  const from = { ip: B, port: 80, toIp: A, toPort: 40000 };
+  const syn = (atUs: number, iss = 1000, c: ConnInfo = client) => sent(atUs, seg(c, { seq: iss, flags: SYN }));
+  const synAck = (atUs: number, ack: number) => delivered(atUs, seg(from, { seq: 7, ack, flags: SYN | ACK }));
+  const connect = (atUs: number, result: string, connId = 1) => call(atUs, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, result, 3, connId);
+
+  it('C2: a connection with id 0 is judged like any other (ids from 0 up are connections, -1 is none; the World counts from 1, other trace sources need not)', () => {
+    const first = conn(0, 'a', 40000, 80);
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0, 1000, first), connect(5, 'ok', 0)])).toBe('connect() returned ok, but no SYN,ACK acknowledging its SYN (ISN 1000) arrived');
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0, 1000, first), synAck(5, 1001), connect(5, 'ok', 0)])).toBeNull();
+  });
+
+  it('only connect() gives a connect result: another call on the connecting socket returning ok is none', () => {
+    const setsockopt = call(1, 'a', { op: 'setsockopt', sock: 'c', option: 'SO_REUSEADDR', value: true }, 'ok', 3, 1);
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), setsockopt, synAck(5, 1001), connect(5, 'ok')])).toBeNull();
+  });
+
+  it('C1: a non-blocking connect() returning EINPROGRESS with its SYN out is no ETIMEDOUT', () => {
+    const nonBlocking = call(0, 'a', { op: 'fcntl', sock: 'c', nonBlocking: true }, 'ok', 3);
+    expect(judge(new ConnectResultMonitor(CONTEXT), [nonBlocking, syn(0), connect(0, 'EINPROGRESS')])).toBeNull();
+  });
+
+  it('C1-C3: a non-blocking connect() is judged by the connect() that gives its outcome, after EINPROGRESS and EALREADY', () => {
+    const nonBlocking = call(0, 'a', { op: 'fcntl', sock: 'c', nonBlocking: true }, 'ok', 3);
+    const started = [nonBlocking, syn(0), connect(0, 'EINPROGRESS')];
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(9, 'ok')])).toBe('connect() returned ok, but no SYN,ACK acknowledging its SYN (ISN 1000) arrived');
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(2, 'EALREADY'), synAck(5, 1001), connect(9, 'ok')])).toBeNull();
+    const refusal = delivered(5, seg(from, { seq: 0, ack: 1001, flags: RST | ACK }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, refusal, connect(9, 'ECONNREFUSED')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(9, 'ECONNREFUSED')])).toBe('connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived');
+  });
+
+  it('connect() again on a connected socket (EISCONN) has no SYN of its own to judge', () => {
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), synAck(5, 1001), connect(5, 'ok'), connect(6, 'EISCONN')])).toBeNull();
+  });
+
+  it('RFC 9293 §3.10.7.3: a RST without ACK is dropped in SYN-SENT, whatever its ack field holds, so it refuses nothing', () => {
+    const bareRst = delivered(5, seg(from, { seq: 0, ack: 1001, flags: RST }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), bareRst, connect(5, 'ECONNREFUSED')])).toBe('connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived');
+  });
+
+  it('a segment with no connection (a scripted peer\'s SYN on the same 4-tuple) is no connect of its own and hides no answer', () => {
+    const scripted = sent(1, seg({ ip: A, port: 40000, toIp: B, toPort: 80 }, { seq: 5000, flags: SYN }));
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), scripted, synAck(5, 1001), connect(5, 'ok')])).toBeNull();
+  });
+
+  it('C2: a SYN with another ISN starts the opening over: only an ACK of the new ISN+1 lets connect() succeed', () => {
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), synAck(1, 1001), syn(2, 2000), connect(3, 'ok')])).toBe('connect() returned ok, but no SYN,ACK acknowledging its SYN (ISN 2000) arrived');
+  });
+
+  it('two connections opening one 4-tuple at once: each connect() is judged by the answer to its own SYN', () => {
+    // Arrange: #1 sends its three SYNs and times out while #2, on the same 4-tuple, has its SYN out.
+    const second = { ...client, connId: 2 };
+    const events = [state(0, client, 'CLOSED', 'SYN-SENT'), syn(0), syn(1), syn(3), syn(4, 5000, second), connect(7, 'ETIMEDOUT'), synAck(8, 5001), connect(8, 'ok', 2)];
+    // Act
+    const verdict = judge(new ConnectResultMonitor(CONTEXT), events);
+    // Assert
+    expect(verdict).toBeNull();
+  });
+
+  it('a connection forgotten before its connect() returned takes nothing from a newer connection of its 4-tuple', () => {
+    // Arrange: #1's SYN is lost and its program closes it at 2; #2 (no state reported yet) sends
+    // its SYN on the same 4-tuple at 2, lost too; #1 is forgotten after the event at 3.
+    const second = { ...client, connId: 2 };
+    const lostSyn = (atUs: number, s: Segment): TraceEvent => ({ type: 'segment', atUs, fate: 'dropped', seg: s, reason: 'loss' });
+    const syn1 = seg(client, { seq: 1000, flags: SYN });
+    const syn2 = seg(second, { seq: 5000, flags: SYN });
+    const events: TraceEvent[] = [
+      state(0, client, 'CLOSED', 'SYN-SENT'),
+      sent(0, syn1),
+      lostSyn(1, syn1),
+      state(2, client, 'SYN-SENT', 'CLOSED'),
+      call(2, 'a', { op: 'close', sock: 'c' }, 'ok', 3, 1),
+      sent(2, syn2),
+      lostSyn(2, syn2),
+      call(3, 'b', { op: 'socket', sock: 'x' }, 'ok', 5),
+      syn(4, 5000, second),
+      synAck(5, 5001),
+      connect(5, 'ok', 2),
+    ];
+    // Act
+    const verdict = judge(new ConnectResultMonitor(CONTEXT), events);
+    // Assert
+    expect(verdict).toBeNull();
+  });
+
+  it('keeps nothing for a connection once its connect() returned, or once it is forgotten', () => {
+    // Arrange
+    const returned = new ConnectResultMonitor(CONTEXT);
+    const forgotten = new ConnectResultMonitor(CONTEXT);
+    const lost = seg(client, { seq: 1000, flags: SYN });
+    // Act
+    judge(returned, [state(0, client, 'CLOSED', 'SYN-SENT'), syn(0), synAck(5, 1001), connect(5, 'ok')]);
+    judge(forgotten, [state(0, client, 'CLOSED', 'SYN-SENT'), sent(0, lost), { type: 'segment', atUs: 1, fate: 'dropped', seg: lost, reason: 'loss' }, state(2, client, 'SYN-SENT', 'CLOSED'), call(2, 'a', { op: 'close', sock: 'c' }, 'ok', 3, 1), call(3, 'b', { op: 'socket', sock: 'x' }, 'ok', 5)]);
+    // Assert
+    expect(keptOpenings(returned)).toEqual({ byConn: 0, byTuple: 0 });
+    expect(keptOpenings(forgotten)).toEqual({ byConn: 0, byTuple: 0 });
+  });
+
+  it('C3: with tcp_syn_retries unknown, any number of SYNs before ETIMEDOUT is accepted', () => {
+    const { synRetries: _unknown, ...noRetries } = CONTEXT;
+    expect(judge(new ConnectResultMonitor(noRetries), [syn(0), syn(1), connect(7, 'ETIMEDOUT')])).toBeNull();
+  });
+
+  it('on its own (no MonitorSet) it is handed every kind of event and reads only segments and calls', () => {
+    const events = [state(0, client, 'CLOSED', 'SYN-SENT'), syn(0), { type: 'timer', atUs: 1, conn: client, timer: 'retransmit' } as TraceEvent, synAck(5, 1001), connect(5, 'ok')];
+    expect(judgeAlone(new ConnectResultMonitor(CONTEXT), events)).toBeNull();
+  });
+});
+
+describe('connect-result, EADDRNOTAVAIL: which ports count as used, which sockets as bound', () => {
+  // The range has three ports, 40000-40002; the socket that connects is fd 9 on a.
+  const SMALL: MonitorContext = { ...CONTEXT, ephemeralPortMin: 40000, ephemeralPortMax: 40002 };
+  const fromPort = (port: number, flags: number, connId = port - 39999) => sent(0, seg({ ip: A, port, toIp: B, toPort: 80 }, { seq: 1, flags, connId }));
+  const synFrom = (port: number) => fromPort(port, SYN);
+  const noPort = (from = 'a', to = 'b') => call(10, from, { op: 'connect', sock: 'c', host: to, port: 80 }, 'EADDRNOTAVAIL', 9);
+  const never = (port: number) => `a: connect() to b:80 returned EADDRNOTAVAIL, but port ${port} of ip_local_port_range 40000-40002 was never used toward it`;
+
+  it('every port of the range is searched, the last one included', () => {
+    expect(judge(new ConnectResultMonitor(SMALL), [synFrom(40000), synFrom(40001), noPort()])).toBe(never(40002));
+  });
+
+  it('one port used toward the destination covers that port alone', () => {
+    expect(judge(new ConnectResultMonitor(SMALL), [synFrom(40000), noPort()])).toBe(never(40001));
+  });
+
+  it('with no port ever used toward the destination, the first of the range proves the error wrong', () => {
+    expect(judge(new ConnectResultMonitor(SMALL), [noPort()])).toBe(never(40000));
+  });
+
+  it('an ACK or a RST from a port opens no connection from it, so it leaves the port free', () => {
+    const stray = [fromPort(40001, ACK, -1), fromPort(40001, RST, -1)];
+    expect(judge(new ConnectResultMonitor(SMALL), [synFrom(40000), ...stray, synFrom(40002), noPort()])).toBe(never(40001));
+  });
+
+  it('a port from an earlier bind() on each of two sockets is skipped, both of them', () => {
+    const binds = [call(0, 'a', { op: 'socket', sock: 'o' }, 'ok', 7), call(0, 'a', { op: 'bind', sock: 'o', port: 40001 }, 'ok', 7), call(0, 'a', { op: 'socket', sock: 'p' }, 'ok', 8), call(0, 'a', { op: 'bind', sock: 'p', port: 40002 }, 'ok', 8)];
+    expect(judge(new ConnectResultMonitor(SMALL), [...binds, synFrom(40000), noPort()])).toBeNull();
+  });
+
+  it('a socket counts as bound only after a bind() that succeeded, and only until its descriptor is a new socket', () => {
+    const used = [synFrom(40000), synFrom(40002)];
+    const failedBind = [call(0, 'a', { op: 'socket', sock: 'c' }, 'ok', 9), call(0, 'a', { op: 'bind', sock: 'c', port: 40001 }, 'EADDRINUSE', 9)];
+    expect(judge(new ConnectResultMonitor(SMALL), [...failedBind, ...used, noPort()])).toBe(never(40001));
+    const otherCall = [call(0, 'a', { op: 'socket', sock: 'c' }, 'ok', 9), call(0, 'a', { op: 'setsockopt', sock: 'c', option: 'SO_REUSEADDR', value: true }, 'ok', 9)];
+    expect(judge(new ConnectResultMonitor(SMALL), [...otherCall, ...used, noPort()])).toBe(never(40001));
+    // fd 9 was bound (to a port outside the range), closed, and given to a new, unbound socket.
+    const fdReused = [call(0, 'a', { op: 'socket', sock: 'old' }, 'ok', 9), call(0, 'a', { op: 'bind', sock: 'old', port: 50000 }, 'ok', 9), call(1, 'a', { op: 'close', sock: 'old' }, 'ok', 9), call(2, 'a', { op: 'socket', sock: 'c' }, 'ok', 9)];
+    expect(judge(new ConnectResultMonitor(SMALL), [...fdReused, ...used, noPort()])).toBe(never(40001));
+  });
+
+  it('a connect() that fails before any SYN with another error (EINVAL on a listener) is no EADDRNOTAVAIL', () => {
+    const onListener = call(10, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, 'EINVAL', 9);
+    expect(judge(new ConnectResultMonitor(SMALL), [onListener])).toBeNull();
+  });
+
+  it('is not judged when a host has no address in the context, or the context names none', () => {
+    const { hostIps: _none, ...noHosts } = SMALL;
+    expect(judge(new ConnectResultMonitor(noHosts), [noPort()])).toBeNull();
+    expect(judge(new ConnectResultMonitor(SMALL), [noPort('a', 'c')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(SMALL), [noPort('c', 'b')])).toBeNull();
+  });
+});
+
+describe('host-reset, which segment a reset answers and who is judged', () => {
+  const C = 0x0a000003; // an address no host of the run has
+  const toClosed = { ip: A, port: 40000, toIp: B, toPort: 9 };
+  const back = { ip: B, port: 9, toIp: A, toPort: 40000 };
+  const synTo = (atUs: number, to: { ip: number; port: number; toIp: number; toPort: number }) => delivered(atUs, seg(to, { seq: 99, flags: SYN }));
+  const resetOf = (atUs: number, from = back, fields: { seq?: number; ack?: number; bytes?: number } = {}) => sent(atUs, seg(from, { seq: fields.seq ?? 0, ack: fields.ack ?? 100, flags: RST | ACK, bytes: fields.bytes ?? 0 }));
+  const noCause = 'a host sent a RST (seq 0) to port 40000 that answers no segment arriving from there';
+  const missing = (s: SegmentEvent) => `a SYN to port ${s.seg.dstPort}, which no socket of its host ever used, got no RST,ACK (seg #${s.seg.id})`;
+
+  it('RFC 9293 §3.10.7.1: the reset answers a segment of its own 4-tuple: one differing in any of the four fields is no cause', () => {
+    expect(judge(new HostResetMonitor(CONTEXT), [synTo(5, { ...toClosed, ip: C }), resetOf(5)])).toBe(noCause);
+    expect(judge(new HostResetMonitor(CONTEXT), [synTo(5, { ...toClosed, port: 40001 }), resetOf(5)])).toBe(noCause);
+    expect(judge(new HostResetMonitor(CONTEXT), [synTo(5, { ...toClosed, toIp: C }), resetOf(5)])).toBe(noCause);
+    expect(judge(new HostResetMonitor(CONTEXT), [synTo(5, { ...toClosed, toPort: 10 }), resetOf(5)])).toBe(noCause);
+  });
+
+  it('two SYNs to unused ports at one instant each get their own reset', () => {
+    const other = { ip: A, port: 40001, toIp: B, toPort: 9 };
+    const events = [synTo(5, toClosed), synTo(5, other), resetOf(5), resetOf(5, { ip: B, port: 9, toIp: A, toPort: 40001 })];
+    expect(judge(new HostResetMonitor(CONTEXT), events)).toBeNull();
+  });
+
+  it('a reset answering another segment does not stand in for the one a SYN to an unused port is owed', () => {
+    // Arrange: at 5 a SYN to b:9 and a FIN,ACK to b:10 arrive; b resets the FIN,ACK only.
+    const syn = synTo(5, toClosed);
+    const finAck = delivered(5, seg({ ip: A, port: 40001, toIp: B, toPort: 10 }, { seq: 7, ack: 555, flags: FIN | ACK }));
+    const itsReset = sent(5, seg({ ip: B, port: 10, toIp: A, toPort: 40001 }, { seq: 555, flags: RST }));
+    // Act
+    const verdict = judge(new HostResetMonitor(CONTEXT), [syn, finAck, itsReset]);
+    // Assert
+    expect(verdict).toBe(missing(syn));
+  });
+
+  it('a reset owed at the last instant of the run is missing at its end, found at the end (event index -1)', () => {
+    // Arrange
+    const monitor = new HostResetMonitor(CONTEXT);
+    const syn = synTo(5, toClosed);
+    // Act
+    const verdict = judge(monitor, [syn]);
+    // Assert
+    expect(verdict).toBe(missing(syn));
+    expect(monitor.violation?.eventIndex).toBe(-1);
+  });
+
+  it('a reset carries no data (Linux tcp_v4_send_reset)', () => {
+    const syn = synTo(5, toClosed);
+    expect(judge(new HostResetMonitor(CONTEXT), [syn, resetOf(5, back, { bytes: 3 })])).toBe(`host RST answering seg #${syn.seg.id}: 3 data bytes`);
+  });
+
+  it('a host sending with no connection sends only resets; its connections (any id from 0 up) and scripted peers are not judged here', () => {
+    const stray = sent(5, seg({ ip: A, port: 40000, toIp: B, toPort: 80 }, { seq: 1, flags: SYN }));
+    expect(judge(new HostResetMonitor(CONTEXT), [stray])).toBe('a host sent a segment with no connection that is not a RST (flags 2)');
+    expect(judge(new HostResetMonitor(CONTEXT), [sent(5, seg(conn(0, 'a', 40000, 80), { seq: 1, flags: SYN }))])).toBeNull();
+    expect(judge(new HostResetMonitor(CONTEXT), [sent(5, seg({ ip: C, port: 40000, toIp: B, toPort: 80 }, { seq: 1, flags: SYN }))])).toBeNull();
+  });
+
+  it('with no host addresses in the context, every sender with no connection is judged', () => {
+    const { hostIps: _none, ...noHosts } = CONTEXT;
+    const syn = synTo(5, toClosed);
+    const events = [call(0, 'b', { op: 'bind', sock: 's', port: 7 }, 'ok', 3), syn, resetOf(5, back, { seq: 1 })];
+    expect(judge(new HostResetMonitor(noHosts), events)).toBe(`host RST answering seg #${syn.seg.id}: seq 1, expected 0`);
+  });
+
+  it('a SYN to an address no host has is nobody\'s to answer', () => {
+    expect(judge(new HostResetMonitor(CONTEXT), [synTo(5, { ...toClosed, toIp: C })])).toBeNull();
+  });
+
+  it('a host that crashed and restarted answers a SYN to an unused port again', () => {
+    const syn = synTo(5, toClosed);
+    const events: TraceEvent[] = [{ type: 'host', atUs: 0, host: 'b', event: 'crash' }, { type: 'host', atUs: 1, host: 'b', event: 'restart' }, syn];
+    expect(judge(new HostResetMonitor(CONTEXT), events)).toBe(missing(syn));
+  });
+
+  it('only bind() to a port of its own uses a port: connect()\'s destination port and bind(0) do not', () => {
+    // a connects to b:80: port 80 of a stays unused, so a SYN to a:80 is owed a reset.
+    const toA80 = synTo(5, { ip: B, port: 50000, toIp: A, toPort: 80 });
+    expect(judge(new HostResetMonitor(CONTEXT), [call(0, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, 'ECONNREFUSED', 3), toA80])).toBe(missing(toA80));
+    const toB0 = synTo(5, { ...toClosed, toPort: 0 });
+    expect(judge(new HostResetMonitor(CONTEXT), [call(0, 'b', { op: 'bind', sock: 's', port: 0 }, 'port 40005', 3), toB0])).toBe(missing(toB0));
+  });
+
+  it('on its own (no MonitorSet) it is handed every kind of event and reads only segments, calls and hosts', () => {
+    const events = [state(0, conn(1, 'a', 40000, 9), 'CLOSED', 'SYN-SENT'), synTo(5, toClosed), resetOf(5)];
+    expect(judgeAlone(new HostResetMonitor(CONTEXT), events)).toBeNull();
   });
 });

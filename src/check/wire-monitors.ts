@@ -36,7 +36,9 @@ interface Opening {
  * when nothing acceptable came back and the SYN went out as often as Linux's SYN timers send it
  * (tcp_syn_retries + tcp_syn_linear_timeouts and the time limit: unansweredSynSchedule in src/tcp/tcb-timers.ts);
  * EADDRNOTAVAIL from an unbound socket only when every port of ip_local_port_range was used
- * toward that destination (every 4-tuple taken, as when all are in TIME-WAIT).
+ * toward that destination (every 4-tuple taken, as when all are in TIME-WAIT). A non-blocking
+ * connect() is judged by the call that gives its outcome (the connect() after EINPROGRESS and
+ * any EALREADY).
  */
 export class ConnectResultMonitor extends BaseMonitor {
   readonly name = 'connect-result';
@@ -148,6 +150,9 @@ export class ConnectResultMonitor extends BaseMonitor {
   private onConnectResult(event: CallEvent, index: number): void {
     const opening = this.byConn.get(event.connId);
     if (opening === undefined) return;
+    // A non-blocking connect() still under way (Linux __inet_stream_connect): the outcome comes
+    // with a later connect() on the socket, which is judged against the same SYN.
+    if (event.result === 'EINPROGRESS' || event.result === 'EALREADY') return;
     this.byConn.delete(event.connId);
     const conn = this.book.byId.get(event.connId) ?? null;
     if (conn !== null && this.byTuple.get(conn.localIp, conn.localPort, conn.remoteIp, conn.remotePort) === opening) {

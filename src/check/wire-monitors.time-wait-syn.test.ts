@@ -1,0 +1,119 @@
+/**
+ * time-wait-syn (C10) on handcrafted traces, the bookkeeping around the rule: where RCV.NXT and
+ * SND.NXT come from, which TIME-WAIT a state change ends, listeners lost in a crash, and a SYN
+ * still waiting for its answer when the run ends.
+ */
+import { describe, expect, it } from 'vitest';
+import { ACK, FIN, SYN } from '../tcp/segment.js';
+import type { TraceEvent } from '../world/trace.js';
+import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state } from './trace-test-support.js';
+import { TimeWaitSynMonitor } from './wire-monitors.js';
+
+// The server b:80 listens; its connection to a:40000 ends in TIME-WAIT with RCV.NXT 500, SND.NXT 700.
+const holder = conn(2, 'b', 80, 40000);
+const listening: TraceEvent[] = [
+  call(0, 'b', { op: 'socket', sock: 'l' }, 'ok', 3),
+  call(0, 'b', { op: 'bind', sock: 'l', port: 80 }, 'ok', 3),
+  call(0, 'b', { op: 'listen', sock: 'l', backlog: 8 }, 'ok', 3),
+];
+const from = { ip: A, port: 40000, toIp: B, toPort: 80 };
+const back = { ip: B, port: 80, toIp: A, toPort: 40000 };
+const synAbove = (atUs = 150): TraceEvent => delivered(atUs, seg(from, { seq: 1000, flags: SYN }));
+const synAck = (isn: number): TraceEvent => sent(150, seg(back, { seq: isn, ack: 1001, flags: SYN | ACK, connId: 9 }));
+const later = state(151, holder, 'CLOSED', 'CLOSED');
+const NO_ANSWER = "SYN seq 1000 above TIME-WAIT's RCV.NXT on a listening port opened no new incarnation (no SYN,ACK)";
+
+describe('time-wait-syn: RCV.NXT and SND.NXT from the holder\'s own segments', () => {
+  it('C10: the ACK sent before the state change to TIME-WAIT gives RCV.NXT and SND.NXT (a simultaneous close enters TIME-WAIT sending nothing)', () => {
+    const closing: TraceEvent[] = [
+      ...listening,
+      state(90, holder, 'FIN-WAIT-1', 'CLOSING'),
+      sent(90, seg(holder, { seq: 700, ack: 500, flags: ACK })),
+      state(100, holder, 'CLOSING', 'TIME-WAIT'),
+    ];
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...closing, synAbove(), later])).toBe(NO_ANSWER);
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...closing, synAbove(), synAck(700 + 65537), later])).toBeNull();
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...closing, synAbove(), synAck(700 + 65538), later])).toBe("the new incarnation's ISN is 66238, expected the old SND.NXT + 65537 = 66237 (Linux tcp_timewait_state_process)");
+  });
+
+  it('C10: a TIME-WAIT whose holder sent nothing yet has no RCV.NXT to judge a SYN by', () => {
+    const silent = [...listening, state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT')];
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...silent, synAbove(), later])).toBeNull();
+  });
+});
+
+describe('time-wait-syn: which TIME-WAIT a state change ends', () => {
+  it('C10: the end of an older incarnation\'s TIME-WAIT does not end the newer one on the same 4-tuple', () => {
+    const newer = { ...conn(3, 'b', 80, 40000), incarnation: 2 };
+    const events: TraceEvent[] = [
+      ...listening,
+      state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'),
+      sent(100, seg(holder, { seq: 300, ack: 200, flags: ACK })),
+      state(120, newer, 'FIN-WAIT-2', 'TIME-WAIT'),
+      sent(120, seg(newer, { seq: 700, ack: 500, flags: ACK })),
+      state(130, holder, 'TIME-WAIT', 'CLOSED'),
+      synAbove(),
+      later,
+    ];
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), events)).toBe(NO_ANSWER);
+  });
+
+  it('a TIME-WAIT that ends without having been seen to begin is left alone', () => {
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, state(100, holder, 'TIME-WAIT', 'CLOSED'), synAbove(), later])).toBeNull();
+  });
+});
+
+describe('time-wait-syn: listeners and the end of the run', () => {
+  const held: TraceEvent[] = [...listening, state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'), sent(100, seg(holder, { seq: 700, ack: 500, flags: ACK }))];
+
+  it('C10: a host that crashed listens no more, so a SYN above RCV.NXT need not open anything; a restart alone listens on nothing', () => {
+    const crash: TraceEvent = { type: 'host', atUs: 120, host: 'b', event: 'crash' };
+    const restart: TraceEvent = { type: 'host', atUs: 130, host: 'b', event: 'restart' };
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, crash, restart, synAbove(), later])).toBeNull();
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, restart, synAbove(), later])).toBe(NO_ANSWER);
+    const otherHost: TraceEvent = { type: 'host', atUs: 120, host: 'a', event: 'crash' };
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, otherHost, synAbove(), later])).toBe(NO_ANSWER);
+  });
+
+  it('C10: a SYN still unanswered when the run ends is judged at the end', () => {
+    const monitor = new TimeWaitSynMonitor(CONTEXT);
+    expect(judge(monitor, [...held, synAbove()])).toBe(NO_ANSWER);
+    expect(monitor.violation?.eventIndex).toBe(-1);
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAbove(), synAck(700 + 65537)])).toBeNull();
+  });
+
+  it("C10: the holder's FIN retransmitted in TIME-WAIT is no ACK to learn from until it carries one", () => {
+    // A FIN without ACK (never sent by a real stack) leaves RCV.NXT as the last ACK gave it.
+    const odd = [...held, sent(110, seg(holder, { seq: 699, ack: 0, flags: FIN }))];
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...odd, synAbove(), later])).toBe(NO_ANSWER);
+  });
+});
+
+describe('time-wait-syn: the TS.Recent bound of a 4-tuple past judging', () => {
+  it('C10, RFC 7323: a forgotten incarnation\'s TSvals bound nothing for the next one on the 4-tuple', () => {
+    const withTs = (s: ReturnType<typeof seg>, tsVal: number) => ({ ...s, tsVal });
+    const client = (connId: number, incarnation: number) => ({ ...conn(connId, 'a', 40000, 80), incarnation });
+    const server = (connId: number, incarnation: number) => ({ ...conn(connId, 'b', 80, 40000, true), incarnation });
+    const close = (atUs: number, c: ReturnType<typeof conn>) => call(atUs, c.host, { op: 'close', sock: 's' }, 'ok', 4, c.connId);
+    // The first incarnation: a TSval of 1,000,000 reaches the server, then both close and are forgotten.
+    const oldData = withTs(seg(client(1, 1), { seq: 1, ack: 1, flags: ACK }), 1_000_000);
+    const first: TraceEvent[] = [
+      state(0, client(1, 1), 'SYN-SENT', 'ESTABLISHED'), state(0, server(2, 1), 'SYN-RECEIVED', 'ESTABLISHED'),
+      sent(5, oldData), delivered(5, oldData),
+      close(10, client(1, 1)), close(10, server(2, 1)),
+      state(20, client(1, 1), 'ESTABLISHED', 'CLOSED'), state(20, server(2, 1), 'ESTABLISHED', 'CLOSED'),
+      // A later instant with the 4-tuple still quiet: the book forgets the pair.
+      { type: 'host', atUs: 30, host: 'c', event: 'restart' },
+    ];
+    // The second: its client's clock starts low (TSval 100); the server ends in TIME-WAIT.
+    const newData = withTs(seg(client(3, 2), { seq: 1, ack: 1, flags: ACK }), 100);
+    const second: TraceEvent[] = [
+      state(40, client(3, 2), 'SYN-SENT', 'ESTABLISHED'), state(40, server(4, 2), 'SYN-RECEIVED', 'ESTABLISHED'),
+      sent(45, newData), delivered(45, newData),
+      state(50, server(4, 2), 'FIN-WAIT-2', 'TIME-WAIT'), sent(50, seg(server(4, 2), { seq: 700, ack: 500, flags: ACK })),
+    ];
+    // A SYN with TSval 200, newer than anything this incarnation delivered: it must open.
+    const syn = delivered(60, withTs(seg(from, { seq: 1000, flags: SYN }), 200));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, ...first, ...second, syn, state(61, server(4, 2), 'CLOSED', 'CLOSED')])).toBe("SYN seq 1000 above TIME-WAIT's RCV.NXT on a listening port opened no new incarnation (no SYN,ACK)");
+  });
+});
