@@ -105,6 +105,10 @@ describe('bind-in-use (C11–C13, Linux inet_csk_bind_conflict)', () => {
   it('C12: SO_REUSEADDR set on a connection after it opened is the one its TIME-WAIT has', () => {
     const events = [...timeWait(false), reuse(9, true, 2), socket(3), reuse(3), bind(3, 'ok')];
     expect(judge(new BindInUseMonitor(CONTEXT), events)).toBeNull();
+    // Set while ESTABLISHED, then the connection moves on to TIME-WAIT: the setting stays.
+    const holder = conn(2, 'b', 80, 40000);
+    const setEarly = [state(0, holder, 'SYN-RECEIVED', 'ESTABLISHED'), reuse(9, true, 2), state(5, holder, 'FIN-WAIT-2', 'TIME-WAIT'), socket(3), reuse(3), bind(3, 'ok')];
+    expect(judge(new BindInUseMonitor(CONTEXT), setEarly)).toBeNull();
   });
 
   it('C13: a listening socket holds its port even with SO_REUSEADDR on both; a bound one with it on both does not', () => {
@@ -123,6 +127,9 @@ describe('bind-in-use (C11–C13, Linux inet_csk_bind_conflict)', () => {
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, socket(3), bind(3, 'ok', 80, '10.0.0.9')])).toBeNull();
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, socket(3), bind(3, 'ok', 80, '0.0.0.0')])).toBe('b: bind to port 80 succeeded, but socket 4 holds it (Linux: EADDRINUSE)');
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, socket(3), bind(3, 'ok', 80, '10.0.0.2')])).toBe('b: bind to port 80 succeeded, but socket 4 holds it (Linux: EADDRINUSE)');
+    // The wildcard overlaps from either side: bound to it, a socket holds every address.
+    const wildcard = [socket(4), bind(4, 'ok')];
+    expect(judge(new BindInUseMonitor(CONTEXT), [...wildcard, socket(3), bind(3, 'ok', 80, '10.0.0.2')])).toBe('b: bind to port 80 succeeded, but socket 4 holds it (Linux: EADDRINUSE)');
     // A connection's own address is compared the same way (b is 10.0.0.2).
     expect(judge(new BindInUseMonitor(CONTEXT), [...timeWait(false), socket(3), bind(3, 'ok', 80, '10.0.0.9')])).toBeNull();
     expect(judge(new BindInUseMonitor(CONTEXT), [...timeWait(false), socket(3), bind(3, 'ok', 80, '10.0.0.2')])).toBe('b: bind to port 80 succeeded, but connection #2 holds it (Linux: EADDRINUSE)');
@@ -141,6 +148,9 @@ describe('bind-in-use (C11–C13, Linux inet_csk_bind_conflict)', () => {
     }
     const crash: TraceEvent = { type: 'host', atUs: 7, host: 'b', event: 'crash' };
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, ...timeWait(false), crash, socket(3), bind(3, 'ok')])).toBeNull();
+    // A restart without a crash (a scenario may restart a live host) takes nothing either.
+    const restart: TraceEvent = { type: 'host', atUs: 7, host: 'b', event: 'restart' };
+    expect(judge(new BindInUseMonitor(CONTEXT), [...bound, restart, socket(3), bind(3, 'ok')])).toBe('b: bind to port 80 succeeded, but socket 4 holds it (Linux: EADDRINUSE)');
     // Another host's crash takes nothing from b.
     const otherCrash: TraceEvent = { type: 'host', atUs: 7, host: 'a', event: 'crash' };
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, otherCrash, socket(3), bind(3, 'ok')])).toBe('b: bind to port 80 succeeded, but socket 4 holds it (Linux: EADDRINUSE)');
@@ -150,6 +160,10 @@ describe('bind-in-use (C11–C13, Linux inet_csk_bind_conflict)', () => {
     const bound = [socket(4), bind(4, 'ok')];
     // bind(0) (an ephemeral port), a second bind on a bound socket, a socket never seen: nothing to judge.
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, socket(3), bind(3, 'ok', 0)])).toBeNull();
+    // Unbound sockets hold no port, not even port 0.
+    expect(judge(new BindInUseMonitor(CONTEXT), [socket(5), socket(3), bind(3, 'ok', 0)])).toBeNull();
+    // listen() on a descriptor never seen made is no socket of the model.
+    expect(judge(new BindInUseMonitor(CONTEXT), [listen(8), socket(3), bind(3, 'ok')])).toBeNull();
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, socket(3), bind(3, 'ok', 81), bind(3, 'ok', 80)])).toBeNull();
     expect(judge(new BindInUseMonitor(CONTEXT), [...bound, bind(7, 'ok')])).toBeNull();
     // A socket does not conflict with itself, and a failed bind takes no port.
