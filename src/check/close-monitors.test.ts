@@ -3,11 +3,11 @@
  * cases each monitor must leave alone (resets, simultaneous closes, errors that end a stream).
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, FIN, RST } from '../tcp/segment.js';
+import { ACK, FIN, RST, SYN } from '../tcp/segment.js';
 import type { TraceEvent } from '../world/trace.js';
-import { AbortMonitor, CloseShapeMonitor, StreamMonitor } from './close-monitors.js';
+import { AbortMonitor, CloseShapeMonitor, OrphanFinWait2Monitor, StreamMonitor } from './close-monitors.js';
 import type { MonitorContext } from './monitor.js';
-import { call, conn, CONTEXT, delivered, judge, seg, sent, state } from './trace-test-support.js';
+import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state, verdict } from './trace-test-support.js';
 
 const client = conn(1, 'a', 1000, 80);
 const server = conn(2, 'b', 80, 1000, true);
@@ -235,57 +235,227 @@ describe('abort (C14, C15): the linger in force comes from the calls, the RST fr
   const rstAt = (atUs: number): TraceEvent => sent(atUs, seg(client, { seq: 1, ack: 1, flags: RST | ACK }));
   const aborted: TraceEvent[] = [...lingered, rstAt(50), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)];
   /** The first violation, with the connection it names. */
-  const verdict = (events: readonly TraceEvent[]): { message: string; connId: number } | null => {
-    const monitor = new AbortMonitor(CONTEXT);
-    judge(monitor, events);
-    return monitor.violation === null ? null : { message: monitor.violation.message, connId: monitor.violation.connId };
+  const abortVerdict = (events: readonly TraceEvent[]): { message: string; connId: number } | null => {
+    const found = verdict(new AbortMonitor(CONTEXT), events);
+    return found === null ? null : { message: found.message, connId: found.connId };
   };
 
   it('C14: the peer of an aborted connection may not enter TIME-WAIT either, and the report names it', () => {
-    expect(verdict(aborted)).toBeNull();
-    expect(verdict([...aborted, state(60, server, 'ESTABLISHED', 'CLOSE-WAIT'), state(70, server, 'CLOSE-WAIT', 'TIME-WAIT')])).toEqual({ message: 'entered TIME-WAIT after the connection was aborted with SO_LINGER{on,0}', connId: 2 });
+    expect(abortVerdict(aborted)).toBeNull();
+    expect(abortVerdict([...aborted, state(60, server, 'ESTABLISHED', 'CLOSE-WAIT'), state(70, server, 'CLOSE-WAIT', 'TIME-WAIT')])).toEqual({ message: 'entered TIME-WAIT after the connection was aborted with SO_LINGER{on,0}', connId: 2 });
   });
 
   it('C14: the RST arriving at the peer is no second segment sent; a FIN sent after it is, reported on the aborted connection', () => {
-    expect(verdict([...aborted, delivered(51, seg(client, { seq: 1, ack: 1, flags: RST | ACK }))])).toBeNull();
-    expect(verdict([...aborted, sent(60, seg(client, { seq: 1, ack: 1, flags: FIN | ACK }))])).toEqual({ message: 'aborted connection sent another segment (flags 17, 0 bytes)', connId: 1 });
+    expect(abortVerdict([...aborted, delivered(51, seg(client, { seq: 1, ack: 1, flags: RST | ACK }))])).toBeNull();
+    expect(abortVerdict([...aborted, sent(60, seg(client, { seq: 1, ack: 1, flags: FIN | ACK }))])).toEqual({ message: 'aborted connection sent another segment (flags 17, 0 bytes)', connId: 1 });
   });
 
   it('C14: a close that sends FIN is reported on its connection, in the state close() found', () => {
     const graceful = [...lingered, sent(50, seg(client, { seq: 1, ack: 1, flags: FIN | ACK })), state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)];
-    expect(verdict(graceful)).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
+    expect(abortVerdict(graceful)).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
     // The peer's FIN came at 40, before the close: close() found CLOSE-WAIT, not the state before it.
     const inCloseWait = [...lingered, state(40, client, 'ESTABLISHED', 'CLOSE-WAIT'), sent(50, seg(client, { seq: 1, ack: 2, flags: FIN | ACK })), state(50, client, 'CLOSE-WAIT', 'LAST-ACK'), closeAt(50)];
-    expect(verdict(inCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
+    expect(abortVerdict(inCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
     const staysInCloseWait = [...lingered, state(40, client, 'ESTABLISHED', 'CLOSE-WAIT'), closeAt(50)];
-    expect(verdict(staysInCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
+    expect(abortVerdict(staysInCloseWait)).toEqual({ message: 'close() with SO_LINGER{on,0} in CLOSE-WAIT did not send RST', connId: 1 });
   });
 
   it("C14: close()'s own move to CLOSED counts as close()'s even when it is the first state change seen", () => {
     // setsockopt, the state change, close: the change is event 1 and no call on the connection precedes it.
-    expect(verdict([lingerOn(0), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
-    expect(verdict([lingerOn(0), rstAt(50), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toBeNull();
+    expect(abortVerdict([lingerOn(0), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
+    expect(abortVerdict([lingerOn(0), rstAt(50), state(50, client, 'ESTABLISHED', 'CLOSED'), closeAt(50)])).toBeNull();
   });
 
   it('C14: a RST sent before the close is not the close\'s; a RST that leaves the connection open is reported', () => {
-    expect(verdict([...lingered, rstAt(40), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
-    expect(verdict([...lingered, rstAt(50), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} left the connection in ESTABLISHED, not CLOSED', connId: 1 });
+    expect(abortVerdict([...lingered, rstAt(40), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} in ESTABLISHED did not send RST', connId: 1 });
+    expect(abortVerdict([...lingered, rstAt(50), closeAt(50)])).toEqual({ message: 'close() with SO_LINGER{on,0} left the connection in ESTABLISHED, not CLOSED', connId: 1 });
   });
 
   it('C14: only a successful SO_LINGER setsockopt sets the linger; another option leaves it alone', () => {
     const graceful = (setup: readonly TraceEvent[]) => [call(0, 'a', { op: 'socket', sock: 'conn' }, 'ok', 3), ...setup, ...opened, sent(50, seg(client, { seq: 1, ack: 1, flags: FIN | ACK })), state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)];
-    expect(verdict(graceful([lingerOn(0, 3, 'EINVAL')]))).toBeNull();
+    expect(abortVerdict(graceful([lingerOn(0, 3, 'EINVAL')]))).toBeNull();
     const reuseAfter = call(0, 'a', { op: 'setsockopt', sock: 'conn', option: 'SO_REUSEADDR', value: true }, 'ok', 3);
-    expect(verdict(graceful([lingerOn(0), reuseAfter]))?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
+    expect(abortVerdict(graceful([lingerOn(0), reuseAfter]))?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
   });
 
   it('C14: a close that fails neither is judged nor ends the linger of the descriptor', () => {
     const fin = sent(50, seg(client, { seq: 1, ack: 1, flags: FIN | ACK }));
-    expect(verdict([...lingered, closeAt(40, 'EINTR')])).toBeNull();
-    expect(verdict([...lingered, closeAt(40, 'EINTR'), fin, state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)])?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
+    expect(abortVerdict([...lingered, closeAt(40, 'EINTR')])).toBeNull();
+    expect(abortVerdict([...lingered, closeAt(40, 'EINTR'), fin, state(50, client, 'ESTABLISHED', 'FIN-WAIT-1'), closeAt(50)])?.message).toBe('close() with SO_LINGER{on,0} in ESTABLISHED did not send RST');
   });
 
   it('a close on a connection no state change has named is left alone', () => {
-    expect(verdict([lingerOn(0), call(50, 'a', { op: 'close', sock: 'conn' }, 'ok', 3, 9)])).toBeNull();
+    expect(abortVerdict([lingerOn(0), call(50, 'a', { op: 'close', sock: 'conn' }, 'ok', 3, 9)])).toBeNull();
+  });
+});
+
+describe('orphan-fin-wait-2 (C4, C5, Linux tcp_fin_timeout): closed and FIN ACKed, it waits exactly the timeout; then the host resets', () => {
+  // client a:1000 closes at 10 and sends its FIN (seq 300); the server's ACK of it (ack 301) comes
+  // at 20: an orphan in FIN-WAIT-2 from 20, gone at 20 + tcp_fin_timeout = 1020.
+  const TIMEOUT_US = 1_000;
+  const ORPHAN: MonitorContext = { ...CONTEXT, finWait2TimeoutUs: TIMEOUT_US };
+  const C = 0x0a000003;
+  const closeAt = (atUs: number, result = 'ok', connId = 1): TraceEvent => call(atUs, 'a', { op: 'close', sock: 's' }, result, 3, connId);
+  const finAt = (atUs: number, seq = 300, bytes = 0): TraceEvent => sent(atUs, seg(client, { seq, ack: 500, flags: FIN | ACK, bytes }));
+  /** A segment of the server's reaching the client: a pure ACK of the FIN unless told otherwise. */
+  const fromPeer = (atUs: number, fields: { ack?: number; flags?: number; bytes?: number; seq?: number } = {}) =>
+    delivered(atUs, seg(server, { seq: fields.seq ?? 500, ack: fields.ack ?? 301, flags: fields.flags ?? ACK, bytes: fields.bytes ?? 0 }));
+  /** The client host's reset for a segment of the server's (RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST>). */
+  const hostReset = (atUs: number, fields: { seq?: number; ack?: number; flags?: number } = {}, from = { ip: A, port: 1000, toIp: B, toPort: 80 }) =>
+    sent(atUs, seg(from, { seq: fields.seq ?? 301, ack: fields.ack ?? 0, flags: fields.flags ?? RST }));
+  const host = (atUs: number, name: string, event: 'crash' | 'restart'): TraceEvent => ({ type: 'host', atUs, host: name, event });
+  const orphaned: TraceEvent[] = [...opened, closeAt(10), finAt(10), fromPeer(20)];
+  const noReset = (late: { seg: { id: number } }) => `after tcp_fin_timeout (1000 us), seg #${late.seg.id} from the peer got no reset`;
+  /** The first violation, with the connection it names and the event it was seen at. */
+  const orphanVerdict = (events: readonly TraceEvent[]) => verdict(new OrphanFinWait2Monitor(ORPHAN), events);
+  const message = (events: readonly TraceEvent[], context = ORPHAN) => judge(new OrphanFinWait2Monitor(context), events);
+
+  it('C5: before the timeout the peer\'s ACK draws nothing; after it, the bare reset passes and silence is reported on the orphan', () => {
+    const late = fromPeer(1_500);
+    expect(message([...orphaned, fromPeer(500), late, hostReset(1_500)])).toBeNull();
+    // Seen when the next instant begins (the event at 2000, index 6), or at the end of the run (-1).
+    expect(orphanVerdict([...orphaned, late, fromPeer(2_000, { flags: ACK, ack: 301 }), hostReset(2_000)])).toEqual({ message: noReset(late), connId: 1, eventIndex: 6 });
+    expect(orphanVerdict([...orphaned, late])).toEqual({ message: noReset(late), connId: 1, eventIndex: -1 });
+  });
+
+  it('C5: a reset before the timeout, or an answer from the connection after it, is reported on the orphan', () => {
+    const early = fromPeer(500);
+    expect(orphanVerdict([...orphaned, early, hostReset(500)])).toEqual({
+      message: `the orphaned FIN-WAIT-2 was gone 480 us after it began, before tcp_fin_timeout (1000 us): seg #${early.seg.id} got a reset`,
+      connId: 1,
+      eventIndex: 6,
+    });
+    const late = fromPeer(1_500);
+    expect(orphanVerdict([...orphaned, late, sent(1_500, seg(client, { seq: 301, ack: 500, flags: ACK }))])?.message).toBe(
+      `the orphaned FIN-WAIT-2 outlived tcp_fin_timeout (1000 us): it answered seg #${late.seg.id} 1480 us after it began`,
+    );
+  });
+
+  it('C5: what another connection sends in the same instant is not the orphan answering', () => {
+    const other = conn(3, 'a', 1001, 80);
+    const otherData = sent(1_500, seg(other, { seq: 1, ack: 1, flags: ACK, bytes: 10 }));
+    expect(message([state(0, other, 'SYN-SENT', 'ESTABLISHED'), ...orphaned, fromPeer(1_500), otherData, hostReset(1_500)])).toBeNull();
+  });
+
+  it('RFC 9293 §3.10.7.1: after the timeout a segment with ACK gets <SEQ=SEG.ACK><CTL=RST>, nothing more or else', () => {
+    const wrong = (fields: { seq?: number; flags?: number }) => {
+      const late = fromPeer(1_500);
+      return { late, message: message([...orphaned, late, hostReset(1_500, fields)]) };
+    };
+    const withAck = wrong({ flags: RST | ACK });
+    expect(withAck.message).toBe(`after tcp_fin_timeout, seg #${withAck.late.seg.id} was answered with flags 20 seq 301, not the bare <SEQ=SEG.ACK><CTL=RST>`);
+    const wrongSeq = wrong({ seq: 999 });
+    expect(wrongSeq.message).toBe(`after tcp_fin_timeout, seg #${wrongSeq.late.seg.id} was answered with flags 4 seq 999, not the bare <SEQ=SEG.ACK><CTL=RST>`);
+  });
+
+  it('RFC 9293 §3.10.7.1: after the timeout a segment without ACK (a SYN) gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; a bare RST is reported', () => {
+    const syn = fromPeer(1_500, { seq: 7_000, ack: 0, flags: SYN });
+    expect(message([...orphaned, syn, hostReset(1_500, { seq: 0, ack: 7_001, flags: RST | ACK })])).toBeNull();
+    expect(message([...orphaned, syn, hostReset(1_500, { seq: 0 })])).toBe(
+      `after tcp_fin_timeout, seg #${syn.seg.id} was answered with flags 4 seq 0, not the bare <SEQ=SEG.ACK><CTL=RST>`,
+    );
+  });
+
+  it('a reset of another 4-tuple (one address or port differs), or a host segment that is no reset, answers nothing', () => {
+    const others = [
+      { ip: A, port: 1000, toIp: C, toPort: 80 },
+      { ip: A, port: 1000, toIp: B, toPort: 81 },
+      { ip: C, port: 1000, toIp: B, toPort: 80 },
+      { ip: A, port: 1001, toIp: B, toPort: 80 },
+    ];
+    for (const from of others) {
+      const late = fromPeer(1_500);
+      expect(message([...orphaned, late, hostReset(1_500, {}, from)])).toBe(noReset(late));
+    }
+    // A segment of no connection that is not a RST (a scripted peer sends such): no answer either.
+    const late = fromPeer(1_500);
+    expect(message([...orphaned, late, hostReset(1_500, { flags: ACK })])).toBe(noReset(late));
+  });
+
+  it('a segment of the peer\'s that was dropped never reached the orphan: no reset is owed', () => {
+    const dropped: TraceEvent = { type: 'segment', atUs: 1_500, fate: 'dropped', seg: seg(server, { seq: 500, ack: 301, flags: ACK }), reason: 'loss' };
+    expect(message([...orphaned, dropped])).toBeNull();
+  });
+
+  it("the orphan's host crashing ends it; another host's crash, or a restart of its live host, does not", () => {
+    const late = fromPeer(1_500);
+    expect(message([...orphaned, state(500, client, 'FIN-WAIT-2', 'CLOSED'), host(500, 'a', 'crash'), late])).toBeNull();
+    expect(message([...orphaned, host(500, 'c', 'crash'), late])).toBe(noReset(late));
+    // A scenario may restart a host that never crashed (Host.restart only brings a down host up).
+    expect(message([...orphaned, host(500, 'a', 'restart'), late])).toBe(noReset(late));
+  });
+
+  it('without tcp_fin_timeout in the context nothing is judged', () => {
+    expect(message([...orphaned, fromPeer(500), hostReset(500)], CONTEXT)).toBeNull();
+    expect(message([...orphaned, fromPeer(1_500)], CONTEXT)).toBeNull();
+  });
+
+  it('only a successful close() orphans: after shutdown(SHUT_WR) or a failed close the connection waits for the FIN for ever', () => {
+    const halfClosed = [...opened, call(10, 'a', { op: 'shutdown', sock: 's', how: 'SHUT_WR' }, 'ok', 3, 1), finAt(10), fromPeer(20)];
+    expect(message([...halfClosed, fromPeer(1_500)])).toBeNull();
+    expect(message([...halfClosed, closeAt(30, 'EINTR'), fromPeer(1_500)])).toBeNull();
+    // Closed at 30, after the FIN's ACK: the timeout runs from the close, to 1030.
+    const late = fromPeer(1_500);
+    expect(message([...halfClosed, closeAt(30), fromPeer(1_029), late])).toBe(noReset(late));
+  });
+
+  it('the timeout runs from the first close: a second close naming the connection does not restart it', () => {
+    const late = fromPeer(1_200);
+    expect(message([...opened, closeAt(0), finAt(10), fromPeer(20), closeAt(500), late])).toBe(noReset(late));
+  });
+
+  it('C4: only an ACK of the FIN\'s sequence number + 1 (past its data) starts the timeout; one short is FIN-WAIT-1, which has none', () => {
+    expect(message([...opened, closeAt(10), finAt(10), fromPeer(20, { ack: 300 }), fromPeer(1_500, { ack: 300 })])).toBeNull();
+    // The short ACK first, then the FIN's: an orphan from 20.
+    const late = fromPeer(1_500);
+    expect(message([...opened, closeAt(10), finAt(10), fromPeer(15, { ack: 300 }), fromPeer(20), late])).toBe(noReset(late));
+    // A FIN with 5 bytes at 300 is ACKed by 306, not 305.
+    const dataFin = [...opened, closeAt(10), finAt(10, 300, 5)];
+    expect(message([...dataFin, fromPeer(20, { ack: 305 }), fromPeer(1_500, { ack: 305 })])).toBeNull();
+    const lateAfterData = fromPeer(1_500, { ack: 306 });
+    expect(message([...dataFin, fromPeer(20, { ack: 306 }), lateAfterData])).toBe(noReset(lateAfterData));
+  });
+
+  it('C4: an ACK that came before the FIN was sent acks no FIN', () => {
+    // close() at 10 with data queued: the FIN leaves at 30, and the peer never ACKs it.
+    expect(message([...opened, closeAt(10), fromPeer(15, { ack: 300 }), finAt(30), fromPeer(1_500, { ack: 300 })])).toBeNull();
+  });
+
+  it('C4: a FIN at sequence number 2^32 - 1 is ACKed by 0 (mod 2^32)', () => {
+    const late = fromPeer(1_500, { ack: 0 });
+    expect(message([...opened, closeAt(10), finAt(10, 0xffff_ffff), fromPeer(20, { ack: 0 }), late])).toBe(noReset(late));
+  });
+
+  it('close, FIN and its ACK all at time 0 start the timeout at 0; a duplicate ACK later does not move it', () => {
+    const late = fromPeer(1_200);
+    expect(message([...opened, closeAt(0), finAt(0), fromPeer(0), fromPeer(500), late])).toBe(noReset(late));
+  });
+
+  it("a host's reset reaching the orphan ends it: the reset its host then sends is no early end", () => {
+    const peerHostReset = sent(500, seg({ ip: B, port: 80, toIp: A, toPort: 1000 }, { seq: 301, flags: RST }));
+    const arrived = delivered(500, peerHostReset.seg);
+    expect(message([...orphaned, peerHostReset, arrived, fromPeer(600, { flags: FIN | ACK }), hostReset(600)])).toBeNull();
+  });
+
+  it('at the instant of the timeout either answer is right; new data before it is reset anyway, after it must be', () => {
+    const deadlineUs = 20 + TIMEOUT_US;
+    expect(message([...orphaned, fromPeer(deadlineUs), hostReset(deadlineUs)])).toBeNull();
+    expect(message([...orphaned, fromPeer(deadlineUs)])).toBeNull();
+    // Data to an orphan is reset at once (Linux tcp_timewait_state_process, FIN-WAIT-2 substate).
+    expect(message([...orphaned, fromPeer(500, { bytes: 5 }), hostReset(500)])).toBeNull();
+    const lateData = fromPeer(1_500, { bytes: 5 });
+    expect(message([...orphaned, lateData])).toBe(noReset(lateData));
+  });
+
+  it('a FIN at the instant of the timeout may have found the orphan: TIME-WAIT\'s ACK of its retransmission is no late answer', () => {
+    const deadlineUs = 20 + TIMEOUT_US;
+    const finAndAck = (atUs: number) => [fromPeer(atUs, { flags: FIN | ACK }), sent(atUs, seg(client, { seq: 301, ack: 501, flags: ACK }))];
+    expect(message([...orphaned, ...finAndAck(deadlineUs), ...finAndAck(1_200)])).toBeNull();
+  });
+
+  it('close and segments of connections the book does not know are left alone', () => {
+    const stranger = conn(9, 'a', 2000, 81);
+    const strays = [closeAt(30, 'ok', 9), sent(30, seg(stranger, { seq: 1, flags: FIN | ACK })), delivered(30, seg(stranger, { seq: 1, flags: ACK }))];
+    expect(message([...orphaned, ...strays, fromPeer(1_500), hostReset(1_500)])).toBeNull();
   });
 });

@@ -9,7 +9,7 @@ import type { Segment } from '../tcp/segment.js';
 import { ACK, FIN } from '../tcp/segment.js';
 import type { ConnInfo, TraceEvent } from '../world/trace.js';
 import { MonitorSet } from './index.js';
-import { BaseMonitor, type MonitorInterest, TupleMap } from './monitor.js';
+import { BaseMonitor, GroupedTupleMap, type MonitorInterest, TupleMap } from './monitor.js';
 
 const CLIENT_IP = 0x0a000002;
 const SERVER_IP = 0x0a000001;
@@ -152,5 +152,47 @@ describe('TupleMap', () => {
     const found = Array.from({ length: 1_100 }, (_, i) => map.get(0x0b000000 + i, 1, 0x0c000000 + i, 2));
     expect(found).toEqual(Array.from({ length: 1_100 }, (_, i) => i));
     expect(map.size).toBe(1_100);
+  });
+});
+
+describe('GroupedTupleMap', () => {
+  const ip = (a: number, b: number, c: number, d: number) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  const L1 = ip(10, 0, 0, 1);
+  const L2 = ip(10, 0, 0, 2);
+  const R = ip(10, 0, 0, 9);
+
+  it('keeps every remote of one local endpoint, counts each 4-tuple once, and deletes only what is there', () => {
+    const map = new GroupedTupleMap<string>();
+    map.set(L1, 80, R, 1, 'a');
+    map.set(L1, 80, R, 2, 'b');
+    map.set(L1, 80, R, 2, 'b again');
+    expect([map.get(L1, 80, R, 1), map.get(L1, 80, R, 2), map.size]).toEqual(['a', 'b again', 2]);
+    map.delete(L2, 80, R, 1); // no such local endpoint
+    map.delete(L1, 80, R, 3); // no such remote
+    expect(map.size).toBe(2);
+    map.delete(L1, 80, R, 1);
+    expect([map.get(L1, 80, R, 1), map.get(L1, 80, R, 2), map.size]).toEqual([undefined, 'b again', 1]);
+  });
+
+  it('iterates grouped by local endpoint in the order the groups were made; an emptied group is made anew', () => {
+    const map = new GroupedTupleMap<string>();
+    map.set(L1, 80, R, 1, 'l1 first');
+    map.set(L2, 80, R, 1, 'l2');
+    map.set(L1, 80, R, 2, 'l1 second');
+    expect([...map.values()]).toEqual(['l1 first', 'l1 second', 'l2']);
+    map.delete(L1, 80, R, 1);
+    map.delete(L1, 80, R, 2);
+    map.set(L1, 80, R, 3, 'l1 again');
+    expect([...map.values()]).toEqual(['l2', 'l1 again']);
+  });
+
+  it('never gives two endpoints one key, whatever their address and port', () => {
+    const map = new GroupedTupleMap<string>();
+    // 0.2.0.0:5 and 0.1.0.0:6; 255.255.255.255:65535 and 0.0.0.0:0.
+    map.set(ip(0, 2, 0, 0), 5, R, 1, 'x');
+    map.set(ip(0, 1, 0, 0), 6, R, 1, 'y');
+    map.set(ip(255, 255, 255, 255), 65535, R, 1, 'max');
+    map.set(0, 0, R, 1, 'zero');
+    expect([map.get(ip(0, 2, 0, 0), 5, R, 1), map.get(ip(0, 1, 0, 0), 6, R, 1), map.get(ip(255, 255, 255, 255), 65535, R, 1), map.get(0, 0, R, 1), map.size]).toEqual(['x', 'y', 'max', 'zero', 4]);
   });
 });

@@ -50,8 +50,14 @@ export const call = (atUs: number, host: string, c: Call, result: string, fd: nu
  * message, or null.
  */
 export function judge(monitor: Monitor, events: readonly TraceEvent[], endUs = 10_000): string | null {
+  return verdict(monitor, events, { atUs: endUs })?.message ?? null;
+}
+
+/** The first violation's message, connection and event index (-1: found at the end), or null; `judge` with the run's end as given. */
+export function verdict(monitor: Monitor, events: readonly TraceEvent[], end: { stoppedBy?: 'idle' | 'event-budget'; atUs?: number } = {}): { message: string; connId: number; eventIndex: number } | null {
   const set = new MonitorSet([monitor]);
   for (const event of events) set.onEvent(event);
-  set.atEnd({ atUs: endUs, stoppedBy: 'idle', eventCount: events.length });
-  return monitor.violation?.message ?? null;
+  set.atEnd({ atUs: end.atUs ?? 10_000, stoppedBy: end.stoppedBy ?? 'idle', eventCount: events.length });
+  const violation = monitor.violation;
+  return violation === null ? null : { message: violation.message, connId: violation.connId, eventIndex: violation.eventIndex };
 }
