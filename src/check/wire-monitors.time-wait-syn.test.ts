@@ -4,7 +4,7 @@
  * still waiting for its answer when the run ends.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, FIN, SYN } from '../tcp/segment.js';
+import { ACK, FIN, RST, SYN } from '../tcp/segment.js';
 import type { TraceEvent } from '../world/trace.js';
 import { A, B, call, conn, CONTEXT, delivered, judge, seg, sent, state } from './trace-test-support.js';
 import { TimeWaitSynMonitor } from './wire-monitors.js';
@@ -115,5 +115,103 @@ describe('time-wait-syn: the TS.Recent bound of a 4-tuple past judging', () => {
     // A SYN with TSval 200, newer than anything this incarnation delivered: it must open.
     const syn = delivered(60, withTs(seg(from, { seq: 1000, flags: SYN }), 200));
     expect(judge(new TimeWaitSynMonitor(CONTEXT), [...listening, ...first, ...second, syn, state(61, server(4, 2), 'CLOSED', 'CLOSED')])).toBe("SYN seq 1000 above TIME-WAIT's RCV.NXT on a listening port opened no new incarnation (no SYN,ACK)");
+  });
+});
+
+describe('time-wait-syn: what answers the SYN, and what gives RCV.NXT, SND.NXT and the TS.Recent bound', () => {
+  // As above: b:80 listens and holds TIME-WAIT with RCV.NXT 500, SND.NXT 700; a SYN at 1000 is above it.
+  const held: TraceEvent[] = [...listening, state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'), sent(100, seg(holder, { seq: 700, ack: 500, flags: ACK }))];
+  const C = 0x0a000003; // an address no host of the run has
+  const OPENED = 700 + 65537;
+  const withTs = (s: ReturnType<typeof seg>, tsVal: number) => ({ ...s, tsVal });
+  // What the peer a:40000 delivers to the holder (its TSvals bound the holder's TS.Recent from above).
+  const fromPeer = (atUs: number, tsVal: number, fields: { seq: number; ack?: number; flags: number } = { seq: 499, ack: 701, flags: FIN | ACK }) => delivered(atUs, withTs(seg(from, fields), tsVal));
+  const synAt = (seq: number, tsVal = -1) => delivered(150, withTs(seg(from, { seq, flags: SYN }), tsVal));
+  const noAnswer = (seq: number) => `SYN seq ${seq} above TIME-WAIT's RCV.NXT on a listening port opened no new incarnation (no SYN,ACK)`;
+
+  it('C10: a reset with SYN and ACK set is no SYN,ACK: it opens nothing (RFC 9293 §3.10.7: a RST is processed as a reset)', () => {
+    const resetSynAck = sent(150, seg(back, { seq: OPENED, ack: 1001, flags: RST | SYN | ACK, connId: 9 }));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAbove(), resetSynAck, later])).toBe(NO_ANSWER);
+  });
+
+  it('C10: a SYN,ACK on another 4-tuple at the same instant (any of its four fields different) answers nothing', () => {
+    const synAckOn = (on: { ip: number; port: number; toIp: number; toPort: number }) => sent(150, seg(on, { seq: OPENED, ack: 1001, flags: SYN | ACK, connId: 9 }));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAbove(), synAckOn({ ...back, ip: C }), later])).toBe(NO_ANSWER);
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAbove(), synAckOn({ ...back, port: 81 }), later])).toBe(NO_ANSWER);
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAbove(), synAckOn({ ...back, toIp: C }), later])).toBe(NO_ANSWER);
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAbove(), synAckOn({ ...back, toPort: 40001 }), later])).toBe(NO_ANSWER);
+  });
+
+  it('C10: a SYN,ACK opening a new incarnation for a SYN not above RCV.NXT is wrong whatever it acknowledges', () => {
+    const wrongAck = sent(150, seg(back, { seq: OPENED, ack: 999, flags: SYN | ACK, connId: 9 }));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAt(400), wrongAck, later])).toBe(`SYN seq 400, not above TIME-WAIT's RCV.NXT, opened a new incarnation (SYN,ACK seq ${OPENED})`);
+  });
+
+  it('C10: a holder with connection id 0 is judged like any other (ids from 0 up are connections)', () => {
+    const first = conn(0, 'b', 80, 40000);
+    const events = [...listening, state(100, first, 'FIN-WAIT-2', 'TIME-WAIT'), sent(100, seg(first, { seq: 700, ack: 500, flags: ACK })), synAbove(), later];
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), events)).toBe(NO_ANSWER);
+  });
+
+  it('C10: the ack field of a segment without ACK says nothing of RCV.NXT (RFC 9293 §3.1), nor does another connection\'s ACK on the 4-tuple', () => {
+    const noAckFlag = sent(110, seg(holder, { seq: 700, ack: 2000, flags: FIN }));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, noAckFlag, synAbove(), later])).toBe(NO_ANSWER);
+    const otherConnection = sent(110, seg(back, { seq: 5000, ack: 3000, flags: ACK, connId: 9 }));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, otherConnection, synAbove(), later])).toBe(NO_ANSWER);
+  });
+
+  it('C10: RCV.NXT 0 and SND.NXT 0 are sequence numbers like any other: a SYN above 0 opens, with ISN 0 + 65537', () => {
+    const atZero = [...listening, state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'), sent(100, seg(holder, { seq: 0, ack: 0, flags: ACK }))];
+    const answer = (isn: number) => sent(150, seg(back, { seq: isn, ack: 6, flags: SYN | ACK, connId: 9 }));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...atZero, synAt(5), later])).toBe(noAnswer(5));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...atZero, synAt(5), answer(65537), later])).toBeNull();
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...atZero, synAt(5), answer(65538), later])).toBe("the new incarnation's ISN is 65538, expected the old SND.NXT + 65537 = 65537 (Linux tcp_timewait_state_process)");
+  });
+
+  it('RFC 7323: without timestamps on both sides, the sequence number alone decides (Linux reads a TIME-WAIT SYN\'s TSval only when TIME-WAIT has TS.Recent)', () => {
+    // No TSval ever reached the holder; the SYN carries one.
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, synAt(1000, 200), later])).toBe(NO_ANSWER);
+    // TSvals reached it; the SYN carries none, so PAWS passes and the sequence number decides.
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(90, 200), synAt(1000), later])).toBe(NO_ANSWER);
+    // A segment without timestamps leaves the bound unset: a SYN below RCV.NXT with a TSval is judged by its sequence number.
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(90, -1), synAt(400, 5), later])).toBeNull();
+  });
+
+  it('RFC 7323: a SYN below RCV.NXT whose TSval is newer than every TSval delivered (mod 2^32, 0 included) must open', () => {
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(90, 0xffff_fff0), synAt(400, 0), later])).toBe(noAnswer(400));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(90, 0), synAt(400, 1), later])).toBe(noAnswer(400));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(90, 0), synAt(400, 1), sent(150, seg(back, { seq: OPENED, ack: 401, flags: SYN | ACK, connId: 9 })), later])).toBeNull();
+  });
+
+  it('RFC 7323: a SYN below RCV.NXT whose TSval only equals the newest delivered may find TS.Recent equal (no opening) or older: not judged', () => {
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(90, 200), synAt(400, 200), later])).toBeNull();
+  });
+
+  it('RFC 7323: TSvals delivered out of order: the bound is the newest, not the last', () => {
+    // TSval 1000, then a late copy with 500: TS.Recent may be 1000, so a SYN with 800 may fail PAWS.
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(80, 1000), fromPeer(90, 500), synAt(400, 800), later])).toBeNull();
+  });
+
+  it('RFC 7323, Linux tcp_timewait_state_process: a RST off RCV.NXT is dropped and leaves TS.Recent alone, so it raises no bound', () => {
+    // TSval 200 reached the holder, then a RST with TSval 5000 at seq 9999 (not RCV.NXT 500): a SYN with TSval 300 is newer than TS.Recent.
+    const outOfWindowReset = fromPeer(95, 5000, { seq: 9999, flags: RST });
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, fromPeer(90, 200), outOfWindowReset, synAt(400, 300), later])).toBe(noAnswer(400));
+  });
+});
+
+describe('time-wait-syn under tcp_rfc1337 = 1 (a monitor bug: the bound misses a RST\'s TSval)', () => {
+  const held: TraceEvent[] = [...listening, state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'), sent(100, seg(holder, { seq: 700, ack: 500, flags: ACK }))];
+  const withTs = (s: ReturnType<typeof seg>, tsVal: number) => ({ ...s, tsVal });
+
+  // BUG, for the lead (remove `.fails` once fixed): with tcp_rfc1337 = 1 a RST at RCV.NXT leaves
+  // TIME-WAIT in place, and Linux tcp_timewait_state_process then takes its TSval as tw_ts_recent
+  // (src/tcp/time-wait.ts does too: RST_PROTECTED, takeTsVal). noteTimestamp skips every RST, so
+  // the bound stays at 200 and the monitor demands an opening that PAWS refuses (5000 - 300 > 0).
+  it.fails('RFC 7323, tcp_rfc1337 = 1: a RST at RCV.NXT that TIME-WAIT survives raises TS.Recent, so a SYN with an older TSval may fail PAWS', () => {
+    const rfc1337 = { ...CONTEXT, rfc1337: true };
+    const tsFromPeer = delivered(90, withTs(seg(from, { seq: 499, ack: 701, flags: FIN | ACK }), 200));
+    const resetAtRcvNxt = delivered(95, withTs(seg(from, { seq: 500, flags: RST }), 5000));
+    const syn = delivered(150, withTs(seg(from, { seq: 1000, flags: SYN }), 300));
+    expect(judge(new TimeWaitSynMonitor(rfc1337), [...held, tsFromPeer, resetAtRcvNxt, syn, later])).toBeNull();
   });
 });
