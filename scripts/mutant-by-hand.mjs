@@ -1,5 +1,5 @@
 // Check Stryker survivors one at a time, by hand:
-//   node scripts/mutant-by-hand.mjs REPORT.json LINES -- VITEST_ARGS...
+//   node scripts/mutant-by-hand.mjs REPORT.json LINES -- TEST_FILES...
 // REPORT is a Stryker JSON report (or incremental file); LINES like 402 or 99-107,296. Each surviving or
 // uncovered mutant on those lines is applied to the source under $WT (default: the current directory),
 // vitest is run with the arguments after --, the source is restored, and the mutant is printed as killed,
@@ -18,7 +18,10 @@ if (sep !== 2 || args.length === 3) {
   process.exit(2);
 }
 const [reportPath, lineSpec] = args;
+// `vitest run` is this script's own; a leading `run` would be taken as a file filter too
+// (matching src/cli/run.test.ts and others), so it is dropped.
 const vitestArgs = args.slice(sep + 1);
+if (vitestArgs[0] === 'run') vitestArgs.shift();
 const wanted = new Set();
 for (const part of lineSpec.split(',')) {
   const [first, last = first] = part.split('-').map(Number);

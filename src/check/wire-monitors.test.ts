@@ -613,8 +613,8 @@ describe('connect-result, EADDRNOTAVAIL: which ports count as used, which socket
     expect(judge(new ConnectResultMonitor(SMALL), [...fdReused, ...used, noPort()])).toBe(never(40001));
   });
 
-  it('a connect() that fails before any SYN with another error (EINVAL on a listener) is no EADDRNOTAVAIL', () => {
-    const onListener = call(10, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, 'EINVAL', 9);
+  it('a connect() that fails before any SYN with another error (EISCONN on a listener) is no EADDRNOTAVAIL', () => {
+    const onListener = call(10, 'a', { op: 'connect', sock: 'c', host: 'b', port: 80 }, 'EISCONN', 9);
     expect(judge(new ConnectResultMonitor(SMALL), [onListener])).toBeNull();
   });
 
@@ -745,11 +745,9 @@ describe('listen-conflict, which sockets listen (ListenerModel, from the calls)'
     expect(judge(new ListenConflictMonitor(CONTEXT), [...threeBound, linger, listenOn(3, 4, 'ok')])).toBe(succeededWhile(3));
   });
 
-  // BUG, for the lead (remove `.fails` once fixed): ListenerModel.onCall drops a listener on any
-  // connect() call, but connect() on a listening socket fails (Linux 6.18, seen here: EISCONN; the
-  // simulator's host.connect says EINVAL) and the socket goes on listening, so the second listen()
-  // below should fail and its success is missed. (Survivor 494:39, `call.op === 'connect'` -> false.)
-  it.fails('C13: connect() on the listening socket fails and leaves it listening', () => {
+  // Found by helper ports (survivor 494:39): the listener model dropped a listener on any connect().
+  // connect() on a listening socket fails (Linux 6.18, seen here: EISCONN) and the socket goes on listening.
+  it('C13: connect() on the listening socket fails and leaves it listening', () => {
     const connectOnListener = call(2, 'b', { op: 'connect', sock: 's3', host: 'a', port: 9 }, 'EISCONN', 3);
     expect(judge(new ListenConflictMonitor(CONTEXT), [...threeBound, connectOnListener, listenOn(3, 4, 'ok')])).toBe(succeededWhile(3));
   });

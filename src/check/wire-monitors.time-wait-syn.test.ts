@@ -199,15 +199,15 @@ describe('time-wait-syn: what answers the SYN, and what gives RCV.NXT, SND.NXT a
   });
 });
 
-describe('time-wait-syn under tcp_rfc1337 = 1 (a monitor bug: the bound misses a RST\'s TSval)', () => {
+describe('time-wait-syn under tcp_rfc1337 = 1: a RST\'s TSval raises the bound too', () => {
   const held: TraceEvent[] = [...listening, state(100, holder, 'FIN-WAIT-2', 'TIME-WAIT'), sent(100, seg(holder, { seq: 700, ack: 500, flags: ACK }))];
   const withTs = (s: ReturnType<typeof seg>, tsVal: number) => ({ ...s, tsVal });
 
-  // BUG, for the lead (remove `.fails` once fixed): with tcp_rfc1337 = 1 a RST at RCV.NXT leaves
-  // TIME-WAIT in place, and Linux tcp_timewait_state_process then takes its TSval as tw_ts_recent
-  // (src/tcp/time-wait.ts does too: RST_PROTECTED, takeTsVal). noteTimestamp skips every RST, so
-  // the bound stays at 200 and the monitor demands an opening that PAWS refuses (5000 - 300 > 0).
-  it.fails('RFC 7323, tcp_rfc1337 = 1: a RST at RCV.NXT that TIME-WAIT survives raises TS.Recent, so a SYN with an older TSval may fail PAWS', () => {
+  // Found by helper ports: with tcp_rfc1337 = 1 a RST at RCV.NXT leaves TIME-WAIT in place, and
+  // Linux tcp_timewait_state_process then takes its TSval as tw_ts_recent (src/tcp/time-wait.ts
+  // does too: RST_PROTECTED, takeTsVal). Skipping RSTs kept the bound at 200, so the monitor
+  // demanded an opening that PAWS refuses (5000 - 300 > 0).
+  it('RFC 7323, tcp_rfc1337 = 1: a RST at RCV.NXT that TIME-WAIT survives raises TS.Recent, so a SYN with an older TSval may fail PAWS', () => {
     const rfc1337 = { ...CONTEXT, rfc1337: true };
     const tsFromPeer = delivered(90, withTs(seg(from, { seq: 499, ack: 701, flags: FIN | ACK }), 200));
     const resetAtRcvNxt = delivered(95, withTs(seg(from, { seq: 500, flags: RST }), 5000));

@@ -449,9 +449,20 @@ export class TimeWaitSynMonitor extends BaseMonitor {
     this.verdicts.push({ syn: seg, atUs, mustOpen, oldSndNxt: held.sndNxt, conn: held.conn, answered: null });
   }
 
-  /** Every delivered segment with timestamps raises the bound on its receiver's TS.Recent. */
+  /**
+   * A RST's TSval becomes TS.Recent only where the RST leaves TIME-WAIT standing: under
+   * tcp_rfc1337, at RCV.NXT (tcp_timewait_state_process); elsewhere it is dropped, or ends the
+   * connection and its TS.Recent with it.
+   */
+  private resetKeepsTimeWait(rst: Segment): boolean {
+    if (this.context.rfc1337 !== true) return false;
+    const held = this.held.get(rst.dstIp, rst.dstPort, rst.srcIp, rst.srcPort);
+    return held !== undefined && rst.seq === held.rcvNxt;
+  }
+
+  /** Every delivered segment with timestamps raises the bound on its receiver's TS.Recent (a RST only as above). */
   private noteTimestamp(seg: Segment): void {
-    if (seg.tsVal < 0 || seg.flags & RST) return;
+    if (seg.tsVal < 0 || (seg.flags & RST && !this.resetKeepsTimeWait(seg))) return;
     const seenTsVal = this.tsSeen.get(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort);
     if (seenTsVal === undefined || ((seg.tsVal - seenTsVal) | 0) > 0) this.tsSeen.set(seg.dstIp, seg.dstPort, seg.srcIp, seg.srcPort, seg.tsVal);
   }
@@ -491,9 +502,10 @@ class ListenerModel {
     } else if (call.op === 'listen' && event.result === 'ok') {
       const port = this.portOfFd.get(key);
       if (port !== undefined) this.listeners.set(key, port);
-    } else if (call.op === 'close' || call.op === 'connect') {
+    } else if (call.op === 'close') {
+      // connect() on a listener fails (Linux __inet_stream_connect: EISCONN) and it goes on listening.
       this.listeners.delete(key);
-      if (call.op === 'close') this.portOfFd.delete(key);
+      this.portOfFd.delete(key);
     }
   }
 

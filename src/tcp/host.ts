@@ -415,7 +415,10 @@ export class Host implements TcbEnv, Stack {
     const socket = this.sockets.get(fd);
     if (socket === undefined) return fail('EBADF');
     if (socket.phase === 'connection') return this.connectAgain(socket);
-    if (socket.phase === 'listening' || socket.phase === 'closed') return fail('EINVAL');
+    // Linux __inet_stream_connect: a listener is SS_UNCONNECTED but not TCP_CLOSE, so EISCONN
+    // (seen on Linux 6.18), and it goes on listening.
+    if (socket.phase === 'listening') return fail('EISCONN');
+    if (socket.phase === 'closed') return fail('EINVAL');
     let autobind = socket.phase === 'fresh';
     if (this.connectIgnoresBoundPort && socket.phase === 'bound') {
       // The mutant seam: the bound port is let go and an ephemeral one searched for instead.
