@@ -70,6 +70,14 @@ describe('MonitorSet', () => {
     set.atEnd({ atUs: 9, stoppedBy: 'idle', eventCount: events.length });
     expect(set.violations().map((v) => [v.monitor, v.eventIndex])).toEqual([['early', 2], ['late', 5], ['end', -1]]);
   });
+
+  it('orders any mix: an event at index 0 first, every end-of-run violation after every event', () => {
+    const monitors = [new Recorder('end 1', undefined, -1), new Recorder('at 3', undefined, 3), new Recorder('end 2', undefined, -1), new Recorder('at 0', undefined, 0), new Recorder('at 1', undefined, 1)];
+    const set = new MonitorSet(monitors);
+    for (const event of events) set.onEvent(event);
+    set.atEnd({ atUs: 9, stoppedBy: 'idle', eventCount: events.length });
+    expect(set.violations().map((v) => v.eventIndex)).toEqual([0, 1, 3, -1, -1]);
+  });
 });
 
 describe('createMonitors', () => {

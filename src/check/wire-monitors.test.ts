@@ -492,6 +492,12 @@ describe('connect-result, what counts as its SYN and its answer', () => {
     const refusal = delivered(5, seg(from, { seq: 0, ack: 1001, flags: RST | ACK }));
     expect(judge(new ConnectResultMonitor(CONTEXT), [...started, refusal, connect(9, 'ECONNREFUSED')])).toBeNull();
     expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(9, 'ECONNREFUSED')])).toBe('connect() returned ECONNREFUSED, but no RST acknowledging its SYN arrived');
+    expect(judge(new ConnectResultMonitor(CONTEXT), [...started, connect(2, 'EALREADY'), connect(9, 'ok')])).toBe('connect() returned ok, but no SYN,ACK acknowledging its SYN (ISN 1000) arrived');
+  });
+
+  it('C3: only ETIMEDOUT is judged by the SYN count; another error after one SYN (ECONNABORTED) is not', () => {
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), connect(9, 'ECONNABORTED')])).toBeNull();
+    expect(judge(new ConnectResultMonitor(CONTEXT), [syn(0), connect(9, 'ETIMEDOUT')])).toBe('connect() returned ETIMEDOUT after 1 SYNs; tcp_syn_retries gives 3');
   });
 
   it('connect() again on a connected socket (EISCONN) has no SYN of its own to judge', () => {
