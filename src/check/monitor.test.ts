@@ -511,3 +511,16 @@ describe('ConnBook.hasQuietBefore and forgetQuiet, read directly', () => {
     expect([book.byId.size, book.stateOf.get(1)]).toEqual([0, undefined]);
   });
 });
+
+describe('ConnBook: a stack that reports no states', () => {
+  it('its calls, segments and crashes name connections the book never saw: taken in, nothing kept, nothing forgotten', () => {
+    // Arrange: the connections appear only in calls and on the wire (an external stack that reports no state changes).
+    const [client, server] = pairOf(1, 2);
+    const fin = segment(server, 7);
+    const events = [sent(0, fin), delivered(10, fin), close(10, client), close(10, server), hostEvent(20, 'server', 'crash'), tick(30)];
+    // Act
+    const { forgotten, book } = feedAndRead(events);
+    // Assert
+    expect([forgotten, book.byId.size]).toEqual([[], 0]);
+  });
+});
