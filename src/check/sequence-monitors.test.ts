@@ -118,6 +118,8 @@ describe('seq-space (RFC 9293 §3.3.1, modulo 2^32)', () => {
     // Without ACK, before the peer sent anything, or without a connection: no judgement.
     expect(judge(new SeqSpaceMonitor(CONTEXT), [...serverSent, sent(2, seg(client, { seq: 1, ack: 6, flags: 0 }))])).toBeNull();
     expect(judge(new SeqSpaceMonitor(CONTEXT), [...opened, ack(6)])).toBeNull();
+    // Nor is an ACK in the upper half of the space, with nothing of the peer's to compare it to.
+    expect(judge(new SeqSpaceMonitor(CONTEXT), [...opened, ack(0x8000_0005)])).toBeNull();
   });
 
   it('resets and host segments are outside the space: their seq comes from the segment they answer', () => {
