@@ -8,8 +8,9 @@
 # the queue is empty. Stryker writes a report only when a run ends: keep shards small (about 150
 # mutants at 2–5 s each) or TIMEOUT_S (default 2700) loses them. Progress: reports/mutation/shards.log.
 set -u
-queue=${1:?usage: scripts/stryker-shards.sh QUEUE NAME [TIMEOUT_S]}
-name=${2:?usage: scripts/stryker-shards.sh QUEUE NAME [TIMEOUT_S]}
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then echo 'usage: scripts/stryker-shards.sh QUEUE NAME [TIMEOUT_S]' >&2; exit 2; fi
+queue=$1
+name=$2
 timeout_s=${3:-2700}
 [ -f "$queue" ] || { echo "QUEUE: no such file: $queue" >&2; exit 2; }
 [[ $name =~ ^[A-Za-z0-9_-]+$ ]] || { echo "NAME: letters, digits, - and _ only: $name" >&2; exit 2; }
