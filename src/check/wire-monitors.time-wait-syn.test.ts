@@ -214,4 +214,19 @@ describe('time-wait-syn under tcp_rfc1337 = 1: a RST\'s TSval raises the bound t
     const syn = delivered(150, withTs(seg(from, { seq: 1000, flags: SYN }), 300));
     expect(judge(new TimeWaitSynMonitor(rfc1337), [...held, tsFromPeer, resetAtRcvNxt, syn, later])).toBeNull();
   });
+
+  it('RFC 7323: a RST raises no bound where it leaves TS.Recent alone: off RCV.NXT (dropped), without tcp_rfc1337 (it ends TIME-WAIT), or to no TIME-WAIT', () => {
+    const rfc1337 = { ...CONTEXT, rfc1337: true };
+    const tsFromPeer = delivered(90, withTs(seg(from, { seq: 499, ack: 701, flags: FIN | ACK }), 200));
+    const syn = delivered(150, withTs(seg(from, { seq: 1000, flags: SYN }), 300));
+    const unanswered = "SYN seq 1000 above TIME-WAIT's RCV.NXT on a listening port opened no new incarnation (no SYN,ACK)";
+    const resetOff = delivered(95, withTs(seg(from, { seq: 501, flags: RST }), 5000));
+    expect(judge(new TimeWaitSynMonitor(rfc1337), [...held, tsFromPeer, resetOff, syn, later])).toBe(unanswered);
+    // Without tcp_rfc1337 the RST would have ended TIME-WAIT; a trace that keeps it still owes the opening.
+    const resetAt = delivered(95, withTs(seg(from, { seq: 500, flags: RST }), 5000));
+    expect(judge(new TimeWaitSynMonitor(CONTEXT), [...held, tsFromPeer, resetAt, syn, later])).toBe(unanswered);
+    // A RST on a 4-tuple in no TIME-WAIT is no RST at RCV.NXT of one.
+    const elsewhere = delivered(95, withTs(seg({ ip: A, port: 40001, toIp: B, toPort: 80 }, { seq: 500, flags: RST }), 5000));
+    expect(judge(new TimeWaitSynMonitor(rfc1337), [...held, tsFromPeer, elsewhere, syn, later])).toBe(unanswered);
+  });
 });
