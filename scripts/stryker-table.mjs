@@ -1,5 +1,7 @@
 // Per-file counts of Stryker reports, as Stryker scores them ((killed + timed out) / all valid):
-//   node scripts/stryker-table.mjs REPORT.json...
+//   node scripts/stryker-table.mjs REPORT.json[@a-b]...
+// `@a-b` keeps only the report's mutants that start on lines a to b (an incremental file keeps a
+// file's earlier results outside the shard's range, so give each shard's report its range).
 // (reports or incremental files, one per shard: its latest run). A mutant listed twice at the same
 // place counts once, as the later report has it; shards of different sources are not matched up,
 // so list each range once. Prints a Markdown row per file and the total.
@@ -7,12 +9,15 @@ import { readFileSync } from 'node:fs';
 
 const paths = process.argv.slice(2);
 if (paths.length === 0) {
-  console.error('usage: node scripts/stryker-table.mjs REPORT.json...');
+  console.error('usage: node scripts/stryker-table.mjs REPORT.json[@a-b]...');
   process.exit(2);
 }
 /** file -> mutant id (location and replacement) -> status */
 const byFile = new Map();
-for (const path of paths) {
+for (const arg of paths) {
+  const at = /^(.*)@(\d+)-(\d+)$/.exec(arg);
+  const path = at === null ? arg : at[1];
+  const [first, last] = at === null ? [1, Infinity] : [Number(at[2]), Number(at[3])];
   let report;
   try {
     report = JSON.parse(readFileSync(path, 'utf8'));
@@ -22,7 +27,7 @@ for (const path of paths) {
   }
   for (const [file, entry] of Object.entries(report.files ?? {})) {
     const mutants = byFile.get(file) ?? new Map();
-    for (const m of entry.mutants) mutants.set(`${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column} ${m.mutatorName} ${m.replacement}`, m.status);
+    for (const m of entry.mutants) if (m.location.start.line >= first && m.location.start.line <= last) mutants.set(`${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column} ${m.mutatorName} ${m.replacement}`, m.status);
     byFile.set(file, mutants);
   }
 }
