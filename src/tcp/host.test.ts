@@ -144,3 +144,20 @@ describe('bind rules (Linux inet_csk_bind_conflict)', () => {
     expect(bindNew(a, false)).toEqual(OK);
   });
 });
+
+describe('connect() on a listening socket', () => {
+  it('fails with EISCONN (Linux __inet_stream_connect, seen on 6.18) and the socket goes on listening', () => {
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = a.socket();
+    a.bind(listener, 8848);
+    a.listen(listener, 8);
+    expect(a.connect(listener, b.ip, 9000)).toEqual({ ok: false, errno: 'EISCONN' });
+    // Still listening: a connection from b is accepted on it.
+    const client = b.socket();
+    expect(b.connect(client, a.ip, 8848).ok).toBe(true);
+    world.run({ maxEvents: 100_000, maxTimeUs: 10 * MS });
+    expect(a.accept(listener).ok).toBe(true);
+  });
+});
