@@ -14,7 +14,7 @@ const RUN_TIMEOUT_MS = 300_000;
 const args = process.argv.slice(2);
 const sep = args.indexOf('--');
 if (sep !== 2 || args.length === 3) {
-  console.error('usage: node scripts/mutant-by-hand.mjs REPORT.json LINES -- VITEST_ARGS...');
+  console.error('usage: node scripts/mutant-by-hand.mjs REPORT.json LINES -- TEST_FILES...');
   process.exit(2);
 }
 const [reportPath, lineSpec] = args;
