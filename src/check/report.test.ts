@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ACK, SYN } from '../tcp/segment.js';
 import { formatTrace, type TraceEvent } from '../world/trace.js';
-import { formatViolation, traceAround } from './report.js';
+import { CLEAN_PLAN, describeRunSpec, type RunSpec } from '../scenario/spec.js';
+import { formatFailure, formatViolation, traceAround } from './report.js';
 import { conn, seg, sent, state } from './trace-test-support.js';
 
 const c = conn(1, 'a', 40000, 80);
@@ -29,5 +30,30 @@ describe('report', () => {
     // An index past the trace shows its end.
     expect(traceAround(events, 99, 0).split('\n')).toEqual([`   ${rendered[3]}`]);
     expect(traceAround(events, 3).split('\n').length).toBe(4);
+  });
+
+  it('a failure: the first violation, every other one as "Also broken", the scenario, and the trace up to the first', () => {
+    const spec: RunSpec = {
+      seed: 7, mslUs: 500_000, delayedAckUs: 40_000, isn: 'rfc6528', clients: 1, servers: 1,
+      connections: [{ client: 0, server: 0, startUs: 0, requestBytes: 1, responseBytes: 1, closeOrder: 'client-first', passiveCloseDelayUs: 0, incarnations: 1, gapUs: 0, clientReuseAddr: false, serverReuseAddr: false }],
+      faults: CLEAN_PLAN, faultsEndUs: 0, enforceMsl: true, rfc1337: false,
+    };
+    const first = { monitor: 'syn-ack', claims: ['C2'], atUs: 1, eventIndex: 1, message: 'one', connId: 1, incarnation: 1 };
+    const second = { ...first, monitor: 'fin-ack', claims: ['C3'], message: 'two' };
+    const third = { ...first, monitor: 'rst', claims: ['C14'], message: 'three' };
+    const scenario = describeRunSpec(spec).split('\n');
+    expect(formatFailure(spec, [first, second, third], events).split('\n')).toEqual([
+      `Invariant broken: ${formatViolation(first)}`,
+      `Also broken: ${formatViolation(second)}`,
+      `Also broken: ${formatViolation(third)}`,
+      '',
+      'Scenario:',
+      ...scenario,
+      '',
+      'Trace up to the violation:',
+      ...traceAround(events, 1).split('\n'),
+    ]);
+    // Without events, no trace section; with one violation, no "Also broken".
+    expect(formatFailure(spec, [first]).split('\n')).toEqual([`Invariant broken: ${formatViolation(first)}`, '', 'Scenario:', ...scenario]);
   });
 });

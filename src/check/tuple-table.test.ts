@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PairTable } from './tuple-table.js';
+import { PairTable, slotOf } from './tuple-table.js';
 
 type Op = { readonly kind: 'set' | 'delete' | 'get'; readonly high: number; readonly low: number; readonly value: number };
 
@@ -48,5 +48,23 @@ describe('PairTable', () => {
     expect(table.size).toBe(0);
     // Shrunk: the table's memory went back (to 1,024 slots, below which it keeps its size).
     expect((table as unknown as { keysHigh: number[] }).keysHigh.length).toBe(1024);
+  });
+
+  it('a deletion whose run wraps past the end of the table keeps an entry whose home is before the wrap', () => {
+    // Keys (0, low) by home slot in the first table (16 slots): A at home 14, B and C at home 15, so
+    // C wraps to slot 0. Deleting A must leave C where it is: C's home (15) lies between the hole (14)
+    // and C's slot (0) across the wrap; moved into slot 14, a lookup from 15 would miss it.
+    const lowsAt = (home: number) => Array.from({ length: 2000 }, (_, low) => low).filter((low) => slotOf(0, low, 15) === home);
+    const [a] = lowsAt(14) as [number];
+    const [b, c] = lowsAt(15) as [number, number];
+    const table = new PairTable<string>();
+    table.set(0, a, 'a');
+    table.set(0, b, 'b');
+    table.set(0, c, 'c');
+    table.delete(0, a);
+    expect([table.get(0, a), table.get(0, b), table.get(0, c), table.size]).toEqual([undefined, 'b', 'c', 2]);
+    // And the shift that must happen: deleting B moves C back to its home, where it is still found.
+    table.delete(0, b);
+    expect([table.get(0, b), table.get(0, c), table.size]).toEqual([undefined, 'c', 1]);
   });
 });

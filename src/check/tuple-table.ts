@@ -107,8 +107,8 @@ const MIN_CAPACITY = 16;
 const SHRINK_BELOW_LOAD = 16;
 const SHRINK_ABOVE_CAPACITY = 1024;
 
-/** The pair mixed into 32 bits (MurmurHash3's finaliser), so that the low bits a slot takes vary with every input bit. */
-function slotOf(high: number, low: number, mask: number): number {
+/** The pair mixed into 32 bits (MurmurHash3's finaliser), so that the low bits a slot takes vary with every input bit. Exported for the tests, which pick colliding keys. */
+export function slotOf(high: number, low: number, mask: number): number {
   let hash = Math.imul(high, 0x9e3779b1) ^ low;
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
