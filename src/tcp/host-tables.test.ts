@@ -185,3 +185,46 @@ describe('a host that keeps no history (keepClosedConnections off) and makes fin
     expect(a.tcbsReused + b.tcbsReused).toBeGreaterThan(0);
   });
 });
+
+describe('what the host hands the endpoint to make over (Endpoint.createConnection\'s spare)', () => {
+  it('a spare is null or a connection this endpoint made that the tables no longer hold; the first connection gets none', () => {
+    // Arrange: record the spare of every connection made, on hosts that keep no history.
+    const spares: unknown[] = [];
+    const made: unknown[] = [];
+    const endpoint: Endpoint = {
+      ...REFERENCE_ENDPOINT,
+      name: 'recording-spares',
+      createConnection: (id, config, env, options, spare) => {
+        spares.push(spare === null || spare === undefined ? null : spare);
+        // A spare is made over (the same object back), so "made" is checked before this call adds it again.
+        const live = [...a.liveTcbs(), ...b.liveTcbs()];
+        if (spare !== null && spare !== undefined) expect([made.includes(spare), live.includes(spare)]).toEqual([true, false]);
+        const connection = REFERENCE_ENDPOINT.createConnection(id, config, env, options, spare);
+        made.push(connection);
+        return connection;
+      },
+    };
+    const world = new World({ seed: 1, endpoint, keepClosedConnections: false });
+    const a: Host = world.addHost('a');
+    const b: Host = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 8);
+    // Act: three lifecycles, b closing first (so b's connections go through TIME-WAIT, a's end in LAST-ACK).
+    for (let round = 0; round < 3; round++) {
+      const fd = a.socket();
+      expect(a.connect(fd, b.ip, 9000).ok).toBe(true);
+      world.runUntil(world.nowUs + 10 * MS);
+      const child = b.accept(listener);
+      if (!child.ok) throw new Error(`round ${round}: accept ${child.errno}`);
+      b.close(child.value);
+      world.runUntil(world.nowUs + 100 * MS);
+      a.close(fd);
+      world.runUntil(world.nowUs + 61 * SEC);
+    }
+    // Assert
+    expect(spares).toHaveLength(6);
+    expect(spares[0]).toBeNull();
+    expect(spares.some((spare) => spare !== null)).toBe(true);
+  });
+});
