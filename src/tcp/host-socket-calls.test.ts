@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { TraceRecorder } from '../world/trace.js';
 import { World } from '../world/world.js';
 import { REFERENCE_ENDPOINT, type Endpoint } from './endpoint.js';
-import type { Host } from './host.js';
+import { LOOPBACK_ADDRESS, type Host } from './host.js';
 import { FIN, RST } from './segment.js';
 import { Tcb } from './tcb.js';
 
@@ -138,5 +138,172 @@ describe('options set on a socket that has a connection apply to the connection'
     // Act / Assert
     expect(a.setsockopt(fd, { name: 'SO_RCVBUF', value: 4096 })).toEqual(OK);
     expect(a.getsockopt(fd, 'SO_RCVBUF')).toEqual({ ok: true, value: 8192 });
+  });
+});
+
+describe('getsockopt and fcntl (Linux sock_getsockopt)', () => {
+  it('a descriptor the host never gave: getsockopt and setNonBlocking are EBADF', () => {
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    expect(a.getsockopt(999, 'SO_TYPE')).toEqual(EBADF);
+    expect(a.setNonBlocking(999, true)).toEqual(EBADF);
+  });
+
+  it('C13/C14: SO_REUSEADDR reads 0 then 1; SO_LINGER reads what was set, l_linger included; SO_TYPE is SOCK_STREAM (1)', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const fd = a.socket();
+    // Act / Assert
+    expect(a.getsockopt(fd, 'SO_REUSEADDR')).toEqual({ ok: true, value: 0 });
+    expect(a.getsockopt(fd, 'SO_LINGER')).toEqual({ ok: true, value: { onoff: false, lingerSec: 0 } });
+    a.setsockopt(fd, { name: 'SO_REUSEADDR', value: true });
+    a.setsockopt(fd, { name: 'SO_LINGER', value: { onoff: true, lingerSec: 5 } });
+    expect(a.getsockopt(fd, 'SO_REUSEADDR')).toEqual({ ok: true, value: 1 });
+    expect(a.getsockopt(fd, 'SO_LINGER')).toEqual({ ok: true, value: { onoff: true, lingerSec: 5 } });
+    expect(a.getsockopt(fd, 'SO_TYPE')).toEqual({ ok: true, value: 1 });
+    // l_onoff = 0 turns linger off whatever l_linger says.
+    a.setsockopt(fd, { name: 'SO_LINGER', value: { onoff: false, lingerSec: 5 } });
+    expect(a.getsockopt(fd, 'SO_LINGER')).toEqual({ ok: true, value: { onoff: false, lingerSec: 0 } });
+  });
+});
+
+describe('bind argument checks (Linux inet_bind)', () => {
+  it('ports are whole numbers 0–65535: -1, 65536 and 80.5 are EINVAL and leave the socket unbound; 65535 binds', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const fd = a.socket();
+    // Act / Assert
+    expect(a.bind(fd, -1)).toEqual(EINVAL);
+    expect(a.bind(fd, 65536)).toEqual(EINVAL);
+    expect(a.bind(fd, 80.5)).toEqual(EINVAL);
+    expect(a.bind(fd, 65535)).toEqual({ ok: true, value: 65535 });
+  });
+});
+
+describe('listen (Linux inet_listen)', () => {
+  it('a bad descriptor is EBADF; a socket with a connection is EINVAL', () => {
+    const { a, fd } = connected();
+    expect(a.listen(999, 1)).toEqual(EBADF);
+    expect(a.listen(fd, 1)).toEqual(EINVAL);
+  });
+
+  it('C1: listen() on an unbound socket binds an ephemeral port first and listens there', () => {
+    // Arrange: a one-port range, so the port is known.
+    const world = new World({ seed: 1, stack: { ephemeralPortMin: 50000, ephemeralPortMax: 50000 } });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = a.socket();
+    // Act
+    expect(a.listen(listener, 4)).toEqual(OK);
+    const client = b.socket();
+    b.connect(client, a.ip, 50000);
+    world.runUntil(10 * MS);
+    // Assert
+    expect(b.connectResult(client)).toEqual(OK);
+    expect(a.accept(listener).ok).toBe(true);
+  });
+
+  it('C12: listen() on an unbound socket with no ephemeral port free is EADDRINUSE, and the socket stays unbound', () => {
+    // Arrange: the one port of the range is bound already.
+    const world = new World({ seed: 1, stack: { ephemeralPortMin: 50000, ephemeralPortMax: 50000 } });
+    const a = world.addHost('a');
+    const holder = a.socket();
+    a.bind(holder, 50000);
+    const fd = a.socket();
+    // Act / Assert
+    expect(a.listen(fd, 4)).toEqual({ ok: false, errno: 'EADDRINUSE' });
+    expect(a.bind(fd, 8848)).toEqual({ ok: true, value: 8848 });
+  });
+
+  it('listen() again on a listening socket succeeds and sets the new backlog (Linux inet_listen: sk_max_ack_backlog)', () => {
+    // Arrange: backlog 0 admits one connection (sk_acceptq_is_full); listen again with 2 admits three.
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = a.socket();
+    a.bind(listener, 9000);
+    expect(a.listen(listener, 0)).toEqual(OK);
+    // Act
+    expect(a.listen(listener, 2)).toEqual(OK);
+    const clients = [b.socket(), b.socket(), b.socket()];
+    for (const client of clients) b.connect(client, a.ip, 9000);
+    world.runUntil(10 * MS);
+    // Assert: all three completed within 10 ms, before any SYN retransmission (1 s).
+    expect(clients.map((client) => b.connectResult(client))).toEqual([OK, OK, OK]);
+    expect([a.accept(listener).ok, a.accept(listener).ok, a.accept(listener).ok]).toEqual([true, true, true]);
+  });
+
+  it('a listener bound to 127.0.0.1 hears nothing from the fabric: a SYN to its port meets a RST (ECONNREFUSED)', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = a.socket();
+    a.bind(listener, 9000, LOOPBACK_ADDRESS);
+    expect(a.listen(listener, 4)).toEqual(OK);
+    // Act
+    const client = b.socket();
+    b.connect(client, a.ip, 9000);
+    world.runUntil(10 * MS);
+    // Assert
+    expect(b.connectResult(client)).toEqual({ ok: false, errno: 'ECONNREFUSED' });
+  });
+
+  it('the trace shows the port going CLOSED → LISTEN at listen() and LISTEN → CLOSED at close()', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const recorder = new TraceRecorder();
+    world.addListener(recorder);
+    const a = world.addHost('a');
+    const listener = a.socket();
+    a.bind(listener, 9000);
+    // Act
+    a.listen(listener, 4);
+    a.close(listener);
+    // Assert
+    const events = recorder.events.flatMap((e) => (e.type === 'listen' ? [`${e.host}:${e.port} ${e.from}->${e.to}`] : []));
+    expect(events).toEqual(['a:9000 CLOSED->LISTEN', 'a:9000 LISTEN->CLOSED']);
+  });
+});
+
+describe('accept (Linux inet_accept)', () => {
+  it('a bad descriptor is EBADF; a socket that does not listen is EINVAL', () => {
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const fd = a.socket();
+    a.bind(fd, 9000);
+    expect(a.accept(999)).toEqual(EBADF);
+    expect(a.accept(fd)).toEqual(EINVAL);
+  });
+
+  it('C3: an accepted socket is connected: connect() on it is EISCONN (Linux __inet_stream_connect, SS_CONNECTED)', () => {
+    // Arrange
+    const { a, b, listener } = connected();
+    const child = b.accept(listener);
+    if (!child.ok) throw new Error(`accept: ${child.errno}`);
+    // Act / Assert
+    expect(b.connect(child.value, a.ip, 8848)).toEqual({ ok: false, errno: 'EISCONN' });
+  });
+
+  it('C15: the accepted socket inherits the listener\'s SO_SNDBUF and SO_RCVBUF (Linux sk_clone_lock)', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.setsockopt(listener, { name: 'SO_SNDBUF', value: 10000 });
+    b.setsockopt(listener, { name: 'SO_RCVBUF', value: 12000 });
+    b.bind(listener, 9000);
+    b.listen(listener, 4);
+    a.connect(a.socket(), b.ip, 9000);
+    world.runUntil(10 * MS);
+    // Act
+    const child = b.accept(listener);
+    if (!child.ok) throw new Error(`accept: ${child.errno}`);
+    // Assert: doubled, as setsockopt stores them.
+    expect(b.getsockopt(child.value, 'SO_SNDBUF')).toEqual({ ok: true, value: 20000 });
+    expect(b.getsockopt(child.value, 'SO_RCVBUF')).toEqual({ ok: true, value: 24000 });
   });
 });

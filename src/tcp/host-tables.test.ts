@@ -5,9 +5,12 @@
  * finished connections' objects over (keepClosedConnections off) still running every lifecycle.
  */
 import { describe, expect, it } from 'vitest';
+import { TraceRecorder } from '../world/trace.js';
 import { World } from '../world/world.js';
 import { linuxBindConflicts, REFERENCE_ENDPOINT, type BindCandidate, type Endpoint } from './endpoint.js';
 import { LOOPBACK_ADDRESS, type Host } from './host.js';
+import { SYN } from './segment.js';
+import { Tcb } from './tcb.js';
 
 const MS = 1_000;
 const SEC = 1_000_000;
@@ -226,5 +229,88 @@ describe('what the host hands the endpoint to make over (Endpoint.createConnecti
     expect(spares).toHaveLength(6);
     expect(spares[0]).toBeNull();
     expect(spares.some((spare) => spare !== null)).toBe(true);
+  });
+});
+
+/** a's ISN when every ISN of a is `isn`: SND.NXT in TIME-WAIT is isn + 2 (SYN and FIN, no data). */
+const ISN_WHOSE_TAKE_OVER_WRAPS_TO_0 = 2 ** 32 - 65537 - 2;
+
+/**
+ * a's socket bound to 8848 (SO_REUSEADDR) connects to b:9000 and closes first, so a holds the
+ * 4-tuple in TIME-WAIT; a second SO_REUSEADDR socket binds 8848 and connects to b:9000 again.
+ */
+function reconnectOverTimeWait(options: { endpoint?: Endpoint; isn?: number }) {
+  const world = new World({ seed: 1, ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}) });
+  const recorder = new TraceRecorder();
+  world.addListener(recorder);
+  const a = world.addHost('a', options.isn !== undefined ? { stack: { isn: { kind: 'fixed', value: options.isn } } } : {});
+  const b = world.addHost('b');
+  const { fd, listener } = establishedFrom(world, a, b, 8848, true);
+  a.close(fd);
+  world.runUntil(world.nowUs + 10 * MS);
+  const child = b.accept(listener);
+  if (child.ok) b.close(child.value);
+  world.runUntil(world.nowUs + 10 * MS);
+  expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
+  const second = newSocket(a, true);
+  expect(a.bind(second, 8848)).toEqual({ ok: true, value: 8848 });
+  const before = recorder.events.length;
+  const result = a.connect(second, b.ip, 9000);
+  const synSeqs = recorder.events.slice(before).flatMap((e) => (e.type === 'segment' && e.fate === 'sent' && e.seg.srcIp === a.ip && e.seg.flags === SYN ? [e.seg.seq] : []));
+  return { result, synSeqs, a, b };
+}
+
+/** A TCB with one optional Connection hook removed, as an endpoint written without it would have. */
+function endpointWithout(hook: 'timeWaitReuse' | 'inheritTsRecent'): Endpoint {
+  class TcbWithoutHook extends Tcb {
+    constructor(...args: ConstructorParameters<typeof Tcb>) {
+      super(...args);
+      Object.defineProperty(this, hook, { value: undefined });
+    }
+  }
+  return { ...REFERENCE_ENDPOINT, name: `without-${hook}`, createConnection: (id, config, env, options) => new TcbWithoutHook(id, config, env, options) };
+}
+
+describe('connect() from a port bound with bind() onto a 4-tuple in TIME-WAIT (Linux tcp_twsk_unique, twp = NULL)', () => {
+  it('C10: takes the TIME-WAIT over at once, with ISN = old SND.NXT + 65537, and 1 where that wraps to 0 (write_seq is never 0)', () => {
+    // Act
+    const { result, synSeqs, a, b } = reconnectOverTimeWait({ isn: ISN_WHOSE_TAKE_OVER_WRAPS_TO_0 });
+    // Assert
+    expect(result).toEqual({ ok: true, value: undefined });
+    expect(synSeqs).toEqual([1]);
+    expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('SYN-SENT');
+  });
+
+  it('C10: with an ISN that does not wrap, the new SYN is the old SND.NXT + 65537', () => {
+    const { synSeqs } = reconnectOverTimeWait({ isn: 1000 });
+    expect(synSeqs).toEqual([1000 + 2 + 65537]);
+  });
+
+  it('an endpoint whose connections lack the optional inheritTsRecent still takes the TIME-WAIT over', () => {
+    const { result, synSeqs } = reconnectOverTimeWait({ endpoint: endpointWithout('inheritTsRecent'), isn: 1000 });
+    expect(result).toEqual({ ok: true, value: undefined });
+    expect(synSeqs).toEqual([1000 + 2 + 65537]);
+  });
+
+  it('C12: an endpoint whose TIME-WAIT offers no take-over (no timeWaitReuse) leaves the 4-tuple taken: EADDRNOTAVAIL', () => {
+    const { result, synSeqs, a, b } = reconnectOverTimeWait({ endpoint: endpointWithout('timeWaitReuse') });
+    expect(result).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+    expect(synSeqs).toEqual([]);
+    expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
+  });
+});
+
+describe('connect() argument checks', () => {
+  it('a bad descriptor is EBADF; a socket bound to 127.0.0.1 has no route to the fabric: EADDRNOTAVAIL, no SYN', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const fd = a.socket();
+    a.bind(fd, 8848, LOOPBACK_ADDRESS);
+    // Act / Assert
+    expect(a.connect(999, b.ip, 9000)).toEqual({ ok: false, errno: 'EBADF' });
+    expect(a.connect(fd, b.ip, 9000)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+    expect(a.lookup(b.ip, 9000, 8848)).toBeUndefined();
   });
 });
