@@ -10,7 +10,7 @@ import { World } from '../world/world.js';
 import { REFERENCE_ENDPOINT, type Endpoint } from './endpoint.js';
 import { LOOPBACK_ADDRESS, type Host } from './host.js';
 import { FIN, RST } from './segment.js';
-import { Tcb } from './tcb.js';
+import { endpointWithout } from './test-support.js';
 
 const MS = 1_000;
 const OK = { ok: true, value: undefined };
@@ -127,13 +127,7 @@ describe('options set on a socket that has a connection apply to the connection'
 
   it('SO_RCVBUF after connect is taken by an endpoint whose connections lack the optional adoptReceiveBuffer hook', () => {
     // Arrange: a TCB with the hook removed, as an endpoint written without it would have.
-    class TcbWithoutHook extends Tcb {
-      constructor(...args: ConstructorParameters<typeof Tcb>) {
-        super(...args);
-        Object.defineProperty(this, 'adoptReceiveBuffer', { value: undefined });
-      }
-    }
-    const endpoint: Endpoint = { ...REFERENCE_ENDPOINT, name: 'no-hook', createConnection: (id, config, env, options) => new TcbWithoutHook(id, config, env, options) };
+    const endpoint = endpointWithout('adoptReceiveBuffer');
     const { a, fd } = connected({ endpoint });
     // Act / Assert
     expect(a.setsockopt(fd, { name: 'SO_RCVBUF', value: 4096 })).toEqual(OK);
@@ -305,5 +299,147 @@ describe('accept (Linux inet_accept)', () => {
     // Assert: doubled, as setsockopt stores them.
     expect(b.getsockopt(child.value, 'SO_SNDBUF')).toEqual({ ok: true, value: 20000 });
     expect(b.getsockopt(child.value, 'SO_RCVBUF')).toEqual({ ok: true, value: 24000 });
+  });
+});
+
+/** Each of a and b binds a port and connects to the other's at the same instant (RFC 9293 §3.5 Figure 8). */
+function simultaneousOpen() {
+  const world = new World({ seed: 1 });
+  const a = world.addHost('a');
+  const b = world.addHost('b');
+  const fdA = a.socket();
+  const fdB = b.socket();
+  a.bind(fdA, 5000);
+  b.bind(fdB, 6000);
+  a.setNonBlocking(fdA, true);
+  expect(a.connect(fdA, b.ip, 6000)).toEqual({ ok: false, errno: 'EINPROGRESS' });
+  b.connect(fdB, a.ip, 5000);
+  // The SYNs cross at 1 ms; the SYN,ACKs arrive at 2 ms.
+  world.runUntil(1500);
+  expect(a.lookup(b.ip, 6000, 5000)?.state).toBe('SYN-RECEIVED');
+  return { world, a, b, fdA };
+}
+
+describe('connect() results while and after the handshake (Linux __inet_stream_connect)', () => {
+  it('a bad descriptor is EBADF; a socket never connected has no connection to report: ENOTCONN', () => {
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    expect(a.connectResult(999)).toEqual(EBADF);
+    expect(a.connectResult(a.socket())).toEqual({ ok: false, errno: 'ENOTCONN' });
+  });
+
+  it('C1: in SYN-RECEIVED of a simultaneous open the connect is still in progress: no result, and connect again is EALREADY', () => {
+    // Arrange
+    const { world, a, fdA } = simultaneousOpen();
+    // Act / Assert
+    expect(a.connectResult(fdA)).toBeNull();
+    expect(a.connect(fdA, world.host('b').ip, 6000)).toEqual({ ok: false, errno: 'EALREADY' });
+    world.runUntil(10 * MS);
+    expect(a.connectResult(fdA)).toEqual(OK);
+  });
+
+  it('a non-blocking connect that completed: connect again succeeds once (SS_CONNECTING to SS_CONNECTED), then is EISCONN', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 4);
+    const fd = a.socket();
+    a.setNonBlocking(fd, true);
+    expect(a.connect(fd, b.ip, 9000)).toEqual({ ok: false, errno: 'EINPROGRESS' });
+    world.runUntil(10 * MS);
+    // Act / Assert: only connect(), never connectResult, reports completion here.
+    expect(a.connect(fd, b.ip, 9000)).toEqual(OK);
+    expect(a.connect(fd, b.ip, 9000)).toEqual({ ok: false, errno: 'EISCONN' });
+  });
+
+  it('C1: a refusal whose error SO_ERROR already took still reads as ECONNREFUSED, and the socket may connect again', () => {
+    // Arrange: nobody listens on b:9999.
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const fd = a.socket();
+    a.connect(fd, b.ip, 9999);
+    world.runUntil(10 * MS);
+    expect(a.getsockopt(fd, 'SO_ERROR')).toEqual({ ok: true, value: 'ECONNREFUSED' });
+    // Act / Assert
+    expect(a.connectResult(fd)).toEqual({ ok: false, errno: 'ECONNREFUSED' });
+    expect(a.connect(fd, b.ip, 9999)).toEqual(OK);
+    expect(a.connectResult(fd)).toBeNull();
+  });
+
+  it('C12: a refused connect gives its autobound port back: the socket is unbound again, and a port it binds then is skipped by autobind', () => {
+    // Arrange: a one-port range; nobody listens on b:9999.
+    const world = new World({ seed: 1, stack: { ephemeralPortMin: 50000, ephemeralPortMax: 50000 } });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const fd = a.socket();
+    a.connect(fd, b.ip, 9999);
+    world.runUntil(10 * MS);
+    expect(a.connectResult(fd)).toEqual({ ok: false, errno: 'ECONNREFUSED' });
+    // Act: the socket binds the range's port with bind(), as a fresh socket may.
+    expect(a.bind(fd, 50000)).toEqual({ ok: true, value: 50000 });
+    // Assert: that port is bind()'s now, so another socket's autobind finds none.
+    expect(a.connect(a.socket(), b.ip, 9000)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+  });
+});
+
+describe('recv and shutdown', () => {
+  it('a bad descriptor is EBADF for recv, shutdown and close', () => {
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    expect(a.recv(999, 10)).toEqual(EBADF);
+    expect(a.shutdown(999, 'SHUT_WR')).toEqual(EBADF);
+    expect(a.close(999)).toEqual(EBADF);
+  });
+
+  it('C5: after shutdown(SHUT_RD), the peer\'s FIN with nothing queued reads as end-of-file', () => {
+    // Arrange
+    const { world, a, b, fd, listener } = connected();
+    const child = b.accept(listener);
+    if (!child.ok) throw new Error(`accept: ${child.errno}`);
+    expect(a.shutdown(fd, 'SHUT_RD')).toEqual(OK);
+    // Act
+    b.close(child.value);
+    world.runUntil(world.nowUs + 10 * MS);
+    // Assert
+    const got = a.recv(fd, 10);
+    expect(got.ok && got.value.length).toBe(0);
+  });
+
+  it('shutdown needs a synchronized connection: ENOTCONN in SYN-SENT and once the connection is CLOSED', () => {
+    // Arrange: b:9999 has no listener, so the connect is refused at 2 ms.
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const fd = a.socket();
+    a.connect(fd, b.ip, 9999);
+    // Act / Assert
+    expect(a.shutdown(fd, 'SHUT_WR')).toEqual({ ok: false, errno: 'ENOTCONN' });
+    world.runUntil(10 * MS);
+    expect(a.lookup(b.ip, 9999, a.socketOf(fd)!.localPort)).toBeUndefined();
+    expect(a.shutdown(fd, 'SHUT_RDWR')).toEqual({ ok: false, errno: 'ENOTCONN' });
+  });
+
+  it('C6: shutdown(SHUT_RD) is taken by an endpoint whose connections lack the optional shutdownRead hook', () => {
+    const { a, fd } = connected({ endpoint: endpointWithout('shutdownRead') });
+    expect(a.shutdown(fd, 'SHUT_RD')).toEqual(OK);
+  });
+});
+
+describe('a crash (the host loses every connection and socket at once)', () => {
+  it('each connection goes to CLOSED with the cause "host crash", and each listening port, and only those, goes LISTEN → CLOSED', () => {
+    // Arrange: b listens on 9000 and has one more socket only bound; a's connection to b is ESTABLISHED.
+    const { b, recorder } = connected({ trace: true });
+    b.bind(b.socket(), 7000);
+    const before = recorder.events.length;
+    // Act
+    b.crash();
+    // Assert
+    const after = recorder.events.slice(before);
+    expect(after.flatMap((e) => (e.type === 'state' ? [`${e.conn.host}:${e.conn.localPort} ${e.from}->${e.to} (${e.cause})`] : []))).toEqual(['b:9000 ESTABLISHED->CLOSED (host crash)']);
+    expect(after.flatMap((e) => (e.type === 'listen' ? [`${e.host}:${e.port} ${e.from}->${e.to}`] : []))).toEqual(['b:9000 LISTEN->CLOSED']);
   });
 });

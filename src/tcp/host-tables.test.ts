@@ -10,7 +10,7 @@ import { World } from '../world/world.js';
 import { linuxBindConflicts, REFERENCE_ENDPOINT, type BindCandidate, type Endpoint } from './endpoint.js';
 import { LOOPBACK_ADDRESS, type Host } from './host.js';
 import { SYN } from './segment.js';
-import { Tcb } from './tcb.js';
+import { endpointWithout } from './test-support.js';
 
 const MS = 1_000;
 const SEC = 1_000_000;
@@ -260,17 +260,6 @@ function reconnectOverTimeWait(options: { endpoint?: Endpoint; isn?: number }) {
   return { result, synSeqs, a, b };
 }
 
-/** A TCB with one optional Connection hook removed, as an endpoint written without it would have. */
-function endpointWithout(hook: 'timeWaitReuse' | 'inheritTsRecent'): Endpoint {
-  class TcbWithoutHook extends Tcb {
-    constructor(...args: ConstructorParameters<typeof Tcb>) {
-      super(...args);
-      Object.defineProperty(this, hook, { value: undefined });
-    }
-  }
-  return { ...REFERENCE_ENDPOINT, name: `without-${hook}`, createConnection: (id, config, env, options) => new TcbWithoutHook(id, config, env, options) };
-}
-
 describe('connect() from a port bound with bind() onto a 4-tuple in TIME-WAIT (Linux tcp_twsk_unique, twp = NULL)', () => {
   it('C10: takes the TIME-WAIT over at once, with ISN = old SND.NXT + 65537, and 1 where that wraps to 0 (write_seq is never 0)', () => {
     // Act
@@ -312,5 +301,43 @@ describe('connect() argument checks', () => {
     expect(a.connect(999, b.ip, 9000)).toEqual({ ok: false, errno: 'EBADF' });
     expect(a.connect(fd, b.ip, 9000)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
     expect(a.lookup(b.ip, 9000, 8848)).toBeUndefined();
+  });
+});
+
+describe('close() of a socket whose connection is in TIME-WAIT, on a host that makes connections over', () => {
+  it('C8: the connection stays in TIME-WAIT, and the two connections made next are two, each carrying its own data', () => {
+    // Arrange: a half-closes, b closes on EOF, so a's connection enters TIME-WAIT with its socket still open.
+    const world = new World({ seed: 1, keepClosedConnections: false });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 8);
+    const fd = a.socket();
+    a.bind(fd, 8848);
+    a.connect(fd, b.ip, 9000);
+    world.runUntil(10 * MS);
+    const child = b.accept(listener);
+    if (!child.ok) throw new Error(`accept: ${child.errno}`);
+    a.shutdown(fd, 'SHUT_WR');
+    world.runUntil(world.nowUs + 10 * MS);
+    b.close(child.value);
+    world.runUntil(world.nowUs + 10 * MS);
+    expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
+    // Act: close the socket (the TCB is swapped for its record), then open two connections at once.
+    a.close(fd);
+    const clients = [a.socket(), a.socket()];
+    for (const client of clients) a.connect(client, b.ip, 9000);
+    world.runUntil(world.nowUs + 10 * MS);
+    const children = [b.accept(listener), b.accept(listener)].map((r) => (r.ok ? r.value : -1));
+    clients.forEach((client, i) => a.send(client, new TextEncoder().encode(`client ${i}`)));
+    world.runUntil(world.nowUs + 100 * MS);
+    // Assert
+    expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
+    const got = children.map((c) => {
+      const data = b.recv(c, 100);
+      return data.ok ? new TextDecoder().decode(data.value) : data.errno;
+    });
+    expect(got.sort()).toEqual(['client 0', 'client 1']);
   });
 });
