@@ -431,3 +431,93 @@ describe('what an acceptable ACK also does (RFC 7323 §4.3, Linux tcp_ack)', () 
     expect(d.wire().filter((l) => l === '[.] seq 0 ack 1').length).toBe(6);
   });
 });
+
+describe('receive-path edges', () => {
+  it('RFC 7323 §5.3: a segment PAWS rejects is answered, with data every time, bare at most once per 500 ms', () => {
+    const d = drivenTcb({ config: { timestamps: 1 } });
+    d.openPassive(1000, { tsVal: 1000 }, { tsVal: 1010 });
+    d.input(2000, d.peer(1, 1, ACK | PSH, 10, { tsVal: 1005, tsEcr: 0 }));
+    d.input(3000, d.peer(1, 1, ACK | PSH, 10, { tsVal: 1005, tsEcr: 0 }));
+    d.input(4000, d.peer(1, 1, ACK, 0, { tsVal: 1005, tsEcr: 0 }));
+    d.input(5000, d.peer(1, 1, ACK, 0, { tsVal: 1005, tsEcr: 0 }));
+    expect(d.wire()).toEqual(['[.] seq 1 ack 1', '[.] seq 1 ack 1', '[.] seq 1 ack 1']);
+    expect(d.segments.map((s) => s.atUs)).toEqual([2000, 3000, 4000]);
+    expect(d.tcb.readableBytes).toBe(0);
+  });
+
+  it('RFC 5961 §3.2: the challenge ACK of an in-window RST is rate-limited even when the RST carries data', () => {
+    const d = established();
+    d.input(2000, d.peer(2, 1, RST | ACK, 5));
+    d.input(3000, d.peer(2, 1, RST | ACK, 5));
+    expect(d.wire()).toEqual(['[.] seq 1 ack 1']);
+    expect(d.tcb.state).toBe('ESTABLISHED');
+  });
+
+  it('RFC 5961 §4: a retransmitted SYN,ACK in ESTABLISHED is no crossed SYN,ACK: not taken, and answered at most once per 500 ms', () => {
+    const d = drivenTcb();
+    d.openActive(10_000);
+    d.input(20_000, d.peer(0, 1, SYN | ACK));
+    d.input(120_000, d.peer(0, 1, SYN | ACK));
+    expect(d.wire()).toEqual(['[.] seq 1 ack 1']);
+    expect(d.accepted).toEqual([]);
+  });
+
+  it('RFC 9293 §3.10.7.4: with a zero window, the ACK of a data segment at RCV.NXT is processed (its text trimmed); one past RCV.NXT is not', () => {
+    const d = established({ receiveBufferBytes: 10 });
+    d.input(2000, d.peer(1, 1, ACK | PSH, 10)); // the window is now 0
+    d.at(3000, (t) => t.shutdownWrite(3000)); // our FIN: seq 1
+    d.clear();
+    d.input(4000, d.peer(12, 2, ACK | PSH, 5)); // one past: unacceptable, the ACK of our FIN not taken
+    expect(d.tcb.state).toBe('FIN-WAIT-1');
+    d.input(5000, d.peer(11, 2, ACK | PSH, 5)); // at RCV.NXT: the ACK is taken
+    expect(d.states).toEqual(['FIN-WAIT-1>FIN-WAIT-2 rcv ACK of FIN']);
+    expect(d.tcb.readableBytes).toBe(10);
+    expect(d.wire()).toEqual(['[.] seq 2 ack 11', '[.] seq 2 ack 11']);
+    // Text trimmed away entirely wakes no reader.
+    expect(d.wakes).toBe(0);
+  });
+
+  it('C5: data that exactly fills the window takes the FIN it carries (Linux tcp_data_queue queues the whole in-order skb)', () => {
+    const d = established({ receiveBufferBytes: 20 });
+    d.input(2000, d.peer(1, 1, ACK | PSH | FIN, 20));
+    expect(d.tcb.readableBytes).toBe(20);
+    expect(d.states).toEqual(['ESTABLISHED>CLOSE-WAIT rcv FIN']);
+  });
+
+  it('C9: a retransmission that reaches past the FIN, in CLOSE-WAIT, is ACKed at once; text after the FIN is not', () => {
+    const d = established();
+    d.input(2000, d.peer(1, 1, ACK | FIN));
+    d.fire(TimerKind.DelayedAck);
+    d.clear();
+    d.input(60_000, d.peer(1, 1, ACK | PSH, 2)); // starts at the FIN's number: acceptable (ends at RCV.NXT)
+    expect(d.wire()).toEqual(['[.] seq 1 ack 2']);
+    d.input(70_000, d.peer(2, 1, ACK | PSH, 2)); // starts at RCV.NXT: beyond the FIN, ignored
+    expect(d.wire()).toEqual(['[.] seq 1 ack 2']);
+    expect(d.tcb.readableBytes).toBe(0);
+  });
+
+  it('RFC 2018 §4: the SACK block of out-of-order data with a FIN covers the FIN (Linux tcp_sack_new_ofo_skb takes end_seq)', () => {
+    const d = drivenTcb({ config: { sack: true } });
+    d.openPassive(1000, { sackOk: true });
+    d.input(2000, d.peer(11, 1, ACK | PSH | FIN, 10));
+    expect(d.segments.map((s) => s.sack)).toEqual([[11, 22]]);
+  });
+
+  it('C5: an ACK in FIN-WAIT-1 whose FIN waits for a zero window acks no FIN: still FIN-WAIT-1', () => {
+    const d = drivenTcb();
+    d.openActive(10_000, { window: 0 });
+    d.at(11_000, (t) => t.shutdownWrite(11_000));
+    d.input(20_000, d.peer(1, 1, ACK, 0, { window: 0 }));
+    expect(d.tcb.state).toBe('FIN-WAIT-1');
+    expect(d.wire()).toEqual([]);
+  });
+
+  it('C4: a FIN at sequence number 0 (our ISN 2^32 - 1) is acknowledged by ACK 1 mod 2^32', () => {
+    const d = drivenTcb({ ourIsn: 0xffffffff });
+    d.openActive(10_000);
+    d.at(11_000, (t) => t.shutdownWrite(11_000));
+    expect(d.wire()).toEqual(['[F.] seq 1 ack 1']); // relative: the FIN's absolute number is 0
+    d.input(20_000, d.peer(1, 2, ACK));
+    expect(d.tcb.state).toBe('FIN-WAIT-2');
+  });
+});

@@ -39,6 +39,8 @@ export interface DrivenSegment {
   readonly retransmission: boolean;
   /** The timestamps option's TSecr; -1 when the segment carries none. */
   readonly tsEcr: number;
+  /** SACK block edges, relative to the peer's ISN. */
+  readonly sack: readonly number[];
 }
 
 export interface DrivenTcbSpec {
@@ -72,7 +74,7 @@ export function drivenTcb(spec: DrivenTcbSpec = {}) {
   };
   const env = quietTcbEnv({
     transmit: (_tcb, f: SegmentFields) =>
-      void segments.push({ atUs: nowUs, flags: f.flags, seq: (f.seq - ourIsn) >>> 0, ack: f.flags & ACK ? (f.ack - peerIsn) >>> 0 : 0, window: f.window, len: f.payload.length, retransmission: f.retransmission, tsEcr: f.tsVal >= 0 ? f.tsEcr : -1 }),
+      void segments.push({ atUs: nowUs, flags: f.flags, seq: (f.seq - ourIsn) >>> 0, ack: f.flags & ACK ? (f.ack - peerIsn) >>> 0 : 0, window: f.window, len: f.payload.length, retransmission: f.retransmission, tsEcr: f.tsVal >= 0 ? f.tsEcr : -1, sack: f.sackBlocks.map((edge) => (edge - peerIsn) >>> 0) }),
     setTimer: (_tcb, kind, at) => {
       handle(kind).pending = true;
       armed.set(kind, at);
