@@ -56,7 +56,8 @@ export const DIAGRAM_EDGES: readonly Edge[] = [
 /**
  * Edges the figure leaves out but the text allows: resets (§3.10.7.4 second check), ABORT
  * (§3.10.5), retransmission give-up (§3.8.3 R2), FIN in FIN-WAIT-1 that also ACKs ours
- * (§3.10.7.4 eighth check), and Linux's orphaned FIN-WAIT-2 timeout (tcp_fin_timeout).
+ * (§3.10.7.4 eighth check), and Linux's orphaned FIN-WAIT-2 timeout (tcp_fin_timeout). A reset in
+ * LAST-ACK takes the figure's LAST-ACK=>CLOSED, so it is not listed again.
  */
 export const EXTRA_EDGES: readonly Edge[] = [
   'SYN-RECEIVED=>CLOSED',
@@ -67,7 +68,6 @@ export const EXTRA_EDGES: readonly Edge[] = [
   'FIN-WAIT-2=>CLOSED',
   'CLOSE-WAIT=>CLOSED',
   'CLOSING=>CLOSED',
-  'LAST-ACK=>CLOSED',
 ];
 
 export const LEGAL_EDGES: ReadonlySet<Edge> = new Set([...DIAGRAM_EDGES, ...EXTRA_EDGES]);

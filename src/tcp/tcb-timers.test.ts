@@ -21,8 +21,16 @@ function driven(overrides: Partial<StackConfig> = {}) {
   const armed = new Map<TimerKind, number>();
   const env = quietTcbEnv({
     transmit: (_tcb, f: SegmentFields) => sent.push(`${atUs} [${tcpdumpFlags(f.flags)}] ${f.seq}:${f.ack}${f.payload.length > 0 ? ` (${f.payload.length})` : ''}${f.retransmission ? ' retransmission' : ''}`),
-    setTimer: (_tcb, kind, at) => void armed.set(kind, at),
-    clearTimer: (_tcb, kind) => void armed.delete(kind),
+    // The world's timer handles as the TCB sees them (isArmed reads `pending`), so that a timer
+    // already armed is not armed again where the TCB asks.
+    setTimer: (tcb, kind, at) => {
+      armed.set(kind, at);
+      tcb.timerHandles[kind] = { pending: true };
+    },
+    clearTimer: (tcb, kind) => {
+      armed.delete(kind);
+      tcb.timerHandles[kind] = { pending: false };
+    },
     stateChanged: (_tcb, from, to, cause) => states.push(`${from}>${to} ${cause}`),
   });
   let atUs = 0;
@@ -33,6 +41,7 @@ function driven(overrides: Partial<StackConfig> = {}) {
     const due = armed.get(kind);
     if (due === undefined) return false;
     armed.delete(kind);
+    tcb.timerHandles[kind] = { pending: false };
     atUs = due;
     tcb.onTimer(due, kind);
     return true;
@@ -231,6 +240,24 @@ describe('the tail-loss probe (RFC 8985 §7, Linux tcp_schedule_loss_probe, tcp_
     expect(wide.sent.slice(6)).toEqual(['42000 [P.] 2781:7001 (320) retransmission', '252000 [P.] 101:7001 (536) retransmission']);
     const narrow = probed(3000, {}, true, 1000);
     expect(narrow.sent).toEqual(['20000 [P.] 101:7001 (536)', '20000 [P.] 637:7001 (464)', '42000 [P.] 637:7001 (464) retransmission', '252000 [P.] 101:7001 (536) retransmission']);
+  });
+
+  it('at most one probe out (tcp_send_loss_probe, tlp_high_seq): new data after a probe arms another, which only re-arms the RTO it would have replaced', () => {
+    const d = established({}, 65535, true);
+    d.at(20_000);
+    d.tcb.send(20_000, new Uint8Array(100));
+    d.fire(TimerKind.Retransmit); // the probe at 230 ms; the RTO then at 230 + 210 ms
+    d.at(240_000);
+    d.tcb.send(240_000, new Uint8Array(100));
+    // Two segments out: 2·SRTT + 2 ms, within the 200 ms the RTO has left.
+    const probeDue = d.armed.get(TimerKind.Retransmit);
+    d.fire(TimerKind.Retransmit);
+    const afterSecondProbe = d.armed.get(TimerKind.Retransmit);
+    const sentBeforeRto = d.sent.length;
+    // The RTO resends from SND.UNA, both small segments in one (Linux tcp_retrans_try_collapse).
+    d.fire(TimerKind.Retransmit);
+    expect([probeDue, afterSecondProbe, sentBeforeRto]).toEqual([262_000, 440_000, 3]);
+    expect(d.sent).toEqual(['20000 [P.] 101:7001 (100)', '230000 [P.] 101:7001 (100) retransmission', '240000 [P.] 201:7001 (100)', '440000 [P.] 101:7001 (200) retransmission']);
   });
 
   it('a SACK block above SND.UNA is disorder (TCP_CA_Disorder): the probe gives way to the RTO; a block at or below SND.UNA is not', () => {
