@@ -521,3 +521,155 @@ describe('receive-path edges', () => {
     expect(d.tcb.state).toBe('FIN-WAIT-2');
   });
 });
+
+describe('when to ACK in-order data (Linux __tcp_ack_snd_check, tcp_send_delayed_ack)', () => {
+  it('C7: with quick ACKs used up, one full segment waits 40 ms; more than one full segment unacknowledged is ACKed at once', () => {
+    const d = established({ quickAcks: 0 });
+    d.input(2000, d.peer(1, 1, ACK | PSH, 1460));
+    expect(d.wire()).toEqual([]);
+    d.input(3000, d.peer(1461, 1, ACK | PSH, 1));
+    expect(d.wire()).toEqual(['[.] seq 1 ack 1462']);
+  });
+
+  it('the full segment is the smaller of the two MSSs: the peer\'s 500', () => {
+    const d = drivenTcb({ config: { quickAcks: 0 } });
+    d.openPassive(1000, { mss: 500 });
+    d.input(2000, d.peer(1, 1, ACK | PSH, 500));
+    expect(d.wire()).toEqual([]);
+    d.input(3000, d.peer(501, 1, ACK | PSH, 1));
+    expect(d.wire()).toEqual(['[.] seq 1 ack 502']);
+  });
+
+  it('the first 16 ACKs go at once (quick-ACK mode, tcp_incr_quickack), then they wait', () => {
+    const d = established({ quickAcks: 2 });
+    for (let i = 0; i < 3; i++) d.input(2000 + i * 1000, d.peer(1 + i * 10, 1, ACK | PSH, 10));
+    expect(d.wire()).toEqual(['[.] seq 1 ack 11', '[.] seq 1 ack 21']);
+    expect(d.armed.get(TimerKind.DelayedAck)).toBe(4000 + 40_000);
+  });
+
+  it('ping-pong mode (after the peer\'s FIN) spends no quick ACK', () => {
+    const d = established({ quickAcks: 1 });
+    d.input(2000, d.peer(1, 1, ACK | FIN));
+    expect(d.wire()).toEqual([]);
+  });
+
+  it('with delayedAckUs 0 every ACK goes at once', () => {
+    const d = established({ quickAcks: 0, delayedAckUs: 0 });
+    d.input(2000, d.peer(1, 1, ACK | PSH, 10));
+    d.input(3000, d.peer(11, 1, ACK | FIN));
+    expect(d.wire()).toEqual(['[.] seq 1 ack 11', '[.] seq 1 ack 12']);
+  });
+
+  it('an armed delayed-ACK timer is not pushed back by more data; it sends one ACK of all', () => {
+    const d = established({ quickAcks: 0 });
+    d.input(2000, d.peer(1, 1, ACK | PSH, 10));
+    d.input(30_000, d.peer(11, 1, ACK | PSH, 10));
+    expect(d.armed.get(TimerKind.DelayedAck)).toBe(42_000);
+    d.fire(TimerKind.DelayedAck);
+    expect(d.wire()).toEqual(['[.] seq 1 ack 21']);
+    expect(d.segments[0]!.atUs).toBe(42_000);
+  });
+
+  it('C7: before any data, the timer fires at the next 4 ms tick, also from exactly on a tick', () => {
+    const d = established();
+    d.input(8000, d.peer(1, 1, ACK | FIN));
+    expect(d.armed.get(TimerKind.DelayedAck)).toBe(12_000);
+  });
+});
+
+describe('the peer\'s FIN (RFC 9293 §3.10.7.4 eighth check, Linux tcp_fin)', () => {
+  it('C4: the FIN takes one sequence number; in FIN-WAIT-1 it is ACKed at once and the connection is CLOSING (simultaneous close)', () => {
+    const d = established();
+    d.at(1500, (t) => t.shutdownWrite(1500));
+    d.clear();
+    d.input(2000, d.peer(1, 1, ACK | PSH | FIN, 5));
+    expect(d.wire()).toEqual(['[.] seq 2 ack 7']);
+    expect(d.states).toEqual(['FIN-WAIT-1>CLOSING rcv FIN']);
+    expect(d.wakes).toBeGreaterThan(0);
+    expect(d.tcb.recv(3000, 10) instanceof Uint8Array).toBe(true);
+    expect(d.tcb.recv(3000, 10)).toBe('eof');
+  });
+
+  it('C8: in FIN-WAIT-2 it is ACKed at once and the connection enters TIME-WAIT for 2·MSL', () => {
+    const d = established();
+    d.at(1500, (t) => t.shutdownWrite(1500));
+    d.input(2000, d.peer(1, 2, ACK));
+    d.clear();
+    d.input(3000, d.peer(1, 2, ACK | FIN));
+    expect(d.wire()).toEqual(['[.] seq 2 ack 2']);
+    expect(d.states).toEqual(['FIN-WAIT-2>TIME-WAIT rcv FIN']);
+    expect(d.armed.get(TimerKind.TimeWait)).toBe(3000 + 60_000_000);
+    expect(d.tcb.recv(3000, 10)).toBe('eof');
+  });
+});
+
+describe('reassembly edges (RFC 9293 §3.10.7.4 seventh check)', () => {
+  it('a queued piece that ends exactly at RCV.NXT is dropped, and one with a FIN that ends there still gives the FIN', () => {
+    const d = established();
+    d.input(2000, d.peer(6, 1, ACK | PSH, 5)); // [6, 11) out of order
+    d.input(3000, d.peer(11, 1, ACK | FIN)); // FIN at 11, out of order
+    d.input(4000, d.peer(1, 1, ACK | PSH, 10)); // [1, 11) covers the first piece exactly
+    expect(d.tcb.readableBytes).toBe(10);
+    expect(d.states).toEqual(['ESTABLISHED>CLOSE-WAIT rcv FIN']);
+    expect(d.wire().at(-1)).toBe('[.] seq 1 ack 12');
+  });
+
+  it('pieces arriving in reverse order are delivered in sequence order', () => {
+    const d = established();
+    d.input(2000, d.peer(21, 1, ACK | PSH, 10));
+    d.input(3000, d.peer(11, 1, ACK | PSH, 10));
+    d.input(4000, d.peer(1, 1, ACK | PSH, 10));
+    const data = d.tcb.recv(5000, 100);
+    expect(data instanceof Uint8Array ? Array.from(data) : data).toEqual(Array.from({ length: 30 }, (_, i) => (i + 1) & 255));
+  });
+
+  it('a piece partly overlapping RCV.NXT gives only its new bytes', () => {
+    const d = established();
+    d.input(2000, d.peer(5, 1, ACK | PSH, 10)); // [5, 15)
+    d.input(3000, d.peer(1, 1, ACK | PSH, 8)); // [1, 9): 4 bytes of the queued piece are new from 9
+    const data = d.tcb.recv(4000, 100);
+    expect(data instanceof Uint8Array ? Array.from(data) : data).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+  });
+});
+
+describe('window updates after a read (Linux tcp_cleanup_rbuf, RFC 9293 §3.8.6.2.2)', () => {
+  it('no update once the peer\'s FIN came (CLOSE-WAIT): it sends nothing more', () => {
+    const d = established({ receiveBufferBytes: 100 });
+    d.input(2000, d.peer(1, 1, ACK | PSH | FIN, 100));
+    d.fire(TimerKind.DelayedAck);
+    d.clear();
+    d.tcb.recv(3000, 100);
+    expect(d.wire()).toEqual([]);
+  });
+
+  it('the update goes when the window left is at most half the buffer and the new one at least twice it and at least min(buffer / 2, MSS)', () => {
+    // Window left 50 of 100 (exactly half): a read of 10 gives 60, not twice 50: nothing.
+    const half = established({ receiveBufferBytes: 100 });
+    half.input(2000, half.peer(1, 1, ACK | PSH, 50));
+    half.clear();
+    half.tcb.recv(3000, 10);
+    expect(half.wire()).toEqual([]);
+    // A read of all 50 gives 100 ≥ 2 · 50: the update.
+    half.tcb.recv(3000, 100);
+    expect(half.wire(0, true)).toEqual(['[.] seq 1 ack 51 win 100']);
+    // Window left 49: 51 queued; reading 49 gives 98 ≥ 98.
+    const edge = established({ receiveBufferBytes: 100 });
+    edge.input(2000, edge.peer(1, 1, ACK | PSH, 51));
+    edge.clear();
+    edge.tcb.recv(3000, 49);
+    expect(edge.wire(0, true)).toEqual(['[.] seq 1 ack 52 win 98']);
+  });
+
+  it('no update for less than min(buffer / 2, MSS) (receiver SWS avoidance)', () => {
+    // Buffer 4000, MSS 1460: window left 0; reading 1000 opens 1000 < 1460: nothing; 460 more: the update.
+    const d = established({ receiveBufferBytes: 4000, mss: 1460, windowScaling: false });
+    d.input(2000, d.peer(1, 1, ACK | PSH, 1460));
+    d.input(2100, d.peer(1461, 1, ACK | PSH, 1460));
+    d.input(2200, d.peer(2921, 1, ACK | PSH, 1080));
+    d.clear();
+    d.tcb.recv(3000, 1000);
+    expect(d.wire()).toEqual([]);
+    d.tcb.recv(3000, 460);
+    expect(d.wire(0, true)).toEqual(['[.] seq 1 ack 4001 win 1460']);
+  });
+});
