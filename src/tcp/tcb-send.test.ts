@@ -7,7 +7,7 @@
  * the two ISNs) and the results of the application's calls.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, FIN, PSH } from './segment.js';
+import { ACK, FIN, PSH, RST, SYN } from './segment.js';
 import { TimerKind } from './tcb.js';
 import { drivenTcb, type DrivenTcbSpec } from './test-support.js';
 
@@ -162,5 +162,130 @@ describe('what send() queues (Linux tcp_sendmsg_locked)', () => {
     d.clear();
     d.input(20_000, d.peer(1, 6, ACK));
     expect(d.wakes).toBe(1);
+  });
+});
+
+describe('the RTO estimator (RFC 6298 §2, Linux tcp_rtt_estimator, __tcp_set_rto)', () => {
+  it('the first sample sets SRTT and RTTVAR = SRTT / 2; RTO = SRTT + max(tcp_rto_min, 4·RTTVAR)', () => {
+    // SYN at 0, SYN,ACK at 10 ms: SRTT 10 ms, RTTVAR 5 ms: RTO 210 ms.
+    const d = established();
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(11_000 + 210_000);
+  });
+
+  it('a later sample: RTTVAR = ¾·RTTVAR + ¼·|SRTT − R|, SRTT = ⅞·SRTT + ⅛·R', () => {
+    // R = 30 ms: RTTVAR 3.75 + 5 = 8.75 ms, SRTT 8.75 + 3.75 = 12.5 ms: RTO 212.5 ms.
+    const d = established();
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    d.input(41_000, d.peer(1, 11, ACK));
+    d.at(50_000, (t) => t.send(50_000, bytes(10)));
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(50_000 + 212_500);
+  });
+
+  it('a large variance: 4·RTTVAR above tcp_rto_min counts instead; the RTO is capped at tcp_rto_max and floored at tcp_rto_min', () => {
+    // SYN,ACK after 100 ms: SRTT 100, RTTVAR 50: 100 + max(20, 200) = 300 ms.
+    const big = drivenTcb({ config: { rtoMinUs: 20_000 } });
+    big.openActive(100_000);
+    big.at(100_000, (t) => t.send(100_000, bytes(1)));
+    expect(big.armed.get(TimerKind.Retransmit)).toBe(100_000 + 300_000);
+    const capped = drivenTcb({ config: { rtoMinUs: 20_000, rtoMaxUs: 250_000 } });
+    capped.openActive(100_000);
+    capped.at(100_000, (t) => t.send(100_000, bytes(1)));
+    expect(capped.armed.get(TimerKind.Retransmit)).toBe(100_000 + 250_000);
+    // SRTT 0 (an instant answer): RTO = 0 + max(200 ms, 0) = 200 ms.
+    const instant = drivenTcb();
+    instant.openActive(0);
+    instant.at(0, (t) => t.send(0, bytes(1)));
+    expect(instant.armed.get(TimerKind.Retransmit)).toBe(200_000);
+  });
+
+  it('after a backoff, an ACK of new data without an RTT sample (Karn) restores the smoothed RTO (Linux tcp_set_rto)', () => {
+    const d = established();
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    d.fire(TimerKind.Retransmit); // at 221 ms: the RTO doubles to 420 ms
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(221_000 + 420_000);
+    d.input(230_000, d.peer(1, 11, ACK)); // acks the retransmitted first segment: no sample, RTO back to 210 ms
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(230_000 + 210_000);
+  });
+});
+
+describe('retransmission (RFC 6298 §5, RFC 9293 §3.8.1)', () => {
+  it('the timeout resends the first unacknowledged segment, marked a retransmission; go-back-N resends the next on each ACK', () => {
+    const d = established(65535, { config: { mss: 10 } });
+    d.at(11_000, (t) => t.send(11_000, bytes(25)));
+    d.at(11_000, (t) => t.close(11_000));
+    expect(d.wire()).toEqual(['[P.] seq 1 ack 1 len 10', '[P.] seq 11 ack 1 len 10', '[P.] seq 21 ack 1 len 5', '[F.] seq 26 ack 1']);
+    d.fire(TimerKind.Retransmit);
+    d.input(300_000, d.peer(1, 11, ACK));
+    d.input(310_000, d.peer(1, 21, ACK));
+    // The resent tail takes the FIN with the last data (at most one MSS of data, then the FIN).
+    expect(d.wire().slice(4)).toEqual(['[P.] seq 1 ack 1 len 10 (rtx)', '[P.] seq 11 ack 1 len 10 (rtx)', '[FP.] seq 21 ack 1 len 5 (rtx)']);
+    expect(d.tcb.retransmissions).toBe(3);
+    // Everything acknowledged: the retransmission timer stops.
+    d.input(320_000, d.peer(1, 27, ACK));
+    expect(d.armed.has(TimerKind.Retransmit)).toBe(false);
+    expect(d.tcb.state).toBe('FIN-WAIT-2');
+  });
+
+  it('a FIN alone is resent alone', () => {
+    const d = established();
+    d.at(11_000, (t) => t.shutdownWrite(11_000));
+    d.fire(TimerKind.Retransmit);
+    expect(d.wire()).toEqual(['[F.] seq 1 ack 1', '[F.] seq 1 ack 1 (rtx)']);
+  });
+
+  it('an ACK of part of what is in flight restarts the timer from now (RFC 6298 §5.3); a duplicate ACK does not', () => {
+    const d = established();
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    d.at(12_000, (t) => t.send(12_000, bytes(10)));
+    d.input(30_000, d.peer(1, 1, ACK));
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(11_000 + 210_000);
+    d.input(40_000, d.peer(1, 11, ACK));
+    // The ACK gave an RTT sample (29 ms): RTTVAR 3.75 + 4.75 = 8.5, SRTT 8.75 + 3.625 = 12.375 ms.
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(40_000 + Math.round(12_375 + 200_000));
+  });
+
+  it('a window that opens from zero stops the persist timer; one that was open already leaves it be', () => {
+    const d = established(0);
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    expect(d.armed.has(TimerKind.Persist)).toBe(true);
+    d.input(20_000, d.peer(1, 1, ACK, 0, { window: 100 }));
+    expect(d.armed.has(TimerKind.Persist)).toBe(false);
+    expect(d.wire()).toEqual(['[P.] seq 1 ack 1 len 10']);
+  });
+
+  it('a persist backoff is forgotten once the window opens: the next zero window probes at the RTO again', () => {
+    const d = established(0);
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    d.fire(TimerKind.Persist); // at 221 ms, backoff 1: next at 221 + 420
+    expect(d.armed.get(TimerKind.Persist)).toBe(221_000 + 420_000);
+    d.input(300_000, d.peer(1, 1, ACK, 0, { window: 10 })); // opens: the 10 bytes go
+    d.input(310_000, d.peer(1, 11, ACK, 0, { window: 0 })); // acked, and closed again
+    d.at(320_000, (t) => t.send(320_000, bytes(10)));
+    // RTO after the sample from the 10 bytes (10 ms): unchanged 210 ms; no backoff left.
+    expect(d.armed.get(TimerKind.Persist)! - 320_000).toBeLessThan(420_000);
+  });
+});
+
+describe('the send sequence space', () => {
+  it('C1: the ISN is taken mod 2^32 and the first data byte is ISN + 1', () => {
+    const d = drivenTcb({ ourIsn: 0xffffffff });
+    d.at(0, (t) => t.connect(0, -1));
+    expect(d.tcb.iss).toBe(0xffffffff);
+    d.input(10_000, d.peer(0, 1, SYN | ACK));
+    expect(d.tcb.sndNxt).toBe(0);
+    d.at(11_000, (t) => t.send(11_000, bytes(5)));
+    expect(d.wire().slice(-1)).toEqual(['[P.] seq 1 ack 1 len 5']);
+    expect(d.tcb.sndNxt).toBe(5);
+  });
+
+  it('a connection that failed discards its send queue and reports the error once', () => {
+    const d = established(0);
+    d.at(11_000, (t) => t.send(11_000, bytes(10)));
+    d.input(20_000, d.peer(1, 1, RST));
+    expect(d.tcb.unsentOrUnackedBytes).toBe(0);
+    expect(d.tcb.send(30_000, bytes(1))).toBe('ECONNRESET');
+    expect(d.tcb.send(30_000, bytes(1))).toBe('EPIPE');
   });
 });
