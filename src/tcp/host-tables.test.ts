@@ -424,3 +424,170 @@ describe('a connection reset while its socket is open, on a host that makes conn
     expect(a.recv(old, 10)).toEqual({ ok: false, errno: 'ECONNRESET' });
   });
 });
+
+describe('what the host reports to the trace and asks the world', () => {
+  it('every segment a connection takes is reported as accepted (the trace\'s "accepted" events), data included', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const recorder = new TraceRecorder();
+    world.addListener(recorder);
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 4);
+    const fd = a.socket();
+    a.connect(fd, b.ip, 9000);
+    world.runUntil(10 * MS);
+    // Act
+    a.send(fd, new Uint8Array(5));
+    world.runUntil(20 * MS);
+    // Assert: b's connection took the SYN, the handshake's ACK and the 5 bytes.
+    const takenByB = recorder.events.flatMap((e) => (e.type === 'accepted' && e.conn.host === 'b' ? [`${e.seg.flags & SYN ? 'S' : '.'}${e.seg.payload.length}`] : []));
+    expect(takenByB).toEqual(['S0', '.0', '.5']);
+  });
+
+  it('RFC 7323 / Linux secure_tcp_ts_off: TSvals start at an offset keyed by the 4-tuple: two ports at one instant differ, two incarnations of one 4-tuple share it', () => {
+    // Arrange
+    const world = new World({ seed: 1 });
+    const recorder = new TraceRecorder();
+    world.addListener(recorder);
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const synTsVal = (port: number) => recorder.events.flatMap((e) => (e.type === 'segment' && e.fate === 'sent' && e.seg.flags === SYN && e.seg.srcPort === port ? [e.seg.tsVal] : []));
+    // Act: SYNs from 8848 and 8849 at time 0 (nobody listens: each is refused), then from 8848 again 100 ms later.
+    const first = a.socket();
+    a.bind(first, 8848);
+    a.connect(first, b.ip, 9999);
+    const other = a.socket();
+    a.bind(other, 8849);
+    a.connect(other, b.ip, 9999);
+    world.runUntil(100 * MS);
+    expect(a.connectResult(first)).toEqual({ ok: false, errno: 'ECONNREFUSED' });
+    a.connect(first, b.ip, 9999);
+    // Assert
+    const [at0, at100] = synTsVal(8848);
+    const [otherAt0] = synTsVal(8849);
+    expect(otherAt0).not.toBe(at0);
+    expect(((at100! - at0!) >>> 0)).toBe(100);
+  });
+});
+
+describe('a host that keeps its history (keepClosedConnections on, the default) makes nothing over', () => {
+  it('C8: lifecycles through TIME-WAIT leave every connection in allTcbs, each its own object, CLOSED at the end; nothing made over', () => {
+    // Arrange: no trace listener either, so only the history stops the free lists.
+    const world = new World({ seed: 1 });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 8);
+    // Act: three lifecycles from one port, a closing first, each waiting out a's TIME-WAIT.
+    for (let round = 0; round < 3; round++) {
+      const fd = newSocket(a, true);
+      a.bind(fd, 8848);
+      a.connect(fd, b.ip, 9000);
+      world.runUntil(world.nowUs + 10 * MS);
+      const child = b.accept(listener);
+      a.close(fd);
+      world.runUntil(world.nowUs + 10 * MS);
+      if (child.ok) b.close(child.value);
+      world.runUntil(world.nowUs + 61 * SEC);
+    }
+    // Assert
+    const history = [...a.allTcbs, ...b.allTcbs];
+    expect(history).toHaveLength(6);
+    expect(new Set(history).size).toBe(6);
+    expect(new Set(history.map((c) => c.id.connId)).size).toBe(6);
+    expect(history.map((c) => c.state)).toEqual(Array(6).fill('CLOSED'));
+    expect([a.tcbsReused, a.timeWaitRecordsReused, b.tcbsReused, b.timeWaitRecordsReused]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('TIME-WAIT on an endpoint whose connections have no compactForTimeWait (the record swap is optional)', () => {
+  it('C8: the connection keeps its TCB through TIME-WAIT, which lasts 2·MSL and then ends', () => {
+    // Arrange
+    const world = new World({ seed: 1, endpoint: endpointWithout('compactForTimeWait'), keepClosedConnections: false });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const { fd, listener } = establishedFrom(world, a, b, 8848, false);
+    // Act
+    a.close(fd);
+    world.runUntil(world.nowUs + 10 * MS);
+    const child = b.accept(listener);
+    if (child.ok) b.close(child.value);
+    world.runUntil(world.nowUs + 10 * MS);
+    // Assert
+    expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
+    world.runUntil(world.nowUs + 59 * SEC);
+    expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
+    world.runUntil(world.nowUs + 2 * SEC);
+    expect(a.lookup(b.ip, 9000, 8848)).toBeUndefined();
+  });
+});
+
+describe('a connection reset while it waits for accept, on a host that makes connections over', () => {
+  it('C14: it stays queued (Linux tcp_done leaves it): accept returns it first, and its recv reports ECONNRESET; a later connection is its own', () => {
+    // Arrange: a aborts its connection before b accepts it.
+    const world = new World({ seed: 1, keepClosedConnections: false });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 8);
+    const aborted = a.socket();
+    a.setsockopt(aborted, { name: 'SO_LINGER', value: { onoff: true, lingerSec: 0 } });
+    a.connect(aborted, b.ip, 9000);
+    world.runUntil(10 * MS);
+    a.close(aborted);
+    world.runUntil(20 * MS);
+    // Act: a second connection, then both accepts.
+    const later = a.socket();
+    a.connect(later, b.ip, 9000);
+    world.runUntil(30 * MS);
+    a.send(later, new TextEncoder().encode('later'));
+    world.runUntil(40 * MS);
+    const first = b.accept(listener);
+    const second = b.accept(listener);
+    if (!first.ok || !second.ok) throw new Error('accept failed');
+    // Assert
+    expect(b.recv(first.value, 10)).toEqual({ ok: false, errno: 'ECONNRESET' });
+    const got = b.recv(second.value, 10);
+    expect(got.ok ? new TextDecoder().decode(got.value) : got.errno).toBe('later');
+  });
+});
+
+describe('a TIME-WAIT record closed by a SYN for a new incarnation, on a host that makes connections over', () => {
+  it('C8: its 2·MSL timer, still pending, never ends a later TIME-WAIT early', () => {
+    // Arrange: server b closes first, so b holds a:8848 ↔ b:9000 in TIME-WAIT (a record, its socket closed) from about 20 ms.
+    const world = new World({ seed: 1, keepClosedConnections: false });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 8);
+    const lifecycleServerFirst = (port: number) => {
+      const fd = a.socket();
+      a.bind(fd, port);
+      a.connect(fd, b.ip, 9000);
+      world.runUntil(world.nowUs + 10 * MS);
+      const child = b.accept(listener);
+      if (child.ok) b.close(child.value);
+      world.runUntil(world.nowUs + 10 * MS);
+      a.close(fd);
+      world.runUntil(world.nowUs + 10 * MS);
+      expect(b.lookup(a.ip, port, 9000)?.state).toBe('TIME-WAIT');
+    };
+    lifecycleServerFirst(8848);
+    // Act: a reconnects from 8848 (its SYN is above RCV.NXT: the record gives way), then, 1 s on, a
+    // lifecycle from 8849 leaves b in TIME-WAIT again, which lasts until about 61 s.
+    lifecycleServerFirst(8848);
+    world.runUntil(1 * SEC);
+    lifecycleServerFirst(8849);
+    // Assert: at 60.5 s, past the first record's 2·MSL, the later TIME-WAIT is still there.
+    world.runUntil(60_500 * MS);
+    expect(b.lookup(a.ip, 8849, 9000)?.state).toBe('TIME-WAIT');
+    world.runUntil(62 * SEC);
+    expect(b.lookup(a.ip, 8849, 9000)).toBeUndefined();
+  });
+});

@@ -160,7 +160,7 @@ export function drivenTcb(spec: DrivenTcbSpec = {}) {
  * The reference endpoint with one optional Connection hook taken off its TCBs, as an endpoint
  * written without that hook would have them: for the host's calls that must do without it.
  */
-export function endpointWithout(hook: 'adoptReceiveBuffer' | 'timeWaitReuse' | 'inheritTsRecent' | 'shutdownRead'): Endpoint {
+export function endpointWithout(hook: 'adoptReceiveBuffer' | 'timeWaitReuse' | 'inheritTsRecent' | 'shutdownRead' | 'compactForTimeWait'): Endpoint {
   class TcbWithoutHook extends Tcb {
     constructor(...args: ConstructorParameters<typeof Tcb>) {
       super(...args);
