@@ -341,3 +341,86 @@ describe('close() of a socket whose connection is in TIME-WAIT, on a host that m
     expect(got.sort()).toEqual(['client 0', 'client 1']);
   });
 });
+
+describe('live connections on a host that makes connections over', () => {
+  it('C5: an idle ESTABLISHED connection is never made over: a connection opened after it leaves it working', () => {
+    // Arrange: the first connection is idle once its handshake is done (no timer pending on b's side).
+    const world = new World({ seed: 1, keepClosedConnections: false });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 8);
+    const first = a.socket();
+    a.connect(first, b.ip, 9000);
+    world.runUntil(10 * MS);
+    const firstChild = b.accept(listener);
+    // Act: a second connection, opened later.
+    const second = a.socket();
+    a.connect(second, b.ip, 9000);
+    world.runUntil(20 * MS);
+    const secondChild = b.accept(listener);
+    if (!firstChild.ok || !secondChild.ok) throw new Error('accept failed');
+    a.send(first, new TextEncoder().encode('first'));
+    a.send(second, new TextEncoder().encode('second'));
+    world.runUntil(100 * MS);
+    // Assert
+    const read = (fd: number) => {
+      const got = b.recv(fd, 100);
+      return got.ok ? new TextDecoder().decode(got.value) : got.errno;
+    };
+    expect([read(firstChild.value), read(secondChild.value)]).toEqual(['first', 'second']);
+  });
+});
+
+describe('passive connections and autobind (Linux __inet_hash_connect, C12)', () => {
+  it('C12: a connection accepted on a port of the range keeps it from autobind after its listener closed (the bind bucket is bind()\'s)', () => {
+    // Arrange: a one-port range; a listens on its port, accepts one connection from b, then closes the listener.
+    const world = new World({ seed: 1, stack: { ephemeralPortMin: 50000, ephemeralPortMax: 50000 } });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const c = world.addHost('c');
+    const listener = a.socket();
+    a.bind(listener, 50000);
+    a.listen(listener, 4);
+    b.connect(b.socket(), a.ip, 50000);
+    world.runUntil(10 * MS);
+    expect(a.accept(listener).ok).toBe(true);
+    a.close(listener);
+    const server = c.socket();
+    c.bind(server, 9000);
+    c.listen(server, 4);
+    // Act / Assert: toward another destination the 4-tuple from 50000 is free, but the port is not autobind's.
+    expect(a.connect(a.socket(), c.ip, 9000)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+  });
+});
+
+describe('a connection reset while its socket is open, on a host that makes connections over', () => {
+  it('C14: it is not made over while the socket holds it: the socket still reads ECONNRESET after a new connection opens', () => {
+    // Arrange: b aborts (SO_LINGER{1,0}), so a's connection is CLOSED by the RST with a's socket still open.
+    const world = new World({ seed: 1, keepClosedConnections: false });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 8);
+    const old = a.socket();
+    a.connect(old, b.ip, 9000);
+    world.runUntil(10 * MS);
+    const child = b.accept(listener);
+    if (!child.ok) throw new Error(`accept: ${child.errno}`);
+    b.setsockopt(child.value, { name: 'SO_LINGER', value: { onoff: true, lingerSec: 0 } });
+    b.close(child.value);
+    world.runUntil(20 * MS);
+    const oldConnId = a.connIdOf(old);
+    // Act: a new connection from a.
+    const fresh = a.socket();
+    a.connect(fresh, b.ip, 9000);
+    world.runUntil(30 * MS);
+    // Assert
+    expect(a.connectResult(fresh)).toEqual({ ok: true, value: undefined });
+    expect(a.connIdOf(old)).toBe(oldConnId);
+    expect(a.connIdOf(fresh)).not.toBe(oldConnId);
+    expect(a.recv(old, 10)).toEqual({ ok: false, errno: 'ECONNRESET' });
+  });
+});
