@@ -260,6 +260,94 @@ describe('the tail-loss probe (RFC 8985 §7, Linux tcp_schedule_loss_probe, tcp_
     expect(d.sent).toEqual(['20000 [P.] 101:7001 (100)', '230000 [P.] 101:7001 (100) retransmission', '240000 [P.] 201:7001 (100)', '440000 [P.] 101:7001 (200) retransmission']);
   });
 
+  it('RFC 6298 §5.3 without a probe (tcp_early_retrans 2): an ACK of new data with more in flight restarts the RTO from now', () => {
+    const d = established({ earlyRetrans: 2 }, 65535, true);
+    d.at(20_000);
+    d.tcb.send(20_000, new Uint8Array(3000));
+    d.at(30_000);
+    d.tcb.input(30_000, seg(PEER_ISN + 1, OUR_ISN + 537, ACK));
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(30_000 + 210_000);
+  });
+
+  it('no probe while recovering from an RTO (TCP_CA_Loss): a partial ACK after it re-arms the RTO and resends the next segment', () => {
+    const d = probed(3000);
+    // The probe at 42 ms, the RTO at 252 ms resent 101:637; its ACK comes at 260 ms, with 2,464 bytes still out.
+    d.at(260_000);
+    d.tcb.input(260_000, seg(PEER_ISN + 1, OUR_ISN + 537, ACK));
+    expect(d.sent.slice(-1)).toEqual(['260000 [P.] 637:7001 (536) retransmission']);
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(260_000 + 210_000);
+  });
+
+  it('an SRTT of 0 is a sample: several segments out, the probe is due 2 ms (TCP_TIMEOUT_MIN) after they leave', () => {
+    const d = driven({ sack: true });
+    d.tcb.connect(0, OUR_ISN);
+    d.tcb.input(0, seg(PEER_ISN, OUR_ISN + 1, SYN | ACK, 0, 65535, true));
+    d.at(20_000);
+    d.tcb.send(20_000, new Uint8Array(3000));
+    expect([d.srttUs(), d.armed.get(TimerKind.Retransmit)]).toEqual([0, 22_000]);
+  });
+
+  it('a SACK block beyond SND.NXT is no evidence of disorder (tcp_is_sackblock_valid): the probe stays armed', () => {
+    const d = established({}, 65535, true);
+    d.at(20_000);
+    d.tcb.send(20_000, new Uint8Array(3000));
+    d.tcb.input(30_000, seg(PEER_ISN + 1, OUR_ISN + 1, ACK, 0, 65535, false, [OUR_ISN + 3101, OUR_ISN + 3200]));
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(42_000);
+  });
+
+  it('disorder lasts until SND.UNA passes the highest SACKed byte, whichever block of an ACK names it; then probes come back', () => {
+    const d = established({}, 65535, true);
+    d.at(20_000);
+    d.tcb.send(20_000, new Uint8Array(4000));
+    // Segments start at 101, 637, 1173, 1709, 2245, 2781, 3317, 3853. Blocks newest first: [2245, 2781),
+    // then the older, lower [1173, 1709). The highest SACKed byte is 2781.
+    d.at(30_000);
+    d.tcb.input(30_000, seg(PEER_ISN + 1, OUR_ISN + 1, ACK, 0, 65535, false, [2245, 2781, 1173, 1709]));
+    // A cumulative ACK past the lower block but short of the higher: still disorder, so the RTO. Its RTT
+    // sample (20 ms) makes SRTT 11.25 ms and the RTO 211.25 ms.
+    d.at(40_000);
+    d.tcb.input(40_000, seg(PEER_ISN + 1, 1709, ACK));
+    const inDisorder = d.armed.get(TimerKind.Retransmit);
+    // Past the highest SACKed byte, three segments still out: Open again, a probe at 2·SRTT + 2 ms.
+    d.at(50_000);
+    d.tcb.input(50_000, seg(PEER_ISN + 1, 2781, ACK));
+    expect([inDisorder, d.armed.get(TimerKind.Retransmit)]).toEqual([251_250, 74_500]);
+  });
+
+  it('a later ACK\'s higher block raises the highest SACKed byte: an ACK up to the earlier one leaves the sender in disorder', () => {
+    const d = established({}, 65535, true);
+    d.at(20_000);
+    d.tcb.send(20_000, new Uint8Array(4000));
+    d.at(30_000);
+    d.tcb.input(30_000, seg(PEER_ISN + 1, OUR_ISN + 1, ACK, 0, 65535, false, [2245, 2781]));
+    d.tcb.input(30_000, seg(PEER_ISN + 1, OUR_ISN + 1, ACK, 0, 65535, false, [2245, 3317]));
+    d.at(50_000);
+    d.tcb.input(50_000, seg(PEER_ISN + 1, 2781, ACK));
+    // Still SACKed above SND.UNA (up to 3317): the RTO, 50 ms + 212.5 ms (the ACK's 30 ms sample makes SRTT 12.5 ms).
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(50_000 + 212_500);
+  });
+
+  it('with no RTT sample (the SYN,ACK was resent, so Karn gives none) the probe waits tcp_timeout_init, 1 s, within the RTO left', () => {
+    const d = driven({ sack: true });
+    d.tcb.acceptSyn(0, seg(PEER_ISN, 0, SYN, 0, 65535, true), OUR_ISN);
+    d.fire(TimerKind.Retransmit); // the SYN,ACK again at 1 s; the RTO is now 2 s
+    d.at(1_500_000);
+    d.tcb.input(1_500_000, seg(PEER_ISN + 1, OUR_ISN + 1, ACK));
+    d.tcb.send(1_500_000, new Uint8Array(100));
+    expect([d.srttUs(), d.armed.get(TimerKind.Retransmit)]).toEqual([-1, 2_500_000]);
+  });
+
+  it("Karn's algorithm for the probe: the ACK of a probe that resent the newest segment gives no RTT sample", () => {
+    const d = established({}, 65535, true);
+    d.at(20_000);
+    d.tcb.send(20_000, new Uint8Array(100));
+    d.fire(TimerKind.Retransmit); // the probe at 230 ms resends 101:201
+    d.at(240_000);
+    d.tcb.input(240_000, seg(PEER_ISN + 1, OUR_ISN + 101, ACK));
+    // SRTT stays the handshake's 10 ms (a sample from the first send would be 220 ms).
+    expect([d.sent.length, d.srttUs()]).toEqual([2, 10_000]);
+  });
+
   it('a SACK block above SND.UNA is disorder (TCP_CA_Disorder): the probe gives way to the RTO; a block at or below SND.UNA is not', () => {
     const sacked = established({}, 65535, true);
     sacked.at(20_000);

@@ -3,6 +3,7 @@
  * Not part of the build (tsconfig.build.json) nor of the mutation runs.
  */
 import { stackConfig, type StackConfig } from './config.js';
+import { REFERENCE_ENDPOINT, type Endpoint } from './endpoint.js';
 import { ACK, NO_OPTIONS, SYN, tcpdumpFlags, type Segment } from './segment.js';
 import { seqAdd } from './seq.js';
 import { Tcb, TimerKind, type SegmentFields, type TcbEnv, type TcbOptions } from './tcb.js';
@@ -153,4 +154,18 @@ export function drivenTcb(spec: DrivenTcbSpec = {}) {
       wakes = 0;
     },
   };
+}
+
+/**
+ * The reference endpoint with one optional Connection hook taken off its TCBs, as an endpoint
+ * written without that hook would have them: for the host's calls that must do without it.
+ */
+export function endpointWithout(hook: 'adoptReceiveBuffer' | 'timeWaitReuse' | 'inheritTsRecent' | 'shutdownRead'): Endpoint {
+  class TcbWithoutHook extends Tcb {
+    constructor(...args: ConstructorParameters<typeof Tcb>) {
+      super(...args);
+      Object.defineProperty(this, hook, { value: undefined });
+    }
+  }
+  return { ...REFERENCE_ENDPOINT, name: `without-${hook}`, createConnection: (id, config, env, options) => new TcbWithoutHook(id, config, env, options) };
 }
