@@ -289,3 +289,56 @@ describe('the send sequence space', () => {
     expect(d.tcb.send(30_000, bytes(1))).toBe('EPIPE');
   });
 });
+
+describe('send-path edges', () => {
+  it('C14: an orphan whose FIN waits for a zero window sends no FIN after the RST that new data draws, though that segment opened the window', () => {
+    const d = established(0);
+    d.at(11_000, (t) => t.close(11_000));
+    expect(d.wire()).toEqual([]);
+    d.input(20_000, d.peer(1, 1, ACK | PSH, 10, { window: 100 }));
+    expect(d.wire()).toEqual(['[R] seq 1']);
+    expect(d.tcb.state).toBe('CLOSED');
+  });
+
+  it('RFC 9293 §3.8.6.1: a window closed while data is in flight arms no persist timer (the retransmission timer covers it)', () => {
+    const d = established(10);
+    d.at(11_000, (t) => t.send(11_000, bytes(20)));
+    d.input(20_000, d.peer(1, 6, ACK, 0, { window: 0 }));
+    expect(d.armed.has(TimerKind.Persist)).toBe(false);
+    expect(d.armed.has(TimerKind.Retransmit)).toBe(true);
+  });
+
+  it('an ACK wakes a writer blocked on SO_SNDBUF when the free space is exactly half the truesize queued (sk_stream_wspace ≥ sk_stream_min_wspace)', () => {
+    // sk_sndbuf 5496: three skbs of 1000 (5496 queued). Acking one leaves 3664, free 1832 = 3664 / 2.
+    const d = established(0, { config: { mss: 1000 }, options: { sndBufBytes: 5496 } });
+    expect(d.at(11_000, (t) => t.send(11_000, bytes(10_000)))).toBe(3000);
+    d.input(20_000, d.peer(1, 1, ACK, 0, { window: 65535 }));
+    d.clear();
+    d.input(30_000, d.peer(1, 1001, ACK, 0, { window: 65535 }));
+    expect(d.wakes).toBe(1);
+    expect(d.tcb.writableForPoll).toBe(true);
+  });
+
+  it('RFC 8985 §7.2 (Linux tcp_schedule_loss_probe): with SACK, new segments arm a tail-loss probe at 2·SRTT + 2 ms when several are out', () => {
+    const d = drivenTcb({ config: { sack: true, mss: 10 } });
+    d.openActive(10_000, { sackOk: true });
+    d.at(11_000, (t) => t.send(11_000, bytes(20)));
+    expect(d.wire()).toEqual(['[P.] seq 1 ack 1 len 10', '[P.] seq 11 ack 1 len 10']);
+    expect(d.tcb.lossProbePending).toBe(true);
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(11_000 + 2 * 10_000 + 2000);
+    d.input(20_000, d.peer(1, 21, ACK, 0, { sackBlocks: [] }));
+    expect(d.tcb.lossProbePending).toBe(false);
+  });
+});
+
+describe('the tail-loss probe armed by output (Linux tcp_schedule_loss_probe)', () => {
+  it('the probe is due no later than the RTO of the oldest segment still out: new data 21 ms before it comes arms the probe at that RTO', () => {
+    const d = drivenTcb({ config: { sack: true } });
+    d.openActive(10_000, { sackOk: true });
+    d.at(11_000, (t) => t.send(11_000, bytes(10))); // RTO due at 221 ms; probe min(220, 210) ms
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(221_000);
+    d.at(200_000, (t) => t.send(200_000, bytes(10))); // two out: 2·SRTT + 2 ms = 22 ms, but the RTO is 21 ms away
+    expect(d.armed.get(TimerKind.Retransmit)).toBe(221_000);
+    expect(d.tcb.lossProbePending).toBe(true);
+  });
+});

@@ -349,3 +349,69 @@ describe('compactForTimeWait (Linux inet_twsk_alloc: the socket swapped for a sm
     expect(variant.compactForTimeWait()).toBe(null);
   });
 });
+
+describe('close, abort and TIME-WAIT edges', () => {
+  it('close() after shutdown(SHUT_WR) has taken the connection to TIME-WAIT leaves it there, unread data or not: no RST (the socket is already a timewait sock)', () => {
+    const d = established();
+    d.input(2000, d.peer(1, 1, ACK | PSH, 10));
+    d.at(3000, (t) => t.shutdownWrite(3000));
+    d.input(4000, d.peer(11, 2, ACK | FIN));
+    expect(d.tcb.state).toBe('TIME-WAIT');
+    d.clear();
+    d.at(5000, (t) => t.close(5000));
+    expect([d.wire(), d.states]).toEqual([[], []]);
+  });
+
+  it('close() on a connection a reset closed (its data unread) sends nothing and wakes nobody', () => {
+    const d = established();
+    d.input(2000, d.peer(1, 1, ACK | PSH, 10));
+    d.input(3000, d.peer(11, 1, RST));
+    d.clear();
+    d.at(4000, (t) => t.close(4000));
+    expect([d.wire(), d.wakes]).toEqual([[], 0]);
+  });
+
+  it('C5: close() in ESTABLISHED arms no tcp_fin_timeout timer until the FIN is acknowledged', () => {
+    const d = established();
+    d.at(2000, (t) => t.close(2000));
+    expect(d.armed.has(TimerKind.FinWait2)).toBe(false);
+  });
+
+  it('C14: abort in CLOSING with data still unacknowledged sends RST,ACK (Linux tcp_disconnect)', () => {
+    const d = established();
+    d.at(2000, (t) => t.send(2000, bytes(10)));
+    d.at(2000, (t) => t.shutdownWrite(2000));
+    d.input(3000, d.peer(1, 1, ACK | FIN));
+    expect(d.tcb.state).toBe('CLOSING');
+    d.clear();
+    d.at(4000, (t) => t.abort(4000, 'test'));
+    expect(d.wire()).toEqual(['[R.] seq 12 ack 2']);
+  });
+
+  it('C4: abort in LAST-ACK whose FIN went at sequence number 0 (ISN 2^32 - 1) sends nothing: the FIN was sent', () => {
+    const d = drivenTcb({ ourIsn: 0xffffffff });
+    d.openPassive();
+    d.input(2000, d.peer(1, 1, ACK | FIN));
+    d.at(3000, (t) => t.shutdownWrite(3000));
+    expect(d.tcb.state).toBe('LAST-ACK');
+    d.clear();
+    d.at(4000, (t) => t.abort(4000, 'test'));
+    expect(d.wire()).toEqual([]);
+  });
+
+  it('C10: without timestamps TIME-WAIT reads no TSval: a SYN at or below RCV.NXT carrying one opens nothing (Linux needs tw_ts_recent_stamp)', () => {
+    const d = inState('TIME-WAIT');
+    expect(d.tcb.timeWaitInput(5000, d.peer(1, 0, SYN, 0, { ack: 0, tsVal: 5 }))).toBe('handled');
+  });
+
+  it('RFC 7323: a TSval of 0 is a timestamp: after the wrap it becomes TS.Recent in TIME-WAIT, and the next answer echoes it', () => {
+    const d = drivenTcb({ config: { timestamps: 1 } });
+    d.openPassive(1000, { tsVal: 0xfffffff0 }, { tsVal: 0xfffffff1 });
+    d.at(2000, (t) => t.shutdownWrite(2000));
+    d.input(3000, d.peer(1, 2, ACK | FIN, 0, { tsVal: 0xfffffff2, tsEcr: 0 }));
+    d.clear();
+    d.tcb.timeWaitInput(4000, d.peer(2, 2, ACK, 0, { tsVal: 0, tsEcr: 0 }));
+    d.tcb.timeWaitInput(5000, d.peer(1, 2, ACK | FIN, 0, { tsVal: 1, tsEcr: 0 }));
+    expect(d.segments.map((s) => s.tsEcr)).toEqual([0]);
+  });
+});
