@@ -221,3 +221,27 @@ describe('the endpoint\'s own resets for segments with no connection (Endpoint.r
     expect(received.map(resetFields)).toEqual([resetTo(40040, 9999, 11, 22, RST | ACK)]);
   });
 });
+
+describe('close() of a listener (Linux inet_csk_listen_stop)', () => {
+  it('a connection queued for accept is reset with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>; a half-open one goes silently, and its late final ACK meets a RST', () => {
+    // Arrange: peer port 40050 completes its handshake (queued); 40051 only sends its SYN (half-open).
+    const { world, host, peer, listener, received } = hostAndPeer();
+    peer.send({ srcPort: 40050, dstIp: HOST_IP, dstPort: 8080, seq: 100, ack: 0, flags: SYN, window: 65535, mss: 1460 });
+    world.runUntil(MS);
+    peer.send({ srcPort: 40050, dstIp: HOST_IP, dstPort: 8080, seq: 101, ack: 5001, flags: ACK, window: 65535 });
+    peer.send({ srcPort: 40051, dstIp: HOST_IP, dstPort: 8080, seq: 300, ack: 0, flags: SYN, window: 65535, mss: 1460 });
+    world.runUntil(2 * MS);
+    expect(received.map((s) => [s.dstPort, s.flags])).toEqual([[40050, SYN | ACK], [40051, SYN | ACK]]);
+    received.length = 0;
+    // Act
+    host.close(listener);
+    world.runUntil(3 * MS);
+    peer.send({ srcPort: 40051, dstIp: HOST_IP, dstPort: 8080, seq: 301, ack: 5001, flags: ACK, window: 65535 });
+    world.runUntil(4 * MS);
+    // Assert
+    expect(received.map((s) => [s.dstPort, s.flags, s.seq, s.ack])).toEqual([
+      [40050, RST | ACK, 5001, 101],
+      [40051, RST, 5001, 0],
+    ]);
+  });
+});

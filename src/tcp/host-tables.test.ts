@@ -591,3 +591,24 @@ describe('a TIME-WAIT record closed by a SYN for a new incarnation, on a host th
     expect(b.lookup(a.ip, 8849, 9000)).toBeUndefined();
   });
 });
+
+describe('connect()\'s autobind over a range that fills up (Linux __inet_hash_connect, C12)', () => {
+  it('C12: every port of a 100-port range is found, the last free one included, and then EADDRNOTAVAIL', () => {
+    // Arrange
+    const world = new World({ seed: 1, stack: { ephemeralPortMin: 50000, ephemeralPortMax: 50099 } });
+    const a = world.addHost('a');
+    const b = world.addHost('b');
+    const listener = b.socket();
+    b.bind(listener, 9000);
+    b.listen(listener, 200);
+    // Act: 100 connects, each taking a port whose 4-tuple to b:9000 is free.
+    const results = Array.from({ length: 100 }, () => a.connect(a.socket(), b.ip, 9000).ok);
+    const ports = new Set([...a.liveTcbs()].map((c) => c.id.localPort));
+    // Assert
+    expect(results.every((ok) => ok)).toBe(true);
+    expect(ports.size).toBe(100);
+    expect(Math.min(...ports)).toBe(50000);
+    expect(Math.max(...ports)).toBe(50099);
+    expect(a.connect(a.socket(), b.ip, 9000)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+  });
+});
