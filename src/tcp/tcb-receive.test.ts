@@ -673,3 +673,17 @@ describe('window updates after a read (Linux tcp_cleanup_rbuf, RFC 9293 §3.8.6.
     expect(d.wire(0, true)).toEqual(['[.] seq 1 ack 4001 win 1460']);
   });
 });
+
+describe('window updates after a read in FIN-WAIT-1 and FIN-WAIT-2', () => {
+  it('C6: a half-closed connection still receiving announces the window a read reopens, as in ESTABLISHED', () => {
+    for (const acked of [false, true]) {
+      const d = established({ receiveBufferBytes: 100 });
+      d.at(1500, (t) => t.shutdownWrite(1500));
+      d.input(2000, d.peer(1, acked ? 2 : 1, ACK | PSH, 60));
+      expect(d.tcb.state).toBe(acked ? 'FIN-WAIT-2' : 'FIN-WAIT-1');
+      d.clear();
+      d.tcb.recv(3000, 60);
+      expect(d.wire(0, true)).toEqual(['[.] seq 2 ack 61 win 100']);
+    }
+  });
+});
