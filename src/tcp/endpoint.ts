@@ -90,9 +90,10 @@ export interface Endpoint {
    */
   readonly stackFactory?: StackFactory;
   /**
-   * A new connection. `spare`, when given, is one of this endpoint's connections that reached
-   * CLOSED and that nothing refers to any more (the host's free list): made over, it spares an
-   * allocation. An endpoint may ignore it.
+   * A new connection. `spare`, when given, is one of this endpoint's connections that has left
+   * the host's tables and that nothing refers to any more (the host's free list): one that
+   * reached CLOSED, or a TCB swapped for its TIME-WAIT record (still in TIME-WAIT). Made over, it
+   * spares an allocation. An endpoint may ignore it.
    */
   createConnection(id: TcbIdentity, config: StackConfig, env: TcbEnv, options: TcbOptions, spare?: Connection | null): Connection;
   /** True when `candidate` stops the bind. */
