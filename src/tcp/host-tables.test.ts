@@ -612,3 +612,49 @@ describe('connect()\'s autobind over a range that fills up (Linux __inet_hash_co
     expect(a.connect(a.socket(), b.ip, 9000)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
   });
 });
+
+describe("connect()'s autobind over a TIME-WAIT (Linux tcp_twsk_unique, tcp_tw_reuse, C12)", () => {
+  /**
+   * A one-port range; `client` connects to `server`:9000 and closes first, so the one port's
+   * 4-tuple sits in TIME-WAIT on the client. Returns when that TIME-WAIT was entered.
+   */
+  function timeWaitOnTheOnlyPort(twReuse: 0 | 1 | 2, loopback: boolean) {
+    const world = new World({ seed: 1, stack: { ephemeralPortMin: 50000, ephemeralPortMax: 50000, twReuse, twReuseDelayUs: SEC } });
+    const client = world.addHost('a');
+    const server = loopback ? client : world.addHost('b');
+    const listener = server.socket();
+    server.bind(listener, 9000);
+    server.listen(listener, 8);
+    const fd = client.socket();
+    expect(client.connect(fd, server.ip, 9000).ok).toBe(true);
+    world.runUntil(10 * MS);
+    const child = server.accept(listener);
+    client.close(fd);
+    world.runUntil(20 * MS);
+    if (child.ok) server.close(child.value);
+    world.runUntil(100 * MS);
+    const timeWait = client.lookup(server.ip, 9000, 50000);
+    expect(timeWait?.state).toBe('TIME-WAIT');
+    const enteredUs = (timeWait as unknown as { timeWaitReuse(): { enteredUs: number } }).timeWaitReuse().enteredUs;
+    const connectAt = (atUs: number) => {
+      world.runUntil(atUs);
+      return client.connect(client.socket(), server.ip, 9000);
+    };
+    return { enteredUs, connectAt };
+  }
+
+  it('tcp_tw_reuse 1: the port is taken over only once the TIME-WAIT is older than tcp_tw_reuse_delay, strictly', () => {
+    const { enteredUs, connectAt } = timeWaitOnTheOnlyPort(1, false);
+    expect(connectAt(enteredUs + SEC)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+    expect(connectAt(enteredUs + SEC + 1)).toEqual({ ok: true, value: undefined });
+  });
+
+  it('tcp_tw_reuse 2 (the default) reuses only with both ends on this host; 0 never', () => {
+    const remote = timeWaitOnTheOnlyPort(2, false);
+    expect(remote.connectAt(remote.enteredUs + 2 * SEC)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+    const local = timeWaitOnTheOnlyPort(2, true);
+    expect(local.connectAt(local.enteredUs + 2 * SEC)).toEqual({ ok: true, value: undefined });
+    const off = timeWaitOnTheOnlyPort(0, true);
+    expect(off.connectAt(off.enteredUs + 2 * SEC)).toEqual({ ok: false, errno: 'EADDRNOTAVAIL' });
+  });
+});
