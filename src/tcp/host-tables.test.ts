@@ -15,6 +15,17 @@ import { endpointWithout } from './test-support.js';
 const MS = 1_000;
 const SEC = 1_000_000;
 
+/** Two hosts, a and b, in a world made with `options`; b listens on 9000 with a backlog of 8. */
+function listeningPair(options: ConstructorParameters<typeof World>[0]) {
+  const world = new World(options);
+  const a = world.addHost('a');
+  const b = world.addHost('b');
+  const listener = b.socket();
+  b.bind(listener, 9000);
+  b.listen(listener, 8);
+  return { world, a, b, listener };
+}
+
 /** An endpoint with Linux's bind rule that records every candidate the host asks it about. */
 function recordingEndpoint(): { endpoint: Endpoint; seen: BindCandidate[] } {
   const seen: BindCandidate[] = [];
@@ -152,12 +163,7 @@ describe('connect() and ports from bind() (Linux __inet_hash_connect, C12)', () 
 describe('a host that keeps no history (keepClosedConnections off) and makes finished connections over', () => {
   it('C5/C8: lifecycle after lifecycle through TIME-WAIT, each connection carries its data and closes, and allTcbs stays empty', () => {
     // Arrange: no trace listener, so the host may make TCBs, records and table entries over.
-    const world = new World({ seed: 1, keepClosedConnections: false });
-    const a = world.addHost('a');
-    const b = world.addHost('b');
-    const listener = b.socket();
-    b.bind(listener, 9000);
-    b.listen(listener, 8);
+    const { world, a, b, listener } = listeningPair({ seed: 1, keepClosedConnections: false });
     const got: string[] = [];
     // Act: four lifecycles from the same port, each waiting out a's TIME-WAIT (2·MSL = 60 s).
     for (let round = 0; round < 4; round++) {
@@ -307,12 +313,7 @@ describe('connect() argument checks', () => {
 describe('close() of a socket whose connection is in TIME-WAIT, on a host that makes connections over', () => {
   it('C8: the connection stays in TIME-WAIT, and the two connections made next are two, each carrying its own data', () => {
     // Arrange: a half-closes, b closes on EOF, so a's connection enters TIME-WAIT with its socket still open.
-    const world = new World({ seed: 1, keepClosedConnections: false });
-    const a = world.addHost('a');
-    const b = world.addHost('b');
-    const listener = b.socket();
-    b.bind(listener, 9000);
-    b.listen(listener, 8);
+    const { world, a, b, listener } = listeningPair({ seed: 1, keepClosedConnections: false });
     const fd = a.socket();
     a.bind(fd, 8848);
     a.connect(fd, b.ip, 9000);
@@ -345,12 +346,7 @@ describe('close() of a socket whose connection is in TIME-WAIT, on a host that m
 describe('live connections on a host that makes connections over', () => {
   it('C5: an idle ESTABLISHED connection is never made over: a connection opened after it leaves it working', () => {
     // Arrange: the first connection is idle once its handshake is done (no timer pending on b's side).
-    const world = new World({ seed: 1, keepClosedConnections: false });
-    const a = world.addHost('a');
-    const b = world.addHost('b');
-    const listener = b.socket();
-    b.bind(listener, 9000);
-    b.listen(listener, 8);
+    const { world, a, b, listener } = listeningPair({ seed: 1, keepClosedConnections: false });
     const first = a.socket();
     a.connect(first, b.ip, 9000);
     world.runUntil(10 * MS);
@@ -398,12 +394,7 @@ describe('passive connections and autobind (Linux __inet_hash_connect, C12)', ()
 describe('a connection reset while its socket is open, on a host that makes connections over', () => {
   it('C14: it is not made over while the socket holds it: the socket still reads ECONNRESET after a new connection opens', () => {
     // Arrange: b aborts (SO_LINGER{1,0}), so a's connection is CLOSED by the RST with a's socket still open.
-    const world = new World({ seed: 1, keepClosedConnections: false });
-    const a = world.addHost('a');
-    const b = world.addHost('b');
-    const listener = b.socket();
-    b.bind(listener, 9000);
-    b.listen(listener, 8);
+    const { world, a, b, listener } = listeningPair({ seed: 1, keepClosedConnections: false });
     const old = a.socket();
     a.connect(old, b.ip, 9000);
     world.runUntil(10 * MS);
@@ -476,12 +467,7 @@ describe('what the host reports to the trace and asks the world', () => {
 describe('a host that keeps its history (keepClosedConnections on, the default) makes nothing over', () => {
   it('C8: lifecycles through TIME-WAIT leave every connection in allTcbs, each its own object, CLOSED at the end; nothing made over', () => {
     // Arrange: no trace listener either, so only the history stops the free lists.
-    const world = new World({ seed: 1 });
-    const a = world.addHost('a');
-    const b = world.addHost('b');
-    const listener = b.socket();
-    b.bind(listener, 9000);
-    b.listen(listener, 8);
+    const { world, a, b, listener } = listeningPair({ seed: 1 });
     // Act: three lifecycles from one port, a closing first, each waiting out a's TIME-WAIT.
     for (let round = 0; round < 3; round++) {
       const fd = newSocket(a, true);
@@ -529,12 +515,7 @@ describe('TIME-WAIT on an endpoint whose connections have no compactForTimeWait 
 describe('a connection reset while it waits for accept, on a host that makes connections over', () => {
   it('C14: it stays queued (Linux tcp_done leaves it): accept returns it first, and its recv reports ECONNRESET; a later connection is its own', () => {
     // Arrange: a aborts its connection before b accepts it.
-    const world = new World({ seed: 1, keepClosedConnections: false });
-    const a = world.addHost('a');
-    const b = world.addHost('b');
-    const listener = b.socket();
-    b.bind(listener, 9000);
-    b.listen(listener, 8);
+    const { world, a, b, listener } = listeningPair({ seed: 1, keepClosedConnections: false });
     const aborted = a.socket();
     a.setsockopt(aborted, { name: 'SO_LINGER', value: { onoff: true, lingerSec: 0 } });
     a.connect(aborted, b.ip, 9000);
@@ -560,12 +541,7 @@ describe('a connection reset while it waits for accept, on a host that makes con
 describe('a TIME-WAIT record closed by a SYN for a new incarnation, on a host that makes connections over', () => {
   it('C8: its 2·MSL timer, still pending, never ends a later TIME-WAIT early', () => {
     // Arrange: server b closes first, so b holds a:8848 ↔ b:9000 in TIME-WAIT (a record, its socket closed) from about 20 ms.
-    const world = new World({ seed: 1, keepClosedConnections: false });
-    const a = world.addHost('a');
-    const b = world.addHost('b');
-    const listener = b.socket();
-    b.bind(listener, 9000);
-    b.listen(listener, 8);
+    const { world, a, b, listener } = listeningPair({ seed: 1, keepClosedConnections: false });
     const lifecycleServerFirst = (port: number) => {
       const fd = a.socket();
       a.bind(fd, port);
