@@ -15,6 +15,15 @@ import { endpointWithout } from './test-support.js';
 const MS = 1_000;
 const SEC = 1_000_000;
 
+/** a closes `fd` first and b closes the connection it accepts on `listener`: a's end goes to TIME-WAIT. */
+function activeCloseFrom(world: World, a: Host, b: Host, fd: number, listener: number): void {
+  a.close(fd);
+  world.runUntil(world.nowUs + 10 * MS);
+  const child = b.accept(listener);
+  if (child.ok) b.close(child.value);
+  world.runUntil(world.nowUs + 10 * MS);
+}
+
 /** Two hosts, a and b, in a world made with `options`; b listens on 9000 with a backlog of 8. */
 function listeningPair(options: ConstructorParameters<typeof World>[0]) {
   const world = new World(options);
@@ -105,11 +114,7 @@ describe('what the bind table tells the bind rule about the port\'s other owner 
     // Assert 1
     expect(seen).toEqual([candidate(false, false)]);
     // Arrange 2: a closes first, then b; a's connection is in TIME-WAIT (its socket closed, so a record).
-    a.close(fd);
-    world.runUntil(world.nowUs + 10 * MS);
-    const child = b.accept(listener);
-    if (child.ok) b.close(child.value);
-    world.runUntil(world.nowUs + 10 * MS);
+    activeCloseFrom(world, a, b, fd, listener);
     expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
     seen.length = 0;
     // Act 2: bind beside the TIME-WAIT (and the socket bound in Act 1).
@@ -252,11 +257,7 @@ function reconnectOverTimeWait(options: { endpoint?: Endpoint; isn?: number }) {
   const a = world.addHost('a', options.isn !== undefined ? { stack: { isn: { kind: 'fixed', value: options.isn } } } : {});
   const b = world.addHost('b');
   const { fd, listener } = establishedFrom(world, a, b, 8848, true);
-  a.close(fd);
-  world.runUntil(world.nowUs + 10 * MS);
-  const child = b.accept(listener);
-  if (child.ok) b.close(child.value);
-  world.runUntil(world.nowUs + 10 * MS);
+  activeCloseFrom(world, a, b, fd, listener);
   expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
   const second = newSocket(a, true);
   expect(a.bind(second, 8848)).toEqual({ ok: true, value: 8848 });
@@ -498,11 +499,7 @@ describe('TIME-WAIT on an endpoint whose connections have no compactForTimeWait 
     const b = world.addHost('b');
     const { fd, listener } = establishedFrom(world, a, b, 8848, false);
     // Act
-    a.close(fd);
-    world.runUntil(world.nowUs + 10 * MS);
-    const child = b.accept(listener);
-    if (child.ok) b.close(child.value);
-    world.runUntil(world.nowUs + 10 * MS);
+    activeCloseFrom(world, a, b, fd, listener);
     // Assert
     expect(a.lookup(b.ip, 9000, 8848)?.state).toBe('TIME-WAIT');
     world.runUntil(world.nowUs + 59 * SEC);
